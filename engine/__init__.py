@@ -1,0 +1,7 @@
+"""owb's headless engine: workspace, import, inference, calibration, reports.
+
+It never imports textual; importing ``engine`` itself is cheap, and heavy
+libraries (openvino, nncf) are imported by the modules that need them."""
+
+__all__ = ["__version__"]
+__version__ = "0.1.0"

@@ -1,0 +1,76 @@
+"""Dataset import into the workspace: copy or safely extract, parse, validate,
+then record. The normalized index is stored beside the copy so that later
+runs never re-parse annotations."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from .errors import BadInput
+from .records import Dataset
+from .workspace import Workspace
+
+
+def import_dataset(
+    ws: Workspace,
+    path: str | Path,
+    *,
+    name: str | None = None,
+    fmt: str = "auto",
+    move: bool = False,
+) -> Dataset:
+    """Bring a folder or archive into the workspace as a Dataset.
+
+    Everything is built in a scratch folder inside the workspace and renamed
+    into place before the record is added, so a failure writes nothing that
+    stays and never touches datasets already saved. ``move`` is for folders
+    owb generated itself (the demo), which need no copy."""
+    from .datasets import FORMATS, load_dataset, materialize
+
+    src = Path(path).expanduser()
+    if not src.exists():
+        raise BadInput(f"dataset {src} does not exist")
+    if fmt != "auto" and fmt not in FORMATS:
+        raise BadInput(f"unknown dataset format {fmt!r}; use auto or one of {', '.join(FORMATS)}")
+    wanted = name or (src.name.split(".")[0] if src.is_file() else src.name) or "dataset"
+    record = Dataset(name=ws.unique_name(Dataset, wanted), source=str(src))
+    if name and record.name != name:
+        raise BadInput(f"a dataset named {name!r} already exists; choose another --name")
+    scratch = ws.tmp_dir("dataset-")
+    final = ws.home / "datasets" / record.id
+    try:
+        if move and src.is_dir():
+            shutil.move(str(src), str(scratch / "data"))
+            root = scratch / "data"
+        else:
+            root = materialize(src, scratch / "data")
+        index = load_dataset(root, fmt)
+        index.save(scratch / "index.json")
+        rel_root = root.relative_to(scratch)
+        scratch.rename(final)
+    except BaseException:
+        shutil.rmtree(scratch, ignore_errors=True)
+        raise
+    record.format = index.format
+    record.path = ws.rel(final / rel_root)
+    record.index = ws.rel(final / "index.json")
+    record.images = len(index.items)
+    record.labels = list(index.labels)
+    record.classes = len(index.labels)
+    record.annotated = index.annotated
+    record.summary = index.summary
+    try:
+        return ws.add(record)
+    except BaseException:
+        shutil.rmtree(final, ignore_errors=True)
+        raise
+
+
+def load_index(ws: Workspace, record: Dataset):
+    """The stored normalized index, with its root pointing into the workspace."""
+    from .datasets.base import DatasetIndex
+
+    index = DatasetIndex.load(ws.path(record.index))
+    index.root = ws.path(record.path)
+    return index

@@ -1,0 +1,293 @@
+"""Model import: any format OpenVINO reads becomes one FP32 IR in the workspace,
+with an input configuration that can be edited later without re-converting."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator
+
+from .errors import BadInput
+from .model_facts import model_facts
+from .records import COLORS, RESIZE_MODES, TASKS, InputConfig, Model
+from .workspace import Workspace
+
+SUFFIX_FORMATS = {
+    ".xml": "ir",
+    ".onnx": "onnx",
+    ".tflite": "tflite",
+    ".pdmodel": "paddle",
+    ".json": "paddle",  # PaddlePaddle 3 "PIR" programs
+    ".pb": "tf",
+}
+
+
+def source_format(path: Path) -> str:
+    if path.is_dir():
+        if (path / "saved_model.pb").exists() or (path / "saved_model.pbtxt").exists():
+            return "tf-savedmodel"
+        raise BadInput(f"{path} is a folder but not a TF SavedModel (no saved_model.pb); pass the model file")
+    fmt = SUFFIX_FORMATS.get(path.suffix.lower())
+    if fmt is None:
+        raise BadInput(
+            f"unsupported model file {path.name!r}; owb reads OpenVINO IR (.xml + .bin), ONNX (.onnx), "
+            "TFLite (.tflite), PaddlePaddle (.pdmodel), TensorFlow frozen graphs (.pb) and SavedModel folders"
+        )
+    return fmt
+
+
+def _first_line(exc: BaseException) -> str:
+    """The most telling line of an OpenVINO error: its last plain sentence,
+    without the C++ source locations it is wrapped in."""
+    lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
+    for line in reversed(lines):
+        if not line.startswith(("Check ", "Exception from", "[ ", "FrontEnd API failed")) and ".cpp:" not in line:
+            return line[:200]
+    return type(exc).__name__
+
+
+@contextmanager
+def _quiet_native_stderr(enabled: bool) -> Iterator[None]:
+    """Silence C++ logging (absl/protobuf in the TF frontend) written to fd 2,
+    which would otherwise break the one-line error contract and the TUI."""
+    if not enabled:
+        yield
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
+def _frontend_read(path: Path, fmt: str) -> Any:
+    # Naming the frontend stops OpenVINO from trying every other one on a bad
+    # file, and the TensorFlow one logs protobuf errors straight to stderr.
+    from openvino.frontend import FrontEndManager
+
+    fe = FrontEndManager().load_by_framework({"tflite": "tflite", "paddle": "paddle", "tf": "tf"}.get(fmt, fmt))
+    return fe.convert(fe.load(str(path)))
+
+
+def read_source(path: Path) -> tuple[Any, str]:
+    """Read the user's model with OpenVINO's frontends; BadInput on anything unreadable."""
+    import openvino as ov
+
+    path = Path(path)
+    if not path.exists():
+        raise BadInput(f"model {path} does not exist")
+    fmt = source_format(path)
+    if path.is_file() and path.stat().st_size == 0:
+        raise BadInput(f"model file {path} is empty")
+    if fmt == "ir" and not path.with_suffix(".bin").exists():
+        raise BadInput(f"IR {path.name} has no weights file {path.with_suffix('.bin').name} beside it")
+    try:
+        with _quiet_native_stderr(fmt.startswith("tf")):
+            if fmt == "tf-savedmodel":
+                model = ov.convert_model(str(path))
+            elif fmt == "ir":
+                model = ov.Core().read_model(str(path))
+            else:
+                model = _frontend_read(path, fmt)
+    except Exception as exc:  # OpenVINO raises bare RuntimeErrors for any parse failure
+        raise BadInput(f"cannot read {path.name} as a model ({fmt}): {_first_line(exc)}") from exc
+    if not model.inputs or not model.outputs:
+        raise BadInput(f"{path.name} has no inputs or no outputs")
+    return model, fmt
+
+
+def guess_layout(shape: list[int]) -> str:
+    if len(shape) == 4 and shape[1] not in (1, 3) and shape[3] in (1, 3):
+        return "NHWC"
+    return {4: "NCHW", 3: "CHW", 2: "NC"}.get(len(shape), "NCHW")
+
+
+def channels(config: InputConfig) -> int:
+    if config.shape and "C" in config.layout and len(config.shape) == len(config.layout):
+        return config.shape[config.layout.index("C")]
+    return 1 if config.color == "GRAY" else 3
+
+
+def validate_config(config: InputConfig, inputs: list[dict]) -> None:
+    """Refuse a configuration that could never preprocess an image."""
+    if config.task not in TASKS:
+        raise BadInput(f"unknown task {config.task!r}; use one of {', '.join(TASKS)}")
+    if config.color not in COLORS:
+        raise BadInput(f"unknown colour order {config.color!r}; use one of {', '.join(COLORS)}")
+    if config.resize not in RESIZE_MODES:
+        raise BadInput(f"unknown resize mode {config.resize!r}; use one of {', '.join(RESIZE_MODES)}")
+    layout = config.layout.upper()
+    if sorted(set(layout)) != sorted(layout) or not set(layout) <= set("NCHWD?"):
+        raise BadInput(f"layout {config.layout!r} is not a layout like NCHW or NHWC")
+    config.layout = layout
+    if config.shape is not None:
+        if any(d <= 0 for d in config.shape):
+            raise BadInput(f"shape {config.shape} must have positive dimensions, like 1,3,224,224")
+        if len(inputs) == 1 and len(config.shape) != len(inputs[0]["shape"]):
+            raise BadInput(
+                f"shape {config.shape} has {len(config.shape)} dimensions but input "
+                f"{inputs[0]['name']!r} has {len(inputs[0]['shape'])} ({inputs[0]['shape']})"
+            )
+        if len(config.shape) != len(layout):
+            raise BadInput(f"shape {config.shape} does not match layout {layout}")
+    n = channels(config)
+    for key in ("mean", "scale"):
+        values = getattr(config, key)
+        if len(values) == 1:
+            setattr(config, key, values * n)
+        elif len(values) != n:
+            raise BadInput(f"--{key} has {len(values)} values but the input has {n} channels")
+    if any(s == 0 for s in config.scale):
+        raise BadInput("--scale values must be non-zero (pixels are divided by them)")
+
+
+def guess_task(outputs: list[dict]) -> str:
+    """A first guess from output shapes; the user confirms or overrides it."""
+    shapes = [o["shape"] for o in outputs]
+    if len(shapes) == 1:
+        s = shapes[0]
+        if len(s) == 2 or (len(s) == 4 and s[2:] == [1, 1]):
+            return "classification"
+        if len(s) == 4 and s[:2] == [1, 1] and s[3] == 7:
+            return "detection"
+        if len(s) == 4:
+            return "segmentation"
+    if len(shapes) == 3 and any("box" in o["name"].lower() for o in outputs):
+        return "detection"
+    return "generic"
+
+
+def default_config(inputs: list[dict], outputs: list[dict] | None = None, **given: Any) -> InputConfig:
+    shape = inputs[0]["shape"] if inputs else []
+    config = InputConfig(
+        task=guess_task(outputs or []),
+        shape=shape if shape and all(d > 0 for d in shape) else None,
+        layout=guess_layout(shape),
+    )
+    for key, value in given.items():
+        if value is not None:
+            setattr(config, key, value)
+    if given.get("color") == "GRAY" and given.get("mean") is None:
+        config.mean, config.scale = [0.0], [1.0]
+    return config
+
+
+def read_labels(path: str | Path) -> list[str]:
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise BadInput(f"cannot read labels file {p}: {exc}") from None
+    labels = [line.strip() for line in text.splitlines() if line.strip()]
+    if not labels:
+        raise BadInput(f"labels file {p} has no labels (one name per line)")
+    return labels
+
+
+def import_model(
+    ws: Workspace,
+    path: str | Path,
+    *,
+    name: str | None = None,
+    labels_file: str | Path | None = None,
+    **config: Any,
+) -> Model:
+    """Convert ``path`` once to an FP32 IR in the workspace and record it.
+
+    The IR is written into a scratch folder and renamed into place before the
+    record is added, so a crash never leaves a listed half-written model."""
+    import openvino as ov
+
+    src = Path(path).expanduser()
+    model, fmt = read_source(src)
+    record = Model(name=ws.unique_name(Model, name or src.stem), source=str(src), source_format=fmt)
+    if name and record.name != name:
+        raise BadInput(f"a model named {name!r} already exists; choose another --name")
+    if labels_file:
+        config["labels"] = read_labels(labels_file)
+    facts = model_facts(model)
+    cfg = default_config(facts["inputs"], facts["outputs"], **config)
+    scratch = ws.tmp_dir("model-")
+    final = ws.home / "models" / record.id
+    try:
+        validate_config(cfg, facts["inputs"])
+        ov.save_model(model, str(scratch / "model.xml"), compress_to_fp16=False)
+        if cfg.shape is not None:
+            reshape(model, cfg.shape)  # proves the shape fits before the record exists
+        facts = model_facts(model)
+        scratch.rename(final)
+    except BaseException:
+        shutil.rmtree(scratch, ignore_errors=True)
+        raise
+    record.path = ws.rel(final / "model.xml")
+    record.config = cfg
+    record.size_bytes = ir_size(final / "model.xml")
+    for key, value in facts.items():
+        setattr(record, key, value)
+    try:
+        return ws.add(record)
+    except BaseException:
+        shutil.rmtree(final, ignore_errors=True)
+        raise
+
+
+def ir_size(xml: Path) -> int:
+    return sum(p.stat().st_size for p in (xml, xml.with_suffix(".bin")) if p.exists())
+
+
+def reshape(model: Any, shape: list[int]) -> None:
+    if len(model.inputs) != 1:
+        raise BadInput(f"--shape applies to single-input models; this one has {len(model.inputs)} inputs")
+    try:
+        model.reshape(list(shape))
+    except Exception as exc:
+        raise BadInput(f"the model cannot take input shape {list(shape)}: {_first_line(exc)}") from exc
+
+
+def load(ws: Workspace, record: Model, batch: int | None = None) -> Any:
+    """The model as an ov.Model at its configured static shape (batch replaced)."""
+    import openvino as ov
+
+    model = ov.Core().read_model(str(ws.path(record.path)))
+    shape = list(record.config.shape or record.inputs[0]["shape"])
+    if batch is not None:
+        n = record.config.layout.find("N")
+        if n < 0:
+            raise BadInput(f"layout {record.config.layout} has no batch dimension N")
+        shape[n] = batch
+    if any(d <= 0 for d in shape):
+        raise BadInput(
+            f"model {record.name!r} has a dynamic input shape {shape}; set one with "
+            f"`owb model configure {record.name} --shape 1,3,H,W`"
+        )
+    current = [d.get_length() if d.is_static else -1 for d in model.inputs[0].get_partial_shape()]
+    if shape != current:
+        reshape(model, shape)
+    return model
+
+
+def configure(ws: Workspace, record: Model, labels_file: str | Path | None = None, **changes: Any) -> Model:
+    """Edit a model's input configuration; the IR itself is untouched."""
+    cfg = InputConfig.from_dict(record.config.to_dict())
+    if labels_file:
+        changes["labels"] = read_labels(labels_file)
+    for key, value in changes.items():
+        if value is not None:
+            setattr(cfg, key, value)
+    import openvino as ov
+
+    model = ov.Core().read_model(str(ws.path(record.path)))
+    original_inputs = model_facts(model)["inputs"]
+    validate_config(cfg, original_inputs)
+    if cfg.shape is not None:
+        reshape(model, cfg.shape)
+    facts = model_facts(model)
+    return ws.update(record, config=cfg, inputs=facts["inputs"], outputs=facts["outputs"], gflops=facts["gflops"])

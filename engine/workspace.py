@@ -1,0 +1,221 @@
+"""The workspace: one home folder holding the metadata DB and the bulk files.
+
+TinyDB rewrites its whole JSON file on every write, so it holds metadata only
+(hundreds of records); IR files, dataset copies, raw outputs and report rows
+live in folders beside it. Every DB write is atomic (temp file + rename) and
+guarded by a process-wide file lock plus an in-process lock, so two owb
+processes, or two job threads, can never interleave a read-modify-write."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+import threading
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Iterator, TypeVar
+
+from filelock import FileLock, Timeout
+from tinydb import Query, TinyDB
+from tinydb.storages import Storage
+from tinydb.table import Table
+
+from .errors import NotFound, WorkspaceError
+from .records import Record
+
+SCHEMA_VERSION = 1
+DB_NAME = "owb.json"
+R = TypeVar("R", bound=Record)
+
+
+def default_home() -> Path:
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("owb", appauthor=False))
+
+
+def resolve_home(home: str | os.PathLike | None = None) -> Path:
+    """``--home`` wins, then ``OWB_HOME``, then the platform's user data dir."""
+    if home:
+        return Path(home).expanduser().resolve()
+    if os.environ.get("OWB_HOME"):
+        return Path(os.environ["OWB_HOME"]).expanduser().resolve()
+    return default_home()
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write ``path`` so that readers see the old or the new file, never half."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_json(path: Path, data: Any) -> None:
+    atomic_write_bytes(path, json.dumps(data, indent=1, sort_keys=True).encode())
+
+
+class AtomicJSONStorage(Storage):
+    """TinyDB storage that never leaves a half-written DB behind.
+
+    A DB that does not parse is never reset: owb refuses to open it and keeps a
+    copy, because silently starting empty would lose the user's projects."""
+
+    def __init__(self, path: str) -> None:
+        self.path = Path(path)
+
+    def read(self) -> dict | None:
+        try:
+            raw = self.path.read_bytes()
+        except FileNotFoundError:
+            return None
+        if not raw.strip():
+            return None
+        try:
+            data = json.loads(raw)
+            if not isinstance(data, dict):
+                raise ValueError("top level is not an object")
+        except ValueError as exc:
+            backup = self.path.with_name(self.path.name + ".corrupt")
+            if not backup.exists():
+                shutil.copy2(self.path, backup)
+            raise WorkspaceError(
+                f"workspace database {self.path} is corrupt ({exc}); a copy is kept at "
+                f"{backup}; restore it from a backup or move it away to start afresh"
+            ) from None
+        return data
+
+    def write(self, data: dict) -> None:
+        atomic_write_bytes(self.path, json.dumps(data, separators=(",", ":")).encode())
+
+    def close(self) -> None:
+        pass
+
+
+class Workspace:
+    """Opens (creating if needed) an owb home and gives typed access to records."""
+
+    LOCK_TIMEOUT_S = 60.0
+
+    def __init__(self, home: str | os.PathLike | None = None) -> None:
+        self.home = resolve_home(home)
+        try:
+            self.home.mkdir(parents=True, exist_ok=True)
+            for sub in ("models", "datasets", "outputs", "reports", "jobs", "tmp"):
+                (self.home / sub).mkdir(exist_ok=True)
+        except OSError as exc:
+            raise WorkspaceError(f"cannot create workspace at {self.home}: {exc.strerror}") from None
+        self._thread_lock = threading.RLock()
+        self._file_lock = FileLock(str(self.home / ".owb.lock"), thread_local=False)
+        self.db = TinyDB(self.home / DB_NAME, storage=AtomicJSONStorage)
+        self._check_schema()
+
+    # -- locking -------------------------------------------------------------
+    @contextmanager
+    def locked(self) -> Iterator[None]:
+        """Hold both locks for a read-modify-write of the DB; keep it short."""
+        with self._thread_lock:
+            try:
+                self._file_lock.acquire(timeout=self.LOCK_TIMEOUT_S)
+            except Timeout:
+                raise WorkspaceError(
+                    f"workspace {self.home} is locked by another owb process for over "
+                    f"{self.LOCK_TIMEOUT_S:.0f} s; wait for it or remove {self.home / '.owb.lock'}"
+                ) from None
+            try:
+                yield
+            finally:
+                self._file_lock.release()
+
+    def _check_schema(self) -> None:
+        with self.locked():
+            meta = self._table("meta")
+            row = meta.get(doc_id=1)
+            if row is None:
+                meta.insert({"schema": SCHEMA_VERSION})
+            elif row.get("schema", 0) > SCHEMA_VERSION:
+                raise WorkspaceError(
+                    f"workspace {self.home} has schema {row['schema']}, newer than this owb "
+                    f"understands ({SCHEMA_VERSION}); upgrade owb"
+                )
+
+    def _table(self, name: str) -> Table:
+        # A fresh, uncached Table per call: TinyDB caches the next doc id and
+        # query results per Table object, which goes stale as soon as another
+        # owb process writes the same file.
+        return Table(self.db.storage, name, cache_size=0)
+
+    # -- paths ---------------------------------------------------------------
+    def path(self, rel: str) -> Path:
+        return self.home / rel
+
+    def rel(self, path: Path) -> str:
+        return Path(path).resolve().relative_to(self.home).as_posix()
+
+    def tmp_dir(self, prefix: str) -> Path:
+        """A scratch folder inside the workspace, so a later rename is atomic."""
+        return Path(tempfile.mkdtemp(prefix=prefix, dir=self.home / "tmp"))
+
+    # -- records -------------------------------------------------------------
+    def add(self, record: R) -> R:
+        with self.locked():
+            table = self._table(record.table)
+            if record.name and table.contains(Query().name == record.name):
+                raise WorkspaceError(f"a {record.table[:-1]} named {record.name!r} already exists")
+            table.insert(record.to_dict())
+        return record
+
+    def update(self, record: R, **fields: Any) -> R:
+        with self.locked():
+            for k, v in fields.items():
+                setattr(record, k, v)
+            self._table(record.table).update(record.to_dict(), Query().id == record.id)
+        return record
+
+    def remove(self, record: Record) -> None:
+        with self.locked():
+            self._table(record.table).remove(Query().id == record.id)
+
+    def all(self, cls: type[R]) -> list[R]:
+        with self._thread_lock:
+            return [cls.from_dict(d) for d in self._table(cls.table).all()]
+
+    def find(self, cls: type[R], **match: Any) -> list[R]:
+        return [r for r in self.all(cls) if all(getattr(r, k) == v for k, v in match.items())]
+
+    def get(self, cls: type[R], key: str) -> R:
+        """A record by id or by name, ids first; NotFound lists what exists."""
+        records = self.all(cls)
+        for r in records:
+            if r.id == key:
+                return r
+        for r in records:
+            if r.name == key:
+                return r
+        kind = cls.table[:-1]
+        names = ", ".join(sorted(r.name for r in records)[:10]) or "none yet"
+        raise NotFound(f"no {kind} named or with id {key!r} (known: {names}); see `owb {kind} list`")
+
+    def maybe(self, cls: type[R], key: str) -> R | None:
+        try:
+            return self.get(cls, key)
+        except NotFound:
+            return None
+
+    def unique_name(self, cls: type[Record], wanted: str) -> str:
+        taken = {r.name for r in self.all(cls)}
+        if wanted not in taken:
+            return wanted
+        n = 2
+        while f"{wanted}-{n}" in taken:
+            n += 1
+        return f"{wanted}-{n}"

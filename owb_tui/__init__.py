@@ -1,0 +1,1 @@
+"""owb's user interfaces: the Textual TUI and the `owb` command line."""

@@ -1,0 +1,77 @@
+"""Shared CLI plumbing: one-line argument errors, common flags, output."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any, Callable, NoReturn
+
+
+class OwbArgumentParser(argparse.ArgumentParser):
+    """argparse, but a wrong flag gives one ``error:`` line and exit 2."""
+
+    def error(self, message: str) -> NoReturn:
+        sys.stderr.write(f"error: {message} (see `{self.prog} --help`)\n")
+        raise SystemExit(2)
+
+
+def common_options(top_level: bool = False) -> argparse.ArgumentParser:
+    # Subcommands use SUPPRESS so that `owb --home W model list` keeps the
+    # top-level value instead of argparse resetting it to the default.
+    p = argparse.ArgumentParser(add_help=False)
+    default = None if top_level else argparse.SUPPRESS
+    p.add_argument("--home", metavar="DIR", default=default, help="workspace folder (default: $OWB_HOME, else the user data dir)")
+    p.add_argument("--json", action="store_true", default=False if top_level else argparse.SUPPRESS, help="print one JSON document")
+    return p
+
+
+def add_command(sub: Any, name: str, help: str, func: Callable, **kw: Any) -> argparse.ArgumentParser:
+    p = sub.add_parser(name, help=help, description=help, parents=[common_options()], **kw)
+    p.set_defaults(func=func)
+    return p
+
+
+def workspace(args: argparse.Namespace):
+    from engine.workspace import Workspace
+
+    return Workspace(args.home)
+
+
+def emit(args: argparse.Namespace, data: Any, render: Callable[[Any], None]) -> int:
+    """Print ``data`` as JSON with --json, else let ``render`` draw it with rich."""
+    if args.json:
+        sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
+        return 0
+    from rich.console import Console
+
+    render(Console())
+    return 0
+
+
+def parse_ints(text: str) -> list[int]:
+    try:
+        values = [int(v) for v in text.replace("x", ",").split(",") if v.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list of integers") from None
+    if not values:
+        raise argparse.ArgumentTypeError("expected at least one integer")
+    return values
+
+
+def parse_floats(text: str) -> list[float]:
+    try:
+        values = [float(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list of numbers") from None
+    if not values:
+        raise argparse.ArgumentTypeError("expected at least one number")
+    return values
+
+
+def human_size(n: float) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1024 or unit == "GB":
+            return f"{n:.1f} {unit}" if unit != "B" else f"{int(n)} B"
+        n /= 1024
+    return f"{n:.1f} GB"

@@ -1,0 +1,86 @@
+"""`owb dataset import|list|show`."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from .common import OwbArgumentParser, add_command, emit, workspace
+
+FORMATS = ("auto", "imagenet", "imagefolder", "voc-detection", "voc-segmentation", "coco", "unannotated")
+
+
+def register(sub: Any) -> None:
+    group = sub.add_parser("dataset", help="import and inspect datasets")
+    gsub = group.add_subparsers(dest="dataset_command", metavar="ACTION", required=True, parser_class=OwbArgumentParser)
+    p = add_command(gsub, "import", "import a dataset folder or archive (.zip, .tar, .tar.gz)", cmd_import)
+    p.add_argument("path")
+    p.add_argument("--name")
+    p.add_argument("--format", default="auto", choices=FORMATS)
+    add_command(gsub, "list", "list datasets", cmd_list)
+    p = add_command(gsub, "show", "show a dataset's validation summary", cmd_show)
+    p.add_argument("dataset", help="dataset name or id")
+
+
+def dataset_json(ws: Any, d: Any) -> dict:
+    return {
+        "name": d.name,
+        "id": d.id,
+        "format": d.format,
+        "images": d.images,
+        "classes": d.classes,
+        "annotated": d.annotated,
+        "labels": d.labels,
+        "path": str(ws.path(d.path)),
+        "summary": d.summary,
+        "source": d.source,
+    }
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from engine.dataset_store import import_dataset
+
+    ws = workspace(args)
+    d = import_dataset(ws, args.path, name=args.name, fmt=args.format)
+    return emit(args, dataset_json(ws, d), lambda c: render_dataset(c, d, f"imported dataset {d.name}"))
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    from rich.table import Table
+
+    from engine.records import Dataset
+
+    ws = workspace(args)
+    ds = ws.all(Dataset)
+
+    def render(c: Any) -> None:
+        t = Table("name", "id", "format", "images", "classes", "annotated", box=None)
+        for d in ds:
+            t.add_row(d.name, d.id, d.format, str(d.images), str(d.classes), "yes" if d.annotated else "no")
+        c.print(t if ds else "no datasets yet: `owb dataset import PATH` or `owb demo`")
+
+    return emit(args, [dataset_json(ws, d) for d in ds], render)
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    from engine.records import Dataset
+
+    ws = workspace(args)
+    d = ws.get(Dataset, args.dataset)
+    return emit(args, dataset_json(ws, d), lambda c: render_dataset(c, d, f"dataset {d.name}"))
+
+
+def render_dataset(c: Any, d: Any, title: str) -> None:
+    s = d.summary
+    c.print(f"[bold]{title}[/] ({d.id})  format {d.format}, {d.images} images, {d.classes} classes, "
+            f"{'annotated' if d.annotated else 'unannotated'}")
+    per_class = s.get("per_class") or {}
+    if per_class:
+        shown = ", ".join(f"{k}: {v}" for k, v in list(per_class.items())[:20])
+        more = f" … and {len(per_class) - 20} more" if len(per_class) > 20 else ""
+        c.print(f"per class: {shown}{more}")
+    unreadable = s.get("unreadable") or []
+    if unreadable:
+        c.print(f"[yellow]{len(unreadable)} unreadable images skipped[/]: {', '.join(map(str, unreadable[:5]))}")
+    for problem in (s.get("problems") or [])[:10]:
+        c.print(f"[yellow]problem[/]: {problem}")

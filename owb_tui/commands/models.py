@@ -1,0 +1,124 @@
+"""`owb model import|list|show|configure`."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from .common import OwbArgumentParser, add_command, emit, human_size, parse_floats, parse_ints, workspace
+
+TASKS = ("classification", "detection", "segmentation", "generic")
+
+
+def register(sub: Any) -> None:
+    group = sub.add_parser("model", help="import and inspect models")
+    gsub = group.add_subparsers(dest="model_command", metavar="ACTION", required=True, parser_class=OwbArgumentParser)
+
+    p = add_command(gsub, "import", "import a model (IR, ONNX, TFLite, Paddle, TF) as FP32 IR", cmd_import)
+    p.add_argument("path", help="model file (.xml, .onnx, .tflite, .pdmodel, .pb) or SavedModel folder")
+    p.add_argument("--name", help="name in the workspace (default: the file name)")
+    _config_flags(p)
+
+    p = add_command(gsub, "configure", "edit a model's input configuration", cmd_configure)
+    p.add_argument("model", help="model name or id")
+    _config_flags(p)
+
+    add_command(gsub, "list", "list models", cmd_list)
+    p = add_command(gsub, "show", "show a model's facts and input configuration", cmd_show)
+    p.add_argument("model", help="model name or id")
+
+
+def _config_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--task", choices=TASKS)
+    p.add_argument("--shape", type=parse_ints, metavar="1,3,H,W", help="static input shape, for dynamic models")
+    p.add_argument("--layout", metavar="NCHW")
+    p.add_argument("--color", choices=("RGB", "BGR", "GRAY"))
+    p.add_argument("--mean", type=parse_floats, metavar="a,b,c", help="per-channel mean subtracted from pixels")
+    p.add_argument("--scale", type=parse_floats, metavar="a,b,c", help="per-channel divisor applied after the mean")
+    p.add_argument("--resize", choices=("stretch", "keep-aspect-pad"))
+    p.add_argument("--labels", metavar="FILE", help="class names, one per line")
+
+
+def _config(args: argparse.Namespace) -> dict:
+    return {k: getattr(args, k) for k in ("task", "shape", "layout", "color", "mean", "scale", "resize")}
+
+
+def model_json(ws: Any, m: Any) -> dict:
+    return {
+        "name": m.name,
+        "id": m.id,
+        "task": m.config.task,
+        "precision": m.precision,
+        "inputs": m.inputs,
+        "outputs": m.outputs,
+        "path": str(ws.path(m.path)),
+        "parent": m.parent,
+        "config": m.config.to_dict(),
+        "params": m.params,
+        "gflops": m.gflops,
+        "size_bytes": m.size_bytes,
+        "source": m.source,
+        "source_format": m.source_format,
+        "provenance": m.provenance,
+    }
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from engine import models
+
+    ws = workspace(args)
+    m = models.import_model(ws, args.path, name=args.name, labels_file=args.labels, **_config(args))
+    return emit(args, model_json(ws, m), lambda c: _render_model(c, ws, m, f"imported model {m.name}"))
+
+
+def cmd_configure(args: argparse.Namespace) -> int:
+    from engine import models
+    from engine.records import Model
+
+    ws = workspace(args)
+    m = models.configure(ws, ws.get(Model, args.model), labels_file=args.labels, **_config(args))
+    return emit(args, model_json(ws, m), lambda c: _render_model(c, ws, m, f"configured model {m.name}"))
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    from rich.table import Table
+
+    from engine.records import Model
+
+    ws = workspace(args)
+    ms = ws.all(Model)
+    names = {m.id: m.name for m in ms}
+
+    def render(c: Any) -> None:
+        t = Table("name", "id", "task", "precision", "input", "size", "parent", box=None)
+        for m in ms:
+            shape = m.inputs[0]["shape"] if m.inputs else []
+            t.add_row(m.name, m.id, m.config.task, m.precision, "×".join(map(str, shape)), human_size(m.size_bytes), names.get(m.parent or "", ""))
+        c.print(t if ms else "no models yet: `owb model import PATH` or `owb demo`")
+
+    return emit(args, [model_json(ws, m) for m in ms], render)
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    from engine.records import Model
+
+    ws = workspace(args)
+    m = ws.get(Model, args.model)
+    return emit(args, model_json(ws, m), lambda c: _render_model(c, ws, m, f"model {m.name}"))
+
+
+def _render_model(c: Any, ws: Any, m: Any, title: str) -> None:
+    from rich.table import Table
+
+    cfg = m.config
+    c.print(f"[bold]{title}[/] ({m.id})  {m.precision}  {human_size(m.size_bytes)}  "
+            f"{m.params:,} params  {m.gflops if m.gflops is not None else '?'} GFLOPs")
+    t = Table("", "name", "shape", "type", box=None)
+    for kind, ports in (("input", m.inputs), ("output", m.outputs)):
+        for p in ports:
+            t.add_row(kind, p["name"], "×".join(map(str, p["shape"])), p["type"])
+    c.print(t)
+    labels = f"{len(cfg.labels)} labels" if cfg.labels else "no labels"
+    c.print(f"task {cfg.task}, shape {cfg.shape}, layout {cfg.layout}, colour {cfg.color}, "
+            f"mean {cfg.mean}, scale {cfg.scale}, resize {cfg.resize}, {labels}")
+    c.print(f"IR: {ws.path(m.path)}")
