@@ -285,20 +285,18 @@ class BoxesAdapter(_DetectionAdapter):
                 for i, meta in enumerate(metas)]
 
     def _resolve(self, outputs) -> tuple[str, str | None]:
-        """Tell labels from scores by values when the names did not say."""
-        labels, scores, pair = self.opts["labels"], self.opts["scores"], self.opts["unnamed"]
-        if labels is not None or not pair:
-            return labels, scores if scores is not None else (pair[0] if pair else None)
-        if len(pair) == 1:
-            return pair[0], scores
+        """Name the labels and scores outputs, telling unnamed ones apart by their values."""
+        labels, scores, unnamed = self.opts["labels"], self.opts["scores"], list(self.opts["unnamed"])
 
         def label_like(name: str) -> int:
             a = np.asarray(outputs[name])
             if np.issubdtype(a.dtype, np.integer):
                 return 2
             return int(bool(a.size) and np.all(a == np.round(a)) and (a.max() > 1 or a.min() < 0))
-        first, second = pair[:2]
-        return (second, first) if label_like(second) > label_like(first) else (first, second)
+        if labels is None and len(unnamed) >= 2 and label_like(unnamed[1]) > label_like(unnamed[0]):
+            unnamed[:2] = unnamed[1::-1]
+        rest = iter(unnamed)
+        return (labels if labels is not None else next(rest)), (scores if scores is not None else next(rest, None))
 
 
 class YoloAdapter(_DetectionAdapter):
@@ -404,8 +402,9 @@ def _detection(shapes: dict[str, Shape], opts: dict[str, Any]) -> Adapter:
                 raise BadInput(f"options {', '.join(yolo_opts)} apply to YOLO outputs, not SSD's {name}")
             return SsdAdapter("ssd", output=name, **opts)
     named = {n: s for n, s in shapes.items() if not _COUNT.search(n)}
-    labels = next((n for n, s in named.items() if _LABELS.search(n) and len(s) in (1, 2)), None)
-    scores = next((n for n, s in named.items() if _SCORES.search(n) and len(s) in (1, 2)), None)
+    labels = next((n for n, s in named.items()
+                   if _LABELS.search(n) and not _SCORES.search(n) and len(s) in (1, 2)), None)
+    scores = next((n for n, s in named.items() if _SCORES.search(n) and len(s) in (1, 2) and n != labels), None)
     boxes_like = [n for n, s in named.items() if len(s) in (2, 3) and _is(s[-1], 4, 5) and n not in (labels, scores)]
     boxes = next((n for n in boxes_like if _BOXES.search(n)), boxes_like[0] if boxes_like else None)
     if boxes is not None:
@@ -416,8 +415,10 @@ def _detection(shapes: dict[str, Shape], opts: dict[str, Any]) -> Adapter:
             if yolo_opts:
                 raise BadInput(f"options {', '.join(yolo_opts)} apply to YOLO outputs, not boxes/labels outputs")
             return BoxesAdapter("boxes", boxes=boxes, labels=labels, scores=scores, unnamed=unnamed, **opts)
-    # YOLO needs 4 box columns plus at least one class score.
+    # YOLO needs 4 box columns plus at least one class score. Beside a separate
+    # boxes tensor, a [N, K, C] output is an undecoded anchor head, which owb cannot decode.
     rank3 = [n for n, s in shapes.items() if len(s) == 3 and min(d for d in (s[1], s[2], 99) if d) >= 5]
+    rank3 = [] if boxes_like else rank3
     if rank3:
         s = shapes[rank3[0]]
         form = "yolo" if s[1] is None or s[2] is None else ("yolov8" if s[1] < s[2] else "yolov5")
@@ -435,6 +436,9 @@ def _check_options(task: str, options: dict[str, Any], known: Iterable[str]) -> 
     if "max_detections" in options and not (isinstance(options["max_detections"], int)
                                             and options["max_detections"] >= 1):
         raise BadInput(f"max_detections must be a positive integer, got {options['max_detections']!r}")
+    for key, kind in (("label_offset", int), ("num_classes", int), ("objectness", bool)):
+        if options.get(key) is not None and not isinstance(options[key], kind):
+            raise BadInput(f"{key} must be {'an integer' if kind is int else 'true or false'}, got {options[key]!r}")
     if options.get("box_coords", "pixels") not in ("pixels", "normalized"):
         raise BadInput(f"box_coords must be 'pixels' or 'normalized', got {options['box_coords']!r}")
 
@@ -463,7 +467,7 @@ def make_adapter(task: str, output_shapes: Mapping[str, Any], **options: Any) ->
         name = _pick(shapes, lambda s: len(s) in (3, 4), options.get("output"),
                      "segmentation expects an output of shape [N, C, H, W], [N, 1, H, W] or [N, H, W]")
         s = shapes[name]
-        form = "class_map" if len(s) == 3 else {1: "probability", None: "scores"}.get(s[1], "scores")
+        form = "class_map" if len(s) == 3 else {1: "probability", None: "class_scores"}.get(s[1], "class_scores")
         return SegmentationAdapter(form, **{**options, "output": name})
     _check_options(task, options, YoloAdapter.options)
     return _detection(shapes, dict(options))

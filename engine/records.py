@@ -140,6 +140,7 @@ class Job(Record):
     step: int = 0
     total: int = 0
     error: str = ""
+    exit_code: int = 0  # what the CLI exits with: 2 for bad input, 1 for a bug
     result: dict = field(default_factory=dict)
     log: str = ""  # log file, relative to the workspace home
     pid: int = 0

@@ -1,5 +1,5 @@
 """CLI command groups; each module has ``register(subparsers)``."""
 
-from . import datasets, demo, models, projects
+from . import accuracy, calibrate, datasets, demo, models, perf, projects
 
-COMMAND_MODULES = [demo, models, datasets, projects]
+COMMAND_MODULES = [demo, models, datasets, projects, accuracy, calibrate, perf]

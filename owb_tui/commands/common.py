@@ -75,3 +75,40 @@ def human_size(n: float) -> str:
             return f"{n:.1f} {unit}" if unit != "B" else f"{int(n)} B"
         n /= 1024
     return f"{n:.1f} GB"
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"{value} must be a positive integer")
+    return value
+
+
+class progress_bar:
+    """A rich progress bar on stderr for a long step; silent with --json so
+    stdout carries exactly one JSON document. Yields ``callback(done, total)``."""
+
+    def __init__(self, args: argparse.Namespace, title: str) -> None:
+        self.args, self.title, self.bar, self.task = args, title, None, None
+
+    def __enter__(self) -> Callable[[int, int], None] | None:
+        if self.args.json or not sys.stderr.isatty():
+            return None
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+        self.bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                            TimeRemainingColumn(), console=Console(stderr=True), transient=True)
+        self.bar.start()
+        self.task = self.bar.add_task(self.title, total=None)
+        return self.update
+
+    def update(self, done: int, total: int, stage: str | None = None) -> None:
+        self.bar.update(self.task, completed=done, total=total, description=stage or self.title)
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.bar is not None:
+            self.bar.stop()

@@ -1,0 +1,233 @@
+"""INT8 calibration with NNCF: the Default method (nncf.quantize) and the
+AccuracyAware method (nncf.quantize_with_accuracy_control).
+
+The parent is never touched: the quantized model is written into a scratch
+folder and renamed into place, then recorded as a child model and project.
+Progress comes from two sources: a count in the transform function, which
+NNCF calls once per calibration sample, and NNCF's own loops (statistics,
+bias correction, ranking) through engine.nncf_progress."""
+
+from __future__ import annotations
+
+import math
+import shutil
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .errors import BadInput
+from .records import Dataset, Model
+from .workspace import Workspace
+
+METHODS = ("default", "accuracy-aware")
+PRESETS = ("performance", "mixed")
+DROP_TYPES = ("absolute", "relative")
+
+
+@dataclass
+class CalibrationSpec:
+    model: str
+    dataset: str
+    calibration_dataset: str | None = None
+    method: str = "default"
+    preset: str = "performance"
+    subset_pct: float = 100.0
+    max_drop: float = 0.5  # percentage points (absolute) or percent (relative)
+    drop_type: str = "absolute"
+    ranking_subset: int | None = None
+    fast_bias_correction: bool = True
+    ignore_types: list[str] = field(default_factory=list)
+    ignore_names: list[str] = field(default_factory=list)
+    ignore_patterns: list[str] = field(default_factory=list)
+    name: str | None = None
+
+    def validate(self) -> None:
+        if self.method not in METHODS:
+            raise BadInput(f"unknown method {self.method!r}; use one of {', '.join(METHODS)}")
+        if self.preset not in PRESETS:
+            raise BadInput(f"unknown preset {self.preset!r}; use one of {', '.join(PRESETS)}")
+        if self.drop_type not in DROP_TYPES:
+            raise BadInput(f"unknown drop type {self.drop_type!r}; use absolute or relative")
+        if not (0 < self.subset_pct <= 100):
+            raise BadInput(f"--subset must be a percentage in (0, 100], not {self.subset_pct:g}")
+        if not (self.max_drop >= 0 and math.isfinite(self.max_drop)):
+            raise BadInput(f"--max-drop must be 0 or more percentage points, not {self.max_drop:g}")
+        if self.ranking_subset is not None and self.ranking_subset < 1:
+            raise BadInput(f"--ranking-subset must be 1 or more, not {self.ranking_subset}")
+
+
+def subset_indices(count: int, pct: float) -> list[int]:
+    """ceil(count × pct / 100) items spread evenly over the dataset, because
+    folder-per-class datasets are sorted by class and a prefix would see one."""
+    n = max(1, math.ceil(count * pct / 100 - 1e-9))
+    return sorted({int(i) for i in np.linspace(0, count - 1, n).round()}) if n < count else list(range(count))
+
+
+def fp32_operations(model: Any) -> list[str]:
+    """Compute ops left in floating point: their activation input does not come
+    from a FakeQuantize (directly or through a Convert), so they run as f32."""
+    heavy = ("Convolution", "GroupConvolution", "MatMul", "ConvolutionBackpropData")
+    out = []
+    for node in model.get_ordered_ops():
+        if node.get_type_name() not in heavy:
+            continue
+        src = node.input_value(0).get_node()
+        while src.get_type_name() in ("Convert", "Reshape", "Transpose"):
+            src = src.input_value(0).get_node()
+        if src.get_type_name() != "FakeQuantize":
+            out.append(node.get_friendly_name())
+    return out
+
+
+class Calibration:
+    """One calibration run; ``run`` returns the child model record."""
+
+    def __init__(self, ws: Workspace, spec: CalibrationSpec, ctx: Any) -> None:
+        spec.validate()
+        self.ws, self.spec, self.ctx = ws, spec, ctx
+        self.parent = ws.get(Model, spec.model)
+        self.dataset = ws.get(Dataset, spec.dataset)
+        self.cal_dataset = ws.get(Dataset, spec.calibration_dataset) if spec.calibration_dataset else self.dataset
+        if self.parent.precision == "INT8":
+            raise BadInput(f"model {self.parent.name!r} is already INT8; calibrate its FP32 parent instead")
+        if spec.method == "accuracy-aware":
+            from .evaluate import check_compatible
+
+            if not self.dataset.annotated:
+                raise BadInput(f"AccuracyAware needs an annotated validation dataset; {self.dataset.name!r} "
+                               "has no annotations (use --method default, which works without them)")
+            check_compatible(self.parent, self.dataset)
+
+    def _ignored_scope(self) -> Any:
+        import nncf
+
+        s = self.spec
+        if not (s.ignore_types or s.ignore_names or s.ignore_patterns):
+            return None
+        return nncf.IgnoredScope(names=s.ignore_names, patterns=s.ignore_patterns, types=s.ignore_types)
+
+    def _calibration_dataset(self, pre: Any) -> tuple[Any, int]:
+        import nncf
+
+        from .dataset_store import load_index
+
+        index = load_index(self.ws, self.cal_dataset)
+        chosen = subset_indices(len(index.items), self.spec.subset_pct)
+        paths = [index.root / index.items[i].file for i in chosen]
+        done = [0]
+
+        def transform(path: Any) -> np.ndarray:
+            # NNCF calls this once per sample: the one place owb sees every step.
+            self.ctx.check_cancel()
+            arr, _ = pre.load(path)
+            done[0] += 1
+            return arr
+
+        return nncf.Dataset(paths, transform), len(paths)
+
+    def run(self) -> Model:
+        import nncf
+        import openvino as ov
+
+        from . import models
+        from .inference import DatasetRunner
+        from .nncf_progress import nncf_reporting
+        from .preprocess import Preprocessor
+
+        ctx, spec = self.ctx, self.spec
+        ctx.progress("preparing")
+        ov_model = models.load(self.ws, self.parent, batch=1)
+        shape = [d.get_length() for d in ov_model.inputs[0].get_partial_shape()]
+        pre = Preprocessor(self.parent.config, shape)
+        cal, n = self._calibration_dataset(pre)
+        ctx.log.info("calibrating %s on %d images of %s (%g%%), method %s, preset %s",
+                     self.parent.name, n, self.cal_dataset.name, spec.subset_pct, spec.method, spec.preset)
+        preset = {"performance": nncf.QuantizationPreset.PERFORMANCE, "mixed": nncf.QuantizationPreset.MIXED}[spec.preset]
+        common = dict(preset=preset, subset_size=n, fast_bias_correction=spec.fast_bias_correction,
+                      ignored_scope=self._ignored_scope())
+        start = time.perf_counter()
+
+        def on_stage(stage: str, step: int, total: int | None) -> None:
+            ctx.progress(stage, step, total)
+
+        try:
+            with nncf_reporting(on_stage, ctx.log_handler):
+                if spec.method == "default":
+                    quantized = nncf.quantize(ov_model, cal, **common)
+                else:
+                    quantized = self._accuracy_aware(ov_model, cal, common, DatasetRunner)
+        except nncf.ValidationError as exc:
+            raise BadInput(f"NNCF refused the settings: {str(exc).splitlines()[0]}") from None
+        seconds = time.perf_counter() - start
+        ctx.check_cancel()
+        fp32_ops = fp32_operations(quantized)
+        ctx.log.info("quantized in %.1f s; %d compute ops left in FP32", seconds, len(fp32_ops))
+        return self._save(quantized, ov, n, seconds, fp32_ops)
+
+    def _accuracy_aware(self, ov_model: Any, cal: Any, common: dict, runner_cls: Any) -> Any:
+        import nncf
+        from nncf.quantization.advanced_parameters import AdvancedAccuracyRestorerParameters
+
+        from .accuracy_control import make_validation
+        from .dataset_store import load_index
+
+        spec = self.spec
+        index = load_index(self.ws, self.dataset)
+        validation_fn = make_validation(self.ws, self.parent, self.dataset, index, runner_cls, self.ctx)
+        val = nncf.Dataset(list(range(len(index.items))))
+        restorer = AdvancedAccuracyRestorerParameters()
+        if spec.ranking_subset is not None:
+            restorer.ranking_subset_size = spec.ranking_subset
+        drop_type = nncf.DropType.ABSOLUTE if spec.drop_type == "absolute" else nncf.DropType.RELATIVE
+        return nncf.quantize_with_accuracy_control(
+            ov_model, cal, val, validation_fn, max_drop=spec.max_drop / 100, drop_type=drop_type,
+            advanced_accuracy_restorer_parameters=restorer, **common)
+
+    def _save(self, quantized: Any, ov: Any, n: int, seconds: float, fp32_ops: list[str]) -> Model:
+        import nncf
+
+        from .model_facts import model_facts
+        from .models import ir_size
+        from .projects import ensure_project
+
+        ws, spec, parent = self.ws, self.spec, self.parent
+        name = spec.name or ws.unique_name(Model, f"{parent.name}-int8")
+        if ws.maybe(Model, name) is not None:
+            raise BadInput(f"a model named {name!r} already exists; choose another --name")
+        child = Model(name=name, source=f"calibrated from {parent.name}", source_format="ir", parent=parent.id)
+        scratch = ws.tmp_dir("calib-")
+        final = ws.home / "models" / child.id
+        try:
+            ov.save_model(quantized, str(scratch / "model.xml"), compress_to_fp16=False)
+            scratch.rename(final)
+        except BaseException:
+            shutil.rmtree(scratch, ignore_errors=True)
+            raise
+        facts = model_facts(quantized)
+        child.path = ws.rel(final / "model.xml")
+        child.config = type(parent.config).from_dict(parent.config.to_dict())
+        child.size_bytes = ir_size(final / "model.xml")
+        for key, value in facts.items():
+            setattr(child, key, value)
+        child.provenance = {
+            "parent": parent.id,
+            "parent_name": parent.name,
+            **{k: v for k, v in asdict(spec).items() if k not in ("model", "name")},
+            "dataset_name": self.dataset.name,
+            "calibration_dataset_name": self.cal_dataset.name,
+            "subset_images": n,
+            "seconds": round(seconds, 2),
+            "fp32_ops": fp32_ops,
+            "nncf": nncf.__version__,
+            "openvino": ov.get_version(),
+        }
+        try:
+            ws.add(child)
+        except BaseException:
+            shutil.rmtree(final, ignore_errors=True)
+            raise
+        ensure_project(ws, parent, self.dataset)
+        ensure_project(ws, child, self.dataset)
+        return child

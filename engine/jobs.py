@@ -1,0 +1,197 @@
+"""The job runner: long work in worker threads, persisted in the workspace.
+
+A job is a record (state, stage, step/total, error, result) plus a log file
+that is kept whole, failures included. Heavy jobs run one at a time by default
+and the rest queue. Progress reaches listeners as JobEvents from the worker
+thread; the TUI turns them into messages, the CLI into a rich bar. DB writes
+of progress are throttled because TinyDB rewrites its file on every write."""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+import traceback
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from .errors import Cancelled, OwbError
+from .records import Job, now
+from .workspace import Workspace
+
+ACTIVE = ("queued", "running")
+FINAL = ("done", "failed", "cancelled", "interrupted")
+
+
+@dataclass
+class JobEvent:
+    job: str
+    state: str
+    stage: str = ""
+    step: int = 0
+    total: int | None = None
+    eta_s: float | None = None
+    message: str = ""
+
+
+class JobContext:
+    """What a job function gets: its record, a cancel flag, progress and a log."""
+
+    def __init__(self, runner: "JobRunner", job: Job) -> None:
+        self.runner, self.job = runner, job
+        self.ws = runner.ws
+        self.cancel = threading.Event()
+        self.log_path = runner.ws.path(job.log)
+        self.log_handler = logging.FileHandler(self.log_path, encoding="utf-8")
+        self.log_handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        self.log = logging.getLogger(f"owb.job.{job.id}")
+        self.log.propagate = False
+        self.log.setLevel(logging.INFO)
+        self.log.addHandler(self.log_handler)
+        self._stage_started = time.monotonic()
+        self._last_write = 0.0
+
+    def check_cancel(self) -> None:
+        if self.cancel.is_set():
+            raise Cancelled("cancelled by the user")
+
+    def progress(self, stage: str, step: int = 0, total: int | None = None) -> None:
+        """Report progress; raises Cancelled when a cancel was asked for."""
+        if stage != self.job.stage:
+            self.log.info("stage: %s", stage)
+            self._stage_started = time.monotonic()
+        eta = None
+        if total and step:
+            elapsed = time.monotonic() - self._stage_started
+            eta = round(elapsed / step * (total - step), 1)
+        self.job.stage, self.job.step, self.job.total = stage, int(step), int(total or 0)
+        t = time.monotonic()
+        if t - self._last_write > 1.0 or step == total:
+            self._last_write = t
+            self.ws.update(self.job)
+        self.runner._emit(JobEvent(self.job.id, "running", stage, int(step), total, eta))
+        self.check_cancel()
+
+    def close(self) -> None:
+        self.log.removeHandler(self.log_handler)
+        self.log_handler.close()
+
+
+JobFn = Callable[[JobContext], dict]
+
+
+class JobRunner:
+    """Runs jobs in threads: at most ``heavy_slots`` heavy jobs at once."""
+
+    def __init__(self, ws: Workspace, heavy_slots: int = 1) -> None:
+        self.ws = ws
+        self._slots = threading.Semaphore(heavy_slots)
+        self._listeners: list[Callable[[JobEvent], None]] = []
+        self._contexts: dict[str, JobContext] = {}
+        self._threads: dict[str, threading.Thread] = {}
+        mark_interrupted(ws)
+
+    def subscribe(self, listener: Callable[[JobEvent], None]) -> None:
+        self._listeners.append(listener)
+
+    def _emit(self, event: JobEvent) -> None:
+        for listener in list(self._listeners):
+            try:
+                listener(event)
+            except Exception:  # a broken listener must not kill the job
+                logging.getLogger("owb.jobs").exception("job listener failed")
+
+    def submit(self, kind: str, fn: JobFn, *, params: dict | None = None, name: str = "",
+               project: str | None = None, heavy: bool = True) -> Job:
+        job = Job(name=name or kind, kind=kind, params=params or {}, project=project, pid=os.getpid())
+        job.name = f"{job.name} {job.id}"
+        job.log = f"jobs/{job.id}.log"
+        self.ws.add(job)
+        ctx = JobContext(self, job)
+        self._contexts[job.id] = ctx
+        thread = threading.Thread(target=self._run, args=(ctx, fn, heavy), name=f"owb-job-{job.id}", daemon=True)
+        self._threads[job.id] = thread
+        self._emit(JobEvent(job.id, "queued"))
+        thread.start()
+        return job
+
+    def _run(self, ctx: JobContext, fn: JobFn, heavy: bool) -> None:
+        job = ctx.job
+        if heavy:
+            while not self._slots.acquire(timeout=0.2):
+                if ctx.cancel.is_set():
+                    self._finish(ctx, "cancelled", error="cancelled before it started", exit_code=130)
+                    return
+        try:
+            self.ws.update(job, state="running", started=now())
+            self._emit(JobEvent(job.id, "running", "starting"))
+            ctx.log.info("job %s (%s) started with %s", job.id, job.kind, job.params)
+            result = fn(ctx)
+            self._finish(ctx, "done", result=result)
+        except Cancelled:
+            ctx.log.info("cancelled")
+            self._finish(ctx, "cancelled", error="cancelled by the user", exit_code=130)
+        except OwbError as exc:
+            ctx.log.error("failed: %s", exc)
+            self._finish(ctx, "failed", error=str(exc), exit_code=exc.exit_code)
+        except BaseException as exc:  # keep the whole story in the log, never an opaque failure
+            ctx.log.error("failed with an unexpected error:\n%s", traceback.format_exc())
+            first = (str(exc).strip().splitlines() or [""])[0][:200]
+            self._finish(ctx, "failed", error=f"{type(exc).__name__}: {first} (see the job log)", exit_code=1)
+        finally:
+            if heavy:
+                self._slots.release()
+
+    def _finish(self, ctx: JobContext, state: str, *, result: dict | None = None, error: str = "",
+                exit_code: int = 0) -> None:
+        job = ctx.job
+        self.ws.update(job, state=state, result=result or {}, error=error, exit_code=exit_code, finished=now())
+        ctx.log.info("job ended: %s", state)
+        ctx.close()
+        self._emit(JobEvent(job.id, state, job.stage, job.step, job.total, message=error))
+
+    def cancel(self, job_id: str) -> bool:
+        ctx = self._contexts.get(job_id)
+        if ctx is None or ctx.job.state in FINAL:
+            return False
+        ctx.cancel.set()
+        return True
+
+    def wait(self, job_id: str, timeout: float | None = None) -> Job:
+        thread = self._threads.get(job_id)
+        if thread is not None:
+            thread.join(timeout)
+        return self.ws.get(Job, job_id)
+
+    def running(self) -> list[Job]:
+        return [c.job for c in self._contexts.values() if c.job.state in ACTIVE]
+
+
+def pid_alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def mark_interrupted(ws: Workspace) -> list[Job]:
+    """Jobs left queued/running by a process that is gone become 'interrupted'."""
+    out = []
+    for job in ws.all(Job):
+        if job.state in ACTIVE and job.pid != os.getpid() and not pid_alive(job.pid):
+            ws.update(job, state="interrupted", error="the owb process running it ended", finished=now())
+            out.append(job)
+    return out
+
+
+def read_log(ws: Workspace, job: Job) -> str:
+    path = ws.path(job.log) if job.log else None
+    if path is None or not path.exists():
+        return ""
+    return path.read_text(encoding="utf-8", errors="replace")

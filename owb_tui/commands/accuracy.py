@@ -1,0 +1,39 @@
+"""`owb accuracy MODEL --dataset DS`: the task metric on an annotated dataset."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from .common import add_command, emit, positive_int, progress_bar, workspace
+
+
+def register(sub: Any) -> None:
+    p = add_command(sub, "accuracy", "measure a model's accuracy on an annotated dataset", cmd_accuracy)
+    p.add_argument("model", help="model name or id")
+    p.add_argument("--dataset", required=True, help="annotated dataset name or id")
+    p.add_argument("--batch", type=positive_int, default=1)
+
+
+def cmd_accuracy(args: argparse.Namespace) -> int:
+    from engine.evaluate import evaluate
+    from engine.records import Dataset, Model
+
+    ws = workspace(args)
+    model, dataset = ws.get(Model, args.model), ws.get(Dataset, args.dataset)
+    with progress_bar(args, f"accuracy of {model.name}") as progress:
+        result = evaluate(ws, model, dataset, batch=args.batch, progress=progress)
+    data = {"model": model.name, "dataset": dataset.name, **result}
+
+    def render(c: Any) -> None:
+        c.print(f"[bold]{model.name}[/] on {dataset.name}: {result['metric']} = "
+                f"[bold]{result['value'] * 100:.2f}%[/] over {result['images']} images "
+                f"({result['images_per_s']:.1f} images/s)")
+        for k, v in result["details"].items():
+            if isinstance(v, float) and k != result["metric"]:
+                c.print(f"  {k}: {v * 100:.2f}%")
+        worst = sorted(result["per_class"].items(), key=lambda kv: kv[1])[:5]
+        if worst and len(result["per_class"]) > 1:
+            c.print("  weakest classes: " + ", ".join(f"{k} {v * 100:.1f}%" for k, v in worst))
+
+    return emit(args, data, render)

@@ -1,0 +1,170 @@
+"""`owb calibrate` (the Optimize INT8 page as a command) and `owb jobs`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from .common import OwbArgumentParser, add_command, emit, positive_int, workspace
+
+
+def _pct(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+
+
+def _names(text: str) -> list[str]:
+    return [t.strip() for t in text.split(",") if t.strip()]
+
+
+def register(sub: Any) -> None:
+    p = add_command(sub, "calibrate", "optimize a model to INT8 with NNCF (a child model is created)", cmd_calibrate)
+    p.add_argument("model", help="FP32 model name or id")
+    p.add_argument("--dataset", required=True, help="the project's dataset (validation for AccuracyAware)")
+    p.add_argument("--calibration-dataset", help="a separate dataset for statistics (default: --dataset)")
+    p.add_argument("--method", choices=("default", "accuracy-aware"), default="default")
+    p.add_argument("--preset", choices=("performance", "mixed"), default="performance")
+    p.add_argument("--subset", type=_pct, default=100.0, metavar="PCT", help="percent of the calibration images (default 100)")
+    p.add_argument("--max-drop", type=_pct, default=0.5, metavar="PP", help="AccuracyAware: max accuracy drop (default 0.5)")
+    p.add_argument("--drop-type", choices=("absolute", "relative"), default="absolute")
+    p.add_argument("--ranking-subset", type=positive_int, metavar="N", help="AccuracyAware: images used to rank layers")
+    p.add_argument("--no-fast-bias-correction", action="store_true")
+    p.add_argument("--ignore-types", type=_names, default=[], metavar="T1,T2", help="op types kept in FP32")
+    p.add_argument("--ignore-names", type=_names, default=[], metavar="N1,N2", help="op names kept in FP32")
+    p.add_argument("--ignore-patterns", type=_names, default=[], metavar="RE1,RE2", help="op name regexes kept in FP32")
+    p.add_argument("--name", help="name of the INT8 child model")
+    p.add_argument("--bench-time", type=float, default=10.0, metavar="S",
+                   help="seconds of benchmarking shared by parent and child afterwards; 0 skips it")
+    p.add_argument("--fail-on-drop", type=_pct, metavar="PP", help="exit 3 when the measured accuracy drop exceeds PP points")
+
+    group = sub.add_parser("jobs", help="list jobs; `owb jobs log ID` prints a job's log",
+                           parents=[_common()])
+    group.set_defaults(func=cmd_jobs)
+    jsub = group.add_subparsers(dest="jobs_command", metavar="ACTION", parser_class=OwbArgumentParser)
+    p = add_command(jsub, "log", "print a job's whole log", cmd_job_log)
+    p.add_argument("job", help="job id")
+
+
+def _common() -> argparse.ArgumentParser:
+    from .common import common_options
+
+    return common_options()
+
+
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    from engine.calibration import Calibration, CalibrationSpec
+    from engine.errors import BadInput
+    from engine.jobs import JobRunner
+    from engine.optimize import run_optimize
+    from engine.records import Dataset
+
+    ws = workspace(args)
+    spec = CalibrationSpec(
+        model=args.model, dataset=args.dataset, calibration_dataset=args.calibration_dataset, method=args.method,
+        preset=args.preset, subset_pct=args.subset, max_drop=args.max_drop, drop_type=args.drop_type,
+        ranking_subset=args.ranking_subset, fast_bias_correction=not args.no_fast_bias_correction,
+        ignore_types=args.ignore_types, ignore_names=args.ignore_names, ignore_patterns=args.ignore_patterns,
+        name=args.name)
+    if args.bench_time < 0:
+        raise BadInput("--bench-time must be 0 or more seconds")
+    if args.fail_on_drop is not None and args.fail_on_drop < 0:
+        raise BadInput("--fail-on-drop must be 0 or more percentage points")
+    check = Calibration(ws, spec, ctx=None)  # refuse bad settings before a job exists
+    spec.model, spec.dataset = check.parent.id, check.dataset.id
+    spec.calibration_dataset = check.cal_dataset.id if args.calibration_dataset else None
+    if args.fail_on_drop is not None and not ws.get(Dataset, spec.dataset).annotated:
+        raise BadInput("--fail-on-drop needs an annotated --dataset to measure the drop")
+    runner = JobRunner(ws)
+    job = run_foreground(args, runner, "calibrate", lambda ctx: run_optimize(ctx, spec, bench_time=args.bench_time),
+                         params={**spec.__dict__, "bench_time": args.bench_time}, name=f"calibrate {check.parent.name}")
+    if job.state != "done":
+        print(f"error: calibration {job.state}: {job.error} (log: owb jobs log {job.id})", file=sys.stderr)
+        return job.exit_code or 1
+    result = {"job": job.id, **job.result}
+    emit(args, result, lambda c: render_result(c, result))
+    drop = (result.get("accuracy") or {}).get("drop")
+    if args.fail_on_drop is not None and drop is not None and drop > args.fail_on_drop:
+        print(f"error: accuracy drop {drop:.2f} pt exceeds --fail-on-drop {args.fail_on_drop:g}", file=sys.stderr)
+        return 3
+    return 0
+
+
+def run_foreground(args: argparse.Namespace, runner: Any, kind: str, fn: Any, **kw: Any) -> Any:
+    """Run a job while showing its progress; Ctrl+C cancels it cleanly."""
+    bar = None
+    if not args.json and sys.stderr.isatty():
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+        bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                       console=Console(stderr=True), transient=True)
+        task = bar.add_task("starting", total=None)
+        runner.subscribe(lambda e: bar.update(task, description=e.stage or e.state, completed=e.step,
+                                              total=e.total or None))
+        bar.start()
+    job = runner.submit(kind, fn, **kw)
+    try:
+        while True:
+            try:
+                return runner.wait(job.id)
+            except KeyboardInterrupt:
+                print("cancelling… (waiting for the current step to stop)", file=sys.stderr)
+                runner.cancel(job.id)
+    finally:
+        if bar is not None:
+            bar.stop()
+
+
+def render_result(c: Any, r: dict) -> None:
+    c.print(f"[bold]{r['model']}[/] ({r['id']}): INT8 child of {r['parent']} — {r['method']}/{r['preset']}, "
+            f"{r['subset_images']} calibration images, {r['seconds']:.1f} s")
+    acc = r.get("accuracy")
+    if acc:
+        c.print(f"accuracy: parent {acc['parent'] * 100:.2f}%, child {acc['child'] * 100:.2f}%, drop {acc['drop']:.2f} pt")
+    fps = r.get("throughput_fps")
+    if fps:
+        word = "faster" if fps["ratio"] and fps["ratio"] >= 1 else "slower"
+        c.print(f"throughput: parent {fps['parent']:.1f} FPS, child {fps['child']:.1f} FPS → "
+                f"{fps['ratio']:.2f}× ({word}, measured here, medians of {len(fps['runs']['child'])} interleaved runs)")
+    size = r["size_bytes"]
+    c.print(f"size: {size['parent'] / 1e6:.2f} MB → {size['child'] / 1e6:.2f} MB")
+    if r["fp32_ops"]:
+        shown = ", ".join(r["fp32_ops"][:8]) + (" …" if len(r["fp32_ops"]) > 8 else "")
+        c.print(f"{len(r['fp32_ops'])} compute ops run in FP32: {shown}")
+
+
+def cmd_jobs(args: argparse.Namespace) -> int:
+    from rich.table import Table
+
+    from engine.jobs import mark_interrupted
+    from engine.records import Job
+
+    ws = workspace(args)
+    mark_interrupted(ws)
+    jobs = sorted(ws.all(Job), key=lambda j: j.created)
+    data = [{k: v for k, v in j.to_dict().items() if k != "result"} | {"result": j.result} for j in jobs]
+
+    def render(c: Any) -> None:
+        t = Table("id", "job", "state", "stage", "progress", "error", box=None)
+        for j in jobs:
+            prog = f"{j.step}/{j.total}" if j.total else ""
+            t.add_row(j.id, j.name, j.state, j.stage, prog, j.error[:60])
+        c.print(t if jobs else "no jobs yet")
+
+    return emit(args, data, render)
+
+
+def cmd_job_log(args: argparse.Namespace) -> int:
+    from engine.jobs import read_log
+    from engine.records import Job
+
+    ws = workspace(args)
+    job = ws.get(Job, args.job)
+    text = read_log(ws, job)
+    if args.json:
+        return emit(args, {"id": job.id, "state": job.state, "error": job.error, "log": text}, lambda c: None)
+    sys.stdout.write(text or f"job {job.id} has no log\n")
+    return 0
