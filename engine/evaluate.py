@@ -118,8 +118,9 @@ def evaluate(ws: Workspace, model: Model, dataset: Dataset, *, batch: int = 1,
     index = load_index(ws, dataset)
     options = {"conf_threshold": 0.01} if model.config.task == "detection" else {}
     metric = Metric(model.config.task, index.labels, index.root)
-    start = time.perf_counter()
-    for i, pred in predictions(ws, model, dataset, batch=batch, cancel=cancel, progress=progress, **options):
+    runner = DatasetRunner(ws, model, batch=batch)
+    start = time.perf_counter()  # after compiling: images/s is the streaming rate
+    for i, pred in predictions(ws, model, dataset, cancel=cancel, progress=progress, runner=runner, **options):
         metric.update(pred, index.items[i])
     result = metric.result()
     result["seconds"] = round(time.perf_counter() - start, 3)

@@ -42,6 +42,7 @@ class JobContext:
         self.runner, self.job = runner, job
         self.ws = runner.ws
         self.cancel = threading.Event()
+        self.finished = threading.Event()
         self.log_path = runner.ws.path(job.log)
         self.log_handler = logging.FileHandler(self.log_path, encoding="utf-8")
         self.log_handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
@@ -149,6 +150,7 @@ class JobRunner:
         self.ws.update(job, state=state, result=result or {}, error=error, exit_code=exit_code, finished=now())
         ctx.log.info("job ended: %s", state)
         ctx.close()
+        ctx.finished.set()
         self._emit(JobEvent(job.id, state, job.stage, job.step, job.total, message=error))
 
     def cancel(self, job_id: str) -> bool:
@@ -159,9 +161,17 @@ class JobRunner:
         return True
 
     def wait(self, job_id: str, timeout: float | None = None) -> Job:
-        thread = self._threads.get(job_id)
-        if thread is not None:
-            thread.join(timeout)
+        """The job's record once it has ended (or at ``timeout``).
+
+        Waits on an Event in short slices rather than Thread.join: on Python
+        < 3.13 a join interrupted by Ctrl+C can later return while the thread
+        still runs, and the process would then exit under NNCF's feet."""
+        ctx = self._contexts.get(job_id)
+        if ctx is not None:
+            deadline = None if timeout is None else time.monotonic() + timeout
+            while not ctx.finished.wait(0.25):
+                if deadline is not None and time.monotonic() > deadline:
+                    break
         return self.ws.get(Job, job_id)
 
     def running(self) -> list[Job]:

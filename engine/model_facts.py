@@ -41,6 +41,18 @@ def _feeds_quantizer_range(node: Any) -> bool:
     return False
 
 
+def _is_dequantization_param(node: Any) -> bool:
+    """A scale or zero point of decompressed low-bit weights, not a weight."""
+    for target in node.output(0).get_target_inputs():
+        consumer = target.get_node()
+        if consumer.get_type_name() not in ("Multiply", "Subtract"):
+            return False
+        other = consumer.input_value(1 - target.get_index()).get_node()
+        if other.get_type_name() != "Convert":
+            return False
+    return True
+
+
 def parameter_count(model: Any) -> int:
     """Elements of weight constants (float or low-bit), not shape/index constants."""
     total = 0
@@ -51,7 +63,7 @@ def parameter_count(model: Any) -> int:
         if etype not in FLOAT_TYPES | INT8_TYPES:
             continue
         n = _const_elements(node)
-        if n > 1 and not _feeds_quantizer_range(node):
+        if n > 1 and not _feeds_quantizer_range(node) and not _is_dequantization_param(node):
             total += n
     return total
 

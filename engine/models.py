@@ -90,7 +90,8 @@ def read_source(path: Path) -> tuple[Any, str]:
     if fmt == "ir" and not path.with_suffix(".bin").exists():
         raise BadInput(f"IR {path.name} has no weights file {path.with_suffix('.bin').name} beside it")
     try:
-        with _quiet_native_stderr(fmt.startswith("tf")):
+        # Core.read_model tries every frontend on a broken .xml, the TF one included.
+        with _quiet_native_stderr(fmt.startswith("tf") or fmt == "ir"):
             if fmt == "tf-savedmodel":
                 model = ov.convert_model(str(path))
             elif fmt == "ir":
@@ -175,8 +176,11 @@ def default_config(inputs: list[dict], outputs: list[dict] | None = None, **give
     for key, value in given.items():
         if value is not None:
             setattr(config, key, value)
-    if given.get("color") == "GRAY" and given.get("mean") is None:
-        config.mean, config.scale = [0.0], [1.0]
+    n = channels(config)  # defaults follow the input's channel count, e.g. 1 for GRAY
+    if given.get("mean") is None:
+        config.mean = [0.0] * n
+    if given.get("scale") is None:
+        config.scale = [1.0] * n
     return config
 
 
@@ -218,10 +222,10 @@ def import_model(
     scratch = ws.tmp_dir("model-")
     final = ws.home / "models" / record.id
     try:
-        validate_config(cfg, facts["inputs"])
         ov.save_model(model, str(scratch / "model.xml"), compress_to_fp16=False)
         if cfg.shape is not None:
-            reshape(model, cfg.shape)  # proves the shape fits before the record exists
+            reshape(model, cfg.shape)  # proves the shape fits before anything else is checked
+        validate_config(cfg, facts["inputs"])
         facts = model_facts(model)
         scratch.rename(final)
     except BaseException:

@@ -37,12 +37,12 @@ CLASSES: list[str] = [
 
 #: Side of the generated images; it is also the demo CNN's input size, so the
 #: demo's resize step is an identity and the pixels the model sees are exact.
-INPUT_SIZE = 128
+INPUT_SIZE = 96
 
 # Shapes are drawn at twice the size and box-reduced: cheap anti-aliasing
 # that keeps edges from being a giveaway of the rendering rather than the shape.
 _SUPERSAMPLE = 2
-_JPEG_QUALITY = 90
+JPEG_QUALITY = 90
 
 
 def _regular(n: int, start: float = np.pi / 2) -> np.ndarray:
@@ -196,7 +196,7 @@ def render(index: int, seed: int, size: int = INPUT_SIZE) -> tuple[Image.Image, 
     # A faint shading across the shape so it is not a flat stamp.
     shade = rng.uniform(-25, 25) * np.linspace(-0.5, 0.5, size, dtype=np.float32)[:, None, None]
     image = image * (1 - coverage) + (fg + shade) * coverage
-    image += rng.normal(0, rng.uniform(2, 14), size=image.shape).astype(np.float32)
+    image += np.float32(rng.uniform(2, 14)) * rng.standard_normal(image.shape, dtype=np.float32)
     pixels = np.clip(image, 0, 255).astype(np.uint8)
     return Image.fromarray(pixels, "RGB"), label
 
@@ -223,7 +223,7 @@ def _write_images(dest: Path, count: int, seed: int) -> list[tuple[str, int]]:
     for index in range(count):
         image, label = render(index, seed)
         name = _file_name(index)
-        image.save(dest / name, quality=_JPEG_QUALITY)
+        image.save(dest / name, quality=JPEG_QUALITY)
         entries.append((name, label))
     return entries
 

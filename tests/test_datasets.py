@@ -17,7 +17,7 @@ import pytest
 from PIL import Image
 
 from engine.datasets import FORMATS, DatasetIndex, Item, detect_format, load_dataset, materialize
-from engine.datasets.images import check_image
+from engine.datasets.images import check_images
 from engine.errors import BadInput
 from fixtures_datasets import (
     BUILDERS,
@@ -319,7 +319,7 @@ def test_pixel_limit_between_warning_and_error_is_unreadable(tmp_path, monkeypat
     monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)  # 32x32 = 1024: Pillow only warns here
     path = tmp_path / "a.png"
     path.write_bytes(image_bytes(1, "PNG"))
-    result = check_image(path)
+    result = check_images(tmp_path, ["a.png"])["a.png"]
     assert result.size is None and "over Pillow's MAX_IMAGE_PIXELS (1000)" in result.error
 
 

@@ -249,7 +249,10 @@ def _copy_folder(src: Path, dest: Path, progress: Progress | None) -> None:
         ]  # fmt: skip
         for name in filenames:
             path = os.path.join(dirpath, name)
-            st = os.lstat(path)
+            try:
+                st = os.lstat(path)
+            except OSError:  # vanished or unreadable while walking: not part of the copy
+                continue
             if stat.S_ISREG(st.st_mode):
                 files.append((path, os.path.relpath(path, src), st.st_size))
     total = sum(size for _, _, size in files)

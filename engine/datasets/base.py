@@ -191,9 +191,7 @@ def finalize(
 
 def _nothing_left(root: Path, items: list[Item], unreadable: list[str], problems: Problems) -> str:
     if items and len(unreadable) == len(items):
-        return (
-            f"none of the {len(items)} images in {root} could be read "
-            f"(first: {problems.lines[0] if problems.lines else unreadable[0]}); check the files"
-        )
+        first = next((line for line in problems.lines if line.startswith("unreadable image")), unreadable[0])
+        return f"none of the {len(items)} images in {root} could be read ({first}); check the files"
     first = f": {problems.lines[0]}" if problems.lines else ""
     return f"no usable annotated images in {root}{first} ({problems.count} problems in all)"

@@ -20,8 +20,11 @@ IMAGE_EXTENSIONS = frozenset(
 # Names packers and desktops leave behind; '._x.jpg' AppleDouble files even
 # carry image extensions while holding no image.
 IGNORED_NAMES = frozenset({"__MACOSX", "Thumbs.db", "desktop.ini"})
-CHECK_WORKERS = 8
+# Header parsing holds the GIL, so threads mostly overlap file I/O (cold
+# caches, network mounts); more than a few only add contention.
+CHECK_WORKERS = 4
 _TAIL_BYTES = 4096
+_BATCH = 128
 # A file that misses its end marker is decoded in full before it is called
 # truncated: cameras append data after a JPEG's EOI (motion photos, trailers).
 _END_MARKERS = {"JPEG": b"\xff\xd9", "MPO": b"\xff\xd9", "PNG": b"IEND"}
@@ -139,8 +142,12 @@ def check_images(root: Path, relpaths: Iterable[str], workers: int = CHECK_WORKE
     # warning for it so it does not spill onto a TUI's terminal.
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-        with ThreadPoolExecutor(max_workers=max(1, min(workers, len(unique)))) as pool:
-            results = list(pool.map(check_image, (root / rel for rel in unique), chunksize=32))
+        # Batches, because a future per image costs about as much as the
+        # header read itself (ThreadPoolExecutor.map ignores chunksize).
+        batches = [unique[i : i + _BATCH] for i in range(0, len(unique), _BATCH)]
+        with ThreadPoolExecutor(max_workers=max(1, min(workers, len(batches)))) as pool:
+            done = pool.map(lambda batch: [check_image(root / rel) for rel in batch], batches)
+            results = [result for batch in done for result in batch]
     return dict(zip(unique, results))
 
 

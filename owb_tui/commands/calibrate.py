@@ -46,6 +46,8 @@ def register(sub: Any) -> None:
     jsub = group.add_subparsers(dest="jobs_command", metavar="ACTION", parser_class=OwbArgumentParser)
     p = add_command(jsub, "log", "print a job's whole log", cmd_job_log)
     p.add_argument("job", help="job id")
+    p = add_command(jsub, "retry", "run a failed, cancelled or interrupted calibration again", cmd_job_retry)
+    p.add_argument("job", help="job id")
 
 
 def _common() -> argparse.ArgumentParser:
@@ -57,8 +59,6 @@ def _common() -> argparse.ArgumentParser:
 def cmd_calibrate(args: argparse.Namespace) -> int:
     from engine.calibration import Calibration, CalibrationSpec
     from engine.errors import BadInput
-    from engine.jobs import JobRunner
-    from engine.optimize import run_optimize
     from engine.records import Dataset
 
     ws = workspace(args)
@@ -77,19 +77,51 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     spec.calibration_dataset = check.cal_dataset.id if args.calibration_dataset else None
     if args.fail_on_drop is not None and not ws.get(Dataset, spec.dataset).annotated:
         raise BadInput("--fail-on-drop needs an annotated --dataset to measure the drop")
+    return _calibrate(args, ws, spec, args.bench_time, args.fail_on_drop)
+
+
+def _calibrate(args: argparse.Namespace, ws: Any, spec: Any, bench_time: float, fail_on_drop: float | None) -> int:
+    from engine.jobs import JobRunner
+    from engine.optimize import run_optimize
+    from engine.records import Model
+
     runner = JobRunner(ws)
-    job = run_foreground(args, runner, "calibrate", lambda ctx: run_optimize(ctx, spec, bench_time=args.bench_time),
-                         params={**spec.__dict__, "bench_time": args.bench_time}, name=f"calibrate {check.parent.name}")
+    parent = ws.get(Model, spec.model)
+    job = run_foreground(args, runner, "calibrate", lambda ctx: run_optimize(ctx, spec, bench_time=bench_time),
+                         params={**spec.__dict__, "bench_time": bench_time, "fail_on_drop": fail_on_drop},
+                         name=f"calibrate {parent.name}")
     if job.state != "done":
         print(f"error: calibration {job.state}: {job.error} (log: owb jobs log {job.id})", file=sys.stderr)
         return job.exit_code or 1
     result = {"job": job.id, **job.result}
     emit(args, result, lambda c: render_result(c, result))
     drop = (result.get("accuracy") or {}).get("drop")
-    if args.fail_on_drop is not None and drop is not None and drop > args.fail_on_drop:
-        print(f"error: accuracy drop {drop:.2f} pt exceeds --fail-on-drop {args.fail_on_drop:g}", file=sys.stderr)
+    if fail_on_drop is not None and drop is not None and drop > fail_on_drop:
+        print(f"error: accuracy drop {drop:.2f} pt exceeds --fail-on-drop {fail_on_drop:g}", file=sys.stderr)
         return 3
     return 0
+
+
+def cmd_job_retry(args: argparse.Namespace) -> int:
+    """Run a failed, cancelled or interrupted calibration again with its settings."""
+    import dataclasses
+
+    from engine.calibration import Calibration, CalibrationSpec
+    from engine.errors import BadInput
+    from engine.jobs import mark_interrupted
+    from engine.records import Job
+
+    ws = workspace(args)
+    mark_interrupted(ws)
+    job = ws.get(Job, args.job)
+    if job.kind != "calibrate":
+        raise BadInput(f"job {job.id} is a {job.kind} job; only calibrations can be retried")
+    if job.state not in ("failed", "cancelled", "interrupted"):
+        raise BadInput(f"job {job.id} is {job.state}; only failed, cancelled or interrupted jobs can be retried")
+    fields = {f.name for f in dataclasses.fields(CalibrationSpec)}
+    spec = CalibrationSpec(**{k: v for k, v in job.params.items() if k in fields})
+    Calibration(ws, spec, ctx=None)
+    return _calibrate(args, ws, spec, float(job.params.get("bench_time", 10.0)), job.params.get("fail_on_drop"))
 
 
 def run_foreground(args: argparse.Namespace, runner: Any, kind: str, fn: Any, **kw: Any) -> Any:

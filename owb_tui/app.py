@@ -1,0 +1,366 @@
+"""The owb terminal UI: one App that owns the workspace and the job runner.
+
+Jobs are started here, never from a screen, so closing a screen never ends a
+job. The runner calls its listeners from worker threads; each event is posted
+to the App as a JobProgress message (thread-safe, and coalesced while a job
+runs) and republished on ``job_signal`` for whichever screens are alive.
+Heavy engine modules (openvino, nncf, numpy) are imported inside the actions
+that need them, so the UI comes up at once."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import traceback
+from dataclasses import asdict
+from functools import partial, wraps
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Iterator, TypeVar
+
+from textual.app import App
+from textual.binding import Binding
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.message import Message
+from textual.signal import Signal
+from textual.worker import Worker, WorkerState
+
+from engine.errors import OwbError
+from engine.jobs import ACTIVE, FINAL, JobEvent, JobRunner
+from engine.records import Dataset, Job, Model
+from engine.workspace import Workspace
+
+if TYPE_CHECKING:
+    from engine.benchmark import BenchmarkSettings
+    from engine.calibration import CalibrationSpec
+
+F = TypeVar("F", bound=Callable[..., Any])
+log = logging.getLogger("owb.tui")
+
+
+def error_text(exc: BaseException) -> str:
+    """An OwbError's own one line; anything else is a bug, said in one line."""
+    if isinstance(exc, OwbError):
+        return str(exc)
+    first = (str(exc).strip().splitlines() or [""])[0][:200]
+    return f"internal error {type(exc).__name__}: {first}"
+
+
+def reports_errors(method: F) -> F:
+    """Turn an OwbError raised by a UI action into an error notification."""
+
+    @wraps(method)
+    def wrapper(self: Any, *args: Any, **kw: Any) -> Any:
+        try:
+            return method(self, *args, **kw)
+        except OwbError as exc:
+            self.app.notify(str(exc), severity="error", timeout=8)
+            return None
+
+    return wrapper  # type: ignore[return-value]
+
+
+class JobProgress(Message):
+    """A JobEvent delivered on the UI thread."""
+
+    def __init__(self, event: JobEvent) -> None:
+        super().__init__()
+        self.event = event
+
+    def can_replace(self, message: Message) -> bool:
+        # Textual asks the queued message whether the next one may take its
+        # place: a running event of a job is stale once a newer one of the same
+        # job arrives. State changes (queued, done, failed) are never dropped.
+        return (isinstance(message, JobProgress) and message.event.job == self.event.job
+                and self.event.state == "running")
+
+
+def screen_bindings(screen: Any) -> Iterator[tuple[str, Binding, Any]]:
+    """(key shown, binding, node) for the screen's and the App's bindings as
+    mapped now (keymaps applied), including keys a focused table shadows,
+    without the keys a focused text field would swallow."""
+    app = screen.app
+    seen: set[tuple[str, str]] = set()
+    # Textual's own walk (what active_bindings uses), so this cannot drift from it.
+    for node, bindings in screen._modal_binding_chain:
+        if node is not screen and node is not app:
+            continue
+        for key, binding in bindings:
+            if not binding.description or (key, binding.action) in seen or key.startswith("super+"):
+                continue
+            seen.add((key, binding.action))
+            yield app.get_key_display(binding), binding, node
+
+
+class OwbCommands(Provider):
+    """Every action of the current screen and the App, for ctrl+p."""
+
+    def _commands(self) -> Iterator[tuple[str, str, Callable[[], Any]]]:
+        for key, binding, node in screen_bindings(self.screen):
+            title = binding.tooltip or binding.description
+            yield title, f"key: {key}", partial(self.app.run_action, binding.action, node)
+        extra = getattr(self.screen, "palette_commands", None)
+        if extra is not None:
+            for title, help_text, callback in extra():
+                yield title, help_text, callback
+
+    async def discover(self) -> Hits:
+        for title, help_text, callback in self._commands():
+            yield DiscoveryHit(title, callback, help=help_text)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for title, help_text, callback in self._commands():
+            score = matcher.match(title)
+            if score > 0:
+                yield Hit(score, matcher.highlight(title), callback, help=help_text)
+
+
+class OwbApp(App[int]):
+    CSS_PATH = Path(__file__).with_name("app.tcss")  # absolute, so subclasses find it too
+    TITLE = "owb"
+    SUB_TITLE = "INT8 workbench"
+    COMMANDS = App.COMMANDS | {OwbCommands}
+    BINDINGS = [
+        Binding("question_mark", "help", "help", tooltip="Show every key of this screen", id="help"),
+        Binding("f1", "help", "help", show=False, id="help-f1"),
+        Binding("j", "jobs", "jobs", tooltip="Jobs: progress, cancel, logs", id="jobs"),
+        Binding("escape", "back", "back", show=False, tooltip="Go back to the previous screen", id="back"),
+        Binding("q", "quit", "quit", tooltip="Quit owb (asks first while jobs run)", id="quit"),
+    ]
+
+    def __init__(self, ws: Workspace, *, heavy_slots: int = 1) -> None:
+        super().__init__()
+        self.ws = ws
+        self.runner = JobRunner(ws, heavy_slots=heavy_slots)
+        self.job_events: dict[str, JobEvent] = {}
+        self.job_signal: Signal[JobEvent | None] = Signal(self, "job")
+        self.foreign_jobs: list[Job] = []
+        self._db_mtime = 0.0
+        self.runner.subscribe(self._from_worker_thread)
+        self.sub_title = str(ws.home)
+
+    # -- plumbing ------------------------------------------------------------
+    def _from_worker_thread(self, event: JobEvent) -> None:
+        self.post_message(JobProgress(event))
+
+    def on_mount(self) -> None:
+        from .screens.projects import ProjectsScreen
+
+        self.push_screen(ProjectsScreen())
+        self._poll_foreign_jobs()
+        self.set_interval(2.0, self._poll_foreign_jobs)
+
+    def _poll_foreign_jobs(self) -> None:
+        """Jobs that another owb process (a CLI run over another SSH session)
+        is running: they are only seen through the DB."""
+        from engine.jobs import pid_alive
+        from engine.workspace import DB_NAME
+
+        try:
+            mtime = (self.ws.home / DB_NAME).stat().st_mtime
+            changed, self._db_mtime = mtime != self._db_mtime, mtime
+            if not changed:
+                return
+            found = [j for j in self.ws.all(Job)
+                     if j.state in ACTIVE and j.pid != os.getpid() and pid_alive(j.pid)]
+        except (OSError, OwbError):
+            return
+        self.foreign_jobs = found
+        if not self.runner.running():  # own jobs already refresh through their events
+            self.job_signal.publish(None)  # None: something changed, re-read the DB
+
+    def on_job_progress(self, message: JobProgress) -> None:
+        event = message.event
+        self.job_events[event.job] = event
+        self.job_signal.publish(event)
+        if event.state in FINAL:
+            self._announce(event)
+
+    def _announce(self, event: JobEvent) -> None:
+        job = self.ws.maybe(Job, event.job)
+        if job is None:
+            return
+        if event.state == "done":
+            self.notify(done_summary(job), title="job done", timeout=8)
+        elif event.state == "failed":
+            self.notify(f"{job.name} failed: {job.error} (j, then enter shows its log)",
+                        severity="error", title="job failed", timeout=12)
+        else:
+            self.notify(f"{job.name}: {event.state}", severity="warning")
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        """Every thread worker runs with exit_on_error=False; its failure ends here."""
+        if event.state == WorkerState.ERROR and event.worker.error is not None:
+            self.show_error(event.worker.error)
+
+    def show_error(self, exc: BaseException) -> None:
+        if not isinstance(exc, OwbError):
+            log.error("".join(traceback.format_exception(exc)))
+        self.notify(error_text(exc), severity="error", timeout=10)
+
+    def active_jobs(self) -> list[Job]:
+        return self.runner.running() + self.foreign_jobs
+
+    def active_job_for(self, model_id: str) -> Job | None:
+        for job in self.active_jobs():
+            if job.params.get("model") == model_id:
+                return job
+        return None
+
+    # -- jobs ----------------------------------------------------------------
+    @reports_errors
+    def start_calibration(self, spec: CalibrationSpec, bench_time: float = 10.0) -> Job | None:
+        from engine.calibration import Calibration
+        from engine.errors import BadInput
+        from engine.optimize import run_optimize
+
+        if bench_time < 0:
+            raise BadInput("benchmark time after calibration must be 0 or more seconds")
+        check = Calibration(self.ws, spec, ctx=None)  # refuse bad settings before a job exists
+        spec.model, spec.dataset = check.parent.id, check.dataset.id
+        spec.calibration_dataset = check.cal_dataset.id if spec.calibration_dataset else None
+        return self.runner.submit(
+            "calibrate", lambda ctx: run_optimize(ctx, spec, bench_time=bench_time),
+            params={**asdict(spec), "bench_time": bench_time}, name=f"calibrate {check.parent.name}")
+
+    @reports_errors
+    def start_benchmark(self, model: Model, dataset: Dataset | None, settings: BenchmarkSettings) -> Job | None:
+        from engine.benchmark import run_benchmark
+
+        settings.validate()
+
+        def body(ctx: Any) -> dict:
+            ctx.progress("compiling")
+            _, result = run_benchmark(ctx.ws, model, settings, dataset=dataset, cancel=ctx.cancel,
+                                      progress=lambda done, total: ctx.progress("measuring (ms)", done, total))
+            return result
+
+        return self.runner.submit("benchmark", body, name=f"benchmark {model.name}",
+                                  params={"model": model.id, "dataset": dataset.id if dataset else None,
+                                          **asdict(settings)})
+
+    @reports_errors
+    def start_accuracy(self, model: Model, dataset: Dataset) -> Job | None:
+        from engine.evaluate import check_compatible, evaluate
+
+        check_compatible(model, dataset)
+
+        def body(ctx: Any) -> dict:
+            ctx.progress("compiling")
+            return evaluate(ctx.ws, model, dataset, cancel=ctx.cancel,
+                            progress=lambda done, total: ctx.progress("inference", done, total))
+
+        return self.runner.submit("accuracy", body, name=f"accuracy {model.name}",
+                                  params={"model": model.id, "dataset": dataset.id})
+
+    @reports_errors
+    def start_explore(self, model: Model, batches: list[int], streams: list[int], time_s: float,
+                      latency_limit_ms: float | None, dataset: Dataset | None = None) -> Job | None:
+        from engine.explore import run_explore, validate_grid
+
+        validate_grid(batches, streams, time_s, latency_limit_ms)
+
+        def body(ctx: Any) -> dict:
+            ctx.progress("cells", 0, len(set(batches)) * len(set(streams)))
+            _, result = run_explore(ctx.ws, model, batches, streams, time_s=time_s,
+                                    latency_limit_ms=latency_limit_ms, dataset=dataset, cancel=ctx.cancel,
+                                    progress=lambda done, total: ctx.progress("cells", done, total))
+            return result
+
+        return self.runner.submit("explore", body, name=f"explore {model.name}",
+                                  params={"model": model.id, "batches": batches, "streams": streams,
+                                          "time_s": time_s, "latency_limit_ms": latency_limit_ms})
+
+    def cancel_job(self, job: Job) -> None:
+        if self.runner.cancel(job.id):
+            self.notify(f"cancelling {job.name}… (stops at the next step)")
+        elif job.state in ACTIVE and job.pid != os.getpid():
+            self.notify(f"{job.name} runs in another owb process (pid {job.pid}); cancel it there",
+                        severity="warning")
+        else:
+            self.notify(f"{job.name} is {job.state}; nothing to cancel", severity="warning")
+
+    # -- actions -------------------------------------------------------------
+    def action_help(self) -> None:
+        from .screens.help import HelpScreen
+
+        if isinstance(self.screen, HelpScreen):
+            self.screen.dismiss()
+        else:
+            self.push_screen(HelpScreen(self.screen))
+
+    def action_jobs(self) -> None:
+        from .screens.jobs import JobsScreen
+
+        if not isinstance(self.screen, JobsScreen):
+            self.push_screen(JobsScreen())
+
+    def action_back(self) -> None:
+        from .screens.projects import ProjectsScreen
+
+        if len(self.screen_stack) > 1 and not isinstance(self.screen, ProjectsScreen):
+            self.pop_screen()
+
+    def go_home(self) -> None:
+        """Back to the Projects screen, closing whatever is open above it."""
+        from .screens.projects import ProjectsScreen
+
+        while len(self.screen_stack) > 1 and not isinstance(self.screen, ProjectsScreen):
+            self.pop_screen()
+
+    async def action_quit(self) -> None:
+        from .screens.dialogs import ConfirmScreen
+
+        running = self.runner.running()
+        if not running:
+            self.exit(0)
+            return
+
+        def decided(yes: bool | None) -> None:
+            if yes:
+                for job in self.runner.running():
+                    self.runner.cancel(job.id)
+                self.exit(0)
+
+        names = ", ".join(j.name for j in running[:3])
+        self.push_screen(ConfirmScreen(f"{len(running)} job(s) running ({names}). Quitting cancels them. Quit?"),
+                         decided)
+
+
+def done_summary(job: Job) -> str:
+    r = job.result or {}
+    if job.kind == "calibrate" and "model" in r:
+        text = f"INT8 model {r['model']} created from {r.get('parent', '?')}"
+        acc = r.get("accuracy")
+        if acc:
+            text += f"; accuracy drop {acc['drop']:.2f} pt"
+        fps = r.get("throughput_fps")
+        if fps and fps.get("ratio"):
+            text += f"; {fps['ratio']:.2f}x throughput"
+        return text
+    if job.kind == "benchmark" and "throughput_fps" in r:
+        return f"{job.name}: {r['throughput_fps']:.1f} FPS, median latency {r['latency_ms']['median']:.2f} ms"
+    if job.kind == "accuracy" and "value" in r:
+        return f"{job.name}: {r['metric']} {r['value'] * 100:.2f}% on {r['images']} images"
+    if job.kind == "explore" and "sweet_spot_note" in r:
+        return f"{job.name}: {r['sweet_spot_note']}"
+    return f"{job.name} done"
+
+
+def run_tui(home: str | None) -> int:
+    """`owb` with no command: open the workspace and run the UI until quit."""
+    try:
+        ws = Workspace(home)
+    except OwbError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    app = OwbApp(ws)
+    code = app.run()
+    running = app.runner.running()
+    if running:
+        print(f"waiting for {len(running)} cancelled job(s) to stop…", file=sys.stderr)
+        for job in running:
+            app.runner.cancel(job.id)
+            app.runner.wait(job.id, timeout=30)
+    return int(code or 0)

@@ -1,0 +1,1 @@
+"""The owb TUI's screens; each stays thin and calls the engine."""

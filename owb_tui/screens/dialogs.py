@@ -1,0 +1,149 @@
+"""Small modal dialogs: yes/no, and the settings asked before a benchmark or
+an accuracy run. The run dialogs start the job through the App and close;
+on bad settings the App shows the error and the dialog stays open."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Label, Select, Static
+
+from engine.records import Dataset, Model
+
+from ..app import reports_errors
+
+
+class ConfirmScreen(ModalScreen[bool]):
+    BINDINGS = [
+        Binding("y", "answer(True)", "yes", id="confirm-yes"),
+        Binding("n,escape", "answer(False)", "no", id="confirm-no"),
+    ]
+
+    def __init__(self, question: str) -> None:
+        super().__init__(classes="dialog-screen")
+        self.question = question
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Static(self.question, markup=False)
+            with Horizontal(classes="buttons"):
+                yield Button("Yes (y)", id="yes", variant="error")
+                yield Button("No (n)", id="no", variant="primary")
+
+    def on_mount(self) -> None:
+        self.query_one("#no", Button).focus()
+
+    def action_answer(self, yes: bool) -> None:
+        self.dismiss(yes)
+
+    @on(Button.Pressed)
+    def _pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(event.button.id == "yes")
+
+
+class RunDialog(ModalScreen[Any]):
+    """Base of the run dialogs: a title, fields, Start/Cancel."""
+
+    BINDINGS = [Binding("escape", "cancel", "cancel", id="dialog-cancel")]
+    TITLE_TEXT = ""
+
+    def __init__(self, model: Model) -> None:
+        super().__init__(classes="dialog-screen")
+        self.model = model
+
+    def fields(self) -> ComposeResult:
+        yield from ()
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog"):
+            yield Label(f"{self.TITLE_TEXT} {self.model.name}", classes="dialog-title", markup=False)
+            yield from self.fields()
+            with Horizontal(classes="buttons"):
+                yield Button("Start", id="start", variant="primary")
+                yield Button("Cancel", id="cancel")
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+    @on(Button.Pressed, "#cancel")
+    def _cancel(self) -> None:
+        self.dismiss(None)
+
+    @on(Button.Pressed, "#start")
+    @on(Input.Submitted)
+    @reports_errors
+    def _start(self) -> None:
+        job = self.start()
+        if job is not None:
+            self.dismiss(job)
+
+    def start(self) -> Any:
+        raise NotImplementedError
+
+    def dataset(self, select_id: str) -> Dataset | None:
+        value = self.query_one(select_id, Select).value
+        if value in (Select.NULL, ""):
+            return None
+        return self.app.ws.get(Dataset, str(value))
+
+
+class BenchmarkDialog(RunDialog):
+    TITLE_TEXT = "Benchmark"
+
+    def fields(self) -> ComposeResult:
+        from engine.benchmark import DEFAULT_TIME_S, HINTS
+
+        datasets = [(d.name, d.id) for d in self.app.ws.all(Dataset)]
+        yield Label("inputs")
+        yield Select([("random data (benchmark_app default)", ""), *datasets], value="", allow_blank=False,
+                     id="dataset")
+        with Horizontal(classes="row"):
+            with Vertical():
+                yield Label("seconds")
+                yield Input(f"{DEFAULT_TIME_S:g}", id="time", type="number")
+            with Vertical():
+                yield Label("performance hint")
+                yield Select([(h, h) for h in HINTS], value="throughput", allow_blank=False, id="hint")
+
+    def start(self) -> Any:
+        from engine.benchmark import BenchmarkSettings
+        from engine.errors import BadInput
+
+        try:
+            seconds = float(self.query_one("#time", Input).value)
+        except ValueError:
+            self.app.notify("seconds must be a number, like 20", severity="error")
+            return None
+        try:
+            dataset = self.dataset("#dataset")
+        except BadInput as exc:
+            self.app.notify(str(exc), severity="error")
+            return None
+        settings = BenchmarkSettings(time_s=seconds, hint=str(self.query_one("#hint", Select).value))
+        return self.app.start_benchmark(self.model, dataset, settings)
+
+
+class AccuracyDialog(RunDialog):
+    TITLE_TEXT = "Accuracy of"
+
+    def fields(self) -> ComposeResult:
+        annotated = [(f"{d.name} ({d.format}, {d.images} images)", d.id)
+                     for d in self.app.ws.all(Dataset) if d.annotated]
+        yield Label("annotated dataset")
+        if annotated:
+            yield Select(annotated, value=annotated[0][1], allow_blank=False, id="dataset")
+        else:
+            yield Select([], id="dataset", prompt="no annotated dataset: import one with d")
+
+    def start(self) -> Any:
+        dataset = self.dataset("#dataset")
+        if dataset is None:
+            self.app.notify("choose an annotated dataset; import one with d on the projects screen",
+                            severity="error")
+            return None
+        return self.app.start_accuracy(self.model, dataset)

@@ -1,0 +1,150 @@
+"""Import Dataset: a folder or archive; the detected format is shown when the
+path is entered, and the validation summary after import."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Label, Select, Static
+from textual.worker import Worker, WorkerState
+
+from engine.records import Dataset
+
+from ..app import error_text
+from ..widgets.path_input import path_field
+from .forms import row
+
+FORMAT_CHOICES = ("imagenet", "imagefolder", "voc-detection", "voc-segmentation", "coco", "unannotated")
+
+
+def detect(path: str) -> str:
+    from engine.datasets import detect_format
+
+    p = Path(path).expanduser()
+    if not p.exists():
+        return f"{p} does not exist"
+    if p.is_file():
+        return "archive: the format is detected after extraction"
+    return f"detected format: {detect_format(p)}"
+
+
+def summary_text(d: Dataset) -> str:
+    s = d.summary or {}
+    lines = [f"imported {d.name}: {d.format}, {d.images} images, {d.classes} classes, "
+             f"{'annotated' if d.annotated else 'no annotations'}"]
+    per_class = s.get("per_class") or {}
+    if per_class:
+        shown = ", ".join(f"{k}: {v}" for k, v in list(per_class.items())[:8])
+        more = f" … +{len(per_class) - 8} classes" if len(per_class) > 8 else ""
+        lines.append(f"per class: {shown}{more}")
+    unreadable = s.get("unreadable") or []
+    if unreadable:
+        lines.append(f"{s.get('unreadable_count', len(unreadable))} unreadable images skipped: "
+                     + ", ".join(map(str, unreadable[:3])))
+    problems = s.get("problems") or []
+    for problem in problems[:4]:
+        lines.append(f"problem: {problem}")
+    if s.get("problem_count", len(problems)) > 4:
+        lines.append(f"… {s['problem_count'] - 4} more problems (owb dataset show {d.name})")
+    if not unreadable and not problems:
+        lines.append("validation: no problems found")
+    return "\n".join(lines)
+
+
+class ImportDatasetScreen(ModalScreen[Dataset | None]):
+    HELP_TITLE = "Import dataset"
+    BINDINGS = [Binding("escape", "close", "close", id="import-dataset-close")]
+
+    def __init__(self) -> None:
+        super().__init__(classes="dialog-screen")
+        self.imported: Dataset | None = None
+        self._read_path = ""
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog form", id="import-dataset"):
+            yield Label("Import dataset", classes="dialog-title")
+            with Horizontal(classes="form-row"):
+                yield Label("path", classes="field-label")
+                yield from path_field("path", "dataset folder or .zip / .tar / .tar.gz archive")
+            yield row(("name", Input(placeholder="default: folder name", id="name", compact=True)),
+                      ("format", Select([("auto-detect", "auto"), *[(f, f) for f in FORMAT_CHOICES]],
+                                        value="auto", allow_blank=False, id="format", compact=True)))
+            with VerticalScroll(id="summary-box"):
+                yield Static("ImageNet (val.txt), ImageFolder, VOC detection/segmentation, COCO, or a plain "
+                             "folder of images (unannotated).", id="summary", classes="hint", markup=False)
+            with Horizontal(classes="buttons"):
+                yield Button("Import", id="import", variant="primary")
+                yield Button("Close", id="close")
+
+    def on_mount(self) -> None:
+        self.query_one("#path", Input).focus()
+
+    def action_close(self) -> None:
+        self.dismiss(self.imported)
+
+    @on(Button.Pressed, "#close")
+    def _close(self) -> None:
+        self.dismiss(self.imported)
+
+    def _say(self, text: str, error: bool = False) -> None:
+        summary = self.query_one("#summary", Static)
+        summary.update(text)
+        summary.set_class(error, "error")
+
+    @on(Input.Submitted, "#path")
+    @on(Input.Blurred, "#path")
+    def _path_entered(self) -> None:
+        path = self.query_one("#path", Input).value.strip()
+        if not path or path == self._read_path:
+            return
+        self._read_path = path
+        self.run_worker(lambda: detect(path), thread=True, exclusive=True, group="detect", exit_on_error=False)
+
+    @on(Button.Pressed, "#import")
+    @on(Input.Submitted, "#name")
+    def _import(self) -> None:
+        path = self.query_one("#path", Input).value.strip()
+        if not path:
+            self.app.notify("enter the dataset's path first", severity="error")
+            self.query_one("#path", Input).focus()
+            return
+        name = self.query_one("#name", Input).value.strip() or None
+        fmt = str(self.query_one("#format", Select).value)
+        self.query_one("#import", Button).disabled = True
+        self._say(f"importing {path} … (copying and validating every image)")
+        ws = self.app.ws
+
+        def work() -> Dataset:
+            from engine.dataset_store import import_dataset
+
+            return import_dataset(ws, path, name=name, fmt=fmt)
+
+        self.run_worker(work, thread=True, exclusive=True, group="import", exit_on_error=False)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        worker = event.worker
+        if worker.group not in ("detect", "import"):
+            return
+        event.stop()
+        if worker.group == "detect":
+            if event.state == WorkerState.SUCCESS:
+                self._say(worker.result)
+            elif event.state == WorkerState.ERROR:
+                self._say(error_text(worker.error), error=True)
+        elif event.state == WorkerState.SUCCESS:
+            self.imported = worker.result
+            self._say(summary_text(self.imported))
+            self.app.notify(f"imported dataset {self.imported.name}")
+            self.query_one("#import", Button).disabled = False
+            self.query_one("#path", Input).value = ""
+            self._read_path = ""
+            self.query_one("#close", Button).focus()
+        elif event.state == WorkerState.ERROR:
+            self.query_one("#import", Button).disabled = False
+            self._say(error_text(worker.error), error=True)
+            self.app.show_error(worker.error)

@@ -1,0 +1,177 @@
+"""Import Model: a path, then the input configuration, prefilled from the
+model itself as soon as the path is entered (read in a thread)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Button, Input, Label, Select, Static
+from textual.worker import Worker, WorkerState
+
+from engine.records import COLORS, RESIZE_MODES, TASKS, Model
+
+from ..app import error_text
+from ..widgets.path_input import path_field
+from .forms import floats, ints, joined, row
+
+
+def read_defaults(path: str) -> dict:
+    """The model's tensors and the configuration owb would guess for it."""
+    from engine.model_facts import model_facts
+    from engine.models import default_config, read_source
+
+    model, fmt = read_source(Path(path).expanduser())
+    facts = model_facts(model)
+    return {"format": fmt, "facts": facts, "config": default_config(facts["inputs"], facts["outputs"])}
+
+
+def tensors_text(facts: dict) -> str:
+    def one(t: dict) -> str:
+        return f"{t['name']} {'x'.join(str(d) if d >= 0 else '?' for d in t['shape'])} {t['type']}"
+
+    ins = ", ".join(one(t) for t in facts["inputs"][:2])
+    outs = ", ".join(one(t) for t in facts["outputs"][:2])
+    more = " …" if len(facts["outputs"]) > 2 else ""
+    return f"in: {ins}\nout: {outs}{more}  ({facts['params']:,} params, {facts['precision']})"
+
+
+class ImportModelScreen(ModalScreen[Model | None]):
+    HELP_TITLE = "Import model"
+    BINDINGS = [Binding("escape", "cancel", "cancel", id="import-cancel")]
+
+    def __init__(self) -> None:
+        super().__init__(classes="dialog-screen")
+        self._read_path = ""
+
+    def compose(self) -> ComposeResult:
+        with Vertical(classes="dialog form", id="import-model"):
+            yield Label("Import model", classes="dialog-title")
+            with Horizontal(classes="form-row"):
+                yield Label("path", classes="field-label")
+                yield from path_field("path", "model file (.xml .onnx .tflite .pdmodel .pb) or SavedModel folder")
+            yield row(("name", Input(placeholder="default: file name", id="name", compact=True)),
+                      ("task", Select([("auto (from outputs)", ""), *[(t, t) for t in TASKS]], value="",
+                                      allow_blank=False, id="task", compact=True)))
+            yield row(("shape", Input(placeholder="e.g. 1,3,224,224", id="shape", compact=True)),
+                      ("layout", Input(placeholder="auto", id="layout", compact=True)))
+            yield row(("colour", Select([(c, c) for c in COLORS], value="RGB", allow_blank=False, id="color",
+                                        compact=True)),
+                      ("resize", Select([(r, r) for r in RESIZE_MODES], value="stretch", allow_blank=False,
+                                        id="resize", compact=True)))
+            yield row(("mean", Input("0,0,0", id="mean", compact=True)),
+                      ("scale", Input("1,1,1", id="scale", compact=True)))
+            with Horizontal(classes="form-row"):
+                yield Label("labels", classes="field-label")
+                yield from path_field("labels", "optional: class names file, one per line")
+            yield Static("Enter a path: the fields fill in from the model. Enter in a field imports.", id="facts", classes="hint",
+                         markup=False)
+            with Horizontal(classes="buttons"):
+                yield Button("Import", id="import", variant="primary")
+                yield Button("Cancel", id="cancel")
+
+    def on_mount(self) -> None:
+        self.query_one("#path", Input).focus()
+
+    def action_cancel(self) -> None:
+        self.dismiss(None)
+
+    @on(Button.Pressed, "#cancel")
+    def _cancel(self) -> None:
+        self.dismiss(None)
+
+    def _say(self, text: str, error: bool = False) -> None:
+        facts = self.query_one("#facts", Static)
+        facts.update(text)
+        facts.set_class(error, "error")
+
+    # -- defaults from the model --------------------------------------------
+    @on(Input.Submitted, "#path")
+    @on(Input.Blurred, "#path")
+    def _path_entered(self) -> None:
+        path = self.query_one("#path", Input).value.strip()
+        if not path or path == self._read_path:
+            return
+        self._read_path = path
+        self._say(f"reading {path} …")
+        self.run_worker(lambda: read_defaults(path), thread=True, exclusive=True, group="defaults",
+                        exit_on_error=False)
+
+    def _fill(self, found: dict) -> None:
+        cfg = found["config"]
+        self.query_one("#task", Select).value = cfg.task
+        self.query_one("#shape", Input).value = joined(cfg.shape)
+        self.query_one("#layout", Input).value = cfg.layout
+        self.query_one("#color", Select).value = cfg.color
+        self.query_one("#resize", Select).value = cfg.resize
+        self.query_one("#mean", Input).value = joined(cfg.mean)
+        self.query_one("#scale", Input).value = joined(cfg.scale)
+        dynamic = cfg.shape is None
+        note = "\ninput shape is dynamic: set a static shape above" if dynamic else ""
+        self._say(f"{found['format']}: {tensors_text(found['facts'])}{note}")
+
+    # -- import --------------------------------------------------------------
+    def config(self) -> dict[str, Any]:
+        value = lambda i: self.query_one(i, Input).value.strip()  # noqa: E731
+        return {
+            "task": str(self.query_one("#task", Select).value) or None,
+            "shape": ints(value("#shape"), "shape"),
+            "layout": value("#layout") or None,
+            "color": str(self.query_one("#color", Select).value),
+            "resize": str(self.query_one("#resize", Select).value),
+            "mean": floats(value("#mean"), "mean"),
+            "scale": floats(value("#scale"), "scale"),
+        }
+
+    @on(Button.Pressed, "#import")
+    @on(Input.Submitted, "#name, #shape, #layout, #mean, #scale, #labels")
+    def _import(self) -> None:
+        from engine.errors import BadInput
+
+        path = self.query_one("#path", Input).value.strip()
+        if not path:
+            self.app.notify("enter the model's path first", severity="error")
+            self.query_one("#path", Input).focus()
+            return
+        try:
+            config = self.config()
+        except BadInput as exc:
+            self.app.notify(str(exc), severity="error")
+            return
+        name = self.query_one("#name", Input).value.strip() or None
+        labels = self.query_one("#labels", Input).value.strip() or None
+        self.query_one("#import", Button).disabled = True
+        self._say(f"importing {path} …")
+        ws = self.app.ws
+
+        def work() -> Model:
+            from engine.models import import_model
+
+            return import_model(ws, path, name=name, labels_file=labels, **config)
+
+        self.run_worker(work, thread=True, exclusive=True, group="import", exit_on_error=False)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        worker = event.worker
+        if worker.group not in ("defaults", "import"):
+            return
+        event.stop()  # handled here; the App would notify a second time
+        if worker.group == "defaults":
+            if event.state == WorkerState.SUCCESS:
+                self._fill(worker.result)
+            elif event.state == WorkerState.ERROR:
+                self._read_path = ""
+                self._say(error_text(worker.error), error=True)
+        elif event.state == WorkerState.SUCCESS:
+            model: Model = worker.result
+            self.app.notify(f"imported model {model.name} ({model.precision}, {model.config.task})")
+            self.dismiss(model)
+        elif event.state == WorkerState.ERROR:
+            self.query_one("#import", Button).disabled = False
+            self._say(error_text(worker.error), error=True)
+            self.app.show_error(worker.error)

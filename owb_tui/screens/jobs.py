@@ -1,0 +1,212 @@
+"""Jobs: every job with its progress; x cancels, enter shows the whole log."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Input, Log, Static
+
+from engine.jobs import ACTIVE, read_log
+from engine.records import Job
+
+from ..app import reports_errors
+from ..widgets.progress import ascii_bar, format_eta
+from ..widgets.tables import FilterBar, cell, clip, matches
+
+STATE_STYLES = {"running": "bold yellow", "queued": "yellow", "done": "green", "failed": "bold red",
+                "cancelled": "dim", "interrupted": "red"}
+
+
+def stamp(t: float | None) -> str:
+    return time.strftime("%m-%d %H:%M:%S", time.localtime(t)) if t else "-"
+
+
+class JobsScreen(Screen):
+    AUTO_FOCUS = "#jobs"
+    HELP_TITLE = "Jobs"
+    BINDINGS = [
+        Binding("enter", "log", "log", tooltip="Show the selected job's whole log", id="job-log"),
+        Binding("x", "cancel_job", "cancel job", tooltip="Cancel the selected job", id="job-cancel"),
+        Binding("slash", "filter", "filter", tooltip="Filter the jobs", id="jobs-filter"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._dirty = False
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield FilterBar("#jobs", id="filter")
+        table: DataTable = DataTable(id="jobs", cursor_type="row", zebra_stripes=True)
+        table.add_column("job", key="job")
+        table.add_column("state", key="state")
+        table.add_column("progress", key="progress")
+        table.add_column(Text("step", justify="right"), key="step")
+        table.add_column(Text("ETA", justify="right"), key="eta")
+        yield table
+        yield Static(id="job-detail", classes="detail")
+        yield Footer(compact=True, show_command_palette=False)
+
+    def on_mount(self) -> None:
+        self.sub_title = "jobs"
+        self.app.job_signal.subscribe(self, self._job_changed)
+        # Progress events can come many times a second; redraw at most twice.
+        self.set_interval(0.5, self._redraw_if_dirty)
+        self.refresh_jobs()
+
+    def on_screen_resume(self) -> None:
+        self.refresh_jobs()
+
+    def _job_changed(self, _event: Any) -> None:
+        self._dirty = True
+
+    def _redraw_if_dirty(self) -> None:
+        if self._dirty:
+            self._dirty = False
+            self.refresh_jobs()
+
+    def jobs(self) -> list[Job]:
+        """Newest first; live records of this process's jobs, the DB's for the rest."""
+        live = {j.id: j for j in self.app.runner.running()}
+        return sorted((live.get(j.id, j) for j in self.app.ws.all(Job)), key=lambda j: -j.created)
+
+    @reports_errors
+    def refresh_jobs(self) -> None:
+        table = self.query_one("#jobs", DataTable)
+        selected = self.selected_id()
+        query = self.query_one("#filter", FilterBar).value
+        table.clear()
+        for job in self.jobs():
+            if not matches(query, [job.name, job.state, job.stage, job.error]):
+                continue
+            event = self.app.job_events.get(job.id) if job.state in ACTIVE else None
+            step = event.step if event else job.step
+            total = (event.total if event else job.total) or 0
+            bar = ascii_bar(step, total) if job.state in ACTIVE else ("[" + "#" * 10 + "]" if job.state == "done"
+                                                                      else "")
+            table.add_row(cell(clip(job.name, 30)), cell(job.state, style=STATE_STYLES.get(job.state, "")),
+                          cell(bar), cell(f"{step}/{total}" if total else "", justify="right"),
+                          cell(format_eta(event.eta_s) if event else "", justify="right"), key=job.id)
+        if selected is not None:
+            try:
+                table.move_cursor(row=table.get_row_index(selected), animate=False)
+            except Exception:  # filtered out
+                pass
+        self.show_detail()
+
+    def selected_id(self) -> str | None:
+        table = self.query_one("#jobs", DataTable)
+        if not table.row_count:
+            return None
+        row_key, _ = table.coordinate_to_cell_key(table.cursor_coordinate)
+        return row_key.value
+
+    def selected_job(self) -> Job | None:
+        key = self.selected_id()
+        if key is None:
+            return None
+        return next((j for j in self.jobs() if j.id == key), None)
+
+    @on(DataTable.RowHighlighted, "#jobs")
+    def show_detail(self) -> None:
+        detail = self.query_one("#job-detail", Static)
+        job = self.selected_job()
+        if job is None:
+            detail.update("No jobs yet. Optimize, benchmark, accuracy and explore run here as jobs.")
+            return
+        text = Text()
+        text.append(f"{job.name}", style="bold")
+        text.append(f"  {job.state}", style=STATE_STYLES.get(job.state, ""))
+        text.append(f"  stage: {job.stage or '-'}\nstarted {stamp(job.started)}  finished {stamp(job.finished)}")
+        if job.error:
+            text.append(f"\n{job.error}", style="red")
+        text.append("\nenter: whole log" + ("   x: cancel" if job.state in ACTIVE else ""), style="dim")
+        detail.update(text)
+
+    @on(DataTable.RowSelected, "#jobs")
+    @reports_errors
+    def action_log(self) -> None:
+        job = self.selected_job()
+        if job is not None:
+            self.app.push_screen(JobLogScreen(job.id))
+
+    @reports_errors
+    def action_cancel_job(self) -> None:
+        job = self.selected_job()
+        if job is None:
+            self.app.notify("no job selected", severity="warning")
+            return
+        self.app.cancel_job(job)
+        self.refresh_jobs()
+
+    def action_filter(self) -> None:
+        self.query_one("#filter", FilterBar).open()
+
+    @on(Input.Changed, "#filter")
+    def _filter(self) -> None:
+        self.refresh_jobs()
+
+
+class JobLogScreen(Screen):
+    """The job's log, whole: failures keep their traceback here."""
+
+    HELP_TITLE = "Job log"
+    BINDINGS = [
+        Binding("r", "reload", "reload", tooltip="Read the log file again", id="log-reload"),
+        Binding("g", "top", "top", show=False, tooltip="Go to the top of the log", id="log-top"),
+        Binding("G", "bottom", "end", show=False, tooltip="Go to the end of the log", id="log-end"),
+    ]
+
+    def __init__(self, job_id: str) -> None:
+        super().__init__()
+        self.job_id = job_id
+        self._shown = ""
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static(id="log-title", classes="detail")
+        yield Log(id="log", highlight=False)
+        yield Footer(compact=True, show_command_palette=False)
+
+    def on_mount(self) -> None:
+        self.sub_title = f"log of job {self.job_id}"
+        self.action_reload()
+        self.set_interval(1.0, self._follow)
+        self.query_one("#log", Log).focus()
+
+    @reports_errors
+    def _follow(self) -> None:
+        job = self.app.ws.maybe(Job, self.job_id)
+        if job is not None and job.state in ACTIVE:
+            self.action_reload()
+
+    @reports_errors
+    def action_reload(self) -> None:
+        job = self.app.ws.maybe(Job, self.job_id)
+        if job is None:
+            self.app.notify(f"job {self.job_id} no longer exists", severity="error")
+            return
+        title = Text(f"{job.name}  {job.state}", style="bold")
+        if job.error:
+            title.append(f"\n{job.error}", style="red")
+        self.query_one("#log-title", Static).update(title)
+        text = read_log(self.app.ws, job) or f"job {job.id} has no log yet\n"
+        log = self.query_one("#log", Log)
+        if text.startswith(self._shown) and self._shown:
+            log.write(text[len(self._shown):])
+        else:
+            log.clear()
+            log.write(text)
+        self._shown = text
+
+    def action_top(self) -> None:
+        self.query_one("#log", Log).scroll_home(animate=False)
+
+    def action_bottom(self) -> None:
+        self.query_one("#log", Log).scroll_end(animate=False)

@@ -1,0 +1,126 @@
+"""The Optimize INT8 form (a project page tab). Calibrate submits
+engine.optimize.run_optimize through the App's job runner, then goes back to
+Projects, where the parent's row shows the job and the child appears when it
+ends."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Horizontal, VerticalScroll
+from textual.widgets import Button, Checkbox, Collapsible, Input, Select, Static
+
+from engine.errors import BadInput
+from engine.records import Dataset, Model
+
+from ..app import reports_errors
+from .forms import number, row
+
+METHOD_NOTES = {
+    "default": "Default: NNCF post-training quantization; seconds to minutes, works without annotations.",
+    "accuracy-aware": "AccuracyAware: reverts layers to FP32 until the accuracy drop fits. Slow: it ranks "
+                      "layers over the validation set (minutes). Needs an annotated dataset.",
+}
+
+
+class OptimizeForm(VerticalScroll):
+    def __init__(self, model: Model) -> None:
+        super().__init__(id="optimize-form")
+        self.model = model
+
+    def compose(self) -> ComposeResult:
+        if self.model.precision == "INT8":
+            parent = self.app.ws.maybe(Model, self.model.parent or "")
+            yield Static(f"{self.model.name} is INT8 already; optimize its FP32 parent "
+                         f"{parent.name if parent else ''} instead.", classes="hint", markup=False)
+            return
+        datasets = self.app.ws.all(Dataset)
+        if not datasets:
+            yield Static("No dataset yet: import one with d on the Projects screen (esc), then come back.",
+                         classes="hint", markup=False)
+            return
+        choices = [(f"{d.name} ({d.images} img{'' if d.annotated else ', unannotated'})", d.id) for d in datasets]
+        first = next((d.id for d in datasets if d.annotated), datasets[0].id)
+        yield row(("dataset", Select(choices, value=first, allow_blank=False, id="opt-dataset", compact=True)))
+        yield row(("calib. on", Select([("the same dataset", ""), *choices], value="", allow_blank=False,
+                                       id="opt-calibration", compact=True)))
+        yield row(("subset %", Input("100", id="opt-subset", type="number", compact=True)),
+                  ("method", Select([("Default", "default"), ("AccuracyAware", "accuracy-aware")],
+                                    value="default", allow_blank=False, id="opt-method", compact=True)))
+        yield row(("max drop", Input("0.5", id="opt-max-drop", type="number", compact=True, disabled=True)),
+                  ("drop type", Select([("absolute pt", "absolute"), ("relative %", "relative")],
+                                       value="absolute", allow_blank=False, id="opt-drop-type", compact=True,
+                                       disabled=True)))
+        yield Static(METHOD_NOTES["default"], id="opt-note", classes="hint", markup=False)
+        with Collapsible(title="advanced", collapsed=True, id="opt-advanced"):
+            yield row(("preset", Select([("Performance (symmetric)", "performance"),
+                                         ("Mixed (asym. activations)", "mixed")],
+                                        value="performance", allow_blank=False, id="opt-preset", compact=True)))
+            yield row(("bench s", Input("10", id="opt-bench", type="number", compact=True)),
+                      ("ranking", Input(placeholder="images (AA)", id="opt-ranking", type="integer",
+                                        compact=True)))
+            yield row(("keep FP32", Input(placeholder="op types, e.g. GroupConvolution", id="opt-ignore-types",
+                                          compact=True)))
+            yield row(("name", Input(placeholder=f"default: {self.model.name}-int8", id="opt-name",
+                                     compact=True)))
+            yield Checkbox("fast bias correction", value=True, id="opt-fast-bias", compact=True)
+        with Horizontal(classes="buttons"):
+            yield Button("Calibrate", id="calibrate", variant="primary")
+
+    def on_mount(self) -> None:
+        if self.query("#opt-method"):
+            self._update_enabled()
+
+    @on(Select.Changed, "#opt-method")
+    @on(Select.Changed, "#opt-dataset")
+    @reports_errors
+    def _update_enabled(self) -> None:
+        method = self.query_one("#opt-method", Select).value
+        dataset = self.app.ws.maybe(Dataset, str(self.query_one("#opt-dataset", Select).value))
+        aware = method == "accuracy-aware" and dataset is not None and dataset.annotated
+        self.query_one("#opt-max-drop", Input).disabled = not aware
+        self.query_one("#opt-drop-type", Select).disabled = not aware
+        note = METHOD_NOTES[str(method)]
+        if method == "accuracy-aware" and dataset is not None and not dataset.annotated:
+            note = f"{dataset.name} has no annotations: AccuracyAware needs an annotated dataset."
+        self.query_one("#opt-note", Static).update(note)
+
+    def spec(self) -> tuple[Any, float]:
+        from engine.calibration import CalibrationSpec
+
+        value = lambda i: self.query_one(i, Input).value.strip()  # noqa: E731
+        ranking = value("#opt-ranking")
+        if ranking and not ranking.isdigit():
+            raise BadInput(f"ranking subset must be a whole number of images; got {ranking!r}")
+        types = [t.strip() for t in value("#opt-ignore-types").split(",") if t.strip()]
+        spec = CalibrationSpec(
+            model=self.model.id,
+            dataset=str(self.query_one("#opt-dataset", Select).value),
+            calibration_dataset=str(self.query_one("#opt-calibration", Select).value) or None,
+            method=str(self.query_one("#opt-method", Select).value),
+            preset=str(self.query_one("#opt-preset", Select).value),
+            subset_pct=number(value("#opt-subset"), "subset %"),
+            max_drop=number(value("#opt-max-drop"), "max accuracy drop", 0.5),
+            drop_type=str(self.query_one("#opt-drop-type", Select).value),
+            ranking_subset=int(ranking) if ranking else None,
+            fast_bias_correction=self.query_one("#opt-fast-bias", Checkbox).value,
+            ignore_types=types,
+            name=value("#opt-name") or None,
+        )
+        return spec, number(value("#opt-bench"), "benchmark seconds", 10.0)
+
+    @on(Button.Pressed, "#calibrate")
+    @reports_errors
+    def calibrate(self) -> None:
+        try:
+            spec, bench_time = self.spec()
+        except BadInput as exc:
+            self.app.notify(str(exc), severity="error")
+            return
+        job = self.app.start_calibration(spec, bench_time)
+        if job is not None:
+            self.app.notify(f"{job.name} started; its progress shows on Projects and in Jobs (j)")
+            self.app.go_home()
+

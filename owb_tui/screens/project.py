@@ -1,0 +1,250 @@
+"""A model's project page: its facts, then Performance (inference history),
+Layers (runtime per-layer profile), Optimize and Explore tabs."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import VerticalScroll
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Input, Static, TabbedContent, TabPane
+from textual.worker import Worker, WorkerState
+
+from engine.benchmark import history
+from engine.records import Dataset, InferenceResult, Model, Project
+
+from ..app import error_text, reports_errors
+from ..commands.common import human_size
+from ..widgets.progress import JobStatus
+from ..widgets.tables import FilterBar, cell, cells, clip, matches, num
+from .explore import ExplorePane
+from .optimize import OptimizeForm
+
+
+def facts_text(ws: Any, m: Model) -> Text:
+    """Three lines: what the model is, what it was measured on, where it came from."""
+    models = {x.id: x for x in ws.all(Model)}
+    datasets = {d.id: d for d in ws.all(Dataset)}
+    cfg = m.config
+    shape = "x".join(str(d) for d in (cfg.shape or (m.inputs[0]["shape"] if m.inputs else [])))
+    gflops = f"{m.gflops:g} GFLOPs" if m.gflops is not None else "GFLOPs ?"
+    used = [datasets[p.dataset] for p in ws.find(Project, model=m.id) if p.dataset in datasets]
+    ds = ", ".join(f"{d.name} ({d.format}, {d.images} img{'' if d.annotated else ', unannotated'})"
+                   for d in used) or "none yet"
+    text = Text()
+    text.append(m.name, style="bold")
+    text.append(f"  {m.precision} {cfg.task}  input {shape} {cfg.layout} {cfg.color}\n")
+    text.append(f"{human_size(m.size_bytes)}, {m.params:,} params, {gflops}; datasets: {ds}\n")
+    children = [x.name for x in models.values() if x.parent == m.id]
+    if m.parent:
+        prov = m.provenance
+        parent = models.get(m.parent)
+        text.append(f"from {parent.name if parent else prov.get('parent_name', '?')}: "
+                    f"{prov.get('method', '?')}/{prov.get('preset', '?')}, "
+                    f"{prov.get('subset_images', '?')} images of {prov.get('calibration_dataset_name', '?')}, "
+                    f"{prov.get('seconds', 0):.1f} s, {len(prov.get('fp32_ops', []))} ops kept FP32",
+                    style="dim")
+    else:
+        text.append(f"INT8 children: {', '.join(children) or 'none yet (o: optimize)'}", style="dim")
+    return text
+
+
+def result_summary(r: InferenceResult) -> tuple[str, str]:
+    """(what was measured, how) for one history row."""
+    x = r.result
+    if r.kind == "benchmark":
+        lat = x.get("latency_ms", {}).get("median")
+        return (f"{x.get('throughput_fps', 0):.1f} FPS  {lat:.2f} ms",
+                f"{x.get('hint', '?')[:3]} {x.get('streams', '?')}s/{x.get('requests', '?')}r "
+                f"b{x.get('batch', '?')} {x.get('inference_precision', '')}")
+    if r.kind == "accuracy":
+        return f"{x.get('metric', '?')} {x.get('value', 0) * 100:.2f}%", f"{x.get('images', '?')} images"
+    if r.kind == "explore":
+        best = x.get("sweet_spot")
+        if best:
+            return (f"best {best['throughput_fps']:.1f} FPS", f"b{best['batch']} {best['requested_streams']}s "
+                    f"{best['latency_ms']['median']:.2f} ms")
+        return "no sweet spot", clip(x.get("sweet_spot_note", ""), 22)
+    return r.kind, ""
+
+
+class ProjectScreen(Screen):
+    AUTO_FOCUS = None  # on_mount focuses the first field of the initial tab
+    HELP_TITLE = "Project page"
+    BINDINGS = [
+        Binding("b", "benchmark", "bench", tooltip="Benchmark this model", id="project-benchmark"),
+        Binding("a", "accuracy", "accuracy", tooltip="Measure accuracy on an annotated dataset",
+                id="project-accuracy"),
+        Binding("p", "tab('performance')", "perf", show=False, tooltip="Performance tab: inference history",
+                id="tab-performance"),
+        Binding("l", "layers", "layers", tooltip="Layers tab: profile per-layer time and precision",
+                id="tab-layers"),
+        Binding("o", "tab('optimize')", "optimize", tooltip="Optimize tab: INT8 calibration",
+                id="tab-optimize"),
+        Binding("e", "tab('explore')", "explore", tooltip="Explore tab: batch x streams sweep",
+                id="tab-explore"),
+        Binding("slash", "filter", "filter", show=False, tooltip="Filter the inference history",
+                id="project-filter"),
+    ]
+
+    def __init__(self, model_id: str, tab: str | None = None) -> None:
+        super().__init__()
+        self.model_id = model_id
+        self.initial_tab = tab or "performance"
+        self.layer_table: dict | None = None
+
+    @property
+    def model(self) -> Model:
+        return self.app.ws.get(Model, self.model_id)
+
+    def compose(self) -> ComposeResult:
+        model = self.model
+        yield Header()
+        yield Static(facts_text(self.app.ws, model), id="facts")
+        with TabbedContent(initial=self.initial_tab, id="tabs"):
+            with TabPane("Performance", id="performance"):
+                yield FilterBar("#history", id="history-filter")
+                table: DataTable = DataTable(id="history", cursor_type="row", zebra_stripes=True)
+                for label in ("when", "kind", "inputs", "result", "settings"):
+                    table.add_column(label, key=label)
+                yield table
+            with TabPane("Layers", id="layers"):
+                with VerticalScroll():
+                    yield Static("l profiles every layer of the runtime graph (30 inferences, latency hint).",
+                                 id="layers-note", classes="hint", markup=False)
+                    for key, labels in (("by-precision", ("precision", "count", "ms", "share")),
+                                        ("by-type", ("layer type", "count", "ms", "share")),
+                                        ("slowest", ("layer", "type", "prec", "kernel", "ms"))):
+                        t: DataTable = DataTable(id=key, cursor_type="row", classes="layers-table")
+                        t.add_columns(*labels)
+                        yield t
+            with TabPane("Optimize", id="optimize"):
+                yield OptimizeForm(model)
+            with TabPane("Explore", id="explore"):
+                yield ExplorePane(model)
+        yield JobStatus()
+        yield Footer(compact=True, show_command_palette=False)
+
+    def on_mount(self) -> None:
+        self.sub_title = f"project {self.model.name}"
+        self.app.job_signal.subscribe(self, self._job_changed)
+        self.refresh_history()
+        for t in self.query(".layers-table"):
+            t.display = False
+        self.action_tab(self.initial_tab)
+
+    def on_screen_resume(self) -> None:
+        self.refresh_history()
+
+    def _job_changed(self, event: Any) -> None:
+        if event is None or event.state != "running":
+            self.refresh_history()
+
+    @reports_errors
+    def refresh_history(self) -> None:
+        ws = self.app.ws
+        try:
+            model = self.model
+        except Exception:  # removed meanwhile by another process
+            return
+        self.query_one("#facts", Static).update(facts_text(ws, model))
+        datasets = {d.id: d.name for d in ws.all(Dataset)}
+        query = self.query_one("#history-filter", FilterBar).value
+        table = self.query_one("#history", DataTable)
+        table.clear()
+        for r in reversed(history(ws, model)):
+            inputs = datasets.get(r.dataset or "", "random")
+            what, how = result_summary(r)
+            when = time.strftime("%m-%d %H:%M", time.localtime(r.created))
+            if matches(query, [r.kind, inputs, what, how]):
+                table.add_row(*cells(when, r.kind, clip(inputs, 12), what, how), key=r.id)
+
+    def action_tab(self, tab: str) -> None:
+        self.query_one("#tabs", TabbedContent).active = tab
+        first = {"performance": "#history", "layers": "#slowest", "optimize": "#opt-dataset, #calibrate",
+                 "explore": "#ex-batches"}[tab]
+        found = self.query(first)
+        if found:
+            self.call_after_refresh(found.first().focus)
+
+    def action_filter(self) -> None:
+        self.action_tab("performance")
+        self.query_one("#history-filter", FilterBar).open()
+
+    @on(Input.Changed, "#history-filter")
+    def _filter(self) -> None:
+        self.refresh_history()
+
+    @reports_errors
+    def action_benchmark(self) -> None:
+        from .dialogs import BenchmarkDialog
+
+        self.app.push_screen(BenchmarkDialog(self.model))
+
+    @reports_errors
+    def action_accuracy(self) -> None:
+        from .dialogs import AccuracyDialog
+
+        self.app.push_screen(AccuracyDialog(self.model))
+
+    # -- layers --------------------------------------------------------------
+    def action_layers(self) -> None:
+        self.action_tab("layers")
+        if self.layer_table is None:
+            self.profile_layers()
+
+    @reports_errors
+    def profile_layers(self) -> None:
+        ws, model = self.app.ws, self.model
+        busy = bool(self.app.active_jobs())
+        note = " (a job is running: times are inflated)" if busy else ""
+        self.query_one("#layers-note", Static).update(f"profiling {model.name} …{note}")
+
+        def work() -> dict:
+            from engine.layers import layers_for_model
+
+            return layers_for_model(ws, model)
+
+        self.run_worker(work, thread=True, exclusive=True, group="layers", exit_on_error=False)
+
+    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
+        if event.worker.group != "layers":
+            return
+        event.stop()
+        note = self.query_one("#layers-note", Static)
+        if event.state == WorkerState.ERROR:
+            note.update(Text(error_text(event.worker.error), style="red"))
+            self.app.show_error(event.worker.error)
+        elif event.state == WorkerState.SUCCESS:
+            self.layer_table = event.worker.result
+            self.show_layers(self.layer_table)
+
+    def show_layers(self, table: dict) -> None:
+        from engine.layers import slowest
+
+        self.query_one("#layers-note", Static).update(Text(
+            f"{table['executed_layers']} of {table['graph_nodes']} runtime nodes executed, "
+            f"{table['latency_ms_avg']:.3f} ms per inference (mean of {table['runs']}), executed as "
+            f"{table['inference_precision']}; {table['cpu']}"))
+        for key, groups, field in (("by-precision", table["by_precision"], "runtime_precision"),
+                                   ("by-type", table["by_type"], "type")):
+            t = self.query_one(f"#{key}", DataTable)
+            t.clear()
+            for g in groups:
+                t.add_row(cell(g[field]), cell(g["count"], justify="right"), num(g["total_ms"], "{:.3f}"),
+                          num(g["share"] * 100, "{:.1f}%"))
+            t.display = True
+        t = self.query_one("#slowest", DataTable)
+        t.clear()
+        for r in slowest(table, 15):
+            t.add_row(cell(clip(r["name"], 24)), cell(r["type"]), cell(r["runtime_precision"]),
+                      cell(clip(r["primitive"], 18)), num(r["exec_ms"], "{:.4f}"))
+        t.display = True
+
+    def palette_commands(self) -> list[tuple[str, str, Any]]:
+        return [("Re-profile layers", "measure the per-layer table again", self.profile_layers)]

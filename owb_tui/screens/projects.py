@@ -1,0 +1,208 @@
+"""The start screen: every model, optimized children indented under their
+parents, with the latest speed and accuracy measured for each."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Input, Static
+
+from engine.benchmark import history
+from engine.errors import NotFound
+from engine.projects import model_tree
+from engine.records import Dataset, InferenceResult, Model, Project
+
+from ..app import reports_errors
+from ..commands.common import human_size
+from ..widgets.progress import JobStatus
+from ..widgets.tables import FilterBar, cell, clip, matches, num
+
+
+@dataclass
+class ModelRow:
+    depth: int
+    model: Model
+    datasets: list[str]
+    benchmark: InferenceResult | None
+    accuracy: InferenceResult | None
+
+
+def model_rows(ws: Any) -> list[ModelRow]:
+    """The model tree with each model's datasets and latest measurements."""
+    datasets = {d.id: d.name for d in ws.all(Dataset)}
+    projects = ws.all(Project)
+    results = history(ws)
+    rows = []
+    for depth, m in model_tree(ws):
+        mine = [r for r in results if r.model == m.id]
+        bench = [r for r in mine if r.kind == "benchmark"]
+        acc = [r for r in mine if r.kind == "accuracy"]
+        names = sorted({datasets[p.dataset] for p in projects if p.model == m.id and p.dataset in datasets})
+        rows.append(ModelRow(depth, m, names, bench[-1] if bench else None, acc[-1] if acc else None))
+    return rows
+
+
+def tree_label(depth: int, name: str, busy: bool) -> Text:
+    prefix = "  " * max(0, depth - 1) + ("└ " if depth else "")
+    text = Text(clip(prefix + name, 24))
+    if busy:
+        text.append(" *", style="bold yellow")
+    return text
+
+
+class ProjectsScreen(Screen):
+    AUTO_FOCUS = "#models"
+    BINDINGS = [
+        Binding("enter", "open", "open", tooltip="Open the selected model's project page", id="open"),
+        Binding("m", "import_model", "model", tooltip="Import a model", id="import-model"),
+        Binding("d", "import_dataset", "dataset", tooltip="Import a dataset", id="import-dataset"),
+        Binding("o", "optimize", "optimize", tooltip="Optimize the selected model to INT8", id="optimize"),
+        Binding("b", "benchmark", "bench", tooltip="Benchmark the selected model", id="benchmark"),
+        Binding("a", "accuracy", "accuracy", tooltip="Measure accuracy on an annotated dataset", id="accuracy"),
+        Binding("slash", "filter", "filter", tooltip="Filter the model list", id="filter"),
+        Binding("r", "refresh", "refresh", show=False, tooltip="Re-read the workspace", id="refresh"),
+    ]
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield FilterBar("#models", id="filter")
+        table: DataTable = DataTable(id="models", cursor_type="row", zebra_stripes=True)
+        table.add_column("model", key="model")
+        table.add_column("prec", key="precision")
+        table.add_column("dataset", key="dataset")
+        table.add_column(Text("FPS", justify="right"), key="fps")
+        table.add_column(Text("lat ms", justify="right"), key="latency")
+        table.add_column(Text("acc", justify="right"), key="accuracy")
+        table.add_column(Text("size", justify="right"), key="size")
+        yield table
+        yield Static(id="empty", classes="hint")
+        yield JobStatus()
+        yield Footer(compact=True, show_command_palette=False)
+
+    def on_mount(self) -> None:
+        self.app.job_signal.subscribe(self, self._job_changed)
+        self.refresh_rows()
+
+    def on_screen_resume(self) -> None:
+        self.refresh_rows()
+
+    def _job_changed(self, event: Any) -> None:
+        # Progress ticks only move the status line; a job that ends (a new
+        # child, a new measurement) or a change seen in the DB rebuilds rows.
+        if event is None or event.state != "running":
+            self.refresh_rows()
+
+    @reports_errors
+    def refresh_rows(self) -> None:
+        table = self.query_one("#models", DataTable)
+        selected = self.selected_id()
+        query = self.query_one("#filter", FilterBar).value
+        rows = model_rows(self.app.ws)
+        table.clear()
+        busy = {j.params.get("model") for j in self.app.active_jobs()}
+        for r in rows:
+            m = r.model
+            b = r.benchmark.result if r.benchmark else {}
+            a = r.accuracy.result if r.accuracy else None
+            if not matches(query, [m.name, m.precision, *r.datasets]):
+                continue
+            table.add_row(
+                tree_label(r.depth, m.name, m.id in busy),
+                cell(m.precision, style="bold green" if m.precision == "INT8" else ""),
+                cell(clip(", ".join(r.datasets), 14)),
+                num(b.get("throughput_fps")),
+                num((b.get("latency_ms") or {}).get("median"), "{:.2f}"),
+                num(a["value"] * 100 if a else None, "{:.1f}%"),
+                cell(human_size(m.size_bytes), justify="right"),
+                key=m.id,
+            )
+        if selected is not None:
+            try:
+                table.move_cursor(row=table.get_row_index(selected), animate=False)
+            except Exception:  # the selected row was filtered out or removed
+                pass
+        empty = self.query_one("#empty", Static)
+        if not rows:
+            empty.update("No models yet. Press m to import a model (IR, ONNX, TFLite, Paddle, TF),\n"
+                         "d to import a dataset, or quit and run `owb demo` for a ready-made one.")
+        elif not table.row_count:
+            empty.update(f"No model matches the filter {query!r}; / then esc clears it.")
+        else:
+            empty.update("")
+        empty.display = not table.row_count
+
+    def selected_id(self) -> str | None:
+        table = self.query_one("#models", DataTable)
+        if not table.row_count:
+            return None
+        row_key, _ = table.coordinate_to_cell_key(table.cursor_coordinate)
+        return row_key.value
+
+    def selected_model(self) -> Model | None:
+        key = self.selected_id()
+        if key is None:
+            self.app.notify("no model selected: import one with m", severity="warning")
+            return None
+        try:
+            return self.app.ws.get(Model, key)
+        except NotFound as exc:
+            self.app.notify(str(exc), severity="error")
+            self.refresh_rows()
+            return None
+
+    @on(Input.Changed, "#filter")
+    def _filter(self) -> None:
+        self.refresh_rows()
+
+    @on(DataTable.RowSelected, "#models")
+    def _row_selected(self) -> None:
+        self.action_open()
+
+    @reports_errors
+    def action_open(self, tab: str | None = None) -> None:
+        from .project import ProjectScreen
+
+        model = self.selected_model()
+        if model is not None:
+            self.app.push_screen(ProjectScreen(model.id, tab=tab))
+
+    def action_optimize(self) -> None:
+        self.action_open(tab="optimize")
+
+    def action_import_model(self) -> None:
+        from .import_model import ImportModelScreen
+
+        self.app.push_screen(ImportModelScreen(), lambda _m: self.refresh_rows())
+
+    def action_import_dataset(self) -> None:
+        from .import_dataset import ImportDatasetScreen
+
+        self.app.push_screen(ImportDatasetScreen(), lambda _d: self.refresh_rows())
+
+    @reports_errors
+    def action_benchmark(self) -> None:
+        from .dialogs import BenchmarkDialog
+
+        model = self.selected_model()
+        if model is not None:
+            self.app.push_screen(BenchmarkDialog(model))
+
+    @reports_errors
+    def action_accuracy(self) -> None:
+        from .dialogs import AccuracyDialog
+
+        model = self.selected_model()
+        if model is not None:
+            self.app.push_screen(AccuracyDialog(model))
+
+    def action_filter(self) -> None:
+        self.query_one("#filter", FilterBar).open()
+
+    def action_refresh(self) -> None:
+        self.refresh_rows()

@@ -1,0 +1,64 @@
+"""Shared fixtures: workspaces in tmp dirs, the PP-OCRv5 models, and the CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from ocr_fixtures import ppocr_model, write_orientation_set  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def ws(tmp_path):
+    from engine.workspace import Workspace
+
+    return Workspace(tmp_path / "home")
+
+
+def run_owb(*args: str, home: Path | None = None, cwd: Path | None = None, env: dict | None = None,
+            timeout: float = 600) -> subprocess.CompletedProcess:
+    """`owb ...` in a subprocess, the way a user runs it."""
+    cmd = [sys.executable, "-m", "owb_tui.cli"]
+    if home is not None:
+        cmd += ["--home", str(home)]
+    full_env = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
+    full_env.pop("OWB_DEBUG", None)
+    return subprocess.run(cmd + list(args), capture_output=True, text=True, cwd=cwd, env=full_env, timeout=timeout)
+
+
+def owb_json(*args: str, home: Path) -> dict | list:
+    proc = run_owb(*args, "--json", home=home)
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)
+
+
+CLS_CONFIG = dict(task="classification", shape=[1, 3, 48, 192], color="BGR",
+                  mean=[127.5, 127.5, 127.5], scale=[127.5, 127.5, 127.5])
+
+
+@pytest.fixture(scope="session")
+def orientation_dir(tmp_path_factory) -> Path:
+    """200 generated text lines, half turned 180°, ImageNet layout."""
+    return write_orientation_set(tmp_path_factory.mktemp("orient") / "orient", 200, seed=7)
+
+
+@pytest.fixture(scope="session")
+def cls_workspace(tmp_path_factory, orientation_dir):
+    """A workspace holding PP-OCRv5 cls (configured) and the orientation set."""
+    from engine.dataset_store import import_dataset
+    from engine.models import import_model
+    from engine.workspace import Workspace
+
+    ws = Workspace(tmp_path_factory.mktemp("clsws") / "home")
+    import_model(ws, ppocr_model("cls"), name="cls", **CLS_CONFIG)
+    import_dataset(ws, orientation_dir, name="orient")
+    return ws

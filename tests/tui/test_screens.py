@@ -1,0 +1,191 @@
+"""The TUI at 80x24 driven by Pilot on a real workspace: the projects tree,
+help, import errors, the rendered screen, NO_COLOR and message coalescing."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from engine.jobs import JobEvent
+from engine.records import InferenceResult, Model
+from engine.workspace import Workspace
+from owb_tui.app import JobProgress, OwbApp
+
+from . import copy_workspace, record_notifications, table_column, template_home, type_text, wait_for
+
+SIZE = (80, 24)
+
+
+@pytest.fixture
+def ws(tmp_path_factory, tmp_path):
+    return Workspace(copy_workspace(template_home(tmp_path_factory), tmp_path / "home"))
+
+
+async def test_projects_lists_children_under_parents(ws):
+    from owb_tui.screens.projects import ProjectsScreen
+
+    app = OwbApp(ws)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        assert isinstance(app.screen, ProjectsScreen)
+        table = app.screen.query_one("#models")
+        names = table_column(table, 0)
+        assert names == ["cls", "└ cls-int8"]
+        assert table_column(table, 1) == ["FP32", "INT8"]
+        parent = ws.get(Model, "cls")
+        measured = [r for r in ws.all(InferenceResult) if r.kind == "accuracy" and r.model == parent.id][-1]
+        assert table_column(table, 5)[0] == f"{measured.result['value'] * 100:.1f}%"
+        assert table_column(table, 5)[1] == "-"  # the child was never measured
+        # enter opens the selected model's page; esc comes back
+        await pilot.press("down", "enter")
+        await pilot.pause()
+        assert app.screen.model_id == ws.get(Model, "cls-int8").id
+        await pilot.press("escape")
+        await pilot.pause()
+        assert isinstance(app.screen, ProjectsScreen)
+
+
+async def test_filter_narrows_the_tree(ws):
+    app = OwbApp(ws)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await pilot.press("slash")
+        await type_text(pilot, "int8")
+        await pilot.pause()
+        assert table_column(app.screen.query_one("#models"), 0) == ["└ cls-int8"]
+        await pilot.press("escape")  # clears the filter
+        await pilot.pause()
+        assert len(table_column(app.screen.query_one("#models"), 0)) == 2
+
+
+async def test_help_lists_the_keys_of_the_screen(ws):
+    from owb_tui.screens.help import HelpScreen
+
+    app = OwbApp(ws)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await pilot.press("question_mark")
+        await pilot.pause()
+        assert isinstance(app.screen, HelpScreen)
+        text = str(app.screen.query_one("#help-text").render())
+        for line in ("m         Import a model", "o         Optimize the selected model to INT8",
+                     "/         Filter the model list", "j         Jobs: progress, cancel, logs",
+                     "q         Quit owb"):
+            assert line in text
+        await pilot.press("escape")
+        await pilot.pause()
+        assert not isinstance(app.screen, HelpScreen)
+        # on the project page the list changes with the screen's own keys
+        await pilot.press("enter")
+        await pilot.pause()
+        await pilot.press("question_mark")
+        await pilot.pause()
+        text = str(app.screen.query_one("#help-text").render())
+        assert "Layers tab: profile per-layer time and precision" in text
+        assert "Import a model" not in text
+
+
+async def test_bad_model_path_notifies_and_keeps_the_form(ws, tmp_path):
+    from owb_tui.screens.import_model import ImportModelScreen
+
+    bogus = tmp_path / "broken.onnx"
+    bogus.write_text("this is not a model")
+    app = OwbApp(ws)
+    async with app.run_test(size=SIZE) as pilot:
+        seen = record_notifications(app)
+        await pilot.pause()
+        await pilot.press("m")
+        await pilot.pause()
+        assert isinstance(app.screen, ImportModelScreen)
+        await type_text(pilot, str(tmp_path / "missing.onnx"))
+        await pilot.click("#import")
+        await wait_for(pilot, lambda: any(s == "error" for s, _ in seen))
+        assert ("error", f"model {tmp_path / 'missing.onnx'} does not exist") in seen
+        assert isinstance(app.screen, ImportModelScreen) and app.is_running
+
+        path = app.screen.query_one("#path")
+        path.value = str(bogus)
+        seen.clear()
+        await pilot.click("#import")
+        await wait_for(pilot, lambda: any(s == "error" for s, _ in seen))
+        assert any("cannot read broken.onnx as a model (onnx)" in m for s, m in seen if s == "error")
+        assert isinstance(app.screen, ImportModelScreen)
+        await pilot.press("escape")
+        await pilot.pause()
+        assert table_column(app.screen.query_one("#models"), 0) == ["cls", "└ cls-int8"]
+
+
+async def test_import_model_reads_defaults_then_imports(ws):
+    from ocr_fixtures import ppocr_model
+
+    app = OwbApp(ws)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await pilot.press("m")
+        await pilot.pause()
+        await type_text(pilot, str(ppocr_model("cls")))
+        await pilot.press("enter")  # reads the model in a thread and fills the fields
+        form = app.screen
+        await wait_for(pilot, lambda: "softmax" in str(form.query_one("#facts").render()))
+        assert str(form.query_one("#task").value) == "classification"
+        assert form.query_one("#layout").value == "NCHW"
+        assert "dynamic" in str(form.query_one("#facts").render())
+        form.query_one("#shape").value = "1,3,48,192"
+        form.query_one("#name").value = "cls-again"
+        await pilot.click("#import")
+        await wait_for(pilot, lambda: ws.maybe(Model, "cls-again") is not None, timeout=30)
+        await pilot.pause(0.3)
+        assert ws.get(Model, "cls-again").config.shape == [1, 3, 48, 192]
+        assert "cls-again" in table_column(app.screen.query_one("#models"), 0)
+
+
+async def test_screenshot_shows_tree_and_key_hints(ws):
+    app = OwbApp(ws)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        svg = app.export_screenshot()
+    text = re.sub(r"&#160;|\s+", " ", svg)
+    for expected in ("cls-int8", "INT8", "FP32", "lat ms", "m model", "o optimize", "j jobs", "q quit"):
+        assert expected.replace(" ", "") in text.replace(" ", ""), expected
+
+
+async def test_no_color_renders_in_greys(ws, monkeypatch):
+    chrome = {"#28c840", "#febc2e", "#ff5f57", "#c5c8c6"}  # the SVG's window buttons and default ink
+
+    def colours(svg: str) -> set[str]:
+        return {c.lower() for c in re.findall(r"#[0-9a-fA-F]{6}\b", svg)} - chrome
+
+    def grey(c: str) -> bool:
+        r, g, b = (int(c[i:i + 2], 16) for i in (1, 3, 5))
+        return max(r, g, b) - min(r, g, b) <= 2
+
+    async def shot() -> str:
+        app = OwbApp(ws)
+        async with app.run_test(size=SIZE) as pilot:
+            await pilot.pause()
+            return app.export_screenshot()
+
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    assert not all(grey(c) for c in colours(await shot()))
+    monkeypatch.setenv("NO_COLOR", "1")
+    assert all(grey(c) for c in colours(await shot()))
+
+
+def test_progress_messages_coalesce_per_job():
+    running_a = JobProgress(JobEvent("a", "running", "stats", 1, 10))
+    assert running_a.can_replace(JobProgress(JobEvent("a", "running", "stats", 2, 10)))
+    assert running_a.can_replace(JobProgress(JobEvent("a", "done")))
+    assert not running_a.can_replace(JobProgress(JobEvent("b", "running", "stats", 2, 10)))
+    assert not JobProgress(JobEvent("a", "queued")).can_replace(JobProgress(JobEvent("a", "running")))
+    assert not JobProgress(JobEvent("a", "done")).can_replace(JobProgress(JobEvent("a", "done")))
+
+
+def test_ascii_progress_bar():
+    from owb_tui.widgets.progress import ascii_bar, format_eta
+
+    assert ascii_bar(0, 10) == "[----------]"
+    assert ascii_bar(5, 10) == "[#####-----]"
+    assert ascii_bar(10, 10) == "[##########]"
+    assert ascii_bar(3, 0) == "[   ....   ]"
+    assert (format_eta(None), format_eta(42.4), format_eta(125), format_eta(3725)) == ("", "42s", "2m05s", "1h02m")
