@@ -9,6 +9,7 @@ bias correction, ranking) through engine.nncf_progress."""
 
 from __future__ import annotations
 
+import logging
 import math
 import shutil
 import time
@@ -79,6 +80,20 @@ def fp32_operations(model: Any) -> list[str]:
         if src.get_type_name() != "FakeQuantize":
             out.append(node.get_friendly_name())
     return out
+
+
+class RevertedOps(logging.Handler):
+    """Collects the operations NNCF's accuracy control reverted to floating
+    point; NNCF returns only the model and says which ones only in its log."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.names: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        lines = record.getMessage().splitlines()
+        if lines and "reverted" in lines[0].lower() and "floating-point" in lines[0]:
+            self.names.extend(ln.strip() for ln in lines[1:] if ln.strip())
 
 
 class Calibration:
@@ -152,8 +167,9 @@ class Calibration:
         def on_stage(stage: str, step: int, total: int | None) -> None:
             ctx.progress(stage, step, total)
 
+        reverted = RevertedOps()
         try:
-            with nncf_reporting(on_stage, ctx.log_handler):
+            with nncf_reporting(on_stage, ctx.log_handler, reverted):
                 if spec.method == "default":
                     quantized = nncf.quantize(ov_model, cal, **common)
                 else:
@@ -163,8 +179,9 @@ class Calibration:
         seconds = time.perf_counter() - start
         ctx.check_cancel()
         fp32_ops = fp32_operations(quantized)
-        ctx.log.info("quantized in %.1f s; %d compute ops left in FP32", seconds, len(fp32_ops))
-        return self._save(quantized, ov, n, seconds, fp32_ops)
+        ctx.log.info("quantized in %.1f s; %d compute ops left in FP32; NNCF reverted %d", seconds,
+                     len(fp32_ops), len(reverted.names))
+        return self._save(quantized, ov, n, seconds, fp32_ops, reverted.names)
 
     def _accuracy_aware(self, ov_model: Any, cal: Any, common: dict, runner_cls: Any) -> Any:
         import nncf
@@ -185,7 +202,8 @@ class Calibration:
             ov_model, cal, val, validation_fn, max_drop=spec.max_drop / 100, drop_type=drop_type,
             advanced_accuracy_restorer_parameters=restorer, **common)
 
-    def _save(self, quantized: Any, ov: Any, n: int, seconds: float, fp32_ops: list[str]) -> Model:
+    def _save(self, quantized: Any, ov: Any, n: int, seconds: float, fp32_ops: list[str],
+              reverted: list[str]) -> Model:
         import nncf
 
         from .model_facts import model_facts
@@ -220,6 +238,7 @@ class Calibration:
             "subset_images": n,
             "seconds": round(seconds, 2),
             "fp32_ops": fp32_ops,
+            "reverted_ops": reverted,
             "nncf": nncf.__version__,
             "openvino": ov.get_version(),
         }

@@ -88,9 +88,9 @@ def install() -> bool:
 
 
 @contextmanager
-def nncf_reporting(callback: StageCallback, log_handler: logging.Handler | None = None) -> Iterator[bool]:
+def nncf_reporting(callback: StageCallback, *log_handlers: logging.Handler) -> Iterator[bool]:
     """Route this thread's NNCF progress to ``callback`` and NNCF's log lines
-    to ``log_handler`` instead of stdout, for the duration of the block."""
+    to ``log_handlers`` instead of stdout, for the duration of the block."""
     patched = install()
     from nncf.common.logging.logger import nncf_logger
 
@@ -99,13 +99,13 @@ def nncf_reporting(callback: StageCallback, log_handler: logging.Handler | None 
                        and not isinstance(h, logging.FileHandler)]
     for h in stdout_handlers:
         nncf_logger.removeHandler(h)
-    if log_handler is not None:
-        nncf_logger.addHandler(log_handler)
+    for h in log_handlers:
+        nncf_logger.addHandler(h)
     try:
         yield patched
     finally:
         _local.callback = None
-        if log_handler is not None:
-            nncf_logger.removeHandler(log_handler)
+        for h in log_handlers:
+            nncf_logger.removeHandler(h)
         for h in stdout_handlers:
             nncf_logger.addHandler(h)

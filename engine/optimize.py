@@ -59,6 +59,7 @@ def run_optimize(ctx: Any, spec: CalibrationSpec, *, bench_time: float = 10.0, m
         "subset_images": prov["subset_images"],
         "seconds": prov["seconds"],
         "fp32_ops": prov["fp32_ops"],
+        "reverted_ops": prov["reverted_ops"],
         "size_bytes": {"parent": parent.size_bytes, "child": child.size_bytes},
         "settings": asdict(spec),
     }

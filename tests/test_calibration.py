@@ -70,7 +70,8 @@ def test_default_calibration_contract(default_child):
     assert prov["nncf"] and prov["openvino"] and prov["subset_images"] == 50 and prov["method"] == "default"
     xml = ws.path(parent.path)
     assert (_sha(xml), _sha(xml.with_suffix(".bin"))) == before, "the parent must never be touched"
-    assert child.size_bytes < parent.size_bytes
+    # int8 weights: the .bin shrinks (the .xml grows by the FakeQuantize nodes)
+    assert ws.path(child.path).with_suffix(".bin").stat().st_size < xml.with_suffix(".bin").stat().st_size
 
 
 def test_int8_model_is_refused(default_child):

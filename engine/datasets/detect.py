@@ -47,19 +47,19 @@ def detect_format(root: Path) -> str:
         raise BadInput(f"{root} has {found[fmt]} but no JPEGImages/ folder; a {fmt} dataset needs both")
     if len(found) > 1:
         listed = " and ".join(f"{fmt} ({evidence})" for fmt, evidence in found.items())
-        raise BadInput(f"{root} fits several formats: {listed}; choose the format explicitly")
+        raise BadInput(f"{root} fits several formats: {listed}; choose one with --format")
     if found:
         fmt, evidence = next(iter(found.items()))
         if fmt == "imagenet" and class_dirs:
             raise BadInput(
                 f"{root} fits imagenet ({evidence}) and imagefolder (class folders {_few(class_dirs)}); "
-                "choose the format explicitly"
+                "choose one with --format"
             )
         return fmt
     if class_dirs and top_images:
         raise BadInput(
             f"{root} fits imagefolder (class folders {_few(class_dirs)}) and unannotated "
-            f"({top_images} images at the top level); choose the format explicitly"
+            f"({top_images} images at the top level); choose one with --format"
         )
     if class_dirs:
         return "imagefolder"

@@ -1,0 +1,129 @@
+"""Raw outputs of a model over a dataset, computed once and reused.
+
+Every report is derived from stored raw outputs (engine.inference.OutputStore),
+so a model runs over a dataset once, however many reports (accuracy,
+optimized vs parent, tensor distance) are built on it. A fingerprint of the
+model's input configuration is kept beside the outputs, so outputs made under
+another configuration (a new mean, shape or colour order) are recomputed
+rather than silently reused."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+import numpy as np
+
+from engine.adapters import ImageMeta, make_adapter
+from engine.errors import BadInput
+from engine.records import Dataset, InputConfig, Model
+from engine.workspace import Workspace
+
+StageProgress = Callable[[int, int, str], None]  # (done, total, stage)
+FINGERPRINT = "owb-report-fingerprint.json"
+CHUNK = 256
+
+
+def fingerprint(model: Model) -> str:
+    doc = json.dumps({"path": model.path, "config": model.config.to_dict()}, sort_keys=True)
+    return hashlib.sha256(doc.encode()).hexdigest()[:16]
+
+
+def raw_outputs(ws: Workspace, model: Model, dataset: Dataset, *, cancel: threading.Event | None = None,
+                progress: StageProgress | None = None) -> dict[str, np.ndarray]:
+    """The model's raw outputs for every dataset item, as read-only memmaps
+    indexed by item; inference runs only when none are stored yet."""
+    from engine.dataset_store import load_index
+    from engine.inference import DatasetRunner, OutputStore
+
+    folder = OutputStore.folder_for(ws, model.id, dataset.id)
+    index = load_index(ws, dataset)
+    stored = OutputStore.open(folder)
+    marker = folder / FINGERPRINT
+    wanted = fingerprint(model)
+    if stored is not None and _usable(stored, model, len(index.items)):
+        seen = json.loads(marker.read_text())["fingerprint"] if marker.exists() else wanted
+        if seen == wanted:
+            return stored
+    stage = f"inference {model.name}"
+    runner = DatasetRunner(ws, model)
+    paths = [index.root / it.file for it in index.items]
+    (folder / "complete.json").unlink(missing_ok=True)
+    sink = OutputStore(folder)
+    report = (lambda d, t: progress(d, t, stage)) if progress else None
+    for batch in runner.run(paths, cancel=cancel, progress=report):
+        sink.write(batch, len(paths))
+    sink.finish()
+    marker.write_text(json.dumps({"fingerprint": wanted}))
+    out = OutputStore.open(folder)
+    assert out is not None
+    return out
+
+
+def _usable(stored: dict[str, np.ndarray], model: Model, count: int) -> bool:
+    names = {o["name"] for o in model.outputs}
+    return set(stored) == names and all(a.shape[0] == count for a in stored.values())
+
+
+def output_shapes(model: Model, stored: dict[str, np.ndarray]) -> dict[str, tuple]:
+    """Per-image output shapes with the batch dimension put back, for make_adapter."""
+    return {name: (1, *arr.shape[1:]) for name, arr in stored.items()}
+
+
+def input_size(model: Model) -> tuple[int, int]:
+    shape = model.config.shape or model.inputs[0]["shape"]
+    layout = model.config.layout
+    return int(shape[layout.index("W")]), int(shape[layout.index("H")])
+
+
+def image_meta(config: InputConfig, in_w: int, in_h: int, orig_w: int, orig_h: int) -> ImageMeta:
+    """The geometry engine.preprocess.Preprocessor records for an image of
+    this size, computed from the size alone (a test keeps the two in step)."""
+    if config.resize == "keep-aspect-pad":
+        s = min(in_w / orig_w, in_h / orig_h)
+        nw, nh = max(1, round(orig_w * s)), max(1, round(orig_h * s))
+        return ImageMeta(orig_w, orig_h, in_w, in_h, nw / orig_w, nh / orig_h, (in_w - nw) // 2, (in_h - nh) // 2)
+    return ImageMeta(orig_w, orig_h, in_w, in_h, in_w / orig_w, in_h / orig_h)
+
+
+def image_sizes(root: Path, files: list[str]) -> list[tuple[int, int]]:
+    """Width and height from each image's header (no decode), in a thread pool."""
+    from PIL import Image
+
+    def size(rel: str) -> tuple[int, int]:
+        try:
+            with Image.open(root / rel) as img:
+                return img.size
+        except OSError as exc:
+            raise BadInput(f"cannot read image {rel}: {exc}") from None
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        return list(pool.map(size, files, chunksize=64))
+
+
+def predictions(model: Model, stored: dict[str, np.ndarray], root: Path, files: list[str],
+                **adapter_options: Any) -> Iterator[tuple[int, Any]]:
+    """(item index, prediction) for every item, from stored raw outputs."""
+    adapter = make_adapter(model.config.task, output_shapes(model, stored), **adapter_options)
+    n = len(files)
+    if model.config.task in ("classification", "generic"):
+        # These adapters never look at the geometry; skip reading image headers.
+        for start in range(0, n, CHUNK):
+            stop = min(n, start + CHUNK)
+            metas = [ImageMeta.unscaled(1, 1)] * (stop - start)
+            preds = adapter.process({k: np.asarray(v[start:stop]) for k, v in stored.items()}, metas)
+            yield from zip(range(start, stop), preds)
+        return
+    in_w, in_h = input_size(model)
+    for start in range(0, n, CHUNK):
+        stop = min(n, start + CHUNK)
+        sizes = image_sizes(root, files[start:stop])
+        for i, (w, h) in zip(range(start, stop), sizes):
+            # One image at a time: SSD outputs carry no per-image batch dimension.
+            meta = image_meta(model.config, in_w, in_h, w, h)
+            (pred,) = adapter.process({k: np.asarray(v[i:i + 1]) for k, v in stored.items()}, [meta])
+            yield i, pred

@@ -1,0 +1,126 @@
+"""Jobs through the TUI, for real: Optimize INT8 from the form, a benchmark
+from its dialog, cancel from the Jobs screen, and a failed job's log."""
+
+from __future__ import annotations
+
+import pytest
+
+from engine.calibration import CalibrationSpec
+from engine.records import InferenceResult, Job, Model
+from engine.workspace import Workspace
+from owb_tui.app import OwbApp
+
+from . import copy_workspace, record_notifications, settle_jobs, table_column, template_home, type_text, wait_for
+
+SIZE = (80, 24)
+
+
+@pytest.fixture
+def ws(tmp_path_factory, tmp_path):
+    return Workspace(copy_workspace(template_home(tmp_path_factory), tmp_path / "home"))
+
+
+async def test_optimize_form_submits_a_calibration_and_the_child_appears(ws):
+    from owb_tui.screens.projects import ProjectsScreen
+
+    app = OwbApp(ws)
+    async with app.run_test(size=SIZE) as pilot:
+        seen = record_notifications(app)
+        await pilot.pause()
+        await pilot.press("o")  # on the first row: the FP32 parent
+        await pilot.pause()
+        form = app.screen.query_one("#optimize-form")
+        assert app.focused is form.query_one("#opt-dataset")
+        await pilot.press("tab", "tab")  # dataset -> calibration dataset -> subset %
+        assert app.focused is form.query_one("#opt-subset")
+        await type_text(pilot, "10")  # focusing selects the old value, typing replaces it
+        assert form.query_one("#opt-subset").value == "10"
+        assert form.query_one("#opt-max-drop").disabled  # only for AccuracyAware
+        form.query_one("#opt-bench").value = "0"  # no speed comparison, to stay quick
+        await pilot.click("#calibrate")
+        await pilot.pause()
+        assert isinstance(app.screen, ProjectsScreen)  # back home while the job runs
+        job = app.runner.running()[0]
+        assert job.kind == "calibrate" and job.params["subset_pct"] == 10.0
+        status = app.screen.query_one("JobStatus")
+        await wait_for(pilot, lambda: "calibrate cls" in str(status.render()), timeout=10)
+        table = app.screen.query_one("#models")
+        await wait_for(pilot, lambda: "cls-int8-2" in "".join(table_column(table, 0)), timeout=120)
+        assert table_column(table, 0)[:3] == ["cls", "└ cls-int8", "└ cls-int8-2"]
+        child = ws.get(Model, "cls-int8-2")
+        assert child.precision == "INT8" and child.provenance["subset_images"] == 3
+        # accuracy of parent and child was measured after calibration and shows in the rows
+        acc = {r.model: r.result["value"] for r in ws.all(InferenceResult) if r.kind == "accuracy"}
+        assert table_column(table, 5)[2] == f"{acc[child.id] * 100:.1f}%"
+        assert any("INT8 model cls-int8-2 created from cls" in m for _, m in seen)
+        assert not status.display or "calibrate" not in str(status.render())
+
+
+async def test_benchmark_dialog_runs_a_job_and_the_row_shows_fps(ws):
+    app = OwbApp(ws)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await pilot.press("b")
+        await pilot.pause()
+        dialog = app.screen
+        dialog.query_one("#time").value = "0.5"
+        await pilot.click("#start")
+        await pilot.pause()
+        table = app.screen.query_one("#models")
+        await wait_for(pilot, lambda: table_column(table, 3)[0] != "-", timeout=60)
+        result = [r for r in ws.all(InferenceResult) if r.kind == "benchmark"][-1].result
+        assert table_column(table, 3)[0] == f"{result['throughput_fps']:.1f}"
+        assert table_column(table, 4)[0] == f"{result['latency_ms']['median']:.2f}"
+        assert result["time_s"] == 0.5 and result["inputs"] == "random"
+
+
+async def test_cancel_a_running_job_from_the_jobs_screen(ws):
+    from owb_tui.screens.jobs import JobsScreen
+
+    app = OwbApp(ws)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        spec = CalibrationSpec(model="cls", dataset="lines")
+        job = app.start_calibration(spec, bench_time=0)
+        assert job is not None
+        await pilot.press("j")
+        await pilot.pause()
+        assert isinstance(app.screen, JobsScreen)
+        table = app.screen.query_one("#jobs")
+        assert table_column(table, 0)[0].startswith("calibrate cls")  # newest first
+        await pilot.press("x")
+        await wait_for(pilot, lambda: ws.get(Job, job.id).state == "cancelled", timeout=90)
+        await wait_for(pilot, lambda: table_column(table, 1)[0] == "cancelled", timeout=5)
+        assert [m.name for m in ws.all(Model)] == ["cls", "cls-int8"]  # nothing half-made
+        await settle_jobs(app)
+
+
+async def test_failed_job_log_is_shown(ws):
+    from owb_tui.screens.jobs import JobLogScreen
+
+    model = ws.get(Model, "cls-int8")
+    ws.path(model.path).unlink()  # the IR vanished from the workspace
+    app = OwbApp(ws)
+    async with app.run_test(size=SIZE) as pilot:
+        seen = record_notifications(app)
+        await pilot.pause()
+        await pilot.press("down", "b")
+        await pilot.pause()
+        app.screen.query_one("#time").value = "0.5"
+        await pilot.click("#start")
+        await wait_for(pilot, lambda: any(s == "error" for s, _ in seen), timeout=30)
+        job = [j for j in ws.all(Job) if j.kind == "benchmark"][-1]
+        assert job.state == "failed"
+        assert any(m.startswith(f"{job.name} failed:") for s, m in seen if s == "error")
+        await pilot.press("j")
+        await pilot.pause()
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, JobLogScreen)
+        log = app.screen.query_one("#log")
+        text = "\n".join(log.lines)
+        assert "failed with an unexpected error" in text and "Traceback" in text
+        assert str(ws.path(model.path).name) in text or "model.xml" in text
+        await pilot.press("escape")
+        await pilot.pause()
+        assert table_column(app.screen.query_one("#jobs"), 1)[0] == "failed"
