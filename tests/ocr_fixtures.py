@@ -58,3 +58,36 @@ def write_text_folder(dest: Path, count: int, seed: int = 1) -> Path:
     for i in range(count):
         text_line(rng).save(dest / f"text_{i:04d}.png")
     return dest
+
+
+def write_text_segmentation_set(dest: Path, count: int, size: int = 320, seed: int = 2) -> Path:
+    """VOC-segmentation layout: pages of text lines; the mask marks each
+    line's ink bounding box as class 1 ("text"), the rest 0 ("background")."""
+    for sub in ("JPEGImages", "SegmentationClass", "ImageSets/Segmentation"):
+        (dest / sub).mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    names = []
+    for i in range(count):
+        page = Image.new("RGB", (size, size), (235, 235, 230))
+        mask = np.zeros((size, size), np.uint8)
+        y = int(rng.integers(8, 30))
+        while y < size - 50:
+            line = text_line(rng)
+            if line.width > size - 20:
+                line = line.crop((0, 0, size - 20, line.height))
+            x = int(rng.integers(5, max(6, size - line.width - 5)))
+            page.paste(line, (x, y))
+            ink = np.asarray(line.convert("L")) < 128
+            ys, xs = np.nonzero(ink)
+            if len(xs):
+                mask[y + ys.min(): y + ys.max() + 1, x + xs.min(): x + xs.max() + 1] = 1
+            y += line.height + int(rng.integers(10, 40))
+        name = f"page_{i:04d}"
+        page.save(dest / "JPEGImages" / f"{name}.jpg", quality=92)
+        m = Image.fromarray(mask, "P")
+        m.putpalette([0, 0, 0, 128, 0, 0] + [0, 0, 0] * 254)
+        m.save(dest / "SegmentationClass" / f"{name}.png")
+        names.append(name)
+    (dest / "ImageSets" / "Segmentation" / "val.txt").write_text("\n".join(names) + "\n")
+    (dest / "labels.txt").write_text("background\ntext\n")
+    return dest

@@ -127,3 +127,35 @@ def predictions(model: Model, stored: dict[str, np.ndarray], root: Path, files: 
             meta = image_meta(model.config, in_w, in_h, w, h)
             (pred,) = adapter.process({k: np.asarray(v[i:i + 1]) for k, v in stored.items()}, [meta])
             yield i, pred
+
+
+def probabilities(model: Model, stored: dict[str, np.ndarray]) -> Iterator[tuple[int, int, np.ndarray]]:
+    """(start, stop, probability rows) of a classification model, chunk by
+    chunk, through the classification adapter (softmax where needed)."""
+    adapter = make_adapter("classification", output_shapes(model, stored))
+    n = next(iter(stored.values())).shape[0]
+    for start in range(0, n, CHUNK):
+        stop = min(n, start + CHUNK)
+        preds = adapter.process({k: np.asarray(v[start:stop]) for k, v in stored.items()},
+                                [ImageMeta.unscaled(1, 1)] * (stop - start))
+        yield start, stop, np.stack([p.probs for p in preds]) if preds else np.zeros((0, 0), np.float32)
+
+
+class Ticker:
+    """Progress and cancel for a pass over rows: reports every ``every`` rows."""
+
+    def __init__(self, total: int, stage: str, progress: StageProgress | None,
+                 cancel: threading.Event | None, every: int = 64) -> None:
+        self.total, self.stage, self.progress, self.cancel, self.every = total, stage, progress, cancel, every
+        self.done = 0
+
+    def tick(self, n: int = 1) -> None:
+        before = self.done
+        self.done += n
+        if self.done // self.every != before // self.every or self.done == self.total:
+            if self.cancel is not None and self.cancel.is_set():
+                from engine.errors import Cancelled
+
+                raise Cancelled("report cancelled")
+            if self.progress is not None:
+                self.progress(self.done, self.total, self.stage)

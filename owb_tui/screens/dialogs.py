@@ -16,6 +16,7 @@ from textual.widgets import Button, Input, Label, Select, Static
 from engine.records import Dataset, Model
 
 from ..app import reports_errors
+from .forms import row
 
 
 class ConfirmScreen(ModalScreen[bool]):
@@ -99,16 +100,13 @@ class BenchmarkDialog(RunDialog):
         from engine.benchmark import DEFAULT_TIME_S, HINTS
 
         datasets = [(d.name, d.id) for d in self.app.ws.all(Dataset)]
-        yield Label("inputs")
-        yield Select([("random data (benchmark_app default)", ""), *datasets], value="", allow_blank=False,
-                     id="dataset")
-        with Horizontal(classes="row"):
-            with Vertical():
-                yield Label("seconds")
-                yield Input(f"{DEFAULT_TIME_S:g}", id="time", type="number")
-            with Vertical():
-                yield Label("performance hint")
-                yield Select([(h, h) for h in HINTS], value="throughput", allow_blank=False, id="hint")
+        yield row(("inputs", Select([("random data (benchmark_app default)", ""), *datasets], value="",
+                                    allow_blank=False, id="dataset", compact=True)))
+        yield row(("seconds", Input(f"{DEFAULT_TIME_S:g}", id="time", type="number", compact=True)),
+                  ("hint", Select([(h, h) for h in HINTS], value="throughput", allow_blank=False, id="hint",
+                                  compact=True)))
+        yield Static("Throughput hint: all streams busy, like benchmark_app -hint throughput. A running job "
+                     "slows the measurement, so benchmarks queue behind other jobs.", classes="hint")
 
     def start(self) -> Any:
         from engine.benchmark import BenchmarkSettings
@@ -134,11 +132,11 @@ class AccuracyDialog(RunDialog):
     def fields(self) -> ComposeResult:
         annotated = [(f"{d.name} ({d.format}, {d.images} images)", d.id)
                      for d in self.app.ws.all(Dataset) if d.annotated]
-        yield Label("annotated dataset")
         if annotated:
-            yield Select(annotated, value=annotated[0][1], allow_blank=False, id="dataset")
+            select = Select(annotated, value=annotated[0][1], allow_blank=False, id="dataset", compact=True)
         else:
-            yield Select([], id="dataset", prompt="no annotated dataset: import one with d")
+            select = Select([], id="dataset", prompt="no annotated dataset: import one with d", compact=True)
+        yield row(("dataset", select))
 
     def start(self) -> Any:
         dataset = self.dataset("#dataset")

@@ -112,6 +112,7 @@ class OptimizeForm(VerticalScroll):
         return spec, number(value("#opt-bench"), "benchmark seconds", 10.0)
 
     @on(Button.Pressed, "#calibrate")
+    @on(Input.Submitted)
     @reports_errors
     def calibrate(self) -> None:
         try:
