@@ -18,7 +18,7 @@ from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 
-from .adapters import ImageMeta
+from .predictions import ImageMeta
 from .errors import Cancelled
 from .model_facts import tensor_infos
 from .preprocess import Preprocessor

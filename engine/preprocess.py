@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageFile
 
-from .adapters import ImageMeta
+from .predictions import ImageMeta
 from .errors import BadInput
 from .records import InputConfig
 

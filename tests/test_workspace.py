@@ -7,8 +7,6 @@ import json
 import multiprocessing
 import subprocess
 import sys
-import time
-from pathlib import Path
 
 import pytest
 

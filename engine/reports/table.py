@@ -223,3 +223,14 @@ class ReportTable:
 
     def to_json(self) -> dict:
         return {"columns": list(self.columns), "rows": self.rows()}
+
+
+def json_ready(obj: Any) -> Any:
+    """Nested dicts/lists with every float made JSON-safe by ``json_value``."""
+    if isinstance(obj, dict):
+        return {str(k): json_ready(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [json_ready(v) for v in obj]
+    if isinstance(obj, (float, np.floating, np.integer)):
+        return json_value(obj)
+    return obj

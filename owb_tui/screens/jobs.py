@@ -17,7 +17,7 @@ from engine.records import Job
 
 from ..app import reports_errors
 from ..widgets.progress import ascii_bar, format_eta
-from ..widgets.tables import FilterBar, cell, clip, matches
+from ..widgets.tables import FilterBar, RowTable, cell, clip, matches
 
 STATE_STYLES = {"running": "bold yellow", "queued": "yellow", "done": "green", "failed": "bold red",
                 "cancelled": "dim", "interrupted": "red"}
@@ -43,7 +43,7 @@ class JobsScreen(Screen):
     def compose(self) -> ComposeResult:
         yield Header()
         yield FilterBar("#jobs", id="filter")
-        table: DataTable = DataTable(id="jobs", cursor_type="row", zebra_stripes=True)
+        table = RowTable(id="jobs")
         table.add_column("job", key="job")
         table.add_column("state", key="state")
         table.add_column("progress", key="progress")

@@ -21,7 +21,7 @@ from engine.records import Dataset, InferenceResult, Model, Project
 from ..app import reports_errors
 from ..commands.common import human_size
 from ..widgets.progress import JobStatus
-from ..widgets.tables import FilterBar, cell, clip, matches, num
+from ..widgets.tables import FilterBar, RowTable, cell, clip, matches, num
 
 
 @dataclass
@@ -59,20 +59,20 @@ def tree_label(depth: int, name: str, busy: bool) -> Text:
 class ProjectsScreen(Screen):
     AUTO_FOCUS = "#models"
     BINDINGS = [
-        Binding("enter", "open", "open", tooltip="Open the selected model's project page", id="open"),
+        Binding("enter", "open", "open", show=False, tooltip="Open the selected model's project page", id="open"),
         Binding("m", "import_model", "model", tooltip="Import a model", id="import-model"),
-        Binding("d", "import_dataset", "dataset", tooltip="Import a dataset", id="import-dataset"),
+        Binding("d", "import_dataset", "data", tooltip="Import a dataset", id="import-dataset"),
         Binding("o", "optimize", "optimize", tooltip="Optimize the selected model to INT8", id="optimize"),
         Binding("b", "benchmark", "bench", tooltip="Benchmark the selected model", id="benchmark"),
         Binding("a", "accuracy", "accuracy", tooltip="Measure accuracy on an annotated dataset", id="accuracy"),
-        Binding("slash", "filter", "filter", tooltip="Filter the model list", id="filter"),
+        Binding("slash", "filter", "filter", show=False, tooltip="Filter the model list", id="filter"),
         Binding("r", "refresh", "refresh", show=False, tooltip="Re-read the workspace", id="refresh"),
     ]
 
     def compose(self) -> ComposeResult:
         yield Header()
         yield FilterBar("#models", id="filter")
-        table: DataTable = DataTable(id="models", cursor_type="row", zebra_stripes=True)
+        table = RowTable(id="models")
         table.add_column("model", key="model")
         table.add_column("prec", key="precision")
         table.add_column("dataset", key="dataset")

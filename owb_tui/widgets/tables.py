@@ -11,7 +11,7 @@ from typing import Any, Iterable
 from rich.text import Text
 from textual import on
 from textual.binding import Binding
-from textual.widgets import Input
+from textual.widgets import DataTable, Input
 
 
 def cell(value: Any, justify: str = "left", style: str = "") -> Text:
@@ -66,3 +66,15 @@ class FilterBar(Input):
         if not self.value:
             self.remove_class("-shown")
         self.screen.query_one(self.target).focus()
+
+
+class RowTable(DataTable):
+    """A row-cursor DataTable whose enter shows in the footer as "open"
+    (DataTable hides its own, which would hide the screen's too)."""
+
+    BINDINGS = [Binding("enter", "select_cursor", "open", tooltip="Open the selected row")]
+
+    def __init__(self, **kw: Any) -> None:
+        kw.setdefault("cursor_type", "row")
+        kw.setdefault("zebra_stripes", True)
+        super().__init__(**kw)

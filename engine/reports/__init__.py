@@ -1,0 +1,118 @@
+"""Accuracy reports, optimized-vs-parent predictions and tensor distance.
+
+A report is computed once from stored raw outputs (see ``outputs``), kept as
+numpy columns beside the workspace DB (see ``storage``), and only read after
+that: screens and the CLI open its ReportTable and sort, filter or export it.
+
+    report = create_report(ws, ReportSpec("predictions", "cls-int8", "orient"))
+    table = open_table(ws, report, "basic").sorted_by("Image Name").only("different")
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from engine.errors import BadInput
+from engine.records import Dataset, Model, Report
+from engine.workspace import Workspace
+
+from .outputs import StageProgress, fingerprint
+from .spec import FLAGS, KINDS, ReportSpec
+from .storage import delete_report, list_reports, modes, open_table, write_report
+from .table import ReportTable, json_ready
+
+__all__ = [
+    "FLAGS", "KINDS", "ReportSpec", "ReportTable", "create_report", "delete_report", "list_reports",
+    "modes", "open_table", "report_job", "report_json", "resolve",
+]
+
+
+def resolve(ws: Workspace, spec: ReportSpec) -> tuple[Model, Model | None, Dataset]:
+    """The spec's records; the reference defaults to the model's parent."""
+    spec.validate()
+    model = ws.get(Model, spec.model)
+    dataset = ws.get(Dataset, spec.dataset)
+    reference = None
+    if spec.needs_reference:
+        if spec.reference is not None:
+            reference = ws.get(Model, spec.reference)
+        elif model.parent:
+            reference = ws.get(Model, model.parent)
+        else:
+            raise BadInput(f"model {model.name!r} has no parent to compare with; name one with --vs MODEL")
+    return model, reference, dataset
+
+
+def _fingerprints(model: Model, reference: Model | None) -> dict:
+    return {"model": fingerprint(model), "reference": fingerprint(reference) if reference else None}
+
+
+def find_existing(ws: Workspace, spec: ReportSpec, model: Model, reference: Model | None,
+                  dataset: Dataset) -> Report | None:
+    """A stored report built from the same models, configuration and options."""
+    want = {"options": spec.options(), "fingerprints": _fingerprints(model, reference)}
+    for r in list_reports(ws, model.id):
+        if (r.kind, r.model, r.reference, r.dataset) != (spec.kind, model.id, reference.id if reference else None,
+                                                         dataset.id):
+            continue
+        if all(r.summary.get(k) == v for k, v in want.items()) and ws.path(r.path).is_dir():
+            return r
+    return None
+
+
+def create_report(ws: Workspace, spec: ReportSpec, *, reuse: bool = True, cancel: threading.Event | None = None,
+                  progress: StageProgress | None = None) -> Report:
+    """Build and store a report, or return the stored one with the same inputs.
+
+    ``progress(done, total, stage)`` is called from this thread."""
+    from engine.projects import ensure_project
+
+    from . import accuracy, predictions, tensor_distance
+
+    model, reference, dataset = resolve(ws, spec)
+    if reuse:
+        found = find_existing(ws, spec, model, reference, dataset)
+        if found is not None:
+            return found
+    if spec.kind == "accuracy":
+        tables, summary = accuracy.build(ws, model, dataset, spec, cancel=cancel, progress=progress)
+    elif spec.kind == "predictions":
+        assert reference is not None
+        tables, summary = predictions.build(ws, model, reference, dataset, spec, cancel=cancel, progress=progress)
+    else:
+        assert reference is not None
+        tables, summary = tensor_distance.build(ws, model, reference, dataset, cancel=cancel, progress=progress)
+    summary.update(options=spec.options(), fingerprints=_fingerprints(model, reference))
+    vs = f" vs {reference.name}" if reference else ""
+    project = ensure_project(ws, model, dataset)
+    with ws.locked():
+        report = Report(name=ws.unique_name(Report, f"{spec.kind} {model.name}{vs} @ {dataset.name}"),
+                        kind=spec.kind, project=project.id, model=model.id,
+                        reference=reference.id if reference else None, dataset=dataset.id,
+                        summary=json_ready(summary))
+        return write_report(ws, report, tables)
+
+
+def report_job(ctx: Any, spec: ReportSpec, reuse: bool = True) -> dict:
+    """A JobRunner body: ``runner.submit("report", lambda ctx: report_job(ctx, spec))``."""
+    report = create_report(ctx.ws, spec, reuse=reuse, cancel=ctx.cancel,
+                           progress=lambda done, total, stage: ctx.progress(stage, done, total))
+    return {"report": report.id, "name": report.name, "kind": report.kind, "summary": report.summary}
+
+
+def report_json(ws: Workspace, report: Report, table: ReportTable, mode: str) -> dict:
+    """The `owb report --json` document: kind, columns, rows, summary, and where it came from."""
+    names = {m.id: m.name for m in ws.all(Model)}
+    datasets = {d.id: d.name for d in ws.all(Dataset)}
+    return {
+        "kind": report.kind,
+        "mode": mode,
+        "columns": list(table.columns),
+        "rows": table.rows(),
+        "summary": report.summary,
+        "id": report.id,
+        "model": names.get(report.model, report.model),
+        "reference": names.get(report.reference, report.reference) if report.reference else None,
+        "dataset": datasets.get(report.dataset, report.dataset),
+    }
