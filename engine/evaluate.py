@@ -88,11 +88,12 @@ def load_mask(path: Path) -> np.ndarray:
 def predictions(ws: Workspace, model: Model, dataset: Dataset, *, batch: int = 1,
                 cancel: threading.Event | None = None, progress: Progress | None = None,
                 items: list[int] | None = None, store: bool = False,
-                runner: DatasetRunner | None = None, **adapter_options: Any) -> Iterator[tuple[int, Any]]:
+                runner: DatasetRunner | None = None, index: Any = None,
+                **adapter_options: Any) -> Iterator[tuple[int, Any]]:
     """(item index, prediction) for every chosen item, as inference completes."""
     from .dataset_store import load_index
 
-    index = load_index(ws, dataset)
+    index = index if index is not None else load_index(ws, dataset)
     chosen = list(range(len(index.items))) if items is None else items
     paths = [index.root / index.items[i].file for i in chosen]
     runner = runner or DatasetRunner(ws, model, batch=batch)
@@ -120,7 +121,8 @@ def evaluate(ws: Workspace, model: Model, dataset: Dataset, *, batch: int = 1,
     metric = Metric(model.config.task, index.labels, index.root)
     runner = DatasetRunner(ws, model, batch=batch)
     start = time.perf_counter()  # after compiling: images/s is the streaming rate
-    for i, pred in predictions(ws, model, dataset, cancel=cancel, progress=progress, runner=runner, **options):
+    for i, pred in predictions(ws, model, dataset, cancel=cancel, progress=progress, runner=runner, index=index,
+                               **options):
         metric.update(pred, index.items[i])
     result = metric.result()
     result["seconds"] = round(time.perf_counter() - start, 3)

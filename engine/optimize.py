@@ -38,9 +38,11 @@ def compare_speed(ctx: Any, parent: Model, child: Model, bench_time: float, roun
             fps[role].append(result["throughput_fps"])
             precision[role] = result.get("inference_precision", "")
             ctx.log.info("%s: %.2f FPS", stage, result["throughput_fps"])
+    from .device import cpu_summary
+
     p, c = statistics.median(fps["parent"]), statistics.median(fps["child"])
     return {"parent": round(p, 2), "child": round(c, 2), "ratio": round(c / p, 3) if p else None,
-            "runs": fps, "inference_precision": precision, "seconds_per_run": per_run}
+            "runs": fps, "inference_precision": precision, "seconds_per_run": per_run, "cpu": cpu_summary()}
 
 
 def run_optimize(ctx: Any, spec: CalibrationSpec, *, bench_time: float = 10.0, measure: bool = True) -> dict:

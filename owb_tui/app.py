@@ -125,7 +125,7 @@ class OwbApp(App[int]):
         Binding("question_mark", "help", "help", tooltip="Show every key of this screen", id="help"),
         Binding("f1", "help", "help", show=False, id="help-f1"),
         Binding("j", "jobs", "jobs", tooltip="Jobs: progress, cancel, logs", id="jobs"),
-        Binding("escape", "back", "back", show=False, tooltip="Go back to the previous screen", id="back"),
+        Binding("escape", "back", "back", tooltip="Go back to the previous screen", id="back"),
         Binding("q", "quit", "quit", tooltip="Quit owb (asks first while jobs run)", id="quit"),
     ]
 
@@ -293,8 +293,17 @@ class OwbApp(App[int]):
     def action_jobs(self) -> None:
         from .screens.jobs import JobsScreen
 
-        if not isinstance(self.screen, JobsScreen):
+        if isinstance(self.screen, JobsScreen):
+            self.pop_screen()  # j again goes back
+        else:
             self.push_screen(JobsScreen())
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "back":
+            from .screens.projects import ProjectsScreen
+
+            return not isinstance(self.screen, ProjectsScreen)  # nothing to go back to there
+        return True
 
     def action_back(self) -> None:
         from .screens.projects import ProjectsScreen

@@ -160,7 +160,8 @@ def render_result(c: Any, r: dict) -> None:
     if fps:
         word = "faster" if fps["ratio"] and fps["ratio"] >= 1 else "slower"
         c.print(f"throughput: parent {fps['parent']:.1f} FPS, child {fps['child']:.1f} FPS → "
-                f"{fps['ratio']:.2f}× ({word}, measured here, medians of {len(fps['runs']['child'])} interleaved runs)")
+                f"{fps['ratio']:.2f}× ({word}; medians of {len(fps['runs']['child'])} interleaved runs on "
+                f"{fps['cpu']})")
     size = r["size_bytes"]
     c.print(f"size: {size['parent'] / 1e6:.2f} MB → {size['child'] / 1e6:.2f} MB")
     if r["fp32_ops"]:

@@ -88,6 +88,7 @@ class ExplorePane(VerticalScroll):
                     f"{'Sweet spot (*)' if best else 'No sweet spot'}: {r['sweet_spot_note']}.{capped}")
 
     @on(Button.Pressed, "#ex-run")
+    @on(Input.Submitted)
     @reports_errors
     def run_sweep(self) -> None:
         value = lambda i: self.query_one(i, Input).value.strip()  # noqa: E731

@@ -10,7 +10,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Input, Log, Static
+from textual.widgets import DataTable, Footer, Header, Input, Static, TextArea
 
 from engine.jobs import ACTIVE, read_log
 from engine.records import Job
@@ -171,14 +171,14 @@ class JobLogScreen(Screen):
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static(id="log-title", classes="detail")
-        yield Log(id="log", highlight=False)
+        yield TextArea(id="log", read_only=True, soft_wrap=True, show_line_numbers=False)
         yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         self.sub_title = f"log of job {self.job_id}"
         self.action_reload()
         self.set_interval(1.0, self._follow)
-        self.query_one("#log", Log).focus()
+        self.query_one("#log", TextArea).focus()
 
     @reports_errors
     def _follow(self) -> None:
@@ -197,16 +197,22 @@ class JobLogScreen(Screen):
             title.append(f"\n{job.error}", style="red")
         self.query_one("#log-title", Static).update(title)
         text = read_log(self.app.ws, job) or f"job {job.id} has no log yet\n"
-        log = self.query_one("#log", Log)
-        if text.startswith(self._shown) and self._shown:
-            log.write(text[len(self._shown):])
-        else:
-            log.clear()
-            log.write(text)
+        if text == self._shown:
+            return
+        log = self.query_one("#log", TextArea)
+        follow = not self._shown or log.scroll_y >= log.max_scroll_y - 1
+        log.load_text(text)
         self._shown = text
+        if follow:  # start at the end, where a failure's traceback is
+            log.move_cursor(log.document.end)
+            log.scroll_end(animate=False)
 
     def action_top(self) -> None:
-        self.query_one("#log", Log).scroll_home(animate=False)
+        log = self.query_one("#log", TextArea)
+        log.move_cursor((0, 0))
+        log.scroll_home(animate=False)
 
     def action_bottom(self) -> None:
-        self.query_one("#log", Log).scroll_end(animate=False)
+        log = self.query_one("#log", TextArea)
+        log.move_cursor(log.document.end)
+        log.scroll_end(animate=False)

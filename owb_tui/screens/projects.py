@@ -69,6 +69,10 @@ class ProjectsScreen(Screen):
         Binding("r", "refresh", "refresh", show=False, tooltip="Re-read the workspace", id="refresh"),
     ]
 
+    def __init__(self) -> None:
+        super().__init__()
+        self._stages: dict[str, tuple[str, str] | None] = {}
+
     def compose(self) -> ComposeResult:
         yield Header()
         yield FilterBar("#models", id="filter")
@@ -93,9 +97,13 @@ class ProjectsScreen(Screen):
         self.refresh_rows()
 
     def _job_changed(self, event: Any) -> None:
-        # Progress ticks only move the status line; a job that ends (a new
-        # child, a new measurement) or a change seen in the DB rebuilds rows.
-        if event is None or event.state != "running":
+        # Progress ticks only move the status line. A new stage (the child
+        # model exists once calibration's stages are over), a job that ends,
+        # or a change seen in the DB rebuild the rows.
+        stage = None if event is None else (event.state, event.stage)
+        if event is None or stage != self._stages.get(event.job):
+            if event is not None:
+                self._stages[event.job] = stage
             self.refresh_rows()
 
     @reports_errors

@@ -118,7 +118,7 @@ async def test_failed_job_log_is_shown(ws):
         await pilot.pause()
         assert isinstance(app.screen, JobLogScreen)
         log = app.screen.query_one("#log")
-        text = "\n".join(log.lines)
+        text = log.text
         assert "failed with an unexpected error" in text and "Traceback" in text
         assert str(ws.path(model.path).name) in text or "model.xml" in text
         await pilot.press("escape")
