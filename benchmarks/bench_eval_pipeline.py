@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -30,6 +31,20 @@ def owb(home: Path, *args: str) -> dict:
     if proc.returncode != 0:
         sys.exit(f"owb {' '.join(args)} failed: {proc.stderr.strip()}")
     return json.loads(proc.stdout)
+
+
+def peak_rss_mb(home: Path, *args: str) -> float:
+    pid = os.fork()
+    if pid == 0:
+        fd = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(fd, 1)
+        os.dup2(fd, 2)
+        os.chdir(ROOT)
+        os.execv(sys.executable, [sys.executable, "-m", "owb_tui.cli", "--home", str(home), *args, "--json"])
+    _, status, usage = os.wait4(pid, 0)
+    if os.waitstatus_to_exitcode(status) != 0:
+        sys.exit(f"owb {' '.join(args)} failed")
+    return usage.ru_maxrss / 1024
 
 
 def prepare(home: Path, which: str, images: int) -> tuple[str, str]:
@@ -69,6 +84,22 @@ def main() -> int:
         ratios.append(ips / fps)
         print(f"round {r + 1}: benchmark {fps:8.1f} FPS | evaluation {ips:8.1f} images/s over {acc['images']} images "
               f"({acc['metric']} {acc['value']:.4f}) | ratio {ips / fps:.3f}")
+    # Bounded memory: evaluating the full set must not need more than a quarter of it does.
+    small = Path(tempfile.mkdtemp(prefix="owb-eval-small-")) / "small"
+    small.mkdir()
+    src = Path(owb(home, "dataset", "show", dataset)["path"])
+    lines = (src / "val.txt").read_text().splitlines()[: args.images // 4]
+    for line in lines:
+        name = line.split()[0]
+        (small / name).write_bytes((src / name).read_bytes())
+    (small / "val.txt").write_text("\n".join(lines) + "\n")
+    if (src / "labels.txt").exists():
+        (small / "labels.txt").write_text((src / "labels.txt").read_text())
+    owb(home, "dataset", "import", str(small), "--name", "quarter")
+    rss_small = peak_rss_mb(home, "accuracy", model, "--dataset", "quarter")
+    rss_full = peak_rss_mb(home, "accuracy", model, "--dataset", dataset)
+    print(f"peak RSS of `owb accuracy`: {len(lines)} images {rss_small:.0f} MB, {args.images} images {rss_full:.0f} MB "
+          f"(growth {rss_full - rss_small:+.0f} MB)")
     med = statistics.median(ratios)
     print(f"model {model}, {args.images} images: median benchmark {statistics.median(fps_all):.1f} FPS, "
           f"median evaluation {statistics.median(ips_all):.1f} images/s")

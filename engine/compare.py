@@ -70,11 +70,16 @@ def accuracies(ws: Workspace, a: Model, b: Model, dataset: Dataset | None) -> tu
         shared = [dataset.id] if dataset.id in mine and dataset.id in theirs else []
     else:
         shared = sorted(set(mine) & set(theirs), key=lambda d: max(mine[d].created, theirs[d].created))
-    if not shared:
-        one = lambda m: (m.get(dataset.id) if dataset else None)  # noqa: E731
-        return _acc(one(mine)), _acc(one(theirs))
-    ds = shared[-1]
-    return _acc(mine[ds]), _acc(theirs[ds])
+    if shared:
+        return _acc(mine[shared[-1]]), _acc(theirs[shared[-1]])
+
+    def own(found: dict[str, InferenceResult]) -> InferenceResult | None:
+        # Shown for each side, but no drop: the datasets differ.
+        if dataset is not None:
+            return found.get(dataset.id)
+        return max(found.values(), key=lambda r: r.created, default=None)
+
+    return _acc(own(mine)), _acc(own(theirs))
 
 
 def _acc(r: InferenceResult | None) -> dict | None:
@@ -144,6 +149,7 @@ def kernel_table(ta: dict, tb: dict) -> list[dict]:
     for members in groups.values():
         a = [r for t, r in members if t == "a"]
         b = [r for t, r in members if t == "b"]
+        # Named after A's slowest node, so rows read in the parent's vocabulary.
         lead = max(a or b, key=lambda r: r["exec_ms"])
         extra = len(a or b) - 1
         ms_a, ms_b = sum(r["exec_ms"] for r in a), sum(r["exec_ms"] for r in b)
