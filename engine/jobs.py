@@ -51,6 +51,7 @@ class JobContext:
         self.log.setLevel(logging.INFO)
         self.log.addHandler(self.log_handler)
         self._stage_started = time.monotonic()
+        self._stage_first_step = 0
         self._last_write = 0.0
 
     def check_cancel(self) -> None:
@@ -61,11 +62,12 @@ class JobContext:
         """Report progress; raises Cancelled when a cancel was asked for."""
         if stage != self.job.stage:
             self.log.info("stage: %s", stage)
-            self._stage_started = time.monotonic()
+            self._stage_started, self._stage_first_step = time.monotonic(), step
         eta = None
-        if total and step:
+        done = step - self._stage_first_step  # steps seen in this stage, so the rate is real
+        if total and done > 0:
             elapsed = time.monotonic() - self._stage_started
-            eta = round(elapsed / step * (total - step), 1)
+            eta = round(elapsed / done * (total - step), 1)
         self.job.stage, self.job.step, self.job.total = stage, int(step), int(total or 0)
         t = time.monotonic()
         if t - self._last_write > 1.0 or step == total:

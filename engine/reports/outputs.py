@@ -40,15 +40,11 @@ def raw_outputs(ws: Workspace, model: Model, dataset: Dataset, *, cancel: thread
     from engine.dataset_store import load_index
     from engine.inference import DatasetRunner, OutputStore
 
-    folder = OutputStore.folder_for(ws, model.id, dataset.id)
     index = load_index(ws, dataset)
-    stored = OutputStore.open(folder)
-    marker = folder / FINGERPRINT
-    wanted = fingerprint(model)
-    if stored is not None and _usable(stored, model, len(index.items)):
-        seen = json.loads(marker.read_text())["fingerprint"] if marker.exists() else wanted
-        if seen == wanted:
-            return stored
+    stored = stored_outputs(ws, model, dataset, len(index.items))
+    if stored is not None:
+        return stored
+    folder = OutputStore.folder_for(ws, model.id, dataset.id)
     stage = f"inference {model.name}"
     runner = DatasetRunner(ws, model)
     paths = [index.root / it.file for it in index.items]
@@ -58,10 +54,27 @@ def raw_outputs(ws: Workspace, model: Model, dataset: Dataset, *, cancel: thread
     for batch in runner.run(paths, cancel=cancel, progress=report):
         sink.write(batch, len(paths))
     sink.finish()
-    marker.write_text(json.dumps({"fingerprint": wanted}))
+    (folder / FINGERPRINT).write_text(json.dumps({"fingerprint": fingerprint(model)}))
     out = OutputStore.open(folder)
     assert out is not None
     return out
+
+
+def stored_outputs(ws: Workspace, model: Model, dataset: Dataset, count: int) -> dict[str, np.ndarray] | None:
+    """The stored raw outputs when complete and made under the model's current
+    configuration (outputs stored without a fingerprint are trusted)."""
+    from engine.inference import OutputStore
+
+    folder = OutputStore.folder_for(ws, model.id, dataset.id)
+    stored = OutputStore.open(folder)
+    if stored is None or not _usable(stored, model, count):
+        return None
+    marker = folder / FINGERPRINT
+    try:
+        seen = json.loads(marker.read_text())["fingerprint"] if marker.exists() else None
+    except (OSError, ValueError, KeyError):
+        return None
+    return stored if seen in (None, fingerprint(model)) else None
 
 
 def _usable(stored: dict[str, np.ndarray], model: Model, count: int) -> bool:
