@@ -41,7 +41,7 @@ def test_events_carry_stage_step_total_and_eta(ws):
 
     def work(ctx):
         for i in range(1, 4):
-            time.sleep(0.01)
+            time.sleep(0.1)
             ctx.progress("Statistics collection", i, 3)
         return {}
 

@@ -12,6 +12,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import Screen
+from textual.widget import Widget
 from textual.widgets import DataTable, Footer, Header, Input, Static, TabbedContent, TabPane
 from textual.worker import Worker, WorkerState
 
@@ -113,20 +114,11 @@ class ProjectScreen(Screen):
                 for label in ("when", "kind", "inputs", "result", "settings"):
                     table.add_column(label, key=label)
                 yield table
-            with TabPane("Layers", id="layers"):
-                with VerticalScroll():
-                    yield Static("l profiles every layer of the runtime graph (30 inferences, latency hint).",
-                                 id="layers-note", classes="hint", markup=False)
-                    for key, labels in (("by-precision", ("precision", "count", "ms", "share")),
-                                        ("by-type", ("layer type", "count", "ms", "share")),
-                                        ("slowest", ("layer", "type", "prec", "kernel", "ms"))):
-                        t: DataTable = DataTable(id=key, cursor_type="row", classes="layers-table")
-                        t.add_columns(*labels)
-                        yield t
-            with TabPane("Optimize", id="optimize"):
-                yield OptimizeForm(model)
-            with TabPane("Explore", id="explore"):
-                yield ExplorePane(model)
+            # The other tabs are built when first shown: their forms hold many
+            # widgets, and styling them all up front delays the page by seconds.
+            yield TabPane("Layers", id="layers")
+            yield TabPane("Optimize", id="optimize")
+            yield TabPane("Explore", id="explore")
         yield JobStatus()
         yield Footer(compact=True, show_command_palette=False)
 
@@ -134,9 +126,7 @@ class ProjectScreen(Screen):
         self.sub_title = f"project {self.model.name}"
         self.app.job_signal.subscribe(self, self._job_changed)
         self.refresh_history()
-        for t in self.query(".layers-table"):
-            t.display = False
-        self.action_tab(self.initial_tab)
+        self.run_worker(self.action_tab(self.initial_tab))
 
     def on_screen_resume(self) -> None:
         self.refresh_history()
@@ -164,16 +154,43 @@ class ProjectScreen(Screen):
             if matches(query, [r.kind, inputs, what, how]):
                 table.add_row(*cells(when, r.kind, clip(inputs, 12), what, how), key=r.id)
 
-    def action_tab(self, tab: str) -> None:
+    def tab_content(self, tab: str) -> list[Widget]:
+        if tab == "optimize":
+            return [OptimizeForm(self.model)]
+        if tab == "explore":
+            return [ExplorePane(self.model)]
+        tables = []
+        for key, labels in (("by-precision", ("precision", "count", "ms", "share")),
+                            ("by-type", ("layer type", "count", "ms", "share")),
+                            ("slowest", ("layer", "type", "prec", "kernel", "ms"))):
+            t: DataTable = DataTable(id=key, cursor_type="row", classes="layers-table")
+            t.add_columns(*labels)
+            t.display = False
+            tables.append(t)
+        note = Static("l profiles every layer of the runtime graph (30 inferences, latency hint).",
+                      id="layers-note", classes="hint", markup=False)
+        return [VerticalScroll(note, *tables)]
+
+    async def ensure_tab(self, tab: str) -> None:
+        pane = self.query_one(f"#{tab}", TabPane)
+        if tab != "performance" and not pane.children:
+            await pane.mount_all(self.tab_content(tab))
+
+    @on(TabbedContent.TabActivated, "#tabs")
+    async def _tab_shown(self, event: TabbedContent.TabActivated) -> None:
+        await self.ensure_tab(event.pane.id or "")
+
+    async def action_tab(self, tab: str) -> None:
         self.query_one("#tabs", TabbedContent).active = tab
-        first = {"performance": "#history", "layers": "#slowest", "optimize": "#opt-dataset, #calibrate",
-                 "explore": "#ex-batches"}[tab]
+        await self.ensure_tab(tab)
+        first = {"performance": "#history", "layers": "#layers VerticalScroll",
+                 "optimize": "#opt-dataset, #calibrate", "explore": "#ex-batches"}[tab]
         found = self.query(first)
         if found:
-            self.call_after_refresh(found.first().focus)
+            found.first().focus()
 
-    def action_filter(self) -> None:
-        self.action_tab("performance")
+    async def action_filter(self) -> None:
+        await self.action_tab("performance")
         self.query_one("#history-filter", FilterBar).open()
 
     @on(Input.Changed, "#history-filter")
@@ -193,8 +210,8 @@ class ProjectScreen(Screen):
         self.app.push_screen(AccuracyDialog(self.model))
 
     # -- layers --------------------------------------------------------------
-    def action_layers(self) -> None:
-        self.action_tab("layers")
+    async def action_layers(self) -> None:
+        await self.action_tab("layers")
         if self.layer_table is None:
             self.profile_layers()
 
@@ -247,4 +264,8 @@ class ProjectScreen(Screen):
         t.display = True
 
     def palette_commands(self) -> list[tuple[str, str, Any]]:
-        return [("Re-profile layers", "measure the per-layer table again", self.profile_layers)]
+        async def again() -> None:
+            await self.action_tab("layers")
+            self.profile_layers()
+
+        return [("Re-profile layers", "measure the per-layer table again", again)]

@@ -1,0 +1,225 @@
+"""Predictions drawn over a dataset image, parent and optimized side by side.
+
+Classification: the image with the annotation and each model's class and
+confidence under it. Detection: each model's boxes in its own colour with
+class and score, annotation boxes in green. Segmentation: each mask over the
+image, side by side, or one blended picture that marks where they differ.
+The result is a PIL image: the CLI saves it, the TUI shows it in the terminal."""
+
+from __future__ import annotations
+
+import colorsys
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont
+
+from .errors import BadInput
+from .records import Dataset, Model
+from .workspace import Workspace
+
+PARENT = (255, 140, 0)  # orange
+OPTIMIZED = (30, 144, 255)  # blue
+ANNOTATION = (40, 190, 40)  # green
+DIFFERENT = (255, 0, 200)  # magenta
+TEXT = (20, 20, 20)
+LAYOUTS = ("side-by-side", "blend")
+MIN_SIDE, MAX_SIDE = 480, 1600  # drawn images are scaled into this range, for legible labels
+
+
+@dataclass
+class Shown:
+    """One model's prediction on the image, with how to label it."""
+
+    title: str
+    color: tuple[int, int, int]
+    prediction: Any
+
+
+def find_item(index: Any, name: str) -> int:
+    """An item by its relative path, else by file name, else by a unique part of it."""
+    files = [it.file for it in index.items]
+    for test in (lambda f: f == name, lambda f: f.rsplit("/", 1)[-1] == name, lambda f: name in f):
+        hits = [i for i, f in enumerate(files) if test(f)]
+        if len(hits) == 1:
+            return hits[0]
+        if len(hits) > 1:
+            raise BadInput(f"{name!r} matches {len(hits)} images (e.g. {files[hits[0]]}, {files[hits[1]]}); "
+                           "give more of the path")
+    examples = ", ".join(files[:3])
+    raise BadInput(f"no image {name!r} in the dataset; names look like: {examples}")
+
+
+def label_of(c: int, labels: list[str]) -> str:
+    return labels[c] if 0 <= c < len(labels) else str(c)
+
+
+def class_color(c: int) -> tuple[int, int, int]:
+    """A bright colour per class, far apart for neighbouring indices (golden angle)."""
+    r, g, b = colorsys.hsv_to_rgb((c * 0.618034) % 1.0, 0.85, 1.0)
+    return int(r * 255), int(g * 255), int(b * 255)
+
+
+def font(size: int) -> Any:
+    return ImageFont.load_default(size=size)
+
+
+def predict_one(ws: Workspace, model: Model, dataset: Dataset, item: int, **options: Any) -> Any:
+    """One image's prediction: from stored raw outputs when a report already
+    ran the model over this dataset, else by running the model on that image."""
+    from .dataset_store import load_index
+    from .evaluate import predictions
+    from .reports.outputs import predictions as from_outputs
+    from .reports.outputs import stored_outputs
+
+    index = load_index(ws, dataset)
+    stored = stored_outputs(ws, model, dataset, len(index.items))
+    if stored is not None:
+        one = {k: v[item:item + 1] for k, v in stored.items()}
+        return next(from_outputs(model, one, index.root, [index.items[item].file], **options))[1]
+    return next(predictions(ws, model, dataset, items=[item], **options))[1]
+
+
+def render(ws: Workspace, model: Model, dataset: Dataset, image: str | int, *, reference: Model | None = None,
+           layout: str = "side-by-side", conf_threshold: float = 0.25) -> Image.Image:
+    """The picture for one dataset image (by name or item index)."""
+    from .dataset_store import load_index
+    from .preprocess import to_mode
+
+    task = model.config.task
+    if layout not in LAYOUTS:
+        raise BadInput(f"unknown layout {layout!r}; use one of {', '.join(LAYOUTS)}")
+    if task == "generic":
+        raise BadInput(f"model {model.name!r} has task generic, which has nothing to draw; "
+                       f"set one with `owb model configure {model.name} --task ...`")
+    if reference is not None and reference.config.task != task:
+        raise BadInput(f"{model.name!r} is {task} but {reference.name!r} is {reference.config.task}")
+    index = load_index(ws, dataset)
+    item = image if isinstance(image, int) else find_item(index, image)
+    if not 0 <= item < len(index.items):
+        raise BadInput(f"image index {item} is outside the dataset's {len(index.items)} images")
+    options = {"conf_threshold": conf_threshold} if task == "detection" else {}
+    shown = []
+    if reference is not None:
+        shown.append(Shown(f"parent {reference.name}", PARENT, predict_one(ws, reference, dataset, item, **options)))
+    title = f"optimized {model.name}" if reference is not None else model.name
+    shown.append(Shown(title, OPTIMIZED, predict_one(ws, model, dataset, item, **options)))
+    it = index.items[item]
+    with Image.open(index.root / it.file) as img:
+        base = to_mode(img, False).copy()
+    labels = list(model.config.labels or (reference.config.labels if reference else None) or index.labels or [])
+    if task == "classification":
+        return _classification(base, it, labels, shown, index.annotated)
+    if task == "detection":
+        return _detection(base, it, labels, shown)
+    from .evaluate import load_mask
+
+    mask = load_mask(index.root / it.mask) if it.mask else None
+    return _segmentation(base, mask, labels, shown, layout)
+
+
+def _scaled(img: Image.Image) -> tuple[Image.Image, float]:
+    side = max(img.size)
+    s = MIN_SIDE / side if side < MIN_SIDE else (MAX_SIDE / side if side > MAX_SIDE else 1.0)
+    s = min(s, 8.0)
+    if s == 1.0:
+        return img, s
+    return img.resize((max(1, round(img.width * s)), max(1, round(img.height * s))), Image.NEAREST if s > 1 else Image.BILINEAR), s
+
+
+def _with_caption(img: Image.Image, lines: list[tuple[str, tuple[int, int, int]]], size: int = 20) -> Image.Image:
+    """The image above a white panel of coloured text lines."""
+    f = font(size)
+    pad = size // 2
+    width = max([img.width] + [int(f.getlength(t)) + 2 * pad for t, _ in lines])
+    height = img.height + pad + len(lines) * (size + pad)
+    out = Image.new("RGB", (width, height), "white")
+    out.paste(img, (0, 0))
+    d = ImageDraw.Draw(out)
+    y = img.height + pad // 2
+    for text, color in lines:
+        d.rectangle((pad // 2, y + 3, pad // 2 + size // 2, y + size - 3), fill=color)
+        d.text((pad + size // 2, y), text, fill=TEXT, font=f)
+        y += size + pad
+    return out
+
+
+def _classification(base: Image.Image, it: Any, labels: list[str], shown: list[Shown], annotated: bool) -> Image.Image:
+    img, _ = _scaled(base)
+    lines = []
+    if annotated and it.label is not None:
+        lines.append((f"annotation: {label_of(it.label, labels)}", ANNOTATION))
+    first = shown[0].prediction.label
+    for s in shown:
+        p = s.prediction
+        mark = "" if p.label == first or s is shown[0] else "  (differs from the parent)"
+        lines.append((f"{s.title}: {label_of(p.label, labels)}  {p.confidence(p.label):.3f}{mark}", s.color))
+    return _with_caption(img, lines)
+
+
+def _detection(base: Image.Image, it: Any, labels: list[str], shown: list[Shown]) -> Image.Image:
+    img, s = _scaled(base)
+    d = ImageDraw.Draw(img)
+    f = font(max(12, min(22, img.width // 40)))
+    width = max(2, img.width // 300)
+
+    def box(xyxy: Any, color: tuple[int, int, int], text: str, inset: int, below: bool = False) -> None:
+        x1, y1, x2, y2 = (float(v) * s for v in xyxy)
+        d.rectangle((x1 + inset, y1 + inset, x2 - inset, y2 - inset), outline=color, width=width)
+        tw, th = f.getlength(text), f.size
+        ty = y2 - inset if below else max(0, y1 + inset - th - 2)
+        d.rectangle((x1 + inset, ty, x1 + inset + tw + 4, ty + th + 2), fill=color)
+        d.text((x1 + inset + 2, ty), text, fill="white", font=f)
+
+    for b, c in zip(it.boxes or [], it.box_labels or []):
+        box(b, ANNOTATION, label_of(int(c), labels), 0, below=True)
+    for k, sh in enumerate(shown):
+        det = sh.prediction
+        for b, sc, c in zip(det.boxes, det.scores, det.labels):
+            box(b, sh.color, f"{label_of(int(c), labels)} {sc:.2f}", k * width * 2)
+    lines = [(f"annotation: {len(it.boxes or [])} objects", ANNOTATION)] if it.boxes is not None else []
+    lines += [(f"{sh.title}: {len(sh.prediction)} detections", sh.color) for sh in shown]
+    return _with_caption(img, lines)
+
+
+def _overlay(base: np.ndarray, classes: np.ndarray, alpha: float = 0.55) -> np.ndarray:
+    """Classes other than background (0) and ignore (255) tinted in their colour."""
+    out = base.astype(np.float32).copy()
+    for c in np.unique(classes):
+        if c in (0, 255):
+            continue
+        where = classes == c
+        out[where] = out[where] * (1 - alpha) + np.asarray(class_color(int(c)), np.float32) * alpha
+    return out.clip(0, 255).astype(np.uint8)
+
+
+def _segmentation(base: Image.Image, mask: np.ndarray | None, labels: list[str], shown: list[Shown],
+                  layout: str) -> Image.Image:
+    arr = np.asarray(base)
+    panels: list[tuple[str, tuple[int, int, int], np.ndarray]] = []
+    if layout == "blend" and len(shown) == 2:
+        ref, mine = shown[0].prediction.classes, shown[1].prediction.classes
+        img = _overlay(arr, mine)
+        differ = ref != mine
+        img[differ] = (img[differ] * 0.3 + np.asarray(DIFFERENT) * 0.7).astype(np.uint8)
+        share = float(differ.mean())
+        panels.append((f"{shown[1].title}; magenta: differs from {shown[0].title} ({share:.1%} of pixels)",
+                       shown[1].color, img))
+    else:
+        if mask is not None:
+            panels.append(("annotation", ANNOTATION, _overlay(arr, mask)))
+        panels += [(s.title, s.color, _overlay(arr, s.prediction.classes)) for s in shown]
+    tiles = [_scaled(Image.fromarray(p))[0] for _, _, p in panels]
+    gap = 8
+    strip = Image.new("RGB", (sum(t.width for t in tiles) + gap * (len(tiles) - 1), max(t.height for t in tiles)),
+                      "white")
+    x = 0
+    for t in tiles:
+        strip.paste(t, (x, 0))
+        x += t.width + gap
+    maps = [s.prediction.classes for s in shown] + ([mask] if mask is not None else [])
+    present = sorted({int(c) for m in maps for c in np.unique(m) if c not in (0, 255)})
+    titles = [(f"{i + 1}. {title}" if len(panels) > 1 else title, color) for i, (title, color, _) in enumerate(panels)]
+    legend = [(f"class {label_of(c, labels)}", class_color(c)) for c in present[:8]]
+    return _with_caption(strip, titles + legend)
