@@ -84,11 +84,15 @@ def parity(home: Path, exe: str, model: str, args: argparse.Namespace) -> float:
     xml = Path(rec["path"])
     shape = rec["config"]["shape"] or rec["inputs"][0]["shape"]
     print(f"\n{model}: {xml} shape {shape}, hint {args.hint}, {args.time:g} s per run, {args.pairs} pairs, "
-          f"benchmark_app input {'u8 (its default)' if args.u8_input else 'f32 (-ip f32)'}")
+          f"benchmark_app input {'u8 (its default)' if args.u8_input else 'f32 (-ip f32)'}, order {args.order}")
     ratios, ours, theirs = [], [], []
     for i in range(1, args.pairs + 1):
+        app_first = args.order == "ba" or (args.order == "alternate" and i % 2 == 0)
+        if app_first:
+            b = run_benchmark_app(exe, xml, shape, args.hint, args.time, args.u8_input)
         a = run_owb(home, model, args.hint, args.time)
-        b = run_benchmark_app(exe, xml, shape, args.hint, args.time, args.u8_input)
+        if not app_first:
+            b = run_benchmark_app(exe, xml, shape, args.hint, args.time, args.u8_input)
         ours.append(a)
         theirs.append(b)
         ratios.append(a / b)
@@ -112,6 +116,8 @@ def main() -> int:
     p.add_argument("--hint", default="throughput", choices=("throughput", "latency"))
     p.add_argument("--models", help="comma-separated model names in --home (default: demo-cnn and cls)")
     p.add_argument("--home", type=Path, help="an existing workspace (default: a scratch one)")
+    p.add_argument("--order", choices=("ab", "ba", "alternate"), default="ab",
+                   help="who runs first in each pair: owb (ab, the default), benchmark_app (ba), or by turns")
     p.add_argument("--u8-input", action="store_true", help="let benchmark_app feed u8 as it does by default")
     args = p.parse_args()
     if args.pairs < 1 or args.time <= 0:

@@ -93,7 +93,8 @@ class RevertedOps(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         lines = record.getMessage().splitlines()
         if lines and "reverted" in lines[0].lower() and "floating-point" in lines[0]:
-            self.names.extend(ln.strip() for ln in lines[1:] if ln.strip())
+            # NNCF repeats the final list after its search; keep each op once
+            self.names.extend(n for n in (ln.strip() for ln in lines[1:]) if n and n not in self.names)
 
 
 class Calibration:

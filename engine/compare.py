@@ -201,6 +201,15 @@ def verdict(a: dict, b: dict, throughput_ratio: float | None, size_ratio: float 
     return line
 
 
+def validate(a: Model, b: Model, bench_time: float, layer_runs: int = LAYER_RUNS) -> None:
+    if a.id == b.id:
+        raise BadInput(f"both sides are {a.name!r}; compare two different models")
+    if not (bench_time > 0):
+        raise BadInput(f"--time must be a positive number of seconds, not {bench_time}")
+    if layer_runs < 1:
+        raise BadInput(f"--runs must be 1 or more, not {layer_runs}")
+
+
 def compare(ws: Workspace, a: Model, b: Model, *, dataset: Dataset | None = None, bench_time: float = 10.0,
             layer_runs: int = LAYER_RUNS, cancel: threading.Event | None = None,
             progress: StageProgress | None = None) -> dict:
@@ -208,10 +217,7 @@ def compare(ws: Workspace, a: Model, b: Model, *, dataset: Dataset | None = None
     from .device import cpu_facts
     from .layers import layers_for_model
 
-    if a.id == b.id:
-        raise BadInput(f"both sides are {a.name!r}; compare two different models")
-    if not (bench_time > 0):
-        raise BadInput(f"--time must be a positive number of seconds, not {bench_time}")
+    validate(a, b, bench_time, layer_runs)
     perf_a = speed(ws, a, bench_time=bench_time, cancel=cancel, progress=progress)
     perf_b = speed(ws, b, bench_time=bench_time, cancel=cancel, progress=progress)
     acc_a, acc_b = accuracies(ws, a, b, dataset)

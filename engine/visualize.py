@@ -22,7 +22,7 @@ from .workspace import Workspace
 PARENT = (255, 140, 0)  # orange
 OPTIMIZED = (30, 144, 255)  # blue
 ANNOTATION = (40, 190, 40)  # green
-DIFFERENT = (255, 0, 200)  # magenta
+DIFFERENT = (230, 20, 20)  # red
 TEXT = (20, 20, 20)
 LAYOUTS = ("side-by-side", "blend")
 MIN_SIDE, MAX_SIDE = 480, 1600  # drawn images are scaled into this range, for legible labels
@@ -56,8 +56,9 @@ def label_of(c: int, labels: list[str]) -> str:
 
 
 def class_color(c: int) -> tuple[int, int, int]:
-    """A bright colour per class, far apart for neighbouring indices (golden angle)."""
-    r, g, b = colorsys.hsv_to_rgb((c * 0.618034) % 1.0, 0.85, 1.0)
+    """A bright colour per class, far apart for neighbouring indices (golden
+    angle); class 1 is violet, clear of the parent/optimized/difference colours."""
+    r, g, b = colorsys.hsv_to_rgb((0.182 + c * 0.618034) % 1.0, 0.85, 1.0)
     return int(r * 255), int(g * 255), int(b * 255)
 
 
@@ -154,7 +155,8 @@ def _classification(base: Image.Image, it: Any, labels: list[str], shown: list[S
     for s in shown:
         p = s.prediction
         mark = "" if p.label == first or s is shown[0] else "  (differs from the parent)"
-        lines.append((f"{s.title}: {label_of(p.label, labels)}  {p.confidence(p.label):.3f}{mark}", s.color))
+        lines.append((f"{s.title}: class {label_of(p.label, labels)}, confidence {p.confidence(p.label):.3f}{mark}",
+                      s.color))
     return _with_caption(img, lines)
 
 
@@ -164,20 +166,25 @@ def _detection(base: Image.Image, it: Any, labels: list[str], shown: list[Shown]
     f = font(max(12, min(22, img.width // 40)))
     width = max(2, img.width // 300)
 
-    def box(xyxy: Any, color: tuple[int, int, int], text: str, inset: int, below: bool = False) -> None:
+    def box(xyxy: Any, color: tuple[int, int, int], text: str, inset: int, place: str) -> None:
+        # Boxes that coincide nest (annotation outside, parent, optimized
+        # inside) and each source puts its label elsewhere, so none hides another.
         x1, y1, x2, y2 = (float(v) * s for v in xyxy)
-        d.rectangle((x1 + inset, y1 + inset, x2 - inset, y2 - inset), outline=color, width=width)
-        tw, th = f.getlength(text), f.size
-        ty = y2 - inset if below else max(0, y1 + inset - th - 2)
-        d.rectangle((x1 + inset, ty, x1 + inset + tw + 4, ty + th + 2), fill=color)
-        d.text((x1 + inset + 2, ty), text, fill="white", font=f)
+        x1, y1, x2, y2 = x1 + inset, y1 + inset, x2 - inset, y2 - inset
+        d.rectangle((x1, y1, x2, y2), outline=color, width=width)
+        tw, th = f.getlength(text), f.size + 2
+        ty = {"above": y1 - th, "inside": y1 + width, "below": y2}[place]
+        ty = min(max(0, ty), img.height - th)
+        d.rectangle((x1, ty, x1 + tw + 4, ty + th), fill=color)
+        d.text((x1 + 2, ty), text, fill="white", font=f)
 
     for b, c in zip(it.boxes or [], it.box_labels or []):
-        box(b, ANNOTATION, label_of(int(c), labels), 0, below=True)
+        box(b, ANNOTATION, label_of(int(c), labels), -width * 2, "below")
+    places = ["above", "inside"] if len(shown) == 2 else ["above"]
     for k, sh in enumerate(shown):
         det = sh.prediction
         for b, sc, c in zip(det.boxes, det.scores, det.labels):
-            box(b, sh.color, f"{label_of(int(c), labels)} {sc:.2f}", k * width * 2)
+            box(b, sh.color, f"{label_of(int(c), labels)} {sc:.2f}", k * width * 2, places[k])
     lines = [(f"annotation: {len(it.boxes or [])} objects", ANNOTATION)] if it.boxes is not None else []
     lines += [(f"{sh.title}: {len(sh.prediction)} detections", sh.color) for sh in shown]
     return _with_caption(img, lines)
@@ -198,19 +205,22 @@ def _segmentation(base: Image.Image, mask: np.ndarray | None, labels: list[str],
                   layout: str) -> Image.Image:
     arr = np.asarray(base)
     panels: list[tuple[str, tuple[int, int, int], np.ndarray]] = []
+    notes: list[tuple[str, tuple[int, int, int]]] = []
     if layout == "blend" and len(shown) == 2:
-        ref, mine = shown[0].prediction.classes, shown[1].prediction.classes
-        img = _overlay(arr, mine)
-        differ = ref != mine
-        img[differ] = (img[differ] * 0.3 + np.asarray(DIFFERENT) * 0.7).astype(np.uint8)
-        share = float(differ.mean())
-        panels.append((f"{shown[1].title}; magenta: differs from {shown[0].title} ({share:.1%} of pixels)",
-                       shown[1].color, img))
+        parent, mine = shown[0].prediction.classes, shown[1].prediction.classes
+        img = _overlay(arr, np.where(parent == mine, mine, 0))  # agreement in class colours
+        for where, color in ((parent != mine) & (mine == 0), PARENT), ((parent != mine) & (parent == 0), OPTIMIZED), \
+                ((parent != mine) & (parent != 0) & (mine != 0), DIFFERENT):
+            img[where] = (img[where] * 0.25 + np.asarray(color) * 0.75).astype(np.uint8)
+        differ = float((parent != mine).mean())
+        panels.append((f"{shown[0].title} and {shown[1].title}", OPTIMIZED, img))
+        notes = [(f"only {shown[0].title}", PARENT), (f"only {shown[1].title}", OPTIMIZED),
+                 ("different classes", DIFFERENT), (f"{differ:.2%} of pixels differ", TEXT)]
     else:
         if mask is not None:
             panels.append(("annotation", ANNOTATION, _overlay(arr, mask)))
         panels += [(s.title, s.color, _overlay(arr, s.prediction.classes)) for s in shown]
-    tiles = [_scaled(Image.fromarray(p))[0] for _, _, p in panels]
+    tiles = [_titled(_scaled(Image.fromarray(p))[0], title, color) for title, color, p in panels]
     gap = 8
     strip = Image.new("RGB", (sum(t.width for t in tiles) + gap * (len(tiles) - 1), max(t.height for t in tiles)),
                       "white")
@@ -220,6 +230,16 @@ def _segmentation(base: Image.Image, mask: np.ndarray | None, labels: list[str],
         x += t.width + gap
     maps = [s.prediction.classes for s in shown] + ([mask] if mask is not None else [])
     present = sorted({int(c) for m in maps for c in np.unique(m) if c not in (0, 255)})
-    titles = [(f"{i + 1}. {title}" if len(panels) > 1 else title, color) for i, (title, color, _) in enumerate(panels)]
     legend = [(f"class {label_of(c, labels)}", class_color(c)) for c in present[:8]]
-    return _with_caption(strip, titles + legend)
+    return _with_caption(strip, legend + notes)
+
+
+def _titled(tile: Image.Image, title: str, color: tuple[int, int, int], size: int = 20) -> Image.Image:
+    """A tile under a header naming what it shows."""
+    f = font(size)
+    out = Image.new("RGB", (max(tile.width, int(f.getlength(title)) + size + 8), tile.height + size + 8), "white")
+    d = ImageDraw.Draw(out)
+    d.rectangle((2, 7, 2 + size // 2, size + 1), fill=color)
+    d.text((size // 2 + 8, 2), title, fill=TEXT, font=f)
+    out.paste(tile, (0, size + 8))
+    return out

@@ -12,15 +12,15 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import time
 import traceback
 from dataclasses import asdict
-from functools import partial, wraps
+from functools import wraps
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterator, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, TypeVar
 
 from textual.app import App
 from textual.binding import Binding
-from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.message import Message
 from textual.signal import Signal
 from textual.worker import Worker, WorkerState
@@ -75,52 +75,17 @@ class JobProgress(Message):
                 and self.event.state == "running")
 
 
-def screen_bindings(screen: Any) -> Iterator[tuple[str, Binding, Any]]:
-    """(key shown, binding, node) for the screen's and the App's bindings as
-    mapped now (keymaps applied), including keys a focused table shadows,
-    without the keys a focused text field would swallow."""
-    app = screen.app
-    seen: set[tuple[str, str]] = set()
-    # Textual's own walk (what active_bindings uses), so this cannot drift from it.
-    for node, bindings in screen._modal_binding_chain:
-        if node is not screen and node is not app:
-            continue
-        for key, binding in bindings:
-            if not binding.description or (key, binding.action) in seen or key.startswith("super+"):
-                continue
-            seen.add((key, binding.action))
-            yield app.get_key_display(binding), binding, node
+def owb_commands() -> type:
+    from .screens.help import OwbCommands
 
-
-class OwbCommands(Provider):
-    """Every action of the current screen and the App, for ctrl+p."""
-
-    def _commands(self) -> Iterator[tuple[str, str, Callable[[], Any]]]:
-        for key, binding, node in screen_bindings(self.screen):
-            title = binding.tooltip or binding.description
-            yield title, f"key: {key}", partial(self.app.run_action, binding.action, node)
-        extra = getattr(self.screen, "palette_commands", None)
-        if extra is not None:
-            for title, help_text, callback in extra():
-                yield title, help_text, callback
-
-    async def discover(self) -> Hits:
-        for title, help_text, callback in self._commands():
-            yield DiscoveryHit(title, callback, help=help_text)
-
-    async def search(self, query: str) -> Hits:
-        matcher = self.matcher(query)
-        for title, help_text, callback in self._commands():
-            score = matcher.match(title)
-            if score > 0:
-                yield Hit(score, matcher.highlight(title), callback, help=help_text)
+    return OwbCommands
 
 
 class OwbApp(App[int]):
     CSS_PATH = Path(__file__).with_name("app.tcss")  # absolute, so subclasses find it too
     TITLE = "owb"
     SUB_TITLE = "INT8 workbench"
-    COMMANDS = App.COMMANDS | {OwbCommands}
+    COMMANDS = App.COMMANDS | {owb_commands}
     BINDINGS = [
         Binding("question_mark", "help", "help", tooltip="Show every key of this screen", id="help"),
         Binding("f1", "help", "help", show=False, id="help-f1"),
@@ -182,6 +147,8 @@ class OwbApp(App[int]):
         if job is None:
             return
         if event.state == "done":
+            from .screens.jobs import done_summary
+
             self.notify(done_summary(job), title="job done", timeout=8)
         elif event.state == "failed":
             self.notify(f"{job.name} failed: {job.error} (j, then enter shows its log)",
@@ -272,6 +239,30 @@ class OwbApp(App[int]):
                                   params={"model": model.id, "batches": batches, "streams": streams,
                                           "time_s": time_s, "latency_limit_ms": latency_limit_ms})
 
+    @reports_errors
+    def start_compare(self, a: Model, b: Model, bench_time: float = 10.0) -> Job | None:
+        from engine.compare import compare, validate
+
+        validate(a, b, bench_time)
+
+        def body(ctx: Any) -> dict:
+            ctx.progress("starting")
+            return compare(ctx.ws, a, b, bench_time=bench_time, cancel=ctx.cancel,
+                           progress=lambda done, total, stage: ctx.progress(stage, done, total))
+
+        return self.runner.submit("compare", body, name=f"compare {a.name} {b.name}",
+                                  params={"model": b.id, "a": a.id, "b": b.id, "bench_time": bench_time})
+
+    @reports_errors
+    def start_report(self, spec: Any) -> Job | None:
+        from engine.reports import report_job, resolve
+
+        model, reference, dataset = resolve(self.ws, spec)  # BadInput before a job exists
+        vs = f" vs {reference.name}" if reference else ""
+        return self.runner.submit("report", lambda ctx: report_job(ctx, spec),
+                                  name=f"{spec.kind} report {model.name}{vs}",
+                                  params={"model": model.id, "kind": spec.kind, "dataset": dataset.id})
+
     def cancel_job(self, job: Job) -> None:
         if self.runner.cancel(job.id):
             self.notify(f"cancelling {job.name}… (stops at the next step)")
@@ -337,26 +328,6 @@ class OwbApp(App[int]):
                          decided)
 
 
-def done_summary(job: Job) -> str:
-    r = job.result or {}
-    if job.kind == "calibrate" and "model" in r:
-        text = f"INT8 model {r['model']} created from {r.get('parent', '?')}"
-        acc = r.get("accuracy")
-        if acc:
-            text += f"; accuracy drop {acc['drop']:.2f} pt"
-        fps = r.get("throughput_fps")
-        if fps and fps.get("ratio"):
-            text += f"; {fps['ratio']:.2f}x throughput"
-        return text
-    if job.kind == "benchmark" and "throughput_fps" in r:
-        return f"{job.name}: {r['throughput_fps']:.1f} FPS, median latency {r['latency_ms']['median']:.2f} ms"
-    if job.kind == "accuracy" and "value" in r:
-        return f"{job.name}: {r['metric']} {r['value'] * 100:.2f}% on {r['images']} images"
-    if job.kind == "explore" and "sweet_spot_note" in r:
-        return f"{job.name}: {r['sweet_spot_note']}"
-    return f"{job.name} done"
-
-
 def run_tui(home: str | None) -> int:
     """`owb` with no command: open the workspace and run the UI until quit."""
     try:
@@ -372,4 +343,8 @@ def run_tui(home: str | None) -> int:
         for job in running:
             app.runner.cancel(job.id)
             app.runner.wait(job.id, timeout=30)
+        # OpenVINO tears down a cancelled run's infer requests on its own
+        # threads after the job thread returns; exiting at once aborts the
+        # process ("terminate called without an active exception").
+        time.sleep(1.0)
     return int(code or 0)

@@ -20,12 +20,34 @@ from engine.workspace import Workspace
 from .outputs import StageProgress, fingerprint
 from .spec import FLAGS, KINDS, ReportSpec
 from .storage import delete_report, list_reports, modes, open_table, write_report
-from .table import ReportTable, json_ready
+from .table import ReportTable, json_ready, resolve_column
 
 __all__ = [
-    "FLAGS", "KINDS", "ReportSpec", "ReportTable", "create_report", "delete_report", "list_reports",
-    "modes", "open_table", "report_job", "report_json", "resolve",
+    "FLAGS", "KINDS", "ReportSpec", "ReportTable", "columns", "create_report", "delete_report", "list_reports",
+    "modes", "open_table", "report_job", "report_json", "resolve", "resolve_column",
 ]
+
+
+def columns(kind: str, task: str, mode: str = "basic") -> list[str]:
+    """The column titles a report of this kind, task and mode will have, so a
+    caller can check a sort column (or lay out a table) before building it."""
+    from . import accuracy, predictions, rows, tensor_distance
+
+    if kind == "tensor-distance":
+        tables = {"basic": tensor_distance.TITLES}
+    elif task == "classification":
+        tables = {"basic": (accuracy if kind == "accuracy" else predictions).CLASSIFICATION}
+    elif task == "detection":
+        source = accuracy if kind == "accuracy" else predictions
+        tables = {"basic": source.DETECTION_BASIC, "advanced": source.DETECTION_ADVANCED}
+    elif task == "segmentation":
+        tables = {"basic": rows.SEGMENTATION_BASIC, "advanced": rows.SEGMENTATION_ADVANCED}
+    else:
+        raise BadInput(f"a {kind} report needs a classification, detection or segmentation model, not {task}; "
+                       "tensor-distance works for any")
+    if mode not in tables:
+        raise BadInput(f"{kind} reports for {task} have no {mode!r} table; they have: {', '.join(tables)}")
+    return list(tables[mode])
 
 
 def resolve(ws: Workspace, spec: ReportSpec) -> tuple[Model, Model | None, Dataset]:

@@ -14,7 +14,7 @@ import numpy as np
 from engine.records import Dataset, Model
 from engine.workspace import Workspace
 
-from .outputs import StageProgress, Ticker, predictions, probabilities, raw_outputs
+from .outputs import StageProgress, Ticker, image_names, predictions, probabilities, raw_outputs
 from .rows import ClassificationRows, DetectionRows, SegmentationRows
 from .spec import DETECTION_FLOOR, ReportSpec
 from .table import ReportTable
@@ -54,6 +54,7 @@ def build(ws: Workspace, model: Model, dataset: Dataset, spec: ReportSpec, *,
     labels = list(index.labels) or list(model.config.labels or [])
     metric = Metric(task, index.labels, index.root)
     files = [it.file for it in index.items]
+    names = image_names(files)
     ticker = Ticker(len(files), "building the report", progress, cancel)
     extra: dict[str, Any] = {}
     if task == "classification":
@@ -62,7 +63,7 @@ def build(ws: Workspace, model: Model, dataset: Dataset, spec: ReportSpec, *,
         rows = ClassificationRows(CLASSIFICATION, labels, FLAG)
         for start, stop, probs in probabilities(model, stored):
             ref = np.asarray([index.items[i].label for i in range(start, stop)], np.int64)
-            rows.add(np.arange(start, stop), files[start:stop], probs, ref)
+            rows.add(np.arange(start, stop), names[start:stop], probs, ref)
             for p, item in zip(probs, index.items[start:stop]):
                 metric.update(ClassPrediction(p), item)
             ticker.tick(stop - start)
@@ -72,7 +73,7 @@ def build(ws: Workspace, model: Model, dataset: Dataset, spec: ReportSpec, *,
         kept: list = []
         for i, det in predictions(model, stored, index.root, files, conf_threshold=DETECTION_FLOOR):
             item = index.items[i]
-            det_rows.add(i, item.file, det, item.boxes, item.box_labels)
+            det_rows.add(i, names[i], det, item.boxes, item.box_labels)
             metric.update(det, item)
             kept.append(det)
             ticker.tick()
@@ -82,7 +83,7 @@ def build(ws: Workspace, model: Model, dataset: Dataset, spec: ReportSpec, *,
         seg_rows = SegmentationRows(labels, spec.threshold(), FLAG)
         for i, pred in predictions(model, stored, index.root, files):
             mask = load_mask(index.root / index.items[i].mask)
-            seg_rows.add(i, index.items[i].file, pred.classes, mask)
+            seg_rows.add(i, names[i], pred.classes, mask)
             # Metric.update would decode the mask a second time; feed its
             # accumulator the one decoded here.
             metric.impl.update(pred, mask)

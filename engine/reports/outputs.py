@@ -172,3 +172,21 @@ class Ticker:
                 raise Cancelled("report cancelled")
             if self.progress is not None:
                 self.progress(self.done, self.total, self.stage)
+
+
+def image_names(files: list[str]) -> list[str]:
+    """Item paths without the folders every item shares (VOC's JPEGImages/,
+    COCO's val2017/), so the Image Name column says what tells images apart."""
+    if not files:
+        return []
+    parts = [f.split("/")[:-1] for f in files]
+    common = parts[0]
+    for p in parts[1:]:
+        k = 0
+        while k < min(len(common), len(p)) and common[k] == p[k]:
+            k += 1
+        common = common[:k]
+        if not common:
+            return list(files)
+    cut = len("/".join(common)) + 1
+    return [f[cut:] for f in files]

@@ -17,7 +17,7 @@ from engine.errors import BadInput
 from engine.records import Dataset, Model
 from engine.workspace import Workspace
 
-from .outputs import StageProgress, Ticker, predictions, probabilities, raw_outputs
+from .outputs import StageProgress, Ticker, image_names, predictions, probabilities, raw_outputs
 from .rows import ClassificationRows, DetectionRows, SegmentationRows
 from .spec import DETECTION_FLOOR, ReportSpec
 from .table import ReportTable
@@ -71,6 +71,7 @@ def build(ws: Workspace, model: Model, reference: Model, dataset: Dataset, spec:
     theirs = raw_outputs(ws, reference, dataset, cancel=cancel, progress=progress)
     labels = class_labels(model, reference, dataset)
     files = [it.file for it in index.items]
+    names = image_names(files)
     ticker = Ticker(len(files), "building the report", progress, cancel)
     summary: dict[str, Any] = {"task": task}
     if task == "classification":
@@ -78,7 +79,7 @@ def build(ws: Workspace, model: Model, reference: Model, dataset: Dataset, spec:
         agree = 0
         for (start, stop, probs), (_, _, ref_probs) in zip(probabilities(model, mine), probabilities(reference, theirs)):
             ref = ref_probs.argmax(axis=1)
-            rows.add(np.arange(start, stop), files[start:stop], probs, ref)
+            rows.add(np.arange(start, stop), names[start:stop], probs, ref)
             agree += int(np.count_nonzero(probs.argmax(axis=1) == ref))
             ticker.tick(stop - start)
         tables = {"basic": rows.table()}
@@ -89,7 +90,7 @@ def build(ws: Workspace, model: Model, reference: Model, dataset: Dataset, spec:
         pairs = zip(predictions(model, mine, index.root, files, conf_threshold=DETECTION_FLOOR),
                     predictions(reference, theirs, index.root, files, conf_threshold=spec.conf_threshold))
         for (i, det), (_, ref) in pairs:
-            det_rows.add(i, files[i], det, ref.boxes, ref.labels)
+            det_rows.add(i, names[i], det, ref.boxes, ref.labels)
             agreement.update(det, ref.boxes, ref.labels)
             ticker.tick()
         tables = det_rows.tables()
@@ -102,7 +103,7 @@ def build(ws: Workspace, model: Model, reference: Model, dataset: Dataset, spec:
             n = seg_rows.classes_for(pred.classes, ref.classes)
             if accumulated is None or accumulated.num_classes < n:
                 accumulated = _grown(accumulated, n)
-            seg_rows.add(i, files[i], pred.classes, ref.classes)
+            seg_rows.add(i, names[i], pred.classes, ref.classes)
             accumulated.update(pred.classes, ref.classes)
             ticker.tick()
         tables = seg_rows.tables()

@@ -17,6 +17,8 @@ from engine.metrics import DetectionMAP, image_iou
 from .table import FLOAT, INT, TEXT, ReportTable, as_column
 
 MATCH_IOU = 0.5
+SEGMENTATION_BASIC = ["Image Name", "Average Result"]
+SEGMENTATION_ADVANCED = ["Image Name", "Class", "Result"]
 
 
 def class_names(indices: np.ndarray, labels: list[str]) -> np.ndarray:
@@ -155,8 +157,8 @@ class SegmentationRows:
         return ious
 
     def tables(self) -> dict[str, ReportTable]:
-        return {"basic": _table(["Image Name", "Average Result"], self.basic, (TEXT, FLOAT), self.flag),
-                "advanced": _table(["Image Name", "Class", "Result"], self.advanced, (TEXT, TEXT, FLOAT), self.flag)}
+        return {"basic": _table(SEGMENTATION_BASIC, self.basic, (TEXT, FLOAT), self.flag),
+                "advanced": _table(SEGMENTATION_ADVANCED, self.advanced, (TEXT, TEXT, FLOAT), self.flag)}
 
 
 def _table(titles: list[str], rows: list[tuple], kinds: tuple[str, ...], flag: str) -> ReportTable:

@@ -75,6 +75,24 @@ def format_value(value: Any, kind: str) -> str:
     return f"{v:.4f}"
 
 
+def resolve_column(columns: list[str], name: str) -> int:
+    """A column by title: exact (any case), else a unique prefix, else a
+    unique part of a title. BadInput lists the columns otherwise."""
+    wanted = name.strip().casefold()
+    titles = [c.casefold() for c in columns]
+    if wanted in titles:
+        return titles.index(wanted)
+    hits: list[int] = []
+    for test in (str.startswith, str.__contains__):
+        hits = [i for i, t in enumerate(titles) if wanted and test(t, wanted)]
+        if len(hits) == 1:
+            return hits[0]
+        if hits:
+            break
+    why = "matches several columns" if hits else "is not a column"
+    raise BadInput(f"{name!r} {why}; columns: {'; '.join(columns)}")
+
+
 @dataclass
 class ReportTable:
     """Rows of one report table.
@@ -109,17 +127,7 @@ class ReportTable:
 
     # -- columns ---------------------------------------------------------
     def column_index(self, name: str) -> int:
-        """A column by title: exact (any case) first, then a unique prefix."""
-        wanted = name.strip().casefold()
-        titles = [c.casefold() for c in self.columns]
-        if wanted in titles:
-            return titles.index(wanted)
-        hits = [i for i, t in enumerate(titles) if wanted and t.startswith(wanted)]
-        if len(hits) == 1:
-            return hits[0]
-        listing = "; ".join(self.columns)
-        why = "matches several columns" if hits else "is not a column"
-        raise BadInput(f"{name!r} {why}; columns: {listing}")
+        return resolve_column(self.columns, name)
 
     def column(self, name: str) -> np.ndarray:
         return self.data[self.column_index(name)]
@@ -156,15 +164,20 @@ class ReportTable:
         return self.take(np.flatnonzero(self.flag(name)))
 
     def contains(self, text: str, column: str | None = None) -> np.ndarray:
-        """Rows whose text (any text column, or one column) holds ``text``, any case."""
+        """Rows whose text (any text column, or the shown text of one column)
+        holds ``text``, any case. A plain loop over Python strings: numpy's
+        np.char functions are ten times slower on 50k rows."""
         needle = text.casefold()
-        cols = [self.column_index(column)] if column is not None else range(len(self.columns))
+        if column is not None:
+            cols = [self.column_index(column)]
+        else:
+            cols = [i for i, c in enumerate(self.data) if column_kind(c) == TEXT]
         mask = np.zeros(len(self), bool)
         for i in cols:
             col = self.data[i]
-            if column_kind(col) != TEXT:
-                col = np.char.mod("%s", col)
-            mask |= np.char.find(np.char.lower(col), needle) >= 0
+            kind = column_kind(col)
+            values = col.tolist() if kind == TEXT else [format_value(v, kind) for v in col.tolist()]
+            mask |= np.fromiter((needle in v.casefold() for v in values), bool, len(values))
         return mask
 
     def compare(self, column: str, op: str, value: float | str) -> np.ndarray:

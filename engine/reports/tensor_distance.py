@@ -15,7 +15,7 @@ from engine.errors import BadInput
 from engine.records import Dataset, Model
 from engine.workspace import Workspace
 
-from .outputs import CHUNK, StageProgress, Ticker, raw_outputs
+from .outputs import CHUNK, StageProgress, Ticker, image_names, raw_outputs
 from .table import ReportTable, json_value
 
 TITLES = ["Image Name", "Output", "MSE", "Cosine Similarity", "Max Abs Diff", "SQNR (dB)"]
@@ -81,7 +81,7 @@ def build(ws: Workspace, model: Model, reference: Model, dataset: Dataset, *,
             values[:, start:stop] = distances(mine[a][start:stop], theirs[b][start:stop])
             ticker.tick(stop - start)
         per_output.append(values)
-    files = np.asarray([it.file for it in index.items], dtype=np.str_)
+    files = np.asarray(image_names([it.file for it in index.items]), dtype=np.str_)
     m = len(pairs)
     # Image-major rows: image 0's outputs, then image 1's, ...
     stacked = np.stack(per_output, axis=1) if per_output else np.zeros((4, 0, n))  # [4, m, n]

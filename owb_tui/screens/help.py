@@ -3,14 +3,60 @@ the App's), so the list cannot drift from what the keys really do."""
 
 from __future__ import annotations
 
+from functools import partial
+from typing import Any, Callable, Iterator
+
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Static
 
-from ..app import screen_bindings
+
+def screen_bindings(screen: Any) -> Iterator[tuple[str, Binding, Any]]:
+    """(key shown, binding, node) for the screen's and the App's bindings as
+    mapped now (keymaps applied), including keys a focused table shadows,
+    without the keys a focused text field would swallow."""
+    app = screen.app
+    seen: set[tuple[str, str]] = set()
+    # Textual's own walk (what active_bindings uses), so this cannot drift from it.
+    for node, bindings in screen._modal_binding_chain:
+        if node is not screen and node is not app:
+            continue
+        for key, binding in bindings:
+            if not binding.description or (key, binding.action) in seen or key.startswith("super+"):
+                continue
+            seen.add((key, binding.action))
+            yield app.get_key_display(binding), binding, node
+
+
+class OwbCommands(Provider):
+    """Every action of the current screen and the App, for ctrl+p."""
+
+    def _commands(self) -> Iterator[tuple[str, str, Callable[[], Any]]]:
+        for key, binding, node in screen_bindings(self.screen):
+            if binding.id is None:  # Textual's own (focus next, copy): the palette lists those itself
+                continue
+            title = binding.tooltip or binding.description
+            yield title, f"key: {key}", partial(self.app.run_action, binding.action, node)
+        extra = getattr(self.screen, "palette_commands", None)
+        if extra is not None:
+            for title, help_text, callback in extra():
+                yield title, help_text, callback
+
+    async def discover(self) -> Hits:
+        for title, help_text, callback in self._commands():
+            yield DiscoveryHit(title, callback, help=help_text)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for title, help_text, callback in self._commands():
+            score = matcher.match(title)
+            if score > 0:
+                yield Hit(score, matcher.highlight(title), callback, help=help_text)
+
 
 CONVENTIONS = ("tab / shift+tab moves between panes and fields; arrows move in tables and lists; "
                "ctrl+p opens the command palette with every action by name.")

@@ -69,8 +69,8 @@ class ImportModelScreen(ModalScreen[Model | None]):
             with Horizontal(classes="form-row"):
                 yield Label("labels", classes="field-label")
                 yield from path_field("labels", "optional: class names file, one per line")
-            yield Static("Enter a path: the fields fill in from the model. Enter in a field imports.", id="facts", classes="hint",
-                         markup=False)
+            yield Static("Enter a path: the fields fill in from the model. Enter in a field imports.",
+                         id="facts", classes="hint", markup=False)
             with Horizontal(classes="buttons"):
                 yield Button("Import", id="import", variant="primary")
                 yield Button("Cancel", id="cancel")

@@ -27,6 +27,30 @@ def stamp(t: float | None) -> str:
     return time.strftime("%m-%d %H:%M:%S", time.localtime(t)) if t else "-"
 
 
+def done_summary(job: Job) -> str:
+    r = job.result or {}
+    if job.kind == "calibrate" and "model" in r:
+        text = f"INT8 model {r['model']} created from {r.get('parent', '?')}"
+        acc = r.get("accuracy")
+        if acc:
+            text += f"; accuracy drop {acc['drop']:.2f} pt"
+        fps = r.get("throughput_fps")
+        if fps and fps.get("ratio"):
+            text += f"; {fps['ratio']:.2f}x throughput"
+        return text
+    if job.kind == "benchmark" and "throughput_fps" in r:
+        return f"{job.name}: {r['throughput_fps']:.1f} FPS, median latency {r['latency_ms']['median']:.2f} ms"
+    if job.kind == "accuracy" and "value" in r:
+        return f"{job.name}: {r['metric']} {r['value'] * 100:.2f}% on {r['images']} images"
+    if job.kind == "report" and "name" in r:
+        return f"report ready: {r['name']} (project page, Reports tab)"
+    if job.kind == "compare" and "verdict" in r:
+        return f"{job.name}: {r['verdict']}"
+    if job.kind == "explore" and "sweet_spot_note" in r:
+        return f"{job.name}: {r['sweet_spot_note']}"
+    return f"{job.name} done"
+
+
 class JobsScreen(Screen):
     AUTO_FOCUS = "#jobs"
     HELP_TITLE = "Jobs"

@@ -47,8 +47,8 @@ def facts_text(ws: Any, m: Model) -> Text:
         parent = models.get(m.parent)
         text.append(f"from {parent.name if parent else prov.get('parent_name', '?')}: "
                     f"{prov.get('method', '?')}/{prov.get('preset', '?')}, "
-                    f"{prov.get('subset_images', '?')} images of {prov.get('calibration_dataset_name', '?')}, "
-                    f"{prov.get('seconds', 0):.1f} s, {len(prov.get('fp32_ops', []))} ops kept FP32",
+                    f"{prov.get('subset_images', '?')} img of {prov.get('calibration_dataset_name', '?')}, "
+                    f"{prov.get('seconds', 0):.1f} s, {len(prov.get('fp32_ops', []))} FP32 ops",
                     style="dim")
     else:
         text.append(f"INT8 children: {', '.join(children) or 'none yet (o: optimize)'}", style="dim")
@@ -83,12 +83,16 @@ class ProjectScreen(Screen):
                 id="project-accuracy"),
         Binding("p", "tab('performance')", "perf", show=False, tooltip="Performance tab: inference history",
                 id="tab-performance"),
-        Binding("l", "layers", "layers", tooltip="Layers tab: profile per-layer time and precision",
+        Binding("l", "layers", "layers", show=False,
+                tooltip="Layers tab: profile per-layer time and precision",
                 id="tab-layers"),
-        Binding("o", "tab('optimize')", "optimize", tooltip="Optimize tab: INT8 calibration",
+        Binding("o", "tab('optimize')", "optimize", show=False, tooltip="Optimize tab: INT8 calibration",
                 id="tab-optimize"),
-        Binding("e", "tab('explore')", "explore", tooltip="Explore tab: batch x streams sweep",
+        Binding("e", "tab('explore')", "explore", show=False, tooltip="Explore tab: batch x streams sweep",
                 id="tab-explore"),
+        Binding("r", "tab('reports')", "reports", show=False,
+                tooltip="Reports tab: accuracy, predictions, tensor distance",
+                id="tab-reports"),
         Binding("slash", "filter", "filter", show=False, tooltip="Filter the inference history",
                 id="project-filter"),
     ]
@@ -108,7 +112,7 @@ class ProjectScreen(Screen):
         yield Header()
         yield Static(facts_text(self.app.ws, model), id="facts")
         with TabbedContent(initial=self.initial_tab, id="tabs"):
-            with TabPane("Performance", id="performance"):
+            with TabPane("Perf (p)", id="performance"):
                 yield FilterBar("#history", id="history-filter")
                 table: DataTable = DataTable(id="history", cursor_type="row", zebra_stripes=True)
                 for label in ("when", "kind", "inputs", "result", "settings"):
@@ -116,9 +120,10 @@ class ProjectScreen(Screen):
                 yield table
             # The other tabs are built when first shown: their forms hold many
             # widgets, and styling them all up front delays the page by seconds.
-            yield TabPane("Layers", id="layers")
-            yield TabPane("Optimize", id="optimize")
-            yield TabPane("Explore", id="explore")
+            yield TabPane("Layers (l)", id="layers")
+            yield TabPane("Optimize (o)", id="optimize")
+            yield TabPane("Explore (e)", id="explore")
+            yield TabPane("Reports (r)", id="reports")
         yield JobStatus()
         yield Footer(compact=True, show_command_palette=False)
 
@@ -159,6 +164,10 @@ class ProjectScreen(Screen):
             return [OptimizeForm(self.model)]
         if tab == "explore":
             return [ExplorePane(self.model)]
+        if tab == "reports":
+            from .reports import ReportsPane
+
+            return [ReportsPane(self.model)]
         tables = []
         for key, labels in (("by-precision", ("precision", "count", "ms", "share")),
                             ("by-type", ("layer type", "count", "ms", "share")),
@@ -184,7 +193,7 @@ class ProjectScreen(Screen):
         self.query_one("#tabs", TabbedContent).active = tab
         await self.ensure_tab(tab)
         first = {"performance": "#history", "layers": "#layers VerticalScroll",
-                 "optimize": "#opt-dataset, #calibrate", "explore": "#ex-batches"}[tab]
+                 "optimize": "#opt-dataset, #calibrate", "explore": "#ex-batches", "reports": "#rep-list"}[tab]
         found = self.query(first)
         if found:
             found.first().focus()

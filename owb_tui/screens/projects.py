@@ -62,7 +62,8 @@ class ProjectsScreen(Screen):
         Binding("enter", "open", "open", show=False, tooltip="Open the selected model's project page", id="open"),
         Binding("m", "import_model", "model", tooltip="Import a model", id="import-model"),
         Binding("d", "import_dataset", "data", tooltip="Import a dataset", id="import-dataset"),
-        Binding("o", "optimize", "optimize", tooltip="Optimize the selected model to INT8", id="optimize"),
+        Binding("o", "optimize", "int8", tooltip="Optimize the selected model to INT8", id="optimize"),
+        Binding("c", "compare", "compare", tooltip="Compare a parent with its INT8 child", id="compare"),
         Binding("b", "benchmark", "bench", tooltip="Benchmark the selected model", id="benchmark"),
         Binding("a", "accuracy", "accuracy", tooltip="Measure accuracy on an annotated dataset", id="accuracy"),
         Binding("slash", "filter", "filter", show=False, tooltip="Filter the model list", id="filter"),
@@ -208,6 +209,20 @@ class ProjectsScreen(Screen):
         model = self.selected_model()
         if model is not None:
             self.app.push_screen(AccuracyDialog(model))
+
+    @reports_errors
+    def action_compare(self) -> None:
+        from .compare import CompareScreen, pair_for
+
+        model = self.selected_model()
+        if model is None:
+            return
+        pair = pair_for(self.app.ws, model)
+        if pair is None:
+            self.app.notify(f"{model.name} has no INT8 child to compare with yet: optimize it first (o)",
+                            severity="warning")
+            return
+        self.app.push_screen(CompareScreen(pair[0].id, pair[1].id))
 
     def action_filter(self) -> None:
         self.query_one("#filter", FilterBar).open()

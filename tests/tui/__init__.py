@@ -18,6 +18,8 @@ CLS_CONFIG = dict(task="classification", shape=[1, 3, 48, 192], mean=[127.5] * 3
 def build_template(root: Path) -> Path:
     """A workspace with parent `cls`, its INT8 child `cls-int8` (real NNCF
     calibration), dataset `lines`, and a measured parent accuracy."""
+    from ocr_fixtures import ppocr_model, write_orientation_set
+
     from engine.calibration import CalibrationSpec
     from engine.dataset_store import import_dataset
     from engine.evaluate import evaluate
@@ -25,7 +27,6 @@ def build_template(root: Path) -> Path:
     from engine.models import import_model
     from engine.optimize import run_optimize
     from engine.workspace import Workspace
-    from ocr_fixtures import ppocr_model, write_orientation_set
 
     home = root / "home"
     ws = Workspace(home)

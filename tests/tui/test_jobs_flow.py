@@ -45,7 +45,12 @@ async def test_optimize_form_submits_a_calibration_and_the_child_appears(ws):
         status = app.screen.query_one("JobStatus")
         await wait_for(pilot, lambda: "calibrate cls" in str(status.render()), timeout=10)
         table = app.screen.query_one("#models")
+        # the child shows up as soon as calibration saved it, while the job
+        # still measures accuracy (the parent's row is marked busy)
         await wait_for(pilot, lambda: "cls-int8-2" in "".join(table_column(table, 0)), timeout=120)
+        assert table_column(table, 0)[:3] == ["cls *", "└ cls-int8", "└ cls-int8-2"]
+        await wait_for(pilot, lambda: not app.runner.running(), timeout=120)
+        await pilot.pause(0.3)
         assert table_column(table, 0)[:3] == ["cls", "└ cls-int8", "└ cls-int8-2"]
         child = ws.get(Model, "cls-int8-2")
         assert child.precision == "INT8" and child.provenance["subset_images"] == 3
@@ -124,3 +129,62 @@ async def test_failed_job_log_is_shown(ws):
         await pilot.press("escape")
         await pilot.pause()
         assert table_column(app.screen.query_one("#jobs"), 1)[0] == "failed"
+
+
+async def test_compare_parent_and_child(ws):
+    from engine.benchmark import BenchmarkSettings, run_benchmark
+    from owb_tui.screens.compare import CompareScreen
+
+    for name in ("cls", "cls-int8"):  # history to compare, so Compare measures only the layers
+        run_benchmark(ws, ws.get(Model, name), BenchmarkSettings(time_s=0.3))
+    app = OwbApp(ws)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await pilot.press("down", "c")  # the child: compared with its parent
+        await pilot.pause()
+        assert isinstance(app.screen, CompareScreen)
+        job = await wait_for(pilot, lambda: next(iter(ws.find(Job, kind="compare", state="done")), None), 90)
+        await pilot.pause(0.3)
+        verdict = str(app.screen.query_one("#verdict").render())
+        assert job.result["verdict"] in verdict.replace("\n", " ")
+        summary = app.screen.query_one("#summary")
+        fps = table_column(summary, 1)[3], table_column(summary, 2)[3]
+        assert fps == (f"{job.result['a']['throughput_fps']:.1f}", f"{job.result['b']['throughput_fps']:.1f}")
+        # leaving and coming back shows the stored comparison without a new job
+        await pilot.press("escape", "c")
+        await pilot.pause()
+        assert len(ws.find(Job, kind="compare")) == 1
+
+
+async def test_predictions_report_from_the_reports_tab(ws):
+    from engine.reports import FLAGS, list_reports, open_table
+    from owb_tui.screens.reports import ReportScreen
+
+    app = OwbApp(ws)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        await pilot.press("down", "enter")
+        await pilot.pause()
+        await pilot.press("r")
+        await pilot.pause()
+        app.screen.query_one("#rep-kind").value = "predictions"
+        await pilot.click("#rep-create")
+        child = ws.get(Model, "cls-int8")
+        await wait_for(pilot, lambda: list_reports(ws, child.id), timeout=60)
+        rows = app.screen.query_one("#rep-list")
+        await wait_for(pilot, lambda: rows.row_count == 1, timeout=5)
+        rows.focus()
+        await pilot.press("enter")
+        await pilot.pause()
+        assert isinstance(app.screen, ReportScreen)
+        report = list_reports(ws, child.id)[0]
+        stored = open_table(ws, report)
+        view = app.screen.query_one("#report-rows")
+        assert len(view.table) == len(stored) == 24
+        await pilot.press("f")  # flagged: the images where child and parent disagree
+        await pilot.pause()
+        assert len(view.table) == int(stored.flags[FLAGS["predictions"]].sum())
+        await pilot.press("f", "right", "s")
+        await pilot.pause()
+        shown = [view.table.cell(i, 1) for i in range(len(view.table))]
+        assert shown == sorted(shown)

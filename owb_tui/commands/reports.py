@@ -1,0 +1,304 @@
+"""`owb report | compare | visualize`: accuracy reports, optimized vs parent,
+tensor distance; side-by-side comparison; predictions drawn on an image."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from .common import add_command, emit, human_size, positive_int, progress_bar, workspace
+
+SHOWN_ROWS = 40
+
+
+def _fraction(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+
+
+def register(sub: Any) -> None:
+    p = add_command(sub, "report", "build or show a report: accuracy, optimized vs parent predictions, tensor "
+                    "distance; `owb report list [MODEL]`, `owb report show ID`", cmd_report)
+    p.add_argument("model", metavar="MODEL", help="model name or id; or `list` / `show`")
+    p.add_argument("target", nargs="?", metavar="ARG", help="with list: a model to filter by; with show: a report id")
+    p.add_argument("--vs", metavar="PARENT", help="reference model (default: the model's parent)")
+    p.add_argument("--dataset", metavar="DS", help="dataset name or id")
+    p.add_argument("--kind", choices=("accuracy", "predictions", "tensor-distance"),
+                   help="default: predictions with --vs or a parent, else accuracy")
+    p.add_argument("--mode", choices=("basic", "advanced"), default="basic",
+                   help="detection/segmentation: per image (basic) or per image and class (advanced)")
+    p.add_argument("--sort", metavar="COLUMN", help="column title, any case, or a unique prefix")
+    p.add_argument("--desc", action="store_true", help="sort descending")
+    p.add_argument("--only-different", action="store_true", help="predictions: rows where the models differ")
+    p.add_argument("--only-erroneous", action="store_true", help="accuracy: rows that disagree with the annotation")
+    p.add_argument("--filter", metavar="TEXT", help="rows whose text holds TEXT (any case)")
+    p.add_argument("--csv", metavar="FILE", help="write the (sorted, filtered) rows as CSV")
+    p.add_argument("--limit", type=positive_int, default=SHOWN_ROWS, metavar="N",
+                   help=f"rows printed as text (default {SHOWN_ROWS}; --json and --csv get all)")
+    p.add_argument("--conf-threshold", type=_fraction, default=0.25, metavar="P",
+                   help="detection: count detections from this score (default 0.25)")
+    p.add_argument("--iou-threshold", type=_fraction, metavar="T",
+                   help="segmentation: flag results below T (default 0.5 accuracy, 0.9 predictions)")
+    p.add_argument("--refresh", action="store_true", help="rebuild even if a matching report is stored")
+
+    p = add_command(sub, "compare", "compare two models: speed, size, accuracy, precision, layers, verdict",
+                    cmd_compare)
+    p.add_argument("a", metavar="A", help="model A (usually the parent)")
+    p.add_argument("b", metavar="B", help="model B (usually the optimized child)")
+    p.add_argument("--dataset", metavar="DS", help="take accuracy measured on this dataset")
+    p.add_argument("--time", type=float, default=10.0, metavar="S",
+                   help="seconds to benchmark a model that has no benchmark yet (default 10)")
+    p.add_argument("--runs", type=positive_int, default=20, metavar="N",
+                   help="inferences averaged for per-layer times (default 20)")
+    p.add_argument("--top", type=positive_int, default=15, metavar="N", help="kernel rows printed as text")
+
+    p = add_command(sub, "visualize", "draw a model's predictions (and its parent's) on a dataset image",
+                    cmd_visualize)
+    p.add_argument("model", help="model name or id")
+    p.add_argument("--vs", metavar="PARENT", help="reference model (default: the model's parent, if any)")
+    p.add_argument("--dataset", required=True, metavar="DS")
+    p.add_argument("--image", required=True, metavar="NAME", help="image path in the dataset, file name, or a unique part")
+    p.add_argument("--out", required=True, metavar="FILE.png")
+    p.add_argument("--blend", action="store_true", help="segmentation: one blended picture instead of side by side")
+    p.add_argument("--conf-threshold", type=_fraction, default=0.25, metavar="P")
+
+
+# ------------------------------------------------------------------ report
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from engine.errors import BadInput
+
+    if args.model == "list":
+        return report_list(args)
+    if args.model == "show":
+        if not args.target:
+            raise BadInput("`owb report show` needs a report id; see `owb report list`")
+        return report_show(args)
+    if args.target:
+        raise BadInput(f"unexpected argument {args.target!r}; options go after MODEL, like --dataset DS")
+    return report_build(args)
+
+
+def report_build(args: argparse.Namespace) -> int:
+    from engine.errors import BadInput
+    from engine.records import Model
+    from engine.reports import ReportSpec, columns, create_report, resolve_column
+
+    if not args.dataset:
+        raise BadInput("--dataset is required to build a report")
+    ws = workspace(args)
+    model = ws.get(Model, args.model)
+    kind = args.kind or ("predictions" if args.vs or model.parent else "accuracy")
+    spec = ReportSpec(kind=kind, model=args.model, dataset=args.dataset, reference=args.vs,
+                      conf_threshold=args.conf_threshold, seg_threshold=args.iou_threshold)
+    spec.validate()
+    _check_filters(args, kind)
+    # Refuse a bad --mode or --sort now, not after minutes of inference.
+    titles = columns(kind, model.config.task, args.mode)
+    if args.sort:
+        resolve_column(titles, args.sort)
+    with progress_bar(args, f"{kind} report") as progress:
+        report = create_report(ws, spec, reuse=not args.refresh, progress=progress)
+    return _show(args, ws, report)
+
+
+def report_show(args: argparse.Namespace) -> int:
+    from engine.records import Report
+
+    ws = workspace(args)
+    report = ws.get(Report, args.target)
+    _check_filters(args, report.kind)
+    return _show(args, ws, report)
+
+
+def _check_filters(args: argparse.Namespace, kind: str) -> None:
+    from engine.errors import BadInput
+
+    if args.only_erroneous and kind != "accuracy":
+        raise BadInput(f"--only-erroneous applies to accuracy reports; a {kind} report "
+                       + ("filters with --only-different" if kind == "predictions" else "has no such filter"))
+    if args.only_different and kind != "predictions":
+        raise BadInput(f"--only-different applies to predictions reports; a {kind} report "
+                       + ("filters with --only-erroneous" if kind == "accuracy" else "has no such filter"))
+
+
+def _show(args: argparse.Namespace, ws: Any, report: Any) -> int:
+    from engine.reports import FLAGS, open_table, report_json
+
+    table = open_table(ws, report, args.mode)
+    total = len(table)
+    if args.only_erroneous or args.only_different:
+        table = table.only(FLAGS[report.kind])
+    if args.filter:
+        table = table.where(table.contains(args.filter))
+    if args.sort:
+        table = table.sorted_by(args.sort, args.desc)
+    if args.csv:
+        table.to_csv(args.csv)
+    data = report_json(ws, report, table, args.mode)
+    data["total_rows"] = total
+    if args.csv:
+        data["csv"] = args.csv
+    return emit(args, data, lambda c: render_report(c, data, table, args.limit))
+
+
+def render_report(c: Any, data: dict, table: Any, limit: int) -> None:
+    from rich.table import Table
+
+    s = data["summary"]
+    vs = f" vs {data['reference']}" if data["reference"] else ""
+    c.print(f"[bold]{data['kind']} report[/] {data['model']}{vs} on {data['dataset']} ({data['mode']}), "
+            f"id {data['id']}: {len(table)} of {data['total_rows']} rows")
+    if s.get("metric"):
+        value = s.get("value")
+        shown = f"{value * 100:.2f}%" if isinstance(value, float) else "n/a"
+        c.print(f"[bold]{s['metric']} = {shown}[/] over {s.get('images')} images")
+    coco = s.get("coco") or {}
+    if coco.get("map50") is not None:
+        c.print(f"pycocotools: mAP@[.5:.95] {coco['map'] * 100:.2f}%, mAP@0.5 {coco['map50'] * 100:.2f}%")
+    if s.get("flag"):
+        counts = ", ".join(f"{k} {v}" for k, v in (s.get("flagged") or {}).items())
+        c.print(f"{s['flag']} rows: {counts}")
+    for name, m in (s.get("outputs") or {}).items():
+        c.print(f"output {name}: MSE mean {_num(m['mse']['mean'])} worst {_num(m['mse']['worst'])}; cosine mean "
+                f"{_num(m['cosine']['mean'])} worst {_num(m['cosine']['worst'])}; SQNR mean "
+                f"{_num(m['sqnr_db']['mean'])} dB worst {_num(m['sqnr_db']['worst'])} dB "
+                f"({m['sqnr_db']['worst_image']})")
+    t = Table(box=None)
+    for k, title in enumerate(table.columns):
+        # Image names are the key to a row: fold them rather than cut them.
+        t.add_column(title, overflow="fold" if k == 0 else "ellipsis")
+    for r in range(min(limit, len(table))):
+        t.add_row(*(table.cell(r, k) for k in range(len(table.columns))))
+    c.print(t)
+    if len(table) > limit:
+        c.print(f"[dim]… {len(table) - limit} more rows; --limit N, --json or --csv FILE for all[/]")
+    if data.get("csv"):
+        c.print(f"wrote {len(table)} rows to {data['csv']}")
+
+
+def _num(v: Any) -> str:
+    if v is None:
+        return "n/a"
+    if isinstance(v, str):
+        return "∞" if v == "inf" else v
+    return f"{v:.4g}"
+
+
+def report_list(args: argparse.Namespace) -> int:
+    from rich.table import Table
+
+    from engine.records import Dataset, Model
+    from engine.reports import list_reports
+
+    ws = workspace(args)
+    model = ws.get(Model, args.target) if args.target else None
+    reports = list_reports(ws, model.id if model else None)
+    names = {m.id: m.name for m in ws.all(Model)}
+    datasets = {d.id: d.name for d in ws.all(Dataset)}
+    rows = [{"id": r.id, "name": r.name, "kind": r.kind, "model": names.get(r.model, r.model),
+             "reference": names.get(r.reference, r.reference) if r.reference else None,
+             "dataset": datasets.get(r.dataset, r.dataset), "project": r.project, "created": r.created,
+             "tables": r.summary.get("tables", {}), "metric": r.summary.get("metric"),
+             "value": r.summary.get("value")} for r in reports]
+
+    def render(c: Any) -> None:
+        t = Table("id", "kind", "model", "vs", "dataset", "rows", "summary", box=None)
+        for r in rows:
+            value = f"{r['metric']} {r['value'] * 100:.2f}%" if isinstance(r["value"], float) else ""
+            t.add_row(r["id"], r["kind"], r["model"], r["reference"] or "-", r["dataset"],
+                      "/".join(str(n) for n in r["tables"].values()), value)
+        c.print(t if rows else "no reports yet: `owb report MODEL --dataset DS`")
+
+    return emit(args, rows, render)
+
+
+# ------------------------------------------------------------------ compare
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from engine.compare import compare, validate
+    from engine.records import Dataset, Model
+
+    ws = workspace(args)
+    a, b = ws.get(Model, args.a), ws.get(Model, args.b)
+    dataset = ws.get(Dataset, args.dataset) if args.dataset else None
+    validate(a, b, args.time, args.runs)
+    if not args.json:
+        print(f"comparing {a.name} and {b.name} (benchmarks from history, or {args.time:g} s each where "
+              f"missing; layers over {args.runs} inferences)…", file=sys.stderr, flush=True)
+    result = compare(ws, a, b, dataset=dataset, bench_time=args.time, layer_runs=args.runs)
+    return emit(args, result, lambda c: render_compare(c, result, args.top))
+
+
+def render_compare(c: Any, r: dict, top: int) -> None:
+    from rich.table import Table
+
+    a, b = r["a"], r["b"]
+    t = Table("", f"A {a['name']}", f"B {b['name']}", "B / A", box=None, title=r["cpu"])
+
+    def ratio(x: Any, y: Any) -> str:
+        return f"{y / x:.2f}×" if isinstance(x, (int, float)) and isinstance(y, (int, float)) and x else ""
+
+    t.add_row("throughput FPS", f"{a['throughput_fps']:.1f}", f"{b['throughput_fps']:.1f}",
+              f"{r['throughput_ratio']:.2f}×" if r["throughput_ratio"] else "")
+    t.add_row("latency median ms", f"{a['latency_ms_median']:.3f}", f"{b['latency_ms_median']:.3f}",
+              ratio(a["latency_ms_median"], b["latency_ms_median"]))
+    t.add_row("size", human_size(a["size_bytes"]), human_size(b["size_bytes"]),
+              f"{r['size_ratio']:.2f}×" if r["size_ratio"] else "")
+    t.add_row("storage precision", a["precision"], b["precision"], "")
+    t.add_row("executed precision", a["inference_precision"] or "?", b["inference_precision"] or "?", "")
+    acc = lambda s: f"{s['accuracy']['metric']} {s['accuracy']['value'] * 100:.2f}%" if s["accuracy"] else "not measured"  # noqa: E731
+    drop = r["accuracy_drop"]
+    t.add_row("accuracy", acc(a), acc(b), f"drop {drop:.2f} pt" if drop is not None else "")
+    t.add_row("benchmarks used", _runs(a), _runs(b), "")
+    c.print(t)
+    layers = r["layers"]
+    p = Table("precision", "A layers", "A ms", "B layers", "B ms", box=None, title="per runtime precision")
+    for row in layers["by_precision"]:
+        p.add_row(row["precision"], str(row["a_count"]), f"{row['a_ms']:.3f}", str(row["b_count"]), f"{row['b_ms']:.3f}")
+    c.print(p)
+    k = Table("layer", "type", "time A ms", "time B ms", "delta", "precision A", "precision B", "only in", box=None,
+              title=f"kernels, largest change first ({top} of {len(layers['kernels'])})")
+    for row in layers["kernels"][:top]:
+        k.add_row(row["layer"][:48], row["type"], _ms(row["time_a_ms"]), _ms(row["time_b_ms"]),
+                  f"{row['delta_ms']:+.4f}", row["precision_a"] or "-", row["precision_b"] or "-", row["only_in"] or "")
+    c.print(k)
+    c.print(f"[bold]verdict[/]: {r['verdict']}")
+
+
+def _runs(side: dict) -> str:
+    return f"{side['benchmark_runs']} ({'run now' if side['measured_now'] else 'from history'})"
+
+
+def _ms(v: Any) -> str:
+    return "-" if v is None else f"{v:.4f}"
+
+
+# ------------------------------------------------------------------ visualize
+
+def cmd_visualize(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from engine.errors import BadInput
+    from engine.records import Dataset, Model
+    from engine.visualize import render
+
+    ws = workspace(args)
+    model = ws.get(Model, args.model)
+    dataset = ws.get(Dataset, args.dataset)
+    reference = ws.get(Model, args.vs) if args.vs else (ws.get(Model, model.parent) if model.parent else None)
+    out = Path(args.out)
+    if out.suffix.lower() not in (".png", ".jpg", ".jpeg"):
+        raise BadInput(f"--out {out.name} must end in .png or .jpg")
+    picture = render(ws, model, dataset, args.image, reference=reference,
+                     layout="blend" if args.blend else "side-by-side", conf_threshold=args.conf_threshold)
+    try:
+        picture.save(out)
+    except OSError as exc:
+        raise BadInput(f"cannot write {out}: {exc}") from None
+    data = {"out": str(out), "width": picture.width, "height": picture.height, "model": model.name,
+            "reference": reference.name if reference else None, "image": args.image}
+    return emit(args, data, lambda c: c.print(f"wrote {out} ({picture.width}×{picture.height})"))

@@ -1,0 +1,218 @@
+"""Reports (a project page tab) and the report viewer.
+
+A report is built once by a job (engine.reports.report_job) and stored as
+numpy columns; the viewer only opens, sorts and filters that table."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.screen import Screen
+from textual.widgets import Button, Footer, Header, Input, Select, Static
+
+from engine.records import Dataset, Model, Report
+
+from ..app import reports_errors
+from ..widgets.progress import JobStatus
+from ..widgets.report_view import ReportView
+from ..widgets.tables import FilterBar, RowTable, cell, clip
+from .forms import row
+
+KIND_NOTES = {
+    "accuracy": "each image against its annotation",
+    "predictions": "this model vs its parent, image by image",
+    "tensor-distance": "raw outputs vs the parent's: MSE, cosine, SQNR",
+}
+
+
+def summary_line(report: Report) -> str:
+    s = report.summary
+    if s.get("metric") and s.get("value") is not None:
+        return f"{s['metric']} {s['value'] * 100:.2f}% over {s.get('images', '?')} images"
+    return f"{s.get('images', '?')} images"
+
+
+class ReportsPane(Vertical):
+    def __init__(self, model: Model) -> None:
+        super().__init__(id="reports-pane")
+        self.model = model
+
+    def compose(self) -> ComposeResult:
+        kinds = [("accuracy vs annotations", "accuracy")]
+        if self.model.parent:
+            kinds += [("predictions vs parent", "predictions"), ("tensor distance vs parent", "tensor-distance")]
+        datasets = [(d.name, d.id) for d in self.app.ws.all(Dataset)]
+        yield row(("kind", Select(kinds, value="accuracy", allow_blank=False, id="rep-kind", compact=True)),
+                  ("dataset", Select(datasets, value=datasets[0][1] if datasets else Select.NULL,
+                                     id="rep-dataset", compact=True)))
+        with Horizontal(classes="buttons"):
+            yield Static(KIND_NOTES["accuracy"], id="rep-note", classes="hint", markup=False)
+            yield Button("Create", id="rep-create", variant="primary", compact=True)
+        table = RowTable(id="rep-list")
+        table.add_columns("report", "kind", "result")
+        yield table
+
+    def on_mount(self) -> None:
+        self.app.job_signal.subscribe(self, self._job_changed)
+        self.refresh_list()
+
+    def _job_changed(self, event: Any) -> None:
+        if event is not None and event.state == "done":
+            self.refresh_list()
+
+    @on(Select.Changed, "#rep-kind")
+    def _kind(self, event: Select.Changed) -> None:
+        self.query_one("#rep-note", Static).update(KIND_NOTES.get(str(event.value), ""))
+
+    @reports_errors
+    def refresh_list(self) -> None:
+        from engine.reports import list_reports
+
+        table = self.query_one("#rep-list", RowTable)
+        table.clear()
+        for r in list_reports(self.app.ws, self.model.id):
+            table.add_row(cell(clip(r.name, 40)), cell(r.kind), cell(summary_line(r)), key=r.id)
+
+    @on(Button.Pressed, "#rep-create")
+    @reports_errors
+    def create(self) -> None:
+        from engine.reports import ReportSpec
+
+        dataset = self.query_one("#rep-dataset", Select).value
+        if dataset == Select.NULL:
+            self.app.notify("choose a dataset; import one with d on the projects screen", severity="error")
+            return
+        spec = ReportSpec(kind=str(self.query_one("#rep-kind", Select).value), model=self.model.id,
+                          dataset=str(dataset))
+        job = self.app.start_report(spec)
+        if job is not None:
+            self.app.notify(f"{job.name} started; the report appears in this list when it ends")
+
+    @on(RowTable.RowSelected, "#rep-list")
+    def _open(self, event: RowTable.RowSelected) -> None:
+        self.app.push_screen(ReportScreen(str(event.row_key.value)))
+
+
+class ReportScreen(Screen):
+    HELP_TITLE = "Report"
+    AUTO_FOCUS = "#report-rows"
+    BINDINGS = [
+        Binding("s", "sort", "sort", tooltip="Sort by the underlined column (again: reverse)", id="report-sort"),
+        Binding("f", "flagged", "flagged", tooltip="Only the flagged rows (erroneous / different), or all",
+                id="report-flagged"),
+        Binding("t", "mode", "table", tooltip="Switch between the basic and advanced tables", id="report-mode"),
+        Binding("slash", "filter", "filter", tooltip="Show only rows containing a text", id="report-filter"),
+        Binding("x", "export", "csv", tooltip="Export the rows shown to a CSV file in the current folder",
+                id="report-export"),
+    ]
+
+    def __init__(self, report_id: str) -> None:
+        super().__init__()
+        self.report_id = report_id
+        self.mode = "basic"
+        self.sort: tuple[int, bool] | None = None
+        self.flagged = False
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static(id="report-summary", classes="detail")
+        yield FilterBar("#report-rows", id="filter")
+        yield ReportView(id="report-rows")
+        yield Static(id="report-status", classes="hint")
+        yield JobStatus()
+        yield Footer(compact=True, show_command_palette=False)
+
+    @property
+    def report(self) -> Report:
+        return self.app.ws.get(Report, self.report_id)
+
+    @reports_errors
+    def on_mount(self) -> None:
+        report = self.report
+        self.sub_title = report.name
+        self.query_one("#report-summary", Static).update(Text(f"{report.name}: {summary_line(report)}"))
+        self.show()
+
+    @reports_errors
+    def show(self) -> None:
+        """Open the stored table, then apply flag, text filter and sort."""
+        from engine.reports import FLAGS, open_table
+
+        report = self.report
+        table = open_table(self.app.ws, report, self.mode)
+        total = len(table)
+        if self.flagged and FLAGS.get(report.kind) in table.flags:
+            table = table.only(FLAGS[report.kind])
+        query = self.query_one("#filter", FilterBar).value.strip()
+        if query:
+            table = table.where(table.contains(query))
+        if self.sort is not None:
+            table = table.sorted_by(self.sort[0], descending=self.sort[1])
+        self.shown = table
+        view = self.query_one(ReportView)
+        view.set_table(table)
+        self.update_status(total)
+
+    def update_status(self, total: int | None = None) -> None:
+        view = self.query_one(ReportView)
+        table = view.table
+        if table is None:
+            return
+        parts = [f"{len(table)} rows" + (f" of {total}" if total is not None and total != len(table) else "")]
+        if self.flagged:
+            parts.append("flagged only")
+        parts.append(f"{self.mode} table")
+        parts.append(f"column: {table.columns[view.cursor_col]}")
+        self.query_one("#report-status", Static).update(Text("  |  ".join(parts)))
+
+    def on_key(self) -> None:
+        # left/right move the sort column; keep its full title in view
+        self.call_after_refresh(self.update_status)
+
+    def action_sort(self) -> None:
+        col = self.query_one(ReportView).cursor_col
+        descending = self.sort is not None and self.sort[0] == col and not self.sort[1]
+        self.sort = (col, descending)
+        self.show()
+
+    def action_flagged(self) -> None:
+        from engine.reports import FLAGS
+
+        if self.report.kind not in FLAGS:
+            self.app.notify("tensor-distance reports have no flagged rows; sort by a column instead",
+                            severity="warning")
+            return
+        self.flagged = not self.flagged
+        self.show()
+
+    @reports_errors
+    def action_mode(self) -> None:
+        from engine.reports import modes
+
+        have = modes(self.report)
+        if len(have) < 2:
+            self.app.notify(f"this report has only the {have[0] if have else 'basic'} table", severity="warning")
+            return
+        self.mode = have[(have.index(self.mode) + 1) % len(have)]
+        self.sort = None
+        self.show()
+
+    def action_filter(self) -> None:
+        self.query_one("#filter", FilterBar).open()
+
+    @on(Input.Changed, "#filter")
+    def _filter(self) -> None:
+        self.show()
+
+    @reports_errors
+    def action_export(self) -> None:
+        safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in self.report.name)
+        target = Path.cwd() / f"{safe}.csv"
+        self.shown.to_csv(target)
+        self.app.notify(f"wrote {len(self.shown)} rows to {target}")
