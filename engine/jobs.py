@@ -174,6 +174,11 @@ class JobRunner:
             while not ctx.finished.wait(0.25):
                 if deadline is not None and time.monotonic() > deadline:
                     break
+            else:
+                # The thread still unwinds (dropping compiled models, infer
+                # queues) after 'finished'; a process that exits meanwhile
+                # aborts inside OpenVINO's thread teardown.
+                self._threads[job_id].join(10)
         return self.ws.get(Job, job_id)
 
     def running(self) -> list[Job]:

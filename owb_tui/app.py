@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 import os
 import sys
-import time
 import traceback
 from dataclasses import asdict
 from functools import wraps
@@ -342,9 +341,5 @@ def run_tui(home: str | None) -> int:
         print(f"waiting for {len(running)} cancelled job(s) to stop…", file=sys.stderr)
         for job in running:
             app.runner.cancel(job.id)
-            app.runner.wait(job.id, timeout=30)
-        # OpenVINO tears down a cancelled run's infer requests on its own
-        # threads after the job thread returns; exiting at once aborts the
-        # process ("terminate called without an active exception").
-        time.sleep(1.0)
+            app.runner.wait(job.id, timeout=30)  # joins the job thread, so OpenVINO tears down before exit
     return int(code or 0)
