@@ -8,7 +8,6 @@ the dataset."""
 from __future__ import annotations
 
 import os
-import queue
 import threading
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
@@ -83,39 +82,30 @@ class DatasetRunner:
 
     def run(self, paths: Sequence[Path], *, cancel: threading.Event | None = None,
             progress: Progress | None = None) -> Iterator[Batch]:
-        """Yield a Batch per inference as it completes (not in dataset order)."""
+        """Yield a Batch per inference as it completes (not in dataset order).
+
+        No Python completion callback: results are read from a request when it
+        is next found idle, as benchmark_app does. A callback would need the
+        GIL on OpenVINO's threads, and one still pending when the compiled
+        model is freed (under the GIL) deadlocks its destructor."""
         import openvino as ov
 
-        done_q: queue.SimpleQueue = queue.SimpleQueue()
-        names = self.output_names
-
-        def on_done(request: Any, userdata: Any) -> None:
-            chunk, metas = userdata
-            try:
-                outs = {name: request.get_output_tensor(i).data[: len(chunk)].copy() for i, name in enumerate(names)}
-                done_q.put(Batch(chunk, outs, metas))
-            except BaseException as exc:  # surfaced in the consumer's thread
-                done_q.put(exc)
-
         infer_queue = ov.AsyncInferQueue(self.compiled, self.requests)
-        infer_queue.set_callback(on_done)
+        inflight: dict[int, tuple[list[int], list[ImageMeta]]] = {}
         chunks = [list(range(i, min(i + self.batch, len(paths)))) for i in range(0, len(paths), self.batch)]
         total, finished = len(paths), 0
         lookahead = self.requests * 2 + self.workers
 
-        def drain() -> Iterator[Batch]:
+        def collect(rid: int) -> Batch:
             nonlocal finished
-            while True:
-                try:
-                    item = done_q.get_nowait()
-                except queue.Empty:
-                    return
-                if isinstance(item, BaseException):
-                    raise item
-                finished += len(item.indices)
-                if progress:
-                    progress(finished, total)
-                yield item
+            chunk, metas = inflight.pop(rid)
+            request = infer_queue[rid]
+            outs = {name: request.get_output_tensor(i).data[: len(chunk)].copy()
+                    for i, name in enumerate(self.output_names)}
+            finished += len(chunk)
+            if progress:
+                progress(finished, total)
+            return Batch(chunk, outs, metas)
 
         with ThreadPoolExecutor(self.workers, thread_name_prefix="owb-decode") as pool:
             pending: deque = deque()
@@ -133,13 +123,17 @@ class DatasetRunner:
                     if nxt is not None:
                         pending.append((nxt, pool.submit(self._prepare, paths, nxt)))
                     arr, metas = fut.result()
-                    infer_queue.start_async({0: arr}, (chunk, metas))
-                    yield from drain()
+                    rid = infer_queue.get_idle_request_id()
+                    if rid in inflight:
+                        yield collect(rid)
+                    infer_queue.start_async({0: arr})
+                    inflight[rid] = (chunk, metas)
             finally:
                 for _, fut in pending:
                     fut.cancel()
                 infer_queue.wait_all()
-            yield from drain()
+            for rid in sorted(inflight):
+                yield collect(rid)
 
 
 class OutputStore:

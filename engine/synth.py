@@ -5,7 +5,7 @@ very generator) has a data set it knows.
 
 Each image shows one filled shape of a class in CLASSES, with random size,
 position, rotation, slight aspect change and colour, over a textured gradient
-background with distractor lines and pixel noise. Image ``index`` of the split
+background with distractor lines (some across the shape) and pixel noise. Image ``index`` of the split
 ``seed`` comes from ``numpy.random.default_rng((seed, index))`` alone, so the
 same arguments give the same pixels on every machine and in any order, and
 labels cycle through the classes so every split is balanced.
@@ -105,7 +105,7 @@ def _place(outline: np.ndarray, centre: np.ndarray, radius: float,
 def _shape_mask(label: int, size: int, rng: np.random.Generator) -> np.ndarray:
     """Coverage of the shape in [0, 1], shape (size, size), anti-aliased."""
     big = size * _SUPERSAMPLE
-    radius = rng.uniform(0.18, 0.40) * big
+    radius = rng.uniform(0.13, 0.40) * big
     margin = radius * 1.05
     centre = rng.uniform(margin, big - margin, size=2)
     angle = rng.uniform(0, 2 * np.pi)
@@ -154,18 +154,24 @@ def _foreground_colour(bg_mean: np.ndarray, rng: np.random.Generator) -> np.ndar
     # Enough luminance contrast that the shape is visible, not always the same way.
     for _ in range(32):
         fg = rng.uniform(0, 255, size=3).astype(np.float32)
-        if abs(_luma(fg) - _luma(bg_mean)) >= 55:
+        if abs(_luma(fg) - _luma(bg_mean)) >= 40:
             return fg
     return np.where(bg_mean > 127, 20.0, 235.0).astype(np.float32)
 
 
-def _distractor_lines(size: int, rng: np.random.Generator) -> list[tuple]:
-    lines = []
-    for _ in range(int(rng.integers(0, 4))):
-        xy = tuple(float(v) for v in rng.uniform(0, size, size=4))
+def _draw_lines(image: np.ndarray, most: int, rng: np.random.Generator) -> np.ndarray:
+    """Up to ``most - 1`` random straight lines drawn over ``image``."""
+    count = int(rng.integers(0, most))
+    if count == 0:
+        return image
+    size = image.shape[0]
+    canvas = Image.fromarray(np.clip(image, 0, 255).astype(np.uint8), "RGB")
+    draw = ImageDraw.Draw(canvas)
+    for _ in range(count):
+        xy = [float(v) for v in rng.uniform(0, size, size=4)]
         colour = tuple(int(v) for v in rng.integers(0, 256, size=3))
-        lines.append((xy, colour, int(rng.integers(1, 3))))
-    return lines
+        draw.line(xy, fill=colour, width=int(rng.integers(1, 3)) * max(1, size // 96))
+    return np.asarray(canvas, dtype=np.float32)
 
 
 def _check_index(index: int, seed: int, size: int) -> None:
@@ -184,19 +190,15 @@ def render(index: int, seed: int, size: int = INPUT_SIZE) -> tuple[Image.Image, 
     rng = np.random.default_rng((seed, index))
     label = index % len(CLASSES)
     image, bg_mean = _background(size, rng)
-    lines = _distractor_lines(size, rng)
-    if lines:
-        canvas = Image.fromarray(np.clip(image, 0, 255).astype(np.uint8), "RGB")
-        draw = ImageDraw.Draw(canvas)
-        for xy, colour, width in lines:
-            draw.line(xy, fill=colour, width=width)
-        image = np.asarray(canvas, dtype=np.float32)
+    image = _draw_lines(image, 4, rng)
     coverage = _shape_mask(label, size, rng)[:, :, None]
     fg = _foreground_colour(bg_mean, rng)
     # A faint shading across the shape so it is not a flat stamp.
     shade = rng.uniform(-25, 25) * np.linspace(-0.5, 0.5, size, dtype=np.float32)[:, None, None]
     image = image * (1 - coverage) + (fg + shade) * coverage
-    image += np.float32(rng.uniform(2, 14)) * rng.standard_normal(image.shape, dtype=np.float32)
+    # Lines over the shape too: partial occlusion, so outlines are not pristine.
+    image = _draw_lines(image, 3, rng)
+    image += np.float32(rng.uniform(3, 20)) * rng.standard_normal(image.shape, dtype=np.float32)
     pixels = np.clip(image, 0, 255).astype(np.uint8)
     return Image.fromarray(pixels, "RGB"), label
 

@@ -68,9 +68,13 @@ def font(size: int) -> Any:
 
 def predict_one(ws: Workspace, model: Model, dataset: Dataset, item: int, **options: Any) -> Any:
     """One image's prediction: from stored raw outputs when a report already
-    ran the model over this dataset, else by running the model on that image."""
+    ran the model over this dataset, else by running the model on that image.
+
+    One synchronous inference: no AsyncInferQueue callback, which can leave an
+    OpenVINO thread waiting for the GIL (see engine.reports.outputs.infer_all)."""
+    from .adapters import make_adapter
     from .dataset_store import load_index
-    from .evaluate import predictions
+    from .inference import DatasetRunner
     from .reports.outputs import predictions as from_outputs
     from .reports.outputs import stored_outputs
 
@@ -79,7 +83,12 @@ def predict_one(ws: Workspace, model: Model, dataset: Dataset, item: int, **opti
     if stored is not None:
         one = {k: v[item:item + 1] for k, v in stored.items()}
         return next(from_outputs(model, one, index.root, [index.items[item].file], **options))[1]
-    return next(predictions(ws, model, dataset, items=[item], **options))[1]
+    runner = DatasetRunner(ws, model)
+    arr, meta = runner.pre.load(index.root / index.items[item].file)
+    request = runner.compiled.create_infer_request()
+    request.infer({0: arr})
+    outputs = {name: request.get_output_tensor(k).data.copy() for k, name in enumerate(runner.output_names)}
+    return make_adapter(model.config.task, runner.output_shapes(), **options).process(outputs, [meta])[0]
 
 
 def render(ws: Workspace, model: Model, dataset: Dataset, image: str | int, *, reference: Model | None = None,
