@@ -25,12 +25,12 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from engine.records import Report  # noqa: E402
-from engine.reports import open_table  # noqa: E402
-from engine.reports.accuracy import CLASSIFICATION  # noqa: E402
-from engine.reports.storage import write_report  # noqa: E402
-from engine.reports.table import ReportTable  # noqa: E402
-from engine.workspace import Workspace  # noqa: E402
+from engine.records import Report
+from engine.reports import open_table
+from engine.reports.accuracy import CLASSIFICATION
+from engine.reports.storage import write_report
+from engine.reports.table import ReportTable
+from engine.workspace import Workspace
 
 GOAL_S = 0.5
 
@@ -74,7 +74,7 @@ def main() -> int:
         figures.append(("open (load .npz)", open_s))
         for title in loaded.columns:
             for desc in (False, True):
-                s, _ = timed(lambda: loaded.sorted_by(title, desc), args.repeat)
+                s, _ = timed(lambda title=title, desc=desc: loaded.sorted_by(title, desc), args.repeat)
                 figures.append((f"sort {'desc' if desc else 'asc '} {title}", s))
         s, wrong = timed(lambda: loaded.only("erroneous"), args.repeat)
         figures.append((f"filter only erroneous ({len(wrong)} rows)", s))

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import statistics
 import threading
-from typing import Any, Callable
+from collections.abc import Callable
 
 from .errors import BadInput
 from .records import Dataset, InferenceResult, Model

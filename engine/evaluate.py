@@ -121,8 +121,12 @@ def evaluate(ws: Workspace, model: Model, dataset: Dataset, *, batch: int = 1,
     metric = Metric(model.config.task, index.labels, index.root)
     runner = DatasetRunner(ws, model, batch=batch)
     start = time.perf_counter()  # after compiling: images/s is the streaming rate
-    for i, pred in predictions(ws, model, dataset, cancel=cancel, progress=progress, runner=runner, index=index,
-                               **options):
+    stream = predictions(ws, model, dataset, cancel=cancel, progress=progress, runner=runner, index=index, **options)
+    if model.config.task == "detection":
+        # mAP breaks score ties by the order images were fed; dataset order
+        # keeps it independent of which request finished first.
+        stream = iter(sorted(stream, key=lambda pair: pair[0]))
+    for i, pred in stream:
         metric.update(pred, index.items[i])
     result = metric.result()
     result["seconds"] = round(time.perf_counter() - start, 3)

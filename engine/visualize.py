@@ -70,8 +70,7 @@ def predict_one(ws: Workspace, model: Model, dataset: Dataset, item: int, **opti
     """One image's prediction: from stored raw outputs when a report already
     ran the model over this dataset, else by running the model on that image.
 
-    One synchronous inference: no AsyncInferQueue callback, which can leave an
-    OpenVINO thread waiting for the GIL (see engine.reports.outputs.infer_all)."""
+    One image needs one synchronous request, not the streaming runner."""
     from .adapters import make_adapter
     from .dataset_store import load_index
     from .inference import DatasetRunner

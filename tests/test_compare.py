@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from ocr_fixtures import ppocr_model, write_orientation_set
+from test_reports import CLS_CONFIG, calibrate, owb
 
 from engine.benchmark import BenchmarkSettings, run_benchmark
 from engine.compare import canonical, compare, kernel_table, verdict
@@ -15,8 +17,6 @@ from engine.evaluate import evaluate
 from engine.models import import_model
 from engine.records import InferenceResult
 from engine.workspace import Workspace
-from ocr_fixtures import ppocr_model, write_orientation_set
-from test_reports import CLS_CONFIG, calibrate, owb
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +31,7 @@ def pair(tmp_path_factory):
 
 
 def test_compare_takes_history_benchmarks_what_is_missing_and_says_so(pair):
-    ws, parent, child, dataset, accuracy = pair
+    ws, parent, child, _, accuracy = pair
     _, stored = run_benchmark(ws, parent, BenchmarkSettings(time_s=0.5))
     result = compare(ws, parent, child, bench_time=0.5, layer_runs=3)
     a, b = result["a"], result["b"]

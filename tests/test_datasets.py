@@ -139,7 +139,7 @@ def test_ambiguous_imagenet_and_imagefolder(tmp_path):
 def test_ambiguous_voc_detection_and_segmentation(tmp_path):
     make_voc_detection(tmp_path, n=3, extra_outside_split=0)
     make_voc_segmentation(tmp_path, n=3)
-    with pytest.raises(BadInput, match="voc-detection.*voc-segmentation.*choose the format"):
+    with pytest.raises(BadInput, match="voc-detection.*voc-segmentation.*choose one with --format"):
         detect_format(tmp_path)
     assert load_dataset(tmp_path, "voc-segmentation").format == "voc-segmentation"
 

@@ -14,22 +14,23 @@ import numpy as np
 import openvino as ov
 import openvino.opset13 as ops
 import pytest
+from ocr_fixtures import ppocr_model, write_orientation_set, write_text_folder
 from PIL import Image, ImageDraw, ImageFont
 
+from engine.dataset_store import import_dataset
 from engine.errors import BadInput
 from engine.models import import_model
-from engine.dataset_store import import_dataset
 from engine.records import Model
-from engine.reports import ReportSpec, create_report, list_reports, open_table
+from engine.reports import ReportSpec, create_report, open_table
 from engine.reports.storage import load_table, save_table
 from engine.reports.table import ReportTable
 from engine.workspace import Workspace
-from ocr_fixtures import ppocr_model, text_line, write_orientation_set, write_text_folder
 from owb_tui.cli import main
 
-CLS_CONFIG = dict(task="classification", shape=[1, 3, 48, 192], color="BGR", mean=[127.5] * 3, scale=[127.5] * 3)
-DET_CONFIG = dict(task="segmentation", shape=[1, 3, 320, 320], mean=[123.675, 116.28, 103.53],
-                  scale=[58.395, 57.12, 57.375], resize="keep-aspect-pad")
+CLS_CONFIG = {"task": "classification", "shape": [1, 3, 48, 192], "color": "BGR", "mean": [127.5] * 3,
+              "scale": [127.5] * 3}
+DET_CONFIG = {"task": "segmentation", "shape": [1, 3, 320, 320], "mean": [123.675, 116.28, 103.53],
+              "scale": [58.395, 57.12, 57.375], "resize": "keep-aspect-pad"}
 
 
 # ---------------------------------------------------------------- helpers (also used by the other report tests)
@@ -151,6 +152,15 @@ def test_predictions_report_has_one_row_per_image_matching_fresh_inference(cls_p
     assert report.summary["value"] == pytest.approx(np.mean([mine[i].label == theirs[i].label for i in mine]))
 
 
+def test_predictions_need_no_annotations(cls_pair, tmp_path):
+    ws, parent, child, _ = cls_pair
+    folder = import_dataset(ws, write_text_folder(tmp_path / "lines", 4), name="lines")
+    table = open_table(ws, create_report(ws, ReportSpec("predictions", child.name, folder.name)))
+    assert len(table) == 4 and set(table.column("Class Predicted by Parent")) <= {"0", "1"}  # class indices
+    with pytest.raises(BadInput, match="has no annotations"):
+        create_report(ws, ReportSpec("accuracy", child.name, folder.name))
+
+
 def test_accuracy_report_summary_equals_owb_accuracy(cls_pair, capsys):
     ws, parent, child, dataset = cls_pair
     for model in (parent, child):
@@ -165,7 +175,7 @@ def test_accuracy_report_summary_equals_owb_accuracy(cls_pair, capsys):
         wrong = [r for r in doc["rows"] if r[1] != r[2]]
         assert len(wrong) == round((1 - measured["value"]) * dataset.images)
         assert all(r[3] == 0 for r in doc["rows"] if r[1] == r[2]) and all(r[3] == 1 for r in wrong)
-        code3, out3, _ = owb(capsys, ws.home, "report", model.name, "--dataset", dataset.name, "--kind", "accuracy",
+        _, out3, _ = owb(capsys, ws.home, "report", model.name, "--dataset", dataset.name, "--kind", "accuracy",
                              "--only-erroneous", "--json")
         assert json.loads(out3)["rows"] == wrong and json.loads(out3)["id"] == doc["id"]  # stored, reused
 
@@ -201,7 +211,7 @@ def test_csv_export_round_trips_and_sort_and_bad_column(cls_pair, capsys, tmp_pa
 def rec_models(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("rec")
     ws = Workspace(tmp / "ws")
-    config = dict(task="generic", shape=[1, 3, 48, 320], mean=[127.5] * 3, scale=[127.5] * 3)
+    config = {"task": "generic", "shape": [1, 3, 48, 320], "mean": [127.5] * 3, "scale": [127.5] * 3}
     rec = import_model(ws, ppocr_model("rec"), name="rec", **config)
     again = import_model(ws, ppocr_model("rec"), name="rec-again", **config)
     # The same network stored with FP16 weights: small, real differences.
@@ -300,7 +310,7 @@ def test_detection_accuracy_counts_matches_and_ap_by_hand(detection, capsys):
     # bicycle FP FP TP of 1 object -> AP 1/3.
     assert report.summary["value"] == pytest.approx((0.5625 + 1 / 3) / 2)
     code, out, _ = owb(capsys, ws.home, "accuracy", parent.name, "--dataset", dataset.name, "--json")
-    assert json.loads(out)["value"] == report.summary["value"]
+    assert code == 0 and json.loads(out)["value"] == report.summary["value"]
     boxes = np.array([r[:4] for r in PARENT_BOXES], np.float32)
     labels = np.array([r[5] for r in PARENT_BOXES], np.int64)
     dets = [Detections(boxes, np.array([r[4] for r in PARENT_BOXES], np.float32) + 0.005 * i, labels) for i in range(3)]
@@ -323,6 +333,41 @@ def test_detection_predictions_take_the_parent_as_reference(detection):
     advanced = open_table(ws, report, "advanced")
     assert advanced.rows()[:2] == [["img0.png", "aeroplane", 1, 1, 1, 1.0, 1.0],
                                    ["img0.png", "bicycle", 1, 1, 0, 0.0, 0.0]]
+
+
+def test_reports_run_as_jobs_cancel_cleanly_and_follow_configuration_changes(detection, capsys):
+    from engine.errors import Cancelled
+    from engine.jobs import JobRunner
+    from engine.models import configure
+    from engine.records import Report
+    from engine.reports import report_job
+
+    ws, parent, child, dataset = detection
+    spec = ReportSpec("predictions", child.name, dataset.name, reference=parent.name, conf_threshold=0.4)
+    runner = JobRunner(ws)
+    job = runner.wait(runner.submit("report", lambda ctx: report_job(ctx, spec)).id)
+    assert job.state == "done" and job.result["kind"] == "predictions"
+    first = ws.get(Report, job.result["report"])
+    assert create_report(ws, spec).id == first.id  # stored: reused, not rebuilt
+    cancel = __import__("threading").Event()
+    cancel.set()
+    before = len(ws.all(Report))
+    with pytest.raises(Cancelled):
+        create_report(ws, spec, reuse=False, cancel=cancel)
+    assert len(ws.all(Report)) == before  # nothing half-stored
+    # A new input configuration makes new outputs: every pixel +100 lifts each score by 0.01.
+    configure(ws, child, mean=[-100.0] * 3)
+    again = create_report(ws, spec)
+    assert again.id != first.id and again.summary["fingerprints"] != first.summary["fingerprints"]
+    from engine.reports.outputs import stored_outputs
+
+    scores = stored_outputs(ws, ws.get(Model, child.id), dataset, 3)["boxes"][:, 0, 4]
+    assert scores == pytest.approx([0.9 + 1e-4 * (g + 100) for g in (0, 50, 100)], abs=1e-5)  # recomputed
+    assert open_table(ws, again, "basic").rows() == open_table(ws, first, "basic").rows()  # counts unchanged
+    code, out, _ = owb(capsys, ws.home, "report", "show", again.id, "--mode", "advanced", "--only-different",
+                       "--json")
+    doc = json.loads(out)
+    assert code == 0 and doc["id"] == again.id and doc["total_rows"] == 6 and len(doc["rows"]) == 3
 
 
 # ---------------------------------------------------------------- segmentation: PP-OCRv5 det on rendered text

@@ -9,16 +9,25 @@ import json
 import numpy as np
 import openvino as ov
 import pytest
+from ocr_fixtures import ppocr_model, write_orientation_set, write_text_folder
 from PIL import Image
+from test_reports import (
+    CHILD_BOXES,
+    CLS_CONFIG,
+    DET_CONFIG,
+    OBJECTS,
+    PARENT_BOXES,
+    import_box_model,
+    owb,
+    write_text_segmentation,
+    write_voc,
+)
 
 from engine.dataset_store import import_dataset
 from engine.errors import BadInput
 from engine.models import import_model
 from engine.visualize import ANNOTATION, OPTIMIZED, PARENT, render
 from engine.workspace import Workspace
-from ocr_fixtures import ppocr_model, write_orientation_set, write_text_folder
-from test_reports import (CHILD_BOXES, CLS_CONFIG, DET_CONFIG, OBJECTS, PARENT_BOXES, import_box_model, owb,
-                          write_text_segmentation, write_voc)
 
 
 def fp16_copy(ws: Workspace, tmp, kind: str, name: str, config: dict):
@@ -55,7 +64,7 @@ def colors(img: Image.Image) -> set[tuple[int, int, int]]:
 
 
 def test_classification_picture_via_the_cli(home, capsys, tmp_path):
-    ws, models, datasets = home
+    ws, _, datasets = home
     out = tmp_path / "cls.png"
     code, stdout, _ = owb(capsys, ws.home, "visualize", "cls-fp16", "--vs", "cls", "--dataset", "orient",
                           "--image", "line_00001.png", "--out", str(out), "--json")

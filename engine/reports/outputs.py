@@ -12,9 +12,10 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import numpy as np
 
@@ -51,70 +52,13 @@ def raw_outputs(ws: Workspace, model: Model, dataset: Dataset, *, cancel: thread
     (folder / "complete.json").unlink(missing_ok=True)
     sink = OutputStore(folder)
     report = (lambda d, t: progress(d, t, stage)) if progress else None
-    for batch in infer_all(runner, paths, cancel=cancel, progress=report):
+    for batch in runner.run(paths, cancel=cancel, progress=report):
         sink.write(batch, len(paths))
     sink.finish()
     (folder / FINGERPRINT).write_text(json.dumps({"fingerprint": fingerprint(model)}))
     out = OutputStore.open(folder)
     assert out is not None
     return out
-
-
-def infer_all(runner: Any, paths: list[Path], *, cancel: threading.Event | None = None,
-              progress: Callable[[int, int], None] | None = None) -> Iterator[Any]:
-    """Batches of raw outputs for ``paths``, one image per request, in order.
-
-    DatasetRunner.run hands results over through a Python callback on
-    OpenVINO's stream threads. That callback can still be waiting for the GIL
-    after ``wait_all()`` returns; if the compiled model is then released, its
-    executor joins that thread while this thread holds the GIL, and the
-    process hangs (seen here, gdb: ~CPUStreamsExecutor joining a thread in
-    take_gil). This loop uses no Python callback: it reads each request's
-    outputs when the queue hands the request back idle."""
-    import openvino as ov
-
-    from engine.errors import Cancelled
-    from engine.inference import Batch
-
-    queue = ov.AsyncInferQueue(runner.compiled, runner.requests)
-    names = runner.output_names
-    running: dict[int, int] = {}  # request id -> item index
-    total, done = len(paths), 0
-
-    def collect(rid: int) -> Any:
-        request = queue[rid]
-        return Batch([running.pop(rid)], {n: request.get_output_tensor(k).data[:1].copy() for k, n in enumerate(names)},
-                     [])
-
-    window = runner.requests * 2 + runner.workers
-    with ThreadPoolExecutor(runner.workers, thread_name_prefix="owb-report-decode") as pool:
-        ahead = [pool.submit(runner.pre.load, p) for p in paths[:window]]
-        try:
-            for i in range(total):
-                if cancel is not None and cancel.is_set():
-                    raise Cancelled("report cancelled")
-                arr, _ = ahead[i].result()
-                ahead[i] = None  # type: ignore[call-overload]  # free the decoded image
-                if i + window < total:
-                    ahead.append(pool.submit(runner.pre.load, paths[i + window]))
-                rid = queue.get_idle_request_id()  # start_async takes this same request
-                if rid in running:
-                    done += 1
-                    yield collect(rid)
-                queue.start_async({0: arr})
-                running[rid] = i
-                if progress is not None:
-                    progress(done, total)
-        finally:
-            for fut in ahead:
-                if fut is not None:
-                    fut.cancel()
-            queue.wait_all()
-        for rid in sorted(running, key=running.get):
-            done += 1
-            yield collect(rid)
-        if progress is not None:
-            progress(done, total)
 
 
 def stored_outputs(ws: Workspace, model: Model, dataset: Dataset, count: int) -> dict[str, np.ndarray] | None:

@@ -12,9 +12,10 @@ import csv
 import io
 import math
 import operator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -119,7 +120,7 @@ class ReportTable:
                 raise ValueError(f"flag {name!r} must be a boolean array of {n} rows")
 
     def __len__(self) -> int:
-        return int(len(self.items))
+        return len(self.items)
 
     @property
     def kinds(self) -> list[str]:

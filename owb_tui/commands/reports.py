@@ -250,7 +250,7 @@ def render_compare(c: Any, r: dict, top: int) -> None:
               f"{r['size_ratio']:.2f}×" if r["size_ratio"] else "")
     t.add_row("storage precision", a["precision"], b["precision"], "")
     t.add_row("executed precision", a["inference_precision"] or "?", b["inference_precision"] or "?", "")
-    acc = lambda s: f"{s['accuracy']['metric']} {s['accuracy']['value'] * 100:.2f}%" if s["accuracy"] else "not measured"  # noqa: E731
+    acc = lambda s: f"{s['accuracy']['metric']} {s['accuracy']['value'] * 100:.2f}%" if s["accuracy"] else "not measured"
     drop = r["accuracy_drop"]
     t.add_row("accuracy", acc(a), acc(b), f"drop {drop:.2f} pt" if drop is not None else "")
     t.add_row("benchmarks used", _runs(a), _runs(b), "")
