@@ -240,10 +240,10 @@ def measure(ov_model: Any, settings: BenchmarkSettings, layout: str, inputs: Inp
     try:
         compiled = core.compile_model(ov_model, settings.device, settings.compile_config())
     except RuntimeError as exc:
-        from .models import _first_line
+        from .models import first_line
 
         raise BadInput(f"cannot compile the model for {settings.device} with {settings.compile_config()}: "
-                       f"{_first_line(exc)}") from exc
+                       f"{first_line(exc)}") from exc
     compile_ms = (time.perf_counter() - t0) * 1000
     batch = batch_of(compiled, layout)
     if settings.synchronous:

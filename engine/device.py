@@ -68,9 +68,13 @@ def precision_name(value: Any) -> str:
     return {"float32": "f32", "bfloat16": "bf16", "float16": "f16"}.get(name, name)
 
 
-@lru_cache(maxsize=4)
 def cpu_facts(device: str = "CPU") -> dict:
     """Plain data: OpenVINO's view of the device plus the Linux ISA flags."""
+    return dict(_cpu_facts(device))
+
+
+@lru_cache(maxsize=4)
+def _cpu_facts(device: str) -> dict:
     import openvino as ov
 
     core = ov.Core()

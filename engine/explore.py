@@ -46,6 +46,14 @@ def max_streams(device: str = "CPU") -> int:
     return int(ov.Core().get_property(device, "RANGE_FOR_STREAMS")[1])
 
 
+def compiled_streams(ov_model: Any, streams: int, device: str) -> int:
+    """How many streams the plugin really makes of a request for ``streams``."""
+    import openvino as ov
+
+    compiled = ov.Core().compile_model(ov_model, device, {"NUM_STREAMS": streams})
+    return int(compiled.get_property("NUM_STREAMS"))
+
+
 def sweet_spot(cells: list[dict], latency_limit_ms: float | None) -> tuple[dict | None, str]:
     """The measured cell with the best throughput whose median latency is
     within the limit (ties: the lower latency), and a sentence saying why."""
@@ -83,8 +91,9 @@ def run_explore(ws: Workspace, model: Model, batches: list[int], streams: list[i
     for b in batches:
         ov_model = models.load(ws, model, b if model.config.layout.find("N") >= 0 else None)
         for s in streams:
-            key = (b, min(s, cap))
-            twin = done_by_key.get(key)
+            twin = done_by_key.get((b, s))
+            if twin is None and s > cap:
+                twin = done_by_key.get((b, compiled_streams(ov_model, s, device)))
             if twin is not None:
                 cell = {"batch": b, "requested_streams": s, "measured": False,
                         "same_as": {"batch": twin["batch"], "streams": twin["requested_streams"]}}
@@ -97,8 +106,7 @@ def run_explore(ws: Workspace, model: Model, batches: list[int], streams: list[i
                 run = measure(ov_model, settings, model.config.layout, source, cancel=cancel)
                 cell = {"batch": b, "requested_streams": s, "measured": True, "same_as": None}
                 cell.update({k: run[k] for k in CELL_KEYS})
-                done_by_key[(b, run["streams"])] = cell
-                done_by_key.setdefault(key, cell)
+                done_by_key.setdefault((b, run["streams"]), cell)
             cells.append(cell)
             if progress is not None:
                 progress(len(cells), total)

@@ -39,7 +39,7 @@ def source_format(path: Path) -> str:
     return fmt
 
 
-def _first_line(exc: BaseException) -> str:
+def first_line(exc: BaseException) -> str:
     """The most telling line of an OpenVINO error: its last plain sentence,
     without the C++ source locations it is wrapped in."""
     lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
@@ -99,7 +99,7 @@ def read_source(path: Path) -> tuple[Any, str]:
             else:
                 model = _frontend_read(path, fmt)
     except Exception as exc:  # OpenVINO raises bare RuntimeErrors for any parse failure
-        raise BadInput(f"cannot read {path.name} as a model ({fmt}): {_first_line(exc)}") from exc
+        raise BadInput(f"cannot read {path.name} as a model ({fmt}): {first_line(exc)}") from exc
     if not model.inputs or not model.outputs:
         raise BadInput(f"{path.name} has no inputs or no outputs")
     return model, fmt
@@ -253,7 +253,7 @@ def reshape(model: Any, shape: list[int]) -> None:
     try:
         model.reshape(list(shape))
     except Exception as exc:
-        raise BadInput(f"the model cannot take input shape {list(shape)}: {_first_line(exc)}") from exc
+        raise BadInput(f"the model cannot take input shape {list(shape)}: {first_line(exc)}") from exc
 
 
 def load(ws: Workspace, record: Model, batch: int | None = None) -> Any:

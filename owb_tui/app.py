@@ -334,6 +334,7 @@ def run_tui(home: str | None) -> int:
     except OwbError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code
+    import textual_image.widget  # noqa: F401  probes Sixel/Kitty support, impossible once App.run() owns stdin
     app = OwbApp(ws)
     code = app.run()
     running = app.runner.running()

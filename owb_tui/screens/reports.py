@@ -110,6 +110,8 @@ class ReportScreen(Screen):
         Binding("slash", "filter", "filter", tooltip="Show only rows containing a text", id="report-filter"),
         Binding("x", "export", "csv", tooltip="Export the rows shown to a CSV file in the current folder",
                 id="report-export"),
+        Binding("enter", "visualize", "visualize", tooltip="Draw the predictions on this row's image",
+                id="report-visualize"),
     ]
 
     def __init__(self, report_id: str) -> None:
@@ -209,6 +211,21 @@ class ReportScreen(Screen):
     @on(Input.Changed, "#filter")
     def _filter(self) -> None:
         self.show()
+
+    @reports_errors
+    def action_visualize(self) -> None:
+        from .visualize import VisualizeScreen
+
+        view = self.query_one(ReportView)
+        if view.table is None or not len(view.table):
+            self.app.notify("no rows to visualize", severity="warning")
+            return
+
+        def returned(row: int | None) -> None:
+            if row is not None and view.table is not None and row < len(view.table):
+                view.action_jump(row)
+
+        self.app.push_screen(VisualizeScreen(self.report, view.table, view.cursor_row), returned)
 
     @reports_errors
     def action_export(self) -> None:

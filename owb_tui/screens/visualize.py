@@ -1,0 +1,239 @@
+"""Visualize: one report row's dataset image with the predictions drawn on it.
+
+The picture is engine.visualize.render's, the same one `owb visualize` saves:
+parent (orange) and optimized (blue) for predictions and tensor-distance
+reports, the model and the annotation (green) for accuracy reports. It is
+drawn in a thread, since render runs the models when a report's raw outputs
+are not stored; the caption above it says in words what the terminal's
+coarse pixels cannot."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from pathlib import Path
+from typing import Any
+
+from PIL import Image
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import Footer, Header, Static
+from textual.worker import get_current_worker
+
+from engine.errors import BadInput, OwbError
+from engine.records import Dataset, Model, Report
+
+from ..widgets.image_view import ImageView
+
+CACHED = 12  # pictures kept, so n then p shows the previous one at once
+SHORT = {  # report column titles as the caption says them
+    "Class Predicted by Optimized Model": "optimized",
+    "Class Predicted by Parent Model": "parent",
+    "Rank of Class Predicted by Parent Model in Optimized Model Predictions": "parent's class ranks",
+    "Optimized Model Confidence in Class Predicted by Optimized Model": "confidence",
+    "Optimized Model Confidence in Class Predicted by Parent Model": "confidence in parent's class",
+    "Predicted Class": "predicted",
+    "Class Defined in Dataset Annotations": "annotation",
+    "Rank of Class Defined in Dataset Annotations in Model Predictions": "annotation ranks",
+    "Model Confidence in Predicted Class": "confidence",
+    "Model Confidence in Class Defined in Dataset Annotations": "confidence in annotation",
+    "A. Optimized Model Detections": "optimized detections",
+    "B. Parent Model Detections": "parent detections",
+    "A. Model Detections": "detections",
+    "B. Objects in Dataset Annotations": "annotated objects",
+    "Matches between A and B": "matches",
+    "Class Predicted by Model": "class",
+    "Predicted Class Precision": "precision",
+    "Predicted Class Average Precision": "AP",
+    "Average Result": "mean IoU",
+    "Result": "IoU",
+}
+PARENT, OPTIMIZED, ANNOTATION = "#ff8c00", "#1e90ff", "#28be28"  # engine.visualize's colours
+
+
+def safe_name(text: str) -> str:
+    return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in text)
+
+
+def unreadable(exc: OSError) -> BadInput:
+    """A missing or broken image file, said as what to do about it."""
+    name = getattr(exc, "filename", None)
+    if isinstance(exc, FileNotFoundError) and name:
+        return BadInput(f"image {name} is missing; put it back or import the dataset again")
+    first = (str(exc).splitlines() or [type(exc).__name__])[0]
+    return BadInput(f"cannot read the image: {first}")
+
+
+class VisualizeScreen(Screen[int]):
+    """Dismissed with the row last shown, so the report's cursor follows."""
+
+    HELP_TITLE = "Visualize"
+    BINDINGS = [
+        Binding("escape", "close", "back", tooltip="Back to the report, on the row shown here", id="visualize-back"),
+        Binding("n", "step(1)", "next", tooltip="The next row of the report (as sorted and filtered)",
+                id="visualize-next"),
+        Binding("p", "step(-1)", "previous", tooltip="The previous row of the report", id="visualize-previous"),
+        Binding("b", "blend", "blend", tooltip="Segmentation: one blended picture marking where the masks "
+                "differ, or the masks side by side", id="visualize-blend"),
+        Binding("s", "save", "save PNG", tooltip="Save the picture as a PNG in the current folder",
+                id="visualize-save"),
+    ]
+
+    def __init__(self, report: Report, table: Any, row: int) -> None:
+        super().__init__()
+        self.report = report
+        self.table = table
+        self.row = row
+        self.arrangement = "side-by-side"
+        self.pictures: OrderedDict[tuple[int, str], Image.Image] = OrderedDict()
+        self.model: Model | None = None
+        self.reference: Model | None = None
+        self.dataset: Dataset | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Static(id="vis-caption", classes="detail", markup=False)
+        yield ImageView(id="vis-image")
+        yield Footer(compact=True, show_command_palette=False)
+
+    def on_mount(self) -> None:
+        ws = self.app.ws
+        self.sub_title = self.report.name
+        try:
+            self.model = ws.get(Model, self.report.model)
+            self.reference = ws.get(Model, self.report.reference) if self.report.reference else None
+            self.dataset = ws.get(Dataset, self.report.dataset)
+        except OwbError as exc:
+            self.query_one(ImageView).fail(str(exc))
+            self.app.notify(str(exc), severity="error", timeout=8)
+            return
+        self.draw()
+
+    # -- what is shown -------------------------------------------------------
+    @property
+    def item(self) -> int:
+        return int(self.table.items[self.row])
+
+    @property
+    def key(self) -> tuple[int, str]:
+        return self.item, self.arrangement
+
+    @property
+    def image_name(self) -> str:
+        columns = list(self.table.columns)
+        return self.table.cell(self.row, columns.index("Image Name")) if "Image Name" in columns else f"#{self.item}"
+
+    @property
+    def blendable(self) -> bool:
+        return self.model is not None and self.model.config.task == "segmentation" and self.reference is not None
+
+    def caption(self) -> Text:
+        table, row = self.table, self.row
+        text = Text()
+        text.append(self.image_name, style="bold")
+        text.append(f"  row {row + 1} of {len(table)}")
+        flagged = [name for name, mask in table.flags.items() if mask[row]]
+        if flagged:
+            text.append(f"  ({', '.join(flagged)})", style="bold")
+        facts = [f"{SHORT.get(title, title)}: {table.cell(row, c)}"
+                 for c, title in enumerate(table.columns) if title != "Image Name"]
+        text.append("\n" + " · ".join(facts))
+        text.append("\n")
+        if self.reference is not None:
+            text.append("■", style=PARENT)
+            text.append(f" parent {self.reference.name}  ")
+            text.append("■", style=OPTIMIZED)
+            text.append(f" optimized {self.model.name if self.model else ''}  ")
+        elif self.model is not None:
+            text.append("■", style=OPTIMIZED)
+            text.append(f" {self.model.name}  ")
+        if self.report.kind == "accuracy" or self.reference is None:
+            text.append("■", style=ANNOTATION)
+            text.append(" annotation  ")
+        if self.blendable:
+            text.append(f"[{self.arrangement}; b switches]")
+        return text
+
+    def draw(self) -> None:
+        """The current row's picture: from the cache, else rendered in a thread."""
+        self.query_one("#vis-caption", Static).update(self.caption())
+        view = self.query_one(ImageView)
+        picture = self.pictures.get(self.key)
+        if picture is not None:
+            self.pictures.move_to_end(self.key)
+            view.show(picture)
+            return
+        view.wait(f"drawing {self.image_name} …")
+        self.render_picture(self.row, self.item, self.arrangement)
+
+    @work(thread=True, exclusive=True, group="visualize", exit_on_error=False)
+    def render_picture(self, row: int, item: int, layout: str) -> None:
+        from engine.visualize import render
+
+        worker = get_current_worker()
+        options = self.report.summary.get("options") or {}
+        try:
+            picture = render(self.app.ws, self.model, self.dataset, item, reference=self.reference, layout=layout,
+                             conf_threshold=float(options.get("conf_threshold", 0.25)))
+        except OSError as exc:
+            failure: BaseException = unreadable(exc)
+        except Exception as exc:  # noqa: BLE001 - any failure becomes a notification, never a crash
+            failure = exc
+        else:
+            if not worker.is_cancelled:
+                self.app.call_from_thread(self._drawn, (item, layout), picture)
+            return
+        if not worker.is_cancelled:
+            self.app.call_from_thread(self._failed, (item, layout), failure)
+
+    def _drawn(self, key: tuple[int, str], picture: Image.Image) -> None:
+        self.pictures[key] = picture
+        while len(self.pictures) > CACHED:
+            self.pictures.popitem(last=False)
+        if key == self.key:  # the user may have moved on while it was drawn
+            self.query_one(ImageView).show(picture)
+
+    def _failed(self, key: tuple[int, str], exc: BaseException) -> None:
+        from ..app import error_text
+
+        if key == self.key:
+            self.query_one(ImageView).fail(f"cannot draw {self.image_name}: {error_text(exc)}")
+        self.app.show_error(exc)
+
+    # -- keys ----------------------------------------------------------------
+    def action_close(self) -> None:
+        self.dismiss(self.row)
+
+    def action_step(self, delta: int) -> None:
+        target = self.row + delta
+        if not 0 <= target < len(self.table):
+            self.app.notify("this is the last row" if delta > 0 else "this is the first row", severity="warning",
+                            timeout=3)
+            return
+        self.row = target
+        self.draw()
+
+    def action_blend(self) -> None:
+        if not self.blendable:
+            self.app.notify("blending compares two segmentation masks: it needs a segmentation report "
+                            "against the parent", severity="warning")
+            return
+        self.arrangement = "blend" if self.arrangement == "side-by-side" else "side-by-side"
+        self.draw()
+
+    def action_save(self) -> None:
+        picture = self.pictures.get(self.key)
+        if picture is None:
+            self.app.notify("no picture to save yet; press s once it shows", severity="warning")
+            return
+        model = self.model.name if self.model else "model"
+        suffix = "-blend" if self.arrangement == "blend" else ""
+        target = Path.cwd() / f"{safe_name(model)}-{safe_name(Path(self.image_name).stem)}{suffix}.png"
+        try:
+            picture.save(target)
+        except OSError as exc:
+            self.app.notify(f"cannot write {target}: {exc.strerror or exc}", severity="error", timeout=8)
+            return
+        self.app.notify(f"saved {target}")
