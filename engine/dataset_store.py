@@ -49,6 +49,10 @@ def import_dataset(
         index.save(scratch / "index.json")
         rel_root = root.relative_to(scratch)
         scratch.rename(final)
+    except BadInput as exc:
+        shutil.rmtree(scratch, ignore_errors=True)
+        # Loaders name the scratch copy, which is gone now; the user knows the source.
+        raise BadInput(str(exc).replace(str(scratch / "data"), str(src))) from None
     except BaseException:
         shutil.rmtree(scratch, ignore_errors=True)
         raise

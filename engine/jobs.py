@@ -18,7 +18,7 @@ from typing import Callable
 
 from .errors import Cancelled, OwbError
 from .records import Job, now
-from .workspace import Workspace
+from .workspace import Workspace, pid_alive
 
 ACTIVE = ("queued", "running")
 FINAL = ("done", "failed", "cancelled", "interrupted")
@@ -183,18 +183,6 @@ class JobRunner:
 
     def running(self) -> list[Job]:
         return [c.job for c in self._contexts.values() if c.job.state in ACTIVE]
-
-
-def pid_alive(pid: int) -> bool:
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def mark_interrupted(ws: Workspace) -> list[Job]:

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import tempfile
 import threading
+import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator, TypeVar
@@ -28,6 +30,11 @@ from .records import Record
 SCHEMA_VERSION = 1
 DB_NAME = "owb.json"
 R = TypeVar("R", bound=Record)
+# A scratch folder is named '<kind>-<pid>-<random>' so that a later owb can
+# tell that its writer died (SIGKILL, power loss) and remove it. The age
+# guard covers a workspace shared with another host, where pids mean nothing.
+STALE_SCRATCH_S = 30 * 60
+_SCRATCH_OWNER = re.compile(r"^[a-z]+-(\d+)-")
 
 
 def default_home() -> Path:
@@ -81,9 +88,10 @@ class AtomicJSONStorage(Storage):
         if not raw.strip():
             return None
         try:
+            if not raw.strip():  # owb writes atomically, so an empty DB is damage, not a new workspace
+                raise ValueError("the file is empty")
             data = json.loads(raw)
-            if not isinstance(data, dict):
-                raise ValueError("top level is not an object")
+            _check_tables(data)
         except ValueError as exc:
             backup = self.path.with_name(self.path.name + ".corrupt")
             if not backup.exists():
@@ -99,6 +107,53 @@ class AtomicJSONStorage(Storage):
 
     def close(self) -> None:
         pass
+
+
+def _check_tables(data: Any) -> None:
+    """TinyDB's shape, {table: {"<int>": {record}}}; anything else would
+    surface later as an internal error, or be rewritten with the damage kept."""
+    if not isinstance(data, dict):
+        raise ValueError("top level is not an object")
+    for name, table in data.items():
+        if not isinstance(table, dict) or not all(k.isdigit() and isinstance(v, dict) for k, v in table.items()):
+            raise ValueError(f"table {name!r} is not a set of numbered records")
+
+
+def pid_alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def clean_stale_scratch(tmp: Path, min_age_s: float = STALE_SCRATCH_S) -> list[str]:
+    """Remove scratch folders whose owb process is gone and that are older
+    than ``min_age_s``; returns their names. A live writer's folder stays."""
+    removed: list[str] = []
+    try:
+        entries = list(os.scandir(tmp))
+    except OSError:
+        return removed
+    now = time.time()
+    for entry in entries:
+        owner = _SCRATCH_OWNER.match(entry.name)
+        try:
+            age = now - entry.stat(follow_symlinks=False).st_mtime
+        except OSError:  # removed meanwhile by another owb
+            continue
+        if age < min_age_s or (owner is not None and pid_alive(int(owner.group(1)))):
+            continue
+        if entry.is_dir(follow_symlinks=False):
+            shutil.rmtree(entry.path, ignore_errors=True)
+        else:
+            Path(entry.path).unlink(missing_ok=True)
+        removed.append(entry.name)
+    return removed
 
 
 class Workspace:
@@ -118,6 +173,7 @@ class Workspace:
         self._file_lock = FileLock(str(self.home / ".owb.lock"), thread_local=False)
         self.db = TinyDB(self.home / DB_NAME, storage=AtomicJSONStorage)
         self._check_schema()
+        clean_stale_scratch(self.home / "tmp")
 
     # -- locking -------------------------------------------------------------
     @contextmanager
@@ -163,7 +219,7 @@ class Workspace:
 
     def tmp_dir(self, prefix: str) -> Path:
         """A scratch folder inside the workspace, so a later rename is atomic."""
-        return Path(tempfile.mkdtemp(prefix=prefix, dir=self.home / "tmp"))
+        return Path(tempfile.mkdtemp(prefix=f"{prefix}{os.getpid()}-", dir=self.home / "tmp"))
 
     # -- records -------------------------------------------------------------
     def add(self, record: R) -> R:

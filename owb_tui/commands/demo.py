@@ -20,17 +20,18 @@ def cmd_demo(args: argparse.Namespace) -> int:
     m = out["model"]
     home = f" --home {ws.home}" if args.home else ""
     steps = [
-        f"owb{home} benchmark {m.name}",
-        f"owb{home} accuracy {m.name} --dataset {ANNOTATED_NAME}",
-        f"owb{home} calibrate {m.name} --dataset {ANNOTATED_NAME}",
-        f"owb{home}   (no command: the terminal UI)",
+        (f"owb{home} benchmark {m.name}", "baseline speed"),
+        (f"owb{home} accuracy {m.name} --dataset {ANNOTATED_NAME}", "baseline accuracy"),
+        (f"owb{home} calibrate {m.name} --dataset {ANNOTATED_NAME}", "INT8 child, measured against its parent"),
+        (f"owb{home} compare {m.name} {m.name}-int8", "speed, size, layers, verdict"),
+        (f"owb{home}", "the terminal UI"),
     ]
     data = {
         "home": str(ws.home),
         "model": m.name,
         "datasets": {k: {"name": d.name, "images": d.images, "annotated": d.annotated} for k, d in out["datasets"].items()},
         "created": out["created"],
-        "next": steps,
+        "next": [cmd for cmd, _ in steps],
     }
 
     def render(c: Any) -> None:
@@ -41,7 +42,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
         c.print(f"datasets: {ANNOTATED_NAME} ({ds[ANNOTATED_NAME].images} annotated images), "
                 f"{UNANNOTATED_NAME} ({ds[UNANNOTATED_NAME].images} unannotated)")
         c.print("next:")
-        for s in steps:
-            c.print(f"  {s}")
+        for cmd, why in steps:
+            c.print(f"  [dim]# {why}[/]\n  [bold]{cmd}[/]", soft_wrap=True)
 
     return emit(args, data, render)
