@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from .errors import BadInput
+from .errors import BadInput, NotFound
 from .records import Dataset, Model
 from .workspace import Workspace
 
@@ -108,6 +108,9 @@ def render(ws: Workspace, model: Model, dataset: Dataset, image: str | int, *, r
     item = image if isinstance(image, int) else find_item(index, image)
     if not 0 <= item < len(index.items):
         raise BadInput(f"image index {item} is outside the dataset's {len(index.items)} images")
+    path = index.root / index.items[item].file
+    if not path.is_file():
+        raise NotFound(f"image {path} is missing; put it back or import the dataset again")
     options = {"conf_threshold": conf_threshold} if task == "detection" else {}
     shown = []
     if reference is not None:

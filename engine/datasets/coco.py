@@ -7,7 +7,6 @@ json is enough to read the file; pycocotools adds nothing for an index."""
 from __future__ import annotations
 
 import json
-import math
 import os
 from pathlib import Path
 
@@ -43,6 +42,8 @@ def load(root: Path) -> DatasetIndex:
         doc = json.loads(path.read_bytes())
     except (ValueError, UnicodeDecodeError) as exc:  # JSONDecodeError is a ValueError
         raise BadInput(f"{rel} is not valid JSON ({exc}); re-export it") from None
+    except RecursionError:
+        raise BadInput(f"{rel} nests arrays or objects too deeply to be a COCO file; re-export it") from None
     if not isinstance(doc, dict) or not all(isinstance(doc.get(k), list) for k in ("images", "categories")):
         raise BadInput(f"{rel} is not a COCO instances file: it needs 'images' and 'categories' lists")
     labels, cat_index = _categories(doc["categories"], rel)
@@ -60,7 +61,7 @@ def load(root: Path) -> DatasetIndex:
         if name is None:
             problems.add(f"{rel}: image {image['id']}: file_name {image['file_name'][:60]!r} leaves the dataset folder")
             continue
-        folder = next((f for f in folders if (root / (f + name)).is_file()), None)
+        folder = next((f for f in folders if os.path.isfile(root / (f + name))), None)
         if folder is None:
             problems.add(f"{rel}: image {image['id']}: {name} is missing")
             continue
@@ -76,8 +77,11 @@ def load(root: Path) -> DatasetIndex:
         stated[file] = (width, height) if isinstance(width, int) and isinstance(height, int) else None
 
     listed = {i["id"] for i in doc["images"] if isinstance(i, dict) and isinstance(i.get("id"), int)}
+    annotations = doc.get("annotations") or []
+    if not isinstance(annotations, list):
+        raise BadInput(f"{rel}: 'annotations' is not a list; it needs one object per box")
     crowd = 0
-    for number, ann in enumerate(doc.get("annotations") or []):
+    for number, ann in enumerate(annotations):
         if not isinstance(ann, dict):
             problems.add(f"{rel}: annotations[{number}] is not an object")
             continue
@@ -129,5 +133,6 @@ def _is_box(box: object) -> bool:
     return (
         isinstance(box, list)
         and len(box) == 4
-        and all(isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) for v in box)
+        # abs() < 1e300 refuses NaN, infinities and ints too large for a float
+        and all(isinstance(v, (int, float)) and not isinstance(v, bool) and abs(v) < 1e300 for v in box)
     )

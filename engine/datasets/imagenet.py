@@ -77,7 +77,7 @@ def load(root: Path) -> DatasetIndex:
     for lineno, rel, label in entries:
         if not 0 <= label < len(names):
             problems.add(f"val.txt:{lineno}: label {label} of {rel} is out of range 0..{len(names) - 1}")
-        elif not (rel in top_files if "/" not in rel else (root / rel).is_file()):
+        elif not (rel in top_files if "/" not in rel else os.path.isfile(root / rel)):
             problems.add(f"val.txt:{lineno}: {rel} is missing")
         else:
             items.append(Item(rel, label=label))

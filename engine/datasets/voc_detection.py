@@ -5,6 +5,7 @@ billion-laughs attacks begin."""
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,7 +51,7 @@ def read_split(folder: Path, root: Path, lists: tuple[str, ...]) -> tuple[list[s
 def find_image(root: Path, folder: str, stem: str) -> str | None:
     for suffix in IMAGE_SUFFIXES:
         rel = f"{folder}/{stem}{suffix}"
-        if (root / rel).is_file():
+        if os.path.isfile(root / rel):  # False, not OSError, for names too long to exist
             return rel
     return None
 
@@ -76,7 +77,7 @@ def load(root: Path) -> DatasetIndex:
     records: list[_Record] = []
     for image_id in ids:
         xml = root / "Annotations" / f"{image_id}.xml"
-        if safe_relpath(image_id) is None or not xml.is_file():
+        if safe_relpath(image_id) is None or not os.path.isfile(xml):
             problems.add(f"{source}: Annotations/{image_id}.xml is missing")
             continue
         record = _parse(xml, image_id, root, problems)
@@ -121,7 +122,7 @@ def _parse(xml: Path, image_id: str, root: Path, problems: Problems) -> _Record 
         raise BadInput(
             f"{rel} declares a DTD or entities (an XXE / billion-laughs risk); owb refuses it: remove the DOCTYPE"
         ) from None
-    except ParseError as exc:
+    except (ParseError, LookupError) as exc:  # LookupError: an encoding Python does not know
         problems.add(f"{rel}: malformed XML ({exc})")
         return None
     except OSError as exc:
@@ -129,7 +130,7 @@ def _parse(xml: Path, image_id: str, root: Path, problems: Problems) -> _Record 
         return None
     ann = tree.getroot()
     filename = safe_relpath(_text(ann, "filename") or "")
-    image = f"JPEGImages/{filename}" if filename and (root / "JPEGImages" / filename).is_file() else None
+    image = f"JPEGImages/{filename}" if filename and os.path.isfile(root / "JPEGImages" / filename) else None
     image = image or find_image(root, "JPEGImages", image_id)
     if image is None:
         problems.add(f"{rel}: image JPEGImages/{_text(ann, 'filename') or image_id + '.jpg'} is missing")
@@ -138,7 +139,7 @@ def _parse(xml: Path, image_id: str, root: Path, problems: Problems) -> _Record 
     try:
         size = (int(float(_text(ann, "size/width") or 0)), int(float(_text(ann, "size/height") or 0)))
         size = size if size[0] > 0 and size[1] > 0 else None
-    except ValueError:
+    except (ValueError, OverflowError):  # OverflowError: 'inf'
         problems.add(f"{rel}: <size> is not numeric")
     record = _Record(image, size)
     for number, obj in enumerate(ann.iter("object"), 1):
@@ -146,7 +147,9 @@ def _parse(xml: Path, image_id: str, root: Path, problems: Problems) -> _Record 
         try:
             box = [float(_text(obj, f"bndbox/{k}") or "") for k in ("xmin", "ymin", "xmax", "ymax")]
             difficult = bool(int(float(_text(obj, "difficult") or 0)))
-        except ValueError:
+            if not all(math.isfinite(v) for v in box):
+                raise ValueError("not finite")
+        except (ValueError, OverflowError):
             problems.add(f"{rel}: object {number} has a missing or non-numeric bndbox/difficult")
             continue
         if not name:

@@ -70,7 +70,7 @@ def load(root: Path) -> DatasetIndex:
     for image_id in ids:
         mask = f"SegmentationClass/{image_id}.png"
         image = find_image(root, "JPEGImages", image_id) if safe_relpath(image_id) else None
-        if safe_relpath(image_id) is None or not (root / mask).is_file():
+        if safe_relpath(image_id) is None or not os.path.isfile(root / mask):
             problems.add(f"{source}: {mask} is missing")
         elif image is None:
             problems.add(f"{source}: JPEGImages/{image_id}.jpg is missing")

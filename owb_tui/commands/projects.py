@@ -9,9 +9,12 @@ from .common import OwbArgumentParser, add_command, emit, workspace
 
 
 def register(sub: Any) -> None:
-    group = sub.add_parser("project", help="list projects (model × dataset × device)")
+    group = sub.add_parser("project", help="list, export and import projects (model × dataset × device)")
     gsub = group.add_subparsers(dest="project_command", metavar="ACTION", required=True, parser_class=OwbArgumentParser)
     add_command(gsub, "list", "list projects, optimized models under their parents", cmd_list)
+    from .export import register_project
+
+    register_project(gsub)
 
 
 def cmd_list(args: argparse.Namespace) -> int:

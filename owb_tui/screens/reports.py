@@ -106,7 +106,7 @@ class ReportScreen(Screen):
         Binding("s", "sort", "sort", tooltip="Sort by the underlined column (again: reverse)", id="report-sort"),
         Binding("f", "flagged", "flagged", tooltip="Only the flagged rows (erroneous / different), or all",
                 id="report-flagged"),
-        Binding("t", "mode", "table", tooltip="Switch between the basic and advanced tables", id="report-mode"),
+        Binding("t", "mode", "table", tooltip="Switch between the basic and advanced tables", id="report-mode", show=False),
         Binding("slash", "filter", "filter", tooltip="Show only rows containing a text", id="report-filter"),
         Binding("x", "export", "csv", tooltip="Export the rows shown to a CSV file in the current folder",
                 id="report-export"),

@@ -75,8 +75,8 @@ class VisualizeScreen(Screen[int]):
         Binding("n", "step(1)", "next", tooltip="The next row of the report (as sorted and filtered)",
                 id="visualize-next"),
         Binding("p", "step(-1)", "previous", tooltip="The previous row of the report", id="visualize-previous"),
-        Binding("b", "blend", "blend", tooltip="Segmentation: one blended picture marking where the masks "
-                "differ, or the masks side by side", id="visualize-blend"),
+        Binding("b", "blend", "blend", tooltip="Segmentation: masks blended into one picture, or side by side",
+                id="visualize-blend"),
         Binding("s", "save", "save PNG", tooltip="Save the picture as a PNG in the current folder",
                 id="visualize-save"),
     ]
@@ -149,7 +149,7 @@ class VisualizeScreen(Screen[int]):
         elif self.model is not None:
             text.append("■", style=OPTIMIZED)
             text.append(f" {self.model.name}  ")
-        if self.report.kind == "accuracy" or self.reference is None:
+        if self.dataset is not None and self.dataset.annotated and self.arrangement != "blend":
             text.append("■", style=ANNOTATION)
             text.append(" annotation  ")
         if self.blendable:
@@ -160,6 +160,8 @@ class VisualizeScreen(Screen[int]):
         """The current row's picture: from the cache, else rendered in a thread."""
         self.query_one("#vis-caption", Static).update(self.caption())
         view = self.query_one(ImageView)
+        if self.model is None or self.dataset is None:  # its records are gone; on_mount said so
+            return
         picture = self.pictures.get(self.key)
         if picture is not None:
             self.pictures.move_to_end(self.key)
@@ -217,8 +219,8 @@ class VisualizeScreen(Screen[int]):
 
     def action_blend(self) -> None:
         if not self.blendable:
-            self.app.notify("blending compares two segmentation masks: it needs a segmentation report "
-                            "against the parent", severity="warning")
+            self.app.notify("b blends the two masks of a segmentation report against the parent",
+                            severity="warning")
             return
         self.arrangement = "blend" if self.arrangement == "side-by-side" else "side-by-side"
         self.draw()

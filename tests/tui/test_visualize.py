@@ -5,8 +5,6 @@ image file is an error notification, not a crash."""
 
 from __future__ import annotations
 
-
-
 import numpy as np
 import openvino as ov
 import pytest
@@ -187,3 +185,14 @@ async def test_b_blends_segmentation_masks(tmp_path, monkeypatch):
     with Image.open(saved[0]) as img:
         assert np.array_equal(np.asarray(img.convert("RGB")), np.asarray(expected))
 
+
+
+def test_help_does_not_load_textual_image():
+    """textual-image probes the terminal on import; only the TUI path may do that."""
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom owb_tui.cli import main\ntry:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+            "print('LOADED' if 'textual_image' in sys.modules else 'CLEAN', file=sys.stderr)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stderr.strip().endswith("CLEAN") and "usage: owb" in out.stdout
