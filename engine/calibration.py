@@ -70,12 +70,17 @@ def fp32_operations(model: Any) -> list[str]:
     """Compute ops left in floating point: their activation input does not come
     from a FakeQuantize (directly or through a Convert), so they run as f32."""
     heavy = ("Convolution", "GroupConvolution", "MatMul", "ConvolutionBackpropData")
+    # Ops that move or select values without changing them keep the int8
+    # precision of a FakeQuantize above them (OpenVINO's LPT treats them so).
+    passthrough = ("Convert", "Reshape", "Transpose", "MaxPool", "Squeeze", "Unsqueeze", "Split",
+                   "VariadicSplit", "StridedSlice", "Pad", "DepthToSpace", "SpaceToDepth", "ShuffleChannels",
+                   "Concat", "Gather", "Slice")
     out = []
     for node in model.get_ordered_ops():
         if node.get_type_name() not in heavy:
             continue
         src = node.input_value(0).get_node()
-        while src.get_type_name() in ("Convert", "Reshape", "Transpose"):
+        while src.get_type_name() in passthrough:
             src = src.input_value(0).get_node()
         if src.get_type_name() != "FakeQuantize":
             out.append(node.get_friendly_name())

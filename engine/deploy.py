@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from .errors import BadInput, NotFound
-from .records import Dataset, InferenceResult, Model
+from .records import Dataset, InferenceResult, Model, Project
 from .workspace import Workspace
 
 TEMPLATE = "deploy_infer.py.tmpl"
@@ -105,13 +105,15 @@ def _decoder_kind(adapter: Any) -> str:
 
 
 def _labels(ws: Workspace, model: Model, classes: int | None) -> tuple[list[str] | None, str]:
-    """The model's own labels, else those of a dataset it was measured on
-    with the same number of classes."""
+    """The model's own labels, else those of a dataset it was measured (or
+    has a project) on with the same number of classes."""
     if model.config.labels:
         return list(model.config.labels), "model configuration"
     datasets = {d.id: d for d in ws.all(Dataset)}
-    for r in sorted(ws.find(InferenceResult, model=model.id, kind="accuracy"), key=lambda r: -r.created):
-        d = datasets.get(r.dataset or "")
+    measured_on = [r.dataset for r in sorted(ws.find(InferenceResult, model=model.id, kind="accuracy"),
+                                             key=lambda r: -r.created)]
+    for key in measured_on + [p.dataset for p in ws.find(Project, model=model.id)]:
+        d = datasets.get(key or "")
         if d is not None and d.labels and (classes is None or len(d.labels) == classes):
             return list(d.labels), f"dataset {d.name}"
     return None, "none (class indices are printed)"

@@ -15,24 +15,16 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
 import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .bundle import ARCHIVE_FORMAT, ARCHIVE_SCHEMA, KINDS, MANIFEST, Bundle, bad, read_bundle, sha256
 from .errors import BadInput, NotFound
 from .records import Dataset, InferenceResult, Model, Project, Record, Report, new_id
 from .workspace import SCHEMA_VERSION, Workspace
-
-ARCHIVE_FORMAT = "owb-project"
-ARCHIVE_SCHEMA = 1
-MANIFEST = "manifest.json"
-KINDS: dict[str, type[Record]] = {"models": Model, "projects": Project, "inferences": InferenceResult,
-                                  "reports": Report, "datasets": Dataset}
-FOLDERS = {"models": Model, "reports": Report, "datasets": Dataset}  # record kinds that own <home>/<kind>/<id>/
-_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
 # ---------------------------------------------------------------- export
@@ -96,23 +88,11 @@ def _files_of(ws: Workspace, kind: str, record: Any) -> list[tuple[str, Path]]:
     return [(f"{kind}/{record.id}/{p.name}", p) for p in found]
 
 
-class _Hashing:
-    """A file object that hashes what tarfile reads through it."""
-
-    def __init__(self, fh: Any) -> None:
-        self.fh, self.sha = fh, hashlib.sha256()
-
-    def read(self, n: int = -1) -> bytes:
-        data = self.fh.read(n)
-        self.sha.update(data)
-        return data
-
-
 def export_project(ws: Workspace, key: str, out: str | os.PathLike, *, with_datasets: bool = False,
                    force: bool = False) -> dict:
     """Write ``key``'s model tree, history and reports to ``out`` (.owb)."""
     from .datasets.archive import NESTED_ARCHIVE_SUFFIXES
-    from .deploy import _member, add_bytes, atomic_tar, output_path
+    from .deploy import add_bytes, add_file, atomic_tar, output_path
 
     target = output_path(out, force)
     root = resolve_root(ws, key)
@@ -137,11 +117,8 @@ def export_project(ws: Workspace, key: str, out: str | os.PathLike, *, with_data
     entries: dict[str, dict] = {}
     with atomic_tar(target) as tar:
         for rel, src in files:
-            with open(src, "rb") as fh:
-                reader = _Hashing(fh)
-                size = os.fstat(fh.fileno()).st_size
-                tar.addfile(_member(f"files/{rel}", size, 0o644), reader)
-            entries[rel] = {"size": size, "sha256": reader.sha.hexdigest()}
+            add_file(tar, f"files/{rel}", src)
+            entries[rel] = {"size": src.stat().st_size, "sha256": sha256(src)}
         docs = {kind: [r.to_dict() for r in rs] for kind, rs in records.items()}
         for doc in docs["datasets"]:
             doc["fingerprint"] = dataset_fingerprint(ws.path(doc["index"]))
@@ -156,137 +133,24 @@ def export_project(ws: Workspace, key: str, out: str | os.PathLike, *, with_data
             "files": len(entries), "skipped": skipped}
 
 
-# ---------------------------------------------------------------- reading an archive
-
-@dataclass
-class Bundle:
-    """A verified archive: records by kind, extracted under ``root``/files."""
-
-    root: Path
-    with_datasets: bool
-    records: dict[str, list[Any]]
-    fingerprints: dict[str, str | None]
-    files: set[str]
-
-
-def _bad(src: Path, why: str) -> BadInput:
-    return BadInput(f"{src.name} is not a usable owb project archive: {why}")
-
-
-def _sha256(path: Path) -> str:
-    sha = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while chunk := fh.read(1 << 20):
-            sha.update(chunk)
-    return sha.hexdigest()
-
-
-def read_bundle(src: Path, root: Path) -> Bundle:
-    """Check an extracted archive against its manifest; BadInput on any mismatch."""
-    from .datasets.archive import member_path
-
-    try:
-        manifest = json.loads((root / MANIFEST).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise _bad(src, f"it has no {MANIFEST}") from None
-    except (OSError, ValueError) as exc:
-        raise _bad(src, f"its {MANIFEST} does not parse ({exc})") from None
-    if not isinstance(manifest, dict) or manifest.get("format") != ARCHIVE_FORMAT:
-        raise _bad(src, f"its manifest is not an {ARCHIVE_FORMAT} manifest")
-    schema, ws_schema = manifest.get("schema"), manifest.get("workspace_schema", 0)
-    if not isinstance(schema, int) or not isinstance(ws_schema, int):
-        raise _bad(src, "its manifest has no schema version")
-    if schema > ARCHIVE_SCHEMA or ws_schema > SCHEMA_VERSION:
-        raise BadInput(f"{src.name} was written by a newer owb (archive schema {schema}); upgrade owb to import it")
-    records: dict[str, list[Any]] = {}
-    fingerprints: dict[str, str | None] = {}
-    for kind, cls in KINDS.items():
-        docs = manifest.get(kind, [])
-        if not isinstance(docs, list) or not all(isinstance(d, dict) for d in docs):
-            raise _bad(src, f"its manifest's {kind} is not a list of records")
-        try:
-            records[kind] = [cls.from_dict(d) for d in docs]
-        except TypeError as exc:
-            raise _bad(src, f"a record in {kind} is malformed ({exc})") from None
-        seen: set[str] = set()
-        for r in records[kind]:
-            if not isinstance(r.id, str) or not _ID.match(r.id) or r.id in seen or not isinstance(r.name, str):
-                raise _bad(src, f"{kind} record id {r.id!r} is invalid or repeated")
-            seen.add(r.id)
-        if kind == "datasets":
-            fingerprints = {d["id"]: d.get("fingerprint") for d in docs}
-    listed = manifest.get("files", {})
-    if not isinstance(listed, dict):
-        raise _bad(src, "its manifest's files is not a table")
-    owners = {kind: {r.id for r in records[kind]} for kind in FOLDERS}
-    for rel, meta in listed.items():
-        parts = rel.split("/")
-        if member_path(rel) != rel or len(parts) < 3 or parts[0] not in owners or parts[1] not in owners[parts[0]]:
-            raise _bad(src, f"file {rel!r} belongs to no record in the manifest")
-        path = root / "files" / rel
-        if not isinstance(meta, dict) or not path.is_file() or path.is_symlink():
-            raise _bad(src, f"file {rel!r} named in the manifest is missing")
-        if path.stat().st_size != meta.get("size") or _sha256(path) != meta.get("sha256"):
-            raise _bad(src, f"file {rel!r} does not match the manifest's size and SHA-256 (damaged or altered)")
-    present = {p.relative_to(root / "files").as_posix() for p in (root / "files").rglob("*") if p.is_file()}
-    extra = sorted(present - set(listed)) + sorted(p.name for p in root.iterdir() if p.name not in (MANIFEST, "files"))
-    if extra:
-        raise _bad(src, f"{extra[0]!r} is in the archive but not in its manifest")
-    bundle = Bundle(root, bool(manifest.get("with_datasets")), records, fingerprints, set(listed))
-    _check_references(src, bundle)
-    return bundle
-
-
-def _check_references(src: Path, b: Bundle) -> None:
-    from .datasets.archive import member_path
-
-    r = b.records
-    model_ids = {m.id for m in r["models"]}
-    for m in r["models"]:
-        xml = Path(str(m.path)).name
-        if not isinstance(m.config, Record) or not xml.endswith(".xml"):
-            raise _bad(src, f"model {m.name!r} has a malformed configuration or IR path")
-        for name in (xml, xml[:-4] + ".bin"):
-            if f"models/{m.id}/{name}" not in b.files:
-                raise _bad(src, f"model {m.name!r} needs models/{m.id}/{name}, which the manifest does not list")
-    for kind in ("projects", "inferences", "reports"):
-        for x in r[kind]:
-            if x.model not in model_ids:
-                raise _bad(src, f"{kind[:-1]} {x.id} refers to model {x.model!r}, which the archive lacks")
-    for rep in r["reports"]:
-        tables = rep.summary.get("tables") if isinstance(rep.summary, dict) else None
-        if not isinstance(tables, dict) or not tables:
-            raise _bad(src, f"report {rep.name!r} lists no tables")
-        for mode in tables:
-            if f"reports/{rep.id}/{mode}.npz" not in b.files:
-                raise _bad(src, f"report {rep.name!r} needs reports/{rep.id}/{mode}.npz, which the manifest does not list")
-    if b.with_datasets:
-        for d in r["datasets"]:
-            prefix = f"datasets/{d.id}/"
-            clean = all(isinstance(p, str) and member_path(p) == p.rstrip("/") for p in (d.path, d.index))
-            if not (clean and d.path.startswith(prefix) and d.index.startswith(prefix) and d.index in b.files):
-                raise _bad(src, f"dataset {d.name!r} has no index file under {prefix}")
-
-
 # ---------------------------------------------------------------- importing
 
 @dataclass
 class _Plan:
-    docs: dict[str, list[dict]] = field(default_factory=dict)  # table -> new records
-    moves: list[tuple[Path, Path]] = field(default_factory=list)
+    """What an import adds, with the ids and names taken so far (the
+    workspace's and this import's own)."""
+
+    ws: Workspace
+    docs: dict[str, list[dict]] = field(default_factory=lambda: {cls.table: [] for cls in KINDS.values()})
+    moves: list[tuple[Path, Path]] = field(default_factory=list)  # extracted folder -> its place in the home
     models: list[dict] = field(default_factory=list)
     datasets: list[dict] = field(default_factory=list)
     renamed: list[str] = field(default_factory=list)
     remapped: int = 0
 
-
-class _Names:
-    """Ids and names already taken in the workspace, and the ones this import takes."""
-
-    def __init__(self, ws: Workspace, plan: _Plan) -> None:
-        self.ws, self.plan = ws, plan
-        self.ids = {cls: {r.id for r in ws.all(cls)} for cls in KINDS.values()}
-        self.names = {cls: {r.name for r in ws.all(cls) if r.name} for cls in KINDS.values()}
+    def __post_init__(self) -> None:
+        self.ids = {cls: {r.id for r in self.ws.all(cls)} for cls in KINDS.values()}
+        self.names = {cls: {r.name for r in self.ws.all(cls) if r.name} for cls in KINDS.values()}
 
     def id_for(self, cls: type[Record], old: str, folder: str | None = None) -> str:
         def free(i: str) -> bool:
@@ -295,7 +159,7 @@ class _Names:
         new = old
         while not free(new):
             new = new_id()
-        self.plan.remapped += new != old
+        self.remapped += new != old
         self.ids[cls].add(new)
         return new
 
@@ -304,7 +168,7 @@ class _Names:
         while name and name in self.names[cls]:
             name, n = f"{wanted}-{n}", n + 1
         if name != wanted:
-            self.plan.renamed.append(f"{cls.table[:-1]} {wanted!r} imported as {name!r} (the name was taken)")
+            self.renamed.append(f"{cls.table[:-1]} {wanted!r} imported as {name!r} (the name was taken)")
         self.names[cls].add(name)
         return name
 
@@ -312,8 +176,7 @@ class _Names:
 def _plan(ws: Workspace, b: Bundle) -> _Plan:
     from .reports.outputs import fingerprint
 
-    plan = _Plan(docs={cls.table: [] for cls in KINDS.values()})
-    taken = _Names(ws, plan)
+    plan = _Plan(ws)
     here = {cls: {r.id: r for r in ws.all(cls)} for cls in (Model, Dataset, Project)}
     files = b.root / "files"
     dmap: dict[str, str] = {}
@@ -324,8 +187,8 @@ def _plan(ws: Workspace, b: Bundle) -> _Plan:
             dmap[d.id] = same[0].id
             plan.datasets.append({"name": d.name, "id": same[0].id, "action": "re-linked"})
         elif b.with_datasets:
-            new = taken.id_for(Dataset, d.id, "datasets")
-            doc = {**d.to_dict(), "id": new, "name": taken.name_for(Dataset, d.name),
+            new = plan.id_for(Dataset, d.id, "datasets")
+            doc = {**d.to_dict(), "id": new, "name": plan.name_for(Dataset, d.name),
                    "path": f"datasets/{new}/" + d.path.split("/", 2)[2],
                    "index": f"datasets/{new}/" + d.index.split("/", 2)[2]}
             dmap[d.id] = new
@@ -334,14 +197,14 @@ def _plan(ws: Workspace, b: Bundle) -> _Plan:
             plan.datasets.append({"name": doc["name"], "id": new, "action": "imported"})
         else:
             # Kept dangling under its old id unless another dataset has it.
-            dmap[d.id] = d.id if d.id not in here[Dataset] else taken.id_for(Dataset, d.id)
+            dmap[d.id] = d.id if d.id not in here[Dataset] else plan.id_for(Dataset, d.id)
             plan.datasets.append({"name": d.name, "id": dmap[d.id], "action": "missing"})
     for ref in _dataset_ids(*(b.records[k] for k in ("models", "projects", "inferences", "reports"))):
         if ref not in dmap:  # dangling already in the source workspace: stays so here
-            dmap[ref] = ref if ref not in here[Dataset] else taken.id_for(Dataset, ref)
+            dmap[ref] = ref if ref not in here[Dataset] else plan.id_for(Dataset, ref)
     archived = {m.id: m for m in b.records["models"]}
-    mmap = {m.id: taken.id_for(Model, m.id, "models") for m in b.records["models"]}
-    pmap = {p.id: taken.id_for(Project, p.id) for p in b.records["projects"]}
+    mmap = {m.id: plan.id_for(Model, m.id, "models") for m in b.records["models"]}
+    pmap = {p.id: plan.id_for(Project, p.id) for p in b.records["projects"]}
 
     def outside(ref: str | None, mapping: dict[str, str], cls: type[Record]) -> str | None:
         """An id inside the archive maps; one outside is kept only where it resolves here."""
@@ -351,7 +214,7 @@ def _plan(ws: Workspace, b: Bundle) -> _Plan:
 
     new_models: dict[str, Model] = {}
     for m in b.records["models"]:
-        new = Model.from_dict({**m.to_dict(), "id": mmap[m.id], "name": taken.name_for(Model, m.name),
+        new = Model.from_dict({**m.to_dict(), "id": mmap[m.id], "name": plan.name_for(Model, m.name),
                                "path": f"models/{mmap[m.id]}/{Path(m.path).name}",
                                "parent": outside(m.parent, mmap, Model)})
         prov = dict(new.provenance)
@@ -366,19 +229,19 @@ def _plan(ws: Workspace, b: Bundle) -> _Plan:
         plan.moves.append((files / "models" / m.id, ws.home / "models" / new.id))
         plan.models.append({"name": new.name, "id": new.id, "was": m.name, "old_id": m.id, "precision": new.precision})
     for p in b.records["projects"]:
-        plan.docs["projects"].append({**p.to_dict(), "id": pmap[p.id], "name": taken.name_for(Project, p.name),
+        plan.docs["projects"].append({**p.to_dict(), "id": pmap[p.id], "name": plan.name_for(Project, p.name),
                                       "model": mmap[p.model], "dataset": dmap.get(p.dataset, p.dataset),
                                       "parent": outside(p.parent, pmap, Project)})
     for r in b.records["inferences"]:
         result = dict(r.result)
         if result.get("model_id") == r.model:
             result.update(model_id=mmap[r.model], model=new_models[r.model].name)
-        plan.docs["inferences"].append({**r.to_dict(), "id": taken.id_for(InferenceResult, r.id),
+        plan.docs["inferences"].append({**r.to_dict(), "id": plan.id_for(InferenceResult, r.id),
                                         "project": pmap.get(r.project, ""), "model": mmap[r.model],
                                         "dataset": dmap.get(r.dataset, r.dataset) if r.dataset else None,
                                         "result": result})
     for rep in b.records["reports"]:
-        new = taken.id_for(Report, rep.id, "reports")
+        new = plan.id_for(Report, rep.id, "reports")
         summary = dict(rep.summary)
         prints = summary.get("fingerprints")
         if isinstance(prints, dict):  # keep stored reports reusable: fingerprints include the IR path
@@ -387,7 +250,7 @@ def _plan(ws: Workspace, b: Bundle) -> _Plan:
                 if ref in archived and prints.get(role) == fingerprint(archived[ref]):
                     prints[role] = fingerprint(new_models[ref])
             summary["fingerprints"] = prints
-        plan.docs["reports"].append({**rep.to_dict(), "id": new, "name": taken.name_for(Report, rep.name),
+        plan.docs["reports"].append({**rep.to_dict(), "id": new, "name": plan.name_for(Report, rep.name),
                                      "project": pmap.get(rep.project, ""), "model": mmap[rep.model],
                                      "reference": mmap.get(rep.reference, rep.reference) if rep.reference else None,
                                      "dataset": dmap.get(rep.dataset, rep.dataset), "path": f"reports/{new}",
@@ -424,7 +287,7 @@ def import_project(ws: Workspace, archive: str | os.PathLike) -> dict:
         materialize(src, root)
         bundle = read_bundle(src, root)
         if not bundle.records["models"]:
-            raise _bad(src, "it holds no model")
+            raise bad(src, "it holds no model")
         with ws.locked():
             plan = _plan(ws, bundle)
             moved: list[Path] = []

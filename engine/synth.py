@@ -144,7 +144,7 @@ def _background(size: int, rng: np.random.Generator) -> tuple[np.ndarray, np.nda
     # Low-frequency blotches: a coarse random grid smoothly upsampled.
     cells = int(rng.integers(3, 9))
     grid = rng.normal(0, rng.uniform(8, 28), size=(cells, cells)).astype(np.float32)
-    blotches = np.asarray(Image.fromarray(grid, mode="F").resize(
+    blotches = np.asarray(Image.fromarray(grid).resize(
         (size, size), Image.BILINEAR), dtype=np.float32)
     image += blotches[:, :, None]
     return image, (c1 + c2) / 2
@@ -165,7 +165,7 @@ def _draw_lines(image: np.ndarray, most: int, rng: np.random.Generator) -> np.nd
     if count == 0:
         return image
     size = image.shape[0]
-    canvas = Image.fromarray(np.clip(image, 0, 255).astype(np.uint8), "RGB")
+    canvas = Image.fromarray(np.clip(image, 0, 255).astype(np.uint8))
     draw = ImageDraw.Draw(canvas)
     for _ in range(count):
         xy = [float(v) for v in rng.uniform(0, size, size=4)]
@@ -200,7 +200,7 @@ def render(index: int, seed: int, size: int = INPUT_SIZE) -> tuple[Image.Image, 
     image = _draw_lines(image, 3, rng)
     image += np.float32(rng.uniform(3, 20)) * rng.standard_normal(image.shape, dtype=np.float32)
     pixels = np.clip(image, 0, 255).astype(np.uint8)
-    return Image.fromarray(pixels, "RGB"), label
+    return Image.fromarray(pixels), label
 
 
 def _file_name(index: int) -> str:

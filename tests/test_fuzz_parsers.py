@@ -19,7 +19,7 @@ from engine.errors import OwbError
 from engine.models import read_labels
 from fixtures_datasets import image_bytes, voc_xml
 
-FUZZ = settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+FUZZ = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 IMAGES = ("a.jpg", "b.jpg", "sub/c.jpg")
 LONG_NAME = "x" * 300  # over NAME_MAX: the OS answers ENAMETOOLONG, not "no such file"
 

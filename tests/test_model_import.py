@@ -4,11 +4,7 @@ contract on bad input (exit 2, one `error:` line, nothing written or lost)."""
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +12,7 @@ import openvino as ov
 import pytest
 
 import model_builders as mb
+from badinput.contract import assert_one_error_line, run_owb_process, tree
 from engine import models
 from engine.errors import BadInput
 from engine.records import Model
@@ -23,7 +20,6 @@ from engine.workspace import Workspace
 from ocr_fixtures import ppocr_model
 from owb_tui.cli import main
 
-REPO = Path(__file__).resolve().parents[1]
 GFLOPS = round(mb.FLOPS / 1e9, 4)
 CORE = ov.Core()
 
@@ -275,24 +271,6 @@ def test_fp16_ir_is_recorded_fp16_and_stays_fp16(tmp_path):
 
 # -- bad input through the CLI ---------------------------------------------------
 
-# OpenVINO's own telemetry (openvino_telemetry, started by `import openvino`)
-# writes ~/intel/{openvino_ga_cid,stats}; test_openvino_telemetry_writes_home
-# tracks that separately, so these checks look at what owb itself writes.
-TELEMETRY_DIR = "intel"
-
-
-def tree(*roots: Path) -> dict[str, str]:
-    """Every file and folder under ``roots`` with a content hash; the lock file
-    is filelock's business and may come and go."""
-    out: dict[str, str] = {}
-    for root in roots:
-        for p in sorted(Path(root).rglob("*")):
-            if p.name == ".owb.lock" or p.relative_to(root).parts[0] == TELEMETRY_DIR:
-                continue
-            out[str(p)] = hashlib.sha256(p.read_bytes()).hexdigest() if p.is_file() else "dir"
-    return out
-
-
 @pytest.fixture(scope="module")
 def arena(tmp_path_factory):
     """A workspace holding one good model, a folder of broken sources, and
@@ -367,16 +345,6 @@ def bad_argv(arena: dict, case: str) -> list[str]:
     return ["--home", str(arena["ws"])] + [a.format(**fill) for a in BAD_CASES[case][0]]
 
 
-def assert_one_error_line(rc: int, out: str, err: str, mention: str) -> None:
-    assert rc == 2, (rc, err)
-    assert "Traceback" not in out + err
-    lines = err.splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: ") and len(lines[0]) > len("error: ") + 10, err
-    assert "internal error" not in err
-    assert mention.lower() in err.lower(), f"the error should name {mention!r}: {err}"
-    assert out == ""
-
-
 def assert_good_model_intact(arena: dict, ws_before: dict) -> None:
     ws = Workspace(arena["ws"])
     assert [m.name for m in ws.all(Model)] == ["good"]
@@ -402,15 +370,6 @@ def test_bad_input_gives_one_error_line_and_changes_nothing(arena, case, capfd, 
     assert_one_error_line(rc, out, err, BAD_CASES[case][1])
     assert tree(arena["src"], arena["cwd"], arena["home"]) == outside_before
     assert_good_model_intact(arena, ws_before)
-
-
-def run_owb_process(argv: list[str], cwd: Path, home: Path) -> subprocess.CompletedProcess:
-    # CI=true would switch OpenVINO telemetry off and hide what a user's run writes.
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("OWB_", "XDG_")) and k not in ("CI", "TF_BUILD", "JENKINS_URL")}
-    env.update(HOME=str(home), PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")])))
-    return subprocess.run([sys.executable, "-m", "owb_tui.cli", *argv],
-                          cwd=cwd, env=env, capture_output=True, text=True, timeout=120)
 
 
 @pytest.mark.parametrize("case", cases(["truncated-xml", "xml-is-binary", "pb-garbage", "wrong-flag"]))

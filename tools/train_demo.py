@@ -15,8 +15,15 @@ engine.synth images of seed TRAIN_SEED, JPEG round-tripped like the files
 files of seed VAL_SEED, quantizes with nncf.quantize (PERFORMANCE, 300 samples
 of CALIB_SEED) and compares FP32 and INT8 IRs with benchmark_app, interleaved.
 
-Figures reached on the 2-core AMD EPYC (AVX2, no VNNI) dev box, 2026-11-23:
-    see FIGURES below (kept next to the code that produced them).
+Figures of the committed model (2-core AMD EPYC, AVX2, no VNNI; 2026-11-23):
+  - 96x96 input, 7 convs, 1,166,506 params, ~98 M MACs, ONNX 4,665,298 bytes;
+  - train: 16,000 images x 4 epochs; 29 min wall while other jobs loaded the 2
+    cores (load average ~5); a short timing run gave ~150 img/s, i.e. about
+    8 min on free cores (an estimate, not an end-to-end measurement);
+  - OpenVINO top-1 on 500 val images (seed 2): FP32 98.0 %, INT8 98.0 %;
+    2,000 images of unseen seed 7: FP32 97.95 %;
+  - benchmark_app -hint throughput -t 10, interleaved x3: FP32 507.7 / 647.9 /
+    610.6 FPS, INT8 1281.5 / 1372.2 / 1318.0 FPS; medians 610.6 vs 1318.0 = 2.16x.
 """
 
 from __future__ import annotations
@@ -58,10 +65,6 @@ SCALE = [58.395, 57.12, 57.375]
 # ~1.17 M params (4.7 MB of FP32 weights), ~98 M MACs at 96x96: enough work per
 # layer that INT8 convolution time, not per-node overhead, dominates.
 STAGES: list[int | str] = ["32s2", "P", 64, 64, "P", 128, 128, "P", 256, 256]
-
-FIGURES = """\
-    (filled in after the run that produced the committed model)
-"""
 
 
 def input_config() -> dict:

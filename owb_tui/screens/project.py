@@ -1,5 +1,5 @@
 """A model's project page: its facts, then Performance (inference history),
-Layers (runtime per-layer profile), Optimize and Explore tabs."""
+Layers (runtime per-layer profile), Optimize, Explore, Reports and Export tabs."""
 
 from __future__ import annotations
 
@@ -93,6 +93,8 @@ class ProjectScreen(Screen):
         Binding("r", "tab('reports')", "reports", show=False,
                 tooltip="Reports tab: accuracy, predictions, tensor distance",
                 id="tab-reports"),
+        Binding("x", "tab('export')", "export", show=False,
+                tooltip="Export tab: deployment package (IR, infer.py, benchmark.sh)", id="tab-export"),
         Binding("slash", "filter", "filter", show=False, tooltip="Filter the inference history",
                 id="project-filter"),
     ]
@@ -124,6 +126,7 @@ class ProjectScreen(Screen):
             yield TabPane("Optimize (o)", id="optimize")
             yield TabPane("Explore (e)", id="explore")
             yield TabPane("Reports (r)", id="reports")
+            yield TabPane("Export (x)", id="export")
         yield JobStatus()
         yield Footer(compact=True, show_command_palette=False)
 
@@ -168,6 +171,10 @@ class ProjectScreen(Screen):
             from .reports import ReportsPane
 
             return [ReportsPane(self.model)]
+        if tab == "export":
+            from .export import ExportPane
+
+            return [ExportPane(self.model)]
         tables = []
         for key, labels in (("by-precision", ("precision", "count", "ms", "share")),
                             ("by-type", ("layer type", "count", "ms", "share")),
@@ -193,7 +200,8 @@ class ProjectScreen(Screen):
         self.query_one("#tabs", TabbedContent).active = tab
         await self.ensure_tab(tab)
         first = {"performance": "#history", "layers": "#layers VerticalScroll",
-                 "optimize": "#opt-dataset, #calibrate", "explore": "#ex-batches", "reports": "#rep-list"}[tab]
+                 "optimize": "#opt-dataset, #calibrate", "explore": "#ex-batches", "reports": "#rep-list",
+                 "export": "#export-path"}[tab]
         found = self.query(first)
         if found:
             found.first().focus()

@@ -1,0 +1,78 @@
+"""Export (a project page tab): write the model's deployment package.
+
+The export runs in a thread worker owned by the App, so leaving the page
+does not stop it; failures reach the App's worker handler (an error
+notification) and success is announced with the package's path."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Horizontal, VerticalScroll
+from textual.widgets import Button, Checkbox, Input, Label, Static
+
+from engine.records import Model
+
+from ..app import reports_errors
+from ..widgets.path_input import path_field
+
+NOTE = ("A tar.gz with the IR, infer.py (owb's preprocessing and decoding; needs only openvino, numpy "
+        "and pillow), benchmark.sh (the best measured configuration), requirements.txt and a README "
+        "quoting only measured figures.")
+
+
+def default_package_path(model: Model) -> str:
+    from engine.deploy import safe_name
+
+    return str(Path.cwd() / f"{safe_name(model.name)}-deploy.tar.gz")
+
+
+class ExportPane(VerticalScroll):
+    DEFAULT_CSS = """
+    ExportPane { padding: 1 1 0 1; }
+    ExportPane Checkbox { margin-left: 10; }
+    """
+
+    def __init__(self, model: Model) -> None:
+        super().__init__(id="export-pane")
+        self.model = model
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(classes="form-row"):
+            yield Label("package", classes="field-label")
+            field, *completion = path_field("export-path", "package file, like ~/model.tar.gz")
+            field.value = default_package_path(self.model)
+            yield field
+            yield from completion
+        yield Checkbox("overwrite an existing file", id="export-force", compact=True)
+        with Horizontal(classes="buttons"):
+            yield Button("Export", id="export-run", variant="primary")
+        yield Static(NOTE, id="export-note", classes="hint", markup=False)
+
+    @on(Button.Pressed, "#export-run")
+    @on(Input.Submitted, "#export-path")
+    @reports_errors
+    def export(self) -> None:
+        from engine.deploy import export_package, output_path
+
+        app, ws, model = self.app, self.app.ws, self.model
+        force = self.query_one("#export-force", Checkbox).value
+        out = output_path(self.query_one("#export-path", Input).value.strip(), force)  # bad paths fail here, at once
+        note = self.query_one("#export-note", Static)
+        note.update(f"exporting {model.name} to {out} …")
+
+        def work() -> dict:
+            result = export_package(ws, model, out, force=force)
+            app.call_from_thread(self._done, result)
+            return result
+
+        # Started on the App: a worker dies with the node that owns it.
+        app.run_worker(work, thread=True, group="export", exit_on_error=False)
+
+    def _done(self, result: dict[str, Any]) -> None:
+        self.app.notify(f"deployment package written to {result['package']}", title="export done", timeout=10)
+        if self.is_attached:
+            self.query_one("#export-note", Static).update(f"written: {result['package']}\n{NOTE}")

@@ -1,0 +1,13 @@
+"""The corpus is built once per session and shared by the CLI and TUI tests;
+no test may change it (the CLI cases hash it before and after)."""
+
+from __future__ import annotations
+
+import pytest
+
+from .cases import build_corpus
+
+
+@pytest.fixture(scope="session")
+def corpus(tmp_path_factory):
+    return build_corpus(tmp_path_factory.mktemp("badinput-corpus") / "src")
