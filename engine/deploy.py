@@ -199,10 +199,14 @@ def render_benchmark_sh(model: Model, plan: dict, ir_shape: list[int]) -> str:
     if plan["shape"] != ir_shape:  # the IR is stored as imported; owb applies the configured shape
         flags.append(f"-shape \"[{','.join(map(str, plan['shape']))}]\"")
     flags.append(f"-t {plan['time_s']:g}")
+
+    def comment(text: str) -> str:
+        return "# " + " ".join(text.split())  # a name with a newline must not become a command
+
     return "\n".join([
         "#!/bin/sh",
-        f"# benchmark_app on {model.name} ({model.precision}) with owb's best measured configuration:",
-        f"# {plan['source']}",
+        comment(f"benchmark_app on {model.name} ({model.precision}) with owb's best measured configuration:"),
+        comment(plan["source"]),
         "# Flags given to this script come last and win, e.g.: ./benchmark.sh -t 60 -d GPU",
         "set -e",
         'cd "$(dirname "$0")"',
@@ -259,7 +263,7 @@ def _provenance(ws: Workspace, model: Model) -> list[str]:
     prov = model.provenance
     if not model.parent:
         children = [m.name for m in ws.find(Model, parent=model.id)]
-        return [f"Imported by owb from a {model.source_format or '?'} model ({Path(model.source).name or '?'}).",
+        return [f"Imported by owb from {Path(model.source).name or '?'} ({model.source_format or '?'}).",
                 f"INT8 children in the workspace: {', '.join(children) or 'none'}."]
     parent = ws.maybe(Model, model.parent)
     name = parent.name if parent else prov.get("parent_name", model.parent)

@@ -85,8 +85,6 @@ class AtomicJSONStorage(Storage):
             raw = self.path.read_bytes()
         except FileNotFoundError:
             return None
-        if not raw.strip():
-            return None
         try:
             if not raw.strip():  # owb writes atomically, so an empty DB is damage, not a new workspace
                 raise ValueError("the file is empty")

@@ -139,7 +139,7 @@ def test_readme_quotes_the_history(tmp_path_factory, tmp_path):
     (acc,) = [r.result for r in ws.all(InferenceResult) if r.kind == "accuracy"]
     assert f"  - top1 **{acc['value'] * 100:.2f}%** on dataset lines ({acc['images']} images)" in readme
     for line in ("- Latency (latency hint): not measured", "- Best batch x streams: not measured",
-                 "Imported by owb from a onnx model (cls.onnx).", "INT8 children in the workspace: cls-int8."):
+                 "Imported by owb from cls.onnx (onnx).", "INT8 children in the workspace: cls-int8."):
         assert line in readme
     assert "benchmark_app's throughput hint" in readme
     # the IR keeps the ONNX model's dynamic input; the script fixes the shape owb measured

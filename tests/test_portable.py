@@ -133,6 +133,12 @@ def _member(name: str) -> tarfile.TarInfo:
     return tarfile.TarInfo(name)
 
 
+def _with_parent(manifest: bytes, parent: object) -> bytes:
+    doc = json.loads(manifest)
+    doc["models"][1]["parent"] = parent
+    return json.dumps(doc).encode()
+
+
 def _with_file(manifest: bytes, rel: str) -> bytes:
     doc = json.loads(manifest)
     doc["files"][rel] = {"size": 1, "sha256": "0" * 64}
@@ -150,6 +156,8 @@ def _with_file(manifest: bytes, rel: str) -> bytes:
      "belongs to no record"),
     (lambda i, d: [(i, json.dumps({**json.loads(d), "schema": 99}).encode() if i.name == "manifest.json" else d)],
      "newer owb"),
+    (lambda i, d: [(i, _with_parent(d, {"id": "x"}) if i.name == "manifest.json" else d)],
+     "fields of the wrong type"),
 ])
 def test_tampered_archive_is_refused_and_changes_nothing(source, archive, tmp_path, tamper, message):
     home = tmp_path / "b"
