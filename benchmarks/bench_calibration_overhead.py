@@ -30,6 +30,7 @@ BARE = textwrap.dedent('''
     from PIL import Image
     xml, folder, out = sys.argv[1:4]
     model = ov.Core().read_model(xml)
+    model.reshape([1, 3, 48, 192])  # the static shape owb calibrates at (its --shape)
     files = sorted(glob.glob(folder + "/*.png"))
     def transform(path):
         img = Image.open(path).convert("RGB").resize((192, 48), Image.BILINEAR)
