@@ -25,6 +25,7 @@ from .records import Model
 from .workspace import Workspace
 
 Progress = Callable[[int, int], None]
+DECODE_GROUP = 8  # inference chunks decoded per pool task
 
 
 @dataclass
@@ -110,32 +111,36 @@ class DatasetRunner:
                 progress(finished, total)
             return Batch(chunk, outs, metas)
 
+        # Decode work goes to the pool a group of chunks at a time: one future
+        # per image costs more in executor hand-offs than a small JPEG decode.
+        groups = [chunks[i:i + DECODE_GROUP] for i in range(0, len(chunks), DECODE_GROUP)]
+        window = max(2, -(-lookahead // DECODE_GROUP))
+
+        def prepare_group(group: list[list[int]]) -> list[tuple[list[int], np.ndarray, list[ImageMeta]]]:
+            return [(chunk, *self._prepare(paths, chunk)) for chunk in group]
+
         with ThreadPoolExecutor(self.workers, thread_name_prefix="owb-decode") as pool:
-            pending: deque = deque()
-            feed = iter(chunks)
-            for chunk in feed:
-                pending.append((chunk, pool.submit(self._prepare, paths, chunk)))
-                if len(pending) >= lookahead:
-                    break
+            pending: deque = deque(pool.submit(prepare_group, g) for g in groups[:window])
+            feed = iter(groups[window:])
             try:
                 while pending:
-                    if cancel is not None and cancel.is_set():
-                        raise Cancelled("cancelled")
-                    chunk, fut = pending.popleft()
+                    fut = pending.popleft()
                     nxt = next(feed, None)
                     if nxt is not None:
-                        pending.append((nxt, pool.submit(self._prepare, paths, nxt)))
-                    arr, metas = fut.result()
-                    rid = infer_queue.get_idle_request_id()
-                    if rid in inflight:
-                        yield collect(rid)
-                    # A plain copy into the request's own tensor, cheaper than
-                    # start_async's generic input dispatch.
-                    infer_queue[rid].get_input_tensor(0).data[...] = arr
-                    infer_queue.start_async()
-                    inflight[rid] = (chunk, metas)
+                        pending.append(pool.submit(prepare_group, nxt))
+                    for chunk, arr, metas in fut.result():
+                        if cancel is not None and cancel.is_set():
+                            raise Cancelled("cancelled")
+                        rid = infer_queue.get_idle_request_id()
+                        if rid in inflight:
+                            yield collect(rid)
+                        # A plain copy into the request's own tensor, cheaper
+                        # than start_async's generic input dispatch.
+                        infer_queue[rid].get_input_tensor(0).data[...] = arr
+                        infer_queue.start_async()
+                        inflight[rid] = (chunk, metas)
             finally:
-                for _, fut in pending:
+                for fut in pending:
                     fut.cancel()
                 infer_queue.wait_all()
             for rid in sorted(inflight):

@@ -87,12 +87,19 @@ class Preprocessor:
             arr = arr[:, :, None]
         if self.config.color == "BGR":
             arr = arr[:, :, ::-1]
-        if not self.raw_u8:
-            arr = (arr.astype(np.float32) - self.mean) * self.inv_scale
+        channels_first = "C" in self.layout and self.layout.index("C") < self.layout.index("H")
         if "C" not in self.layout:
             arr = arr[:, :, 0]
-        elif self.layout.index("C") < self.layout.index("H"):
-            arr = arr.transpose(2, 0, 1)
+        elif channels_first:
+            arr = arr.transpose(2, 0, 1)  # on the uint8 view: cheaper than on floats
+        if not self.raw_u8:
+            # One converting copy, then in-place maths: no float temporaries.
+            out = np.empty(arr.shape, np.float32)
+            out[...] = arr
+            shape = (-1, 1, 1) if channels_first else (-1,) if "C" in self.layout else ()
+            out -= self.mean.reshape(shape) if shape else self.mean[0]
+            out *= self.inv_scale.reshape(shape) if shape else self.inv_scale[0]
+            arr = out
         if "N" in self.layout:
             arr = arr[None]
         meta = ImageMeta(orig_w=ow, orig_h=oh, in_w=self.w, in_h=self.h, scale_x=sx, scale_y=sy, pad_x=px, pad_y=py)

@@ -12,7 +12,6 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from pathlib import Path
 
 import model_builders as mb
 from conftest import CLS_CONFIG, ROOT

@@ -241,7 +241,7 @@ def _annotations(d: Path) -> None:
     _write(d / "val_range", {**images, "labels.txt": "a\nb\n",
                              "val.txt": "0.jpg 2\n1.jpg 7\n2.jpg -1\n3.jpg 99999999999999999999\n"})
     _write(d / "val_missing", {**images, "val.txt": "gone.jpg 0\nsub/gone.jpg 1\n"})
-    _write(d / "val_latin1", {**images, "val.txt": "0.jpg 0\n".encode() + "caf\xe9.jpg 1\n".encode("latin-1")})
+    _write(d / "val_latin1", {**images, "val.txt": b"0.jpg 0\n" + "caf\xe9.jpg 1\n".encode("latin-1")})
     _write(d / "labels_empty", {**images, "val.txt": "0.jpg 0\n", "labels.txt": "\n\n"})
     for name, attack in (("voc_xxe", XXE), ("voc_laughs", LAUGHS)):
         make_voc_detection(d / name, n=3, extra_outside_split=0)

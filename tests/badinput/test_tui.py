@@ -32,7 +32,7 @@ async def test_import_forms_refuse_corpus_cases_and_keep_running(corpus, tmp_pat
         for key, rel, words in SAMPLE:
             form = ImportModelScreen if key == "m" else ImportDatasetScreen
             await pilot.press(key)
-            await wait_for(pilot, lambda: isinstance(app.screen, form))
+            await wait_for(pilot, lambda form=form: isinstance(app.screen, form))
             app.screen.query_one("#path").value = str(corpus / rel)
             seen.clear()
             await pilot.click("#import")
