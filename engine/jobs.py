@@ -60,7 +60,8 @@ class JobContext:
 
     def progress(self, stage: str, step: int = 0, total: int | None = None) -> None:
         """Report progress; raises Cancelled when a cancel was asked for."""
-        if stage != self.job.stage:
+        new_stage = stage != self.job.stage
+        if new_stage:
             self.log.info("stage: %s", stage)
             self._stage_started, self._stage_first_step = time.monotonic(), step
         eta = None
@@ -70,7 +71,7 @@ class JobContext:
             eta = round(elapsed / done * (total - step), 1)
         self.job.stage, self.job.step, self.job.total = stage, int(step), int(total or 0)
         t = time.monotonic()
-        if t - self._last_write > 1.0 or step == total:
+        if new_stage or t - self._last_write > 1.0 or step == total:
             self._last_write = t
             self.ws.update(self.job)
         self.runner._emit(JobEvent(self.job.id, "running", stage, int(step), total, eta))

@@ -329,13 +329,16 @@ class OwbApp(App[int]):
 
 def run_tui(home: str | None) -> int:
     """`owb` with no command: open the workspace and run the UI until quit."""
+    from .terminal_probe import answer
+
     try:
         ws = Workspace(home)
     except OwbError as exc:
+        answer()  # puts the terminal back as it was
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code
-    import textual_image.widget  # noqa: F401  probes Sixel/Kitty support, impossible once App.run() owns stdin
     app = OwbApp(ws)
+    answer()  # the picture protocol, asked by cli.main; must be read before App.run() owns stdin
     code = app.run()
     running = app.runner.running()
     if running:

@@ -33,6 +33,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
+        from .terminal_probe import ask
+
+        ask()  # the terminal answers while Textual is imported; run_tui reads the answers
         from .app import run_tui
 
         return run_tui(args.home)

@@ -7,10 +7,12 @@ coloured half-blocks over plain SSH and in tmux, so one widget serves every
 terminal; rich-pixels only draws half-blocks. Its Textual widget also sizes
 the picture to the space it gets while keeping the aspect ratio.
 
-textual-image probes the terminal when it is first imported, which it cannot
-do once Textual owns stdin: ``owb_tui.app.run_tui`` imports it before
-``App.run()``; this module only uses what that probe chose. Anywhere else
-(Pilot tests, pipes) it finds no terminal and draws with Unicode blocks."""
+textual-image would probe the terminal when first imported, which it cannot
+do once Textual owns stdin, and which delayed owb's first paint by up to
+0.85 s: ``owb_tui.terminal_probe`` asks the terminal while owb starts and
+textual-image is imported here, on the first picture, with those answers.
+Anywhere else (Pilot tests, pipes) nothing was asked and pictures are drawn
+with Unicode blocks."""
 
 from __future__ import annotations
 
@@ -21,7 +23,8 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Container
 from textual.widgets import Static
-from textual_image.widget import Image as TerminalImage
+
+from ..terminal_probe import picture_widget
 
 
 class ImageView(Container):
@@ -37,17 +40,11 @@ class ImageView(Container):
     def __init__(self, **kw: Any) -> None:
         super().__init__(**kw)
         self.picture: Image.Image | None = None
+        self.widget_class, self.method = picture_widget()  # method: sixel, tgp (Kitty), halfcell or unicode
 
     def compose(self) -> ComposeResult:
         yield Static(id="image-note", markup=False)
-        yield TerminalImage(None, id="picture")
-
-    @property
-    def method(self) -> str:
-        """How pictures reach this terminal: sixel, tgp (Kitty), halfcell or unicode."""
-        from textual_image.renderable import Image as chosen
-
-        return chosen.__module__.rsplit(".", 1)[-1]
+        yield self.widget_class(None, id="picture")
 
     def wait(self, note: str) -> None:
         """Show the loading indicator; the previous picture is not shown meanwhile."""
@@ -60,7 +57,7 @@ class ImageView(Container):
         self.loading = False
         note = self.query_one("#image-note", Static)
         note.display = False
-        image = self.query_one("#picture", TerminalImage)
+        image = self.query_one("#picture", self.widget_class)
         image.image = picture
         image.display = True
 
@@ -74,6 +71,6 @@ class ImageView(Container):
         note.update(Text(text))
         note.set_class(error, "-error")
         note.display = True
-        image = self.query_one("#picture", TerminalImage)
+        image = self.query_one("#picture", self.widget_class)
         image.display = False
         image.image = None

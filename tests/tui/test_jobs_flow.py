@@ -79,9 +79,16 @@ async def test_benchmark_dialog_runs_a_job_and_the_row_shows_fps(ws):
         assert result["time_s"] == 0.5 and result["inputs"] == "random"
 
 
-async def test_cancel_a_running_job_from_the_jobs_screen(ws):
+async def test_cancel_a_running_job_from_the_jobs_screen(ws, monkeypatch):
+    import time as _time
+
+    from engine.preprocess import Preprocessor
     from owb_tui.screens.jobs import JobsScreen
 
+    # Slow each calibration image down, so the cancel lands mid-statistics on
+    # a fast machine too (24 images would otherwise be done in a blink).
+    load = Preprocessor.load
+    monkeypatch.setattr(Preprocessor, "load", lambda self, path: (_time.sleep(0.3), load(self, path))[1])
     app = OwbApp(ws)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
@@ -93,6 +100,7 @@ async def test_cancel_a_running_job_from_the_jobs_screen(ws):
         assert isinstance(app.screen, JobsScreen)
         table = app.screen.query_one("#jobs")
         assert table_column(table, 0)[0].startswith("calibrate cls")  # newest first
+        await wait_for(pilot, lambda: ws.get(Job, job.id).stage == "Statistics collection", timeout=90)
         await pilot.press("x")
         await wait_for(pilot, lambda: ws.get(Job, job.id).state == "cancelled", timeout=90)
         await wait_for(pilot, lambda: table_column(table, 1)[0] == "cancelled", timeout=5)

@@ -107,7 +107,9 @@ async def test_bad_model_path_notifies_and_keeps_the_form(ws, tmp_path):
         path = app.screen.query_one("#path")
         path.value = str(bogus)
         seen.clear()
-        await pilot.click("#import")
+        # Press the button itself: a click by coordinates can miss while the
+        # form re-lays out around the facts text of the previous attempt.
+        app.screen.query_one("#import").press()
         await wait_for(pilot, lambda: any(s == "error" for s, _ in seen))
         assert any("cannot read broken.onnx as a model (onnx)" in m for s, m in seen if s == "error")
         assert isinstance(app.screen, ImportModelScreen)

@@ -1,0 +1,150 @@
+"""Text snapshots of the main screens at 80x24 and 120x40: Projects, Project
+page, Optimize form, Jobs, Compare and Report.
+
+No golden files: pytest-textual-snapshot does not fit the installed pytest,
+and a stored SVG would break on every job id, date and FPS figure. Each test
+renders the screen as text (the compositor's strips, exactly what the
+terminal gets) and asserts what must be there whole: column titles, labels,
+every footer key hint (so "q qui" at 80 columns fails), and that no line is
+wider than the terminal."""
+
+from __future__ import annotations
+
+from typing import Any, Awaitable, Callable
+
+import pytest
+
+from engine.records import Job, Model, Report
+from engine.workspace import Workspace
+from owb_tui.app import OwbApp
+
+from . import copy_workspace, template_home, wait_for
+
+SIZES = [(80, 24), (120, 40)]
+
+
+@pytest.fixture(scope="module")
+def measured_home(tmp_path_factory):
+    """The TUI template plus what the Compare and Report screens show: short
+    benchmarks of both models, a finished comparison job and a predictions report."""
+    from engine.benchmark import BenchmarkSettings, run_benchmark
+    from engine.compare import compare
+    from engine.jobs import JobRunner
+    from engine.reports import ReportSpec, create_report
+
+    home = copy_workspace(template_home(tmp_path_factory), tmp_path_factory.mktemp("snap") / "home")
+    ws = Workspace(home)
+    a, b = ws.get(Model, "cls"), ws.get(Model, "cls-int8")
+    for model in (a, b):
+        run_benchmark(ws, model, BenchmarkSettings(time_s=0.3))
+    runner = JobRunner(ws)
+    job = runner.submit("compare", lambda ctx: compare(ctx.ws, a, b, bench_time=0.3),
+                        params={"model": b.id, "a": a.id, "b": b.id, "bench_time": 0.3}, name="compare cls cls-int8")
+    assert runner.wait(job.id, timeout=120).state == "done"
+    create_report(ws, ReportSpec("predictions", "cls-int8", "lines"))
+    return home
+
+
+@pytest.fixture
+def ws(measured_home, tmp_path):
+    return Workspace(copy_workspace(measured_home, tmp_path / "home"))
+
+
+def screen_lines(app: Any) -> list[str]:
+    return [strip.text for strip in app.screen._compositor.render_strips()]
+
+
+def footer_hints(app: Any) -> list[str]:
+    """"key description" of every binding the footer shows on this screen."""
+    hints = []
+    for active in app.screen.active_bindings.values():
+        if active.binding.show:
+            hints.append(f"{app.get_key_display(active.binding)} {active.binding.description}")
+    return hints
+
+
+async def projects(app: Any, pilot: Any) -> None:
+    pass
+
+
+async def project(app: Any, pilot: Any) -> None:
+    await pilot.press("enter")
+    await wait_for(pilot, lambda: app.focused is not None and app.focused.id == "history", timeout=10)
+
+
+async def optimize(app: Any, pilot: Any) -> None:
+    await pilot.press("o")
+    await wait_for(pilot, lambda: app.focused is not None and app.focused.id == "opt-dataset", timeout=10)
+
+
+async def jobs(app: Any, pilot: Any) -> None:
+    await pilot.press("j")
+
+
+async def compare_screen(app: Any, pilot: Any) -> None:
+    await pilot.press("down", "c")
+    await wait_for(pilot, lambda: "FPS" in "".join(screen_lines(app)), timeout=10)
+
+
+async def report(app: Any, pilot: Any) -> None:
+    await pilot.press("down", "enter")
+    await pilot.pause()
+    await pilot.press("r")
+    await wait_for(pilot, lambda: app.focused is not None and app.focused.id == "rep-list", timeout=10)
+    await wait_for(pilot, lambda: app.focused.row_count == 1, timeout=10)
+    await pilot.press("enter")
+
+
+def expected(ws: Workspace, screen: str) -> list[str]:
+    """Text each screen must show whole, at both sizes."""
+    if screen == "projects":
+        return ["model", "prec", "dataset", "FPS", "lat ms", "acc", "size", "cls", "└ cls-int8", "FP32", "INT8",
+                "lines"]
+    if screen == "project":
+        return ["cls  FP32 classification  input 1x3x48x192", "INT8 children: cls-int8",
+                "Perf (p)", "Layers (l)", "Optimize (o)", "Explore (e)", "Reports (r)", "Export (x)",
+                "when", "kind", "inputs", "result", "settings", "benchmark", "accuracy", "FPS"]
+    if screen == "optimize":
+        return ["dataset", "lines (24 img)", "calib. on", "the same dataset", "subset %", "100", "method",
+                "Default", "max drop", "drop type", "Default: NNCF post-training quantization", "advanced"]
+    if screen == "jobs":
+        return ["job", "state", "progress", "step", "ETA", "calibrate cls", "compare cls cls-int8", "done",
+                "[##########]"]
+    if screen == "compare":
+        job = ws.find(Job, kind="compare", state="done")[0]
+        return [job.result["verdict"].split(";")[0].split(",")[0], "B/A", "model", "precision", "executed as",
+                "FPS", "latency ms", "size", "accuracy", "cls-int8", "INT8"]
+    if screen == "report":
+        report = ws.all(Report)[0]
+        return [f"{report.name}:", "24 images", "Image Name", "24 rows", "basic table", "column: Image Name"]
+    raise AssertionError(screen)
+
+
+SCREENS: dict[str, Callable[[Any, Any], Awaitable[None]]] = {
+    "projects": projects, "project": project, "optimize": optimize, "jobs": jobs, "compare": compare_screen,
+    "report": report,
+}
+SCREEN_CLASSES = {"projects": "ProjectsScreen", "project": "ProjectScreen", "optimize": "ProjectScreen",
+                  "jobs": "JobsScreen", "compare": "CompareScreen", "report": "ReportScreen"}
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+@pytest.mark.parametrize("screen", list(SCREENS))
+async def test_screen_shows_everything_whole(ws, screen, size):
+    app = OwbApp(ws)
+    async with app.run_test(size=size) as pilot:
+        await pilot.pause()
+        await SCREENS[screen](app, pilot)
+        await pilot.pause()
+        assert type(app.screen).__name__ == SCREEN_CLASSES[screen]
+        lines = screen_lines(app)
+        assert len(lines) == size[1] and all(len(line) <= size[0] for line in lines)
+        text = "\n".join(lines)
+        for part in expected(ws, screen):
+            assert part in text, f"{part!r} missing from the {screen} screen at {size}:\n{text}"
+        footer = lines[-1]
+        hints = footer_hints(app)
+        assert len(hints) >= 3, hints
+        for hint in hints:
+            assert hint in footer, f"footer hint {hint!r} cut at {size}: {footer!r}"
+        assert "owb" in lines[0]  # the header's title
