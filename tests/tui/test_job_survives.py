@@ -39,12 +39,12 @@ async def test_jobs_keep_running_when_their_screens_are_popped(ws):
         page = app.screen
         assert isinstance(page, ProjectScreen) and page.model_id == parent.id
 
-        # a 3 s benchmark from the page, then straight back to Projects
+        # a 10 s benchmark from the page, then straight back to Projects
         await pilot.press("b")
         await pilot.pause()
         await pilot.press("tab")
         assert focused_id(app) == "time"
-        await type_text(pilot, "3")
+        await type_text(pilot, "10")
         await pilot.press("enter")
         await pilot.pause()
         assert app.screen is page
@@ -54,14 +54,16 @@ async def test_jobs_keep_running_when_their_screens_are_popped(ws):
         assert isinstance(app.screen, ProjectsScreen) and page not in app.screen_stack
         assert not page.is_attached
 
-        # the Jobs screen opened and closed meanwhile does not stop it either
+        assert bench.id in {j.id for j in app.runner.running()}
+
+        # the Jobs screen opened and closed meanwhile stops nothing either
         await pilot.press("j")
         await pilot.pause()
         assert isinstance(app.screen, JobsScreen)
         await pilot.press("escape")
         await pilot.pause()
         assert isinstance(app.screen, ProjectsScreen)
-        assert ws.get(Job, bench.id).state in ("queued", "running")
+        assert bench.id in {j.id for j in app.runner.running()}
 
         # a calibration from the Optimize tab: Calibrate itself pops the page
         await pilot.press("o")
@@ -78,13 +80,14 @@ async def test_jobs_keep_running_when_their_screens_are_popped(ws):
         assert isinstance(app.screen, ProjectsScreen) and not optimize_page.is_attached
         calibration = next(j for j in app.runner.running() if j.kind == "calibrate")
 
+
         await wait_for(pilot, lambda: not app.runner.running(), timeout=180)
 
     done = ws.get(Job, bench.id)
     assert done.state == "done", done.error
     stored = [r for r in ws.all(InferenceResult) if r.kind == "benchmark" and r.model == parent.id]
     assert len(stored) == 1
-    assert stored[0].result["time_s"] == 3.0 and stored[0].result["throughput_fps"] > 0
+    assert stored[0].result["time_s"] == 10.0 and stored[0].result["throughput_fps"] > 0
     assert done.result["throughput_fps"] == stored[0].result["throughput_fps"]
 
     cal = ws.get(Job, calibration.id)
