@@ -130,8 +130,7 @@ class PtyApp:
         self.lock = threading.Lock()
         self.started = time.monotonic()
         self.proc = subprocess.Popen(cmd, stdin=slave, stdout=slave, stderr=slave, env=env, cwd=ROOT,
-                                     start_new_session=True,
-                                     preexec_fn=lambda: fcntl.ioctl(0, termios.TIOCSCTTY, 0))
+                                     start_new_session=True)
         os.close(slave)
         self.closed = False
         self.reader = threading.Thread(target=self._read, daemon=True)
@@ -257,7 +256,7 @@ def key_latencies(home: Path, tmp: Path, calibrate: bool) -> tuple[list[float], 
 
 def pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 def main() -> int:

@@ -21,11 +21,18 @@ import re
 import select
 import sys
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Iterator
 
-DEADLINE_S = 0.3
+try:
+    import fcntl
+    import termios
+except ImportError:  # not a POSIX terminal: nothing is asked, pictures use the fallback
+    fcntl = termios = None  # type: ignore[assignment]
+
+FAILURES: tuple[type[BaseException], ...] = (OSError, ValueError) + ((termios.error,) if termios else ())
+DEADLINE_S = 0.5  # room for a slow SSH link; costs only where no answer ever comes
 TGP_QUERY = b"\x1b_Gi=31,s=1,v=1,a=q,t=d,f=24;AAAA\x1b\\"  # textual-image's own Kitty query
 CELL_QUERY = b"\x1b[16t"
 DA1_QUERY = b"\x1b[c"
@@ -49,9 +56,7 @@ class _Probe:
         self.cell: tuple[int, int] | None = None
 
     def ask(self) -> None:
-        import fcntl
         import struct
-        import termios
 
         rows, cols, width, height = struct.unpack("HHHH", fcntl.ioctl(self.out, termios.TIOCGWINSZ, b"\0" * 8))
         if width and height and rows and cols:
@@ -66,10 +71,11 @@ class _Probe:
 
     def restore(self) -> None:
         if self.saved is not None:
-            import termios
-
-            termios.tcsetattr(self.fd, termios.TCSANOW, self.saved)
-            self.saved = None
+            saved, self.saved = self.saved, None
+            try:
+                termios.tcsetattr(self.fd, termios.TCSANOW, saved)
+            except FAILURES:  # the terminal went away: nothing left to put back
+                pass
 
     def read(self) -> TerminalAnswer:
         got = b""
@@ -106,14 +112,18 @@ _answer: TerminalAnswer | None = None
 def ask() -> None:
     """Write the questions; only where both ends are a terminal (not in pipes or tests)."""
     global _probe
-    if _probe is not None or not (sys.__stdin__ and sys.__stdout__):
+    if _probe is not None or termios is None or not (sys.__stdin__ and sys.__stdout__):
         return
     try:
         if not (sys.__stdin__.isatty() and sys.__stdout__.isatty()):
             return
         probe = _Probe()
+    except FAILURES:
+        return
+    try:
         probe.ask()
-    except (OSError, ValueError):
+    except FAILURES:
+        probe.restore()
         return
     _probe = probe
 
@@ -125,7 +135,7 @@ def answer() -> TerminalAnswer | None:
         probe, _probe = _probe, None
         try:
             _answer = probe.read()
-        except (OSError, ValueError):
+        except FAILURES:
             probe.restore()
             _answer = TerminalAnswer("halfcell", probe.cell)
     return _answer

@@ -201,3 +201,33 @@ def snapshot(base: Path, skip: Path) -> dict[str, tuple[int, int]]:
             st = os.lstat(os.path.join(dirpath, name))
             seen[os.path.relpath(os.path.join(dirpath, name), base)] = (st.st_size, st.st_mtime_ns)
     return seen
+
+
+# --- archives -----------------------------------------------------------------
+
+
+def write_zip(path: Path, members: list[tuple[str | zipfile.ZipInfo, bytes]], method: int = zipfile.ZIP_DEFLATED) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(path, "w", method) as zf:
+        for name, data in members:
+            zf.writestr(name, data)
+    return path
+
+
+def write_tar(path: Path, members: list[tarfile.TarInfo | tuple[str, bytes]]) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(path, "w:gz" if path.name.endswith(".gz") else "w", errors="surrogateescape") as tf:
+        for member in members:
+            if isinstance(member, tarfile.TarInfo):
+                tf.addfile(member)
+            else:
+                info = tarfile.TarInfo(member[0])
+                info.size = len(member[1])
+                tf.addfile(info, io.BytesIO(member[1]))
+    return path
+
+
+def tar_link(name: str, target: str, kind: bytes) -> tarfile.TarInfo:
+    info = tarfile.TarInfo(name)
+    info.type, info.linkname = kind, target
+    return info

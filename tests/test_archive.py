@@ -17,7 +17,7 @@ import pytest
 from engine.datasets import ArchiveLimits, load_dataset, materialize
 from engine.datasets.archive import dataset_root
 from engine.errors import BadInput, Cancelled
-from fixtures_datasets import image_bytes, snapshot, write_image
+from fixtures_datasets import image_bytes, snapshot, tar_link, write_image, write_tar, write_zip
 
 JPEG = image_bytes(1)
 
@@ -42,45 +42,20 @@ def refused(tmp_path: Path, dest: Path, match: str):
     assert list(dest.iterdir()) == [], "a refused archive left files in dest"
 
 
-def make_zip(path: Path, members: list[tuple[str | zipfile.ZipInfo, bytes]], method=zipfile.ZIP_DEFLATED) -> Path:
-    with zipfile.ZipFile(path, "w", method) as zf:
-        for name, data in members:
-            zf.writestr(name, data)
-    return path
-
-
-def make_tar(path: Path, members: list[tarfile.TarInfo | tuple[str, bytes]]) -> Path:
-    with tarfile.open(path, "w:gz" if path.name.endswith(".gz") else "w") as tf:
-        for member in members:
-            if isinstance(member, tarfile.TarInfo):
-                tf.addfile(member)
-            else:
-                info = tarfile.TarInfo(member[0])
-                info.size = len(member[1])
-                tf.addfile(info, io.BytesIO(member[1]))
-    return path
-
-
-def link(name: str, target: str, kind: bytes) -> tarfile.TarInfo:
-    info = tarfile.TarInfo(name)
-    info.type, info.linkname = kind, target
-    return info
-
-
 # --- path escapes ------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("evil", ["../evil.txt", "a/../../evil.txt", "..\\evil.txt"])
 def test_zip_slip(box, tmp_path, evil):
     src, dest = box
-    archive = make_zip(src / "slip.zip", [("ok.jpg", JPEG), (evil, b"pwned")])
+    archive = write_zip(src / "slip.zip", [("ok.jpg", JPEG), (evil, b"pwned")])
     with refused(tmp_path, dest, "climbs out with '..'"):
         materialize(archive, dest)
 
 
 def test_zip_absolute_path(box, tmp_path):
     src, dest = box
-    archive = make_zip(src / "abs.zip", [("ok.jpg", JPEG), (str(tmp_path / "abs.txt"), b"pwned")])
+    archive = write_zip(src / "abs.zip", [("ok.jpg", JPEG), (str(tmp_path / "abs.txt"), b"pwned")])
     with refused(tmp_path, dest, "absolute path"):
         materialize(archive, dest)
 
@@ -89,7 +64,7 @@ def test_zip_absolute_path(box, tmp_path):
 @pytest.mark.parametrize("evil", ["../evil.txt", "/abs-evil.txt"])
 def test_tar_slip(box, tmp_path, evil, suffix):
     src, dest = box
-    archive = make_tar(src / f"slip{suffix}", [("ok.jpg", JPEG), (evil, b"pwned")])
+    archive = write_tar(src / f"slip{suffix}", [("ok.jpg", JPEG), (evil, b"pwned")])
     with refused(tmp_path, dest, "climbs out|absolute path"):
         materialize(archive, dest)
 
@@ -99,9 +74,9 @@ def test_tar_slip(box, tmp_path, evil, suffix):
 
 def test_tar_symlink_pointing_outside(box, tmp_path):
     src, dest = box
-    archive = make_tar(
+    archive = write_tar(
         src / "sym.tar",
-        [("ok.jpg", JPEG), link("escape", str(tmp_path), tarfile.SYMTYPE), ("escape/sentinel.txt", b"overwritten")],
+        [("ok.jpg", JPEG), tar_link("escape", str(tmp_path), tarfile.SYMTYPE), ("escape/sentinel.txt", b"overwritten")],
     )
     with refused(tmp_path, dest, "'escape' is a symbolic link to"):
         materialize(archive, dest)
@@ -110,14 +85,14 @@ def test_tar_symlink_pointing_outside(box, tmp_path):
 
 def test_tar_hardlink_pointing_outside(box, tmp_path):
     src, dest = box
-    archive = make_tar(src / "hard.tar", [("ok.jpg", JPEG), link("grab", "../../sentinel.txt", tarfile.LNKTYPE)])
+    archive = write_tar(src / "hard.tar", [("ok.jpg", JPEG), tar_link("grab", "../../sentinel.txt", tarfile.LNKTYPE)])
     with refused(tmp_path, dest, "'grab' is a hard link"):
         materialize(archive, dest)
 
 
 def test_tar_hardlink_inside_is_refused_too(box, tmp_path):
     src, dest = box
-    archive = make_tar(src / "hard.tar", [("ok.jpg", JPEG), link("copy.jpg", "ok.jpg", tarfile.LNKTYPE)])
+    archive = write_tar(src / "hard.tar", [("ok.jpg", JPEG), tar_link("copy.jpg", "ok.jpg", tarfile.LNKTYPE)])
     with refused(tmp_path, dest, "'copy.jpg' is a hard link"):
         materialize(archive, dest)
 
@@ -126,7 +101,7 @@ def test_tar_fifo_is_refused(box, tmp_path):
     src, dest = box
     fifo = tarfile.TarInfo("pipe")
     fifo.type = tarfile.FIFOTYPE
-    archive = make_tar(src / "fifo.tar", [("ok.jpg", JPEG), fifo])
+    archive = write_tar(src / "fifo.tar", [("ok.jpg", JPEG), fifo])
     with refused(tmp_path, dest, "'pipe' is a device, fifo"):
         materialize(archive, dest)
 
@@ -135,7 +110,7 @@ def test_zip_symlink_member(box, tmp_path):
     src, dest = box
     info = zipfile.ZipInfo("escape")
     info.external_attr = (stat.S_IFLNK | 0o777) << 16
-    archive = make_zip(src / "sym.zip", [("ok.jpg", JPEG), (info, str(tmp_path).encode())])
+    archive = write_zip(src / "sym.zip", [("ok.jpg", JPEG), (info, str(tmp_path).encode())])
     with refused(tmp_path, dest, "'escape' is a symbolic link"):
         materialize(archive, dest)
 
@@ -145,7 +120,7 @@ def test_zip_symlink_member(box, tmp_path):
 
 def test_zip_bomb_ratio(box, tmp_path):
     src, dest = box
-    archive = make_zip(src / "bomb.zip", [("ok.jpg", JPEG), ("zeros.bin", bytes(30 << 20))])
+    archive = write_zip(src / "bomb.zip", [("ok.jpg", JPEG), ("zeros.bin", bytes(30 << 20))])
     assert archive.stat().st_size < 100_000
     with refused(tmp_path, dest, r"'zeros.bin' expands \d+x \(limit 200x\), like a zip bomb"):
         materialize(archive, dest)
@@ -153,19 +128,19 @@ def test_zip_bomb_ratio(box, tmp_path):
 
 def test_tar_gz_bomb_ratio(box, tmp_path):
     src, dest = box
-    archive = make_tar(src / "bomb.tar.gz", [("ok.jpg", JPEG), ("zeros.bin", bytes(30 << 20))])
+    archive = write_tar(src / "bomb.tar.gz", [("ok.jpg", JPEG), ("zeros.bin", bytes(30 << 20))])
     with refused(tmp_path, dest, r"bomb.tar.gz expands \d+x \(limit 200x\)"):
         materialize(archive, dest)
 
 
 def test_total_size_and_member_count_limits(box, tmp_path):
     src, dest = box
-    archive = make_zip(src / "many.zip", [(f"{i}.jpg", JPEG) for i in range(8)])
+    archive = write_zip(src / "many.zip", [(f"{i}.jpg", JPEG) for i in range(8)])
     with refused(tmp_path, dest, "expands to over .* GiB, the limit"):
         materialize(archive, dest, limits=ArchiveLimits(max_total_bytes=3 * len(JPEG)))
     with refused(tmp_path, dest, "8 members, over the limit of 5"):
         materialize(archive, dest, limits=ArchiveLimits(max_members=5))
-    tar = make_tar(src / "many.tar", [(f"{i}.jpg", JPEG) for i in range(8)])
+    tar = write_tar(src / "many.tar", [(f"{i}.jpg", JPEG) for i in range(8)])
     with refused(tmp_path, dest, "over 5 members"):
         materialize(tar, dest, limits=ArchiveLimits(max_members=5))
 
@@ -173,9 +148,9 @@ def test_total_size_and_member_count_limits(box, tmp_path):
 @pytest.mark.parametrize("inner", ["inner.zip", "deeper/inner.tar.gz"])
 def test_nested_archive_is_refused_not_extracted(box, tmp_path, inner):
     src, dest = box
-    nested = make_zip(tmp_path / "inner.zip", [("x.jpg", JPEG)]).read_bytes()
+    nested = write_zip(tmp_path / "inner.zip", [("x.jpg", JPEG)]).read_bytes()
     (tmp_path / "inner.zip").unlink()
-    archive = make_zip(src / "outer.zip", [("ok.jpg", JPEG), (inner, nested)])
+    archive = write_zip(src / "outer.zip", [("ok.jpg", JPEG), (inner, nested)])
     with refused(tmp_path, dest, f"'{inner}' is itself an archive; owb never extracts archives inside archives"):
         materialize(archive, dest)
 
@@ -186,7 +161,7 @@ def test_nested_archive_is_refused_not_extracted(box, tmp_path, inner):
 def test_corrupt_member_after_good_ones_cleans_dest(box, tmp_path):
     src, dest = box
     payload = b"PAYLOAD-" * 512
-    archive = make_zip(src / "crc.zip", [("a.jpg", JPEG), ("b.jpg", JPEG), ("c.bin", payload)], zipfile.ZIP_STORED)
+    archive = write_zip(src / "crc.zip", [("a.jpg", JPEG), ("b.jpg", JPEG), ("c.bin", payload)], zipfile.ZIP_STORED)
     data = archive.read_bytes()
     spot = data.index(payload) + 100
     archive.write_bytes(data[:spot] + b"X" + data[spot + 1 :])  # c.bin fails its CRC after a, b are written
@@ -196,7 +171,7 @@ def test_corrupt_member_after_good_ones_cleans_dest(box, tmp_path):
 
 def test_truncated_and_fake_archives(box, tmp_path):
     src, dest = box
-    good = make_tar(src / "good.tar.gz", [(f"{i}.jpg", JPEG) for i in range(20)])
+    good = write_tar(src / "good.tar.gz", [(f"{i}.jpg", JPEG) for i in range(20)])
     cut = src / "cut.tar.gz"
     cut.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
     with refused(tmp_path, dest, "cut.tar.gz is"):
@@ -211,7 +186,7 @@ def test_truncated_and_fake_archives(box, tmp_path):
 
 def test_cancel_from_progress_cleans_dest(box, tmp_path):
     src, dest = box
-    archive = make_zip(src / "ok.zip", [(f"{i}.jpg", JPEG) for i in range(10)])
+    archive = write_zip(src / "ok.zip", [(f"{i}.jpg", JPEG) for i in range(10)])
     calls = []
 
     def progress(done: int, total: int) -> None:
@@ -230,7 +205,7 @@ def test_dest_must_be_empty(box):
     dest.mkdir(parents=True)
     (dest / "old").write_text("x")
     with pytest.raises(ValueError, match="empty destination"):
-        materialize(make_zip(src / "a.zip", [("a.jpg", JPEG)]), dest)
+        materialize(write_zip(src / "a.zip", [("a.jpg", JPEG)]), dest)
     assert (dest / "old").read_text() == "x"
 
 
@@ -238,10 +213,10 @@ def test_works_without_tarfile_data_filter(box, tmp_path, monkeypatch):
     """Python 3.10 before 3.10.12 has no tarfile.data_filter; the own checks carry."""
     monkeypatch.delattr(tarfile, "data_filter", raising=False)
     src, dest = box
-    good = make_tar(src / "good.tar", [("set/a.jpg", JPEG), ("set/b.jpg", JPEG)])
+    good = write_tar(src / "good.tar", [("set/a.jpg", JPEG), ("set/b.jpg", JPEG)])
     assert sorted(p.name for p in materialize(good, dest).iterdir()) == ["a.jpg", "b.jpg"]
     other = tmp_path / "sentinel" / "dest2"
-    bad = make_tar(src / "bad.tar", [link("x", "/etc", tarfile.SYMTYPE)])
+    bad = write_tar(src / "bad.tar", [tar_link("x", "/etc", tarfile.SYMTYPE)])
     with refused(tmp_path, other, "symbolic link"):
         materialize(bad, other)
 
@@ -294,7 +269,7 @@ def test_empty_folder_and_empty_archive_are_bad_input(box, tmp_path):
     (src / "empty").mkdir()
     with refused(tmp_path, dest, "holds no files"):
         materialize(src / "empty", dest)
-    empty = make_zip(src / "empty.zip", [])
+    empty = write_zip(src / "empty.zip", [])
     with refused(tmp_path, dest, "holds no files"):
         materialize(empty, dest)
 

@@ -120,6 +120,7 @@ class ReportScreen(Screen):
         self.mode = "basic"
         self.sort: tuple[int, bool] | None = None
         self.flagged = False
+        self.total: int | None = None  # rows before the flag and text filters
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -159,13 +160,15 @@ class ReportScreen(Screen):
         self.shown = table
         view = self.query_one(ReportView)
         view.set_table(table)
-        self.update_status(total)
+        self.total = total
+        self.update_status()
 
-    def update_status(self, total: int | None = None) -> None:
+    def update_status(self) -> None:
         view = self.query_one(ReportView)
         table = view.table
         if table is None:
             return
+        total = self.total
         parts = [f"{len(table)} rows" + (f" of {total}" if total is not None and total != len(table) else "")]
         if self.flagged:
             parts.append("flagged only")

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from fixtures_datasets import image_bytes, make_voc_detection
+from fixtures_datasets import image_bytes, make_voc_detection, tar_link, write_tar, write_zip  # noqa: F401 (re-exported)
 
 # The workspace every case runs against holds these, imported beforehand.
 GOOD_MODEL, GOOD_DATASET, SEG_MODEL = "good", "good", "seg-as-cls"
@@ -136,33 +136,6 @@ def build_segmentation_shaped_ir(path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     ov.save_model(ov.Model([ops.result(conv)], [image], "segmenter"), str(path), compress_to_fp16=False)
     return path
-
-
-def write_zip(path: Path, members: list[tuple[str | zipfile.ZipInfo, bytes]]) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as zf:
-        for name, data in members:
-            zf.writestr(name, data)
-    return path
-
-
-def write_tar(path: Path, members: list[tarfile.TarInfo | tuple[str, bytes]]) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with tarfile.open(path, "w:gz" if path.name.endswith(".gz") else "w", errors="surrogateescape") as tf:
-        for member in members:
-            if isinstance(member, tarfile.TarInfo):
-                tf.addfile(member)
-            else:
-                info = tarfile.TarInfo(member[0])
-                info.size = len(member[1])
-                tf.addfile(info, io.BytesIO(member[1]))
-    return path
-
-
-def tar_link(name: str, target: str, kind: bytes) -> tarfile.TarInfo:
-    info = tarfile.TarInfo(name)
-    info.type, info.linkname = kind, target
-    return info
 
 
 def noise_image(fmt: str, size: int = 32, seed: int = 0) -> bytes:

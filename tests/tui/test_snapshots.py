@@ -6,11 +6,13 @@ and a stored SVG would break on every job id, date and FPS figure. Each test
 renders the screen as text (the compositor's strips, exactly what the
 terminal gets) and asserts what must be there whole: column titles, labels,
 every footer key hint (so "q qui" at 80 columns fails), and that no line is
-wider than the terminal."""
+wider than the terminal. Last, the terminal probe that picks the picture
+protocol before the first paint, against a pty answering like real terminals."""
 
 from __future__ import annotations
 
-from typing import Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 import pytest
 
@@ -149,3 +151,56 @@ async def test_screen_shows_everything_whole(ws, screen, size):
         for hint in hints:
             assert hint in footer, f"footer hint {hint!r} cut at {size}: {footer!r}"
         assert "owb" in lines[0]  # the header's title
+
+
+PROBE_CHILD = """
+import time
+from owb_tui.terminal_probe import answer, ask
+start = time.monotonic()
+ask()
+found = answer()
+print(f"ANSWER {found.method} {found.cell} {time.monotonic() - start:.3f}", flush=True)
+"""
+
+
+@pytest.mark.parametrize("reply, method, cell", [
+    (b"\x1b[6;20;9t\x1b[?62;4;22c", "sixel", (9, 20)),  # DA1 lists Sixel (4); cell size by escape
+    (b"\x1b_Gi=31;OK\x1b\\\x1b[6;16;8t\x1b[?62;22c", "tgp", (8, 16)),  # Kitty graphics answered OK
+    (b"\x1b[?1;2c", "halfcell", None),  # a plain VT100: coloured half blocks
+    (b"", "halfcell", None),  # no answer at all: give up at the deadline
+])
+def test_terminal_probe_reads_the_answers(reply, method, cell):
+    """owb asks the terminal about pictures before Textual starts (terminal_probe);
+    here a pty plays the terminal, answering as the kinds of terminal do."""
+    import os
+    import select
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    from owb_tui.terminal_probe import DEADLINE_S
+
+    master, slave = os.openpty()
+    root = Path(__file__).resolve().parents[2]
+    child = subprocess.Popen([sys.executable, "-c", PROBE_CHILD], stdin=slave, stdout=slave, stderr=slave,
+                             cwd=root, env={**os.environ, "PYTHONPATH": str(root)}, start_new_session=True)
+    os.close(slave)
+    out = b""
+    try:
+        deadline = time.monotonic() + 30
+        while b"ANSWER" not in out or not out.endswith(b"\n"):
+            assert time.monotonic() < deadline, out
+            if select.select([master], [], [], 0.1)[0]:
+                chunk = os.read(master, 4096)
+                if b"\x1b[c" in chunk and reply:
+                    os.write(master, reply)
+                out += chunk
+    finally:
+        child.wait(timeout=30)
+        os.close(master)
+    got_method, *got_cell, seconds = out.split(b"ANSWER", 1)[1].decode().split()
+    assert got_method == method
+    assert " ".join(got_cell) == str(cell)
+    assert float(seconds) < DEADLINE_S + 0.2
+    assert b"\x1b[16t" in out  # the pty reports no pixel size, so the cell size is asked
