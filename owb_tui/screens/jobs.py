@@ -17,7 +17,7 @@ from engine.records import Job
 
 from ..app import reports_errors
 from ..widgets.progress import ascii_bar, format_eta
-from ..widgets.tables import FilterBar, RowTable, cell, clip, matches
+from ..widgets.tables import FilterBar, RowTable, cell, clip, matches, selected_key
 
 STATE_STYLES = {"running": "bold yellow", "queued": "yellow", "done": "green", "failed": "bold red",
                 "cancelled": "dim", "interrupted": "red"}
@@ -125,11 +125,7 @@ class JobsScreen(Screen):
         self.show_detail()
 
     def selected_id(self) -> str | None:
-        table = self.query_one("#jobs", DataTable)
-        if not table.row_count:
-            return None
-        row_key, _ = table.coordinate_to_cell_key(table.cursor_coordinate)
-        return row_key.value
+        return selected_key(self.query_one("#jobs", DataTable))
 
     def selected_job(self) -> Job | None:
         key = self.selected_id()

@@ -21,7 +21,7 @@ from engine.records import Dataset, InferenceResult, Model, Project
 from ..app import reports_errors
 from ..commands.common import human_size
 from ..widgets.progress import JobStatus
-from ..widgets.tables import FilterBar, RowTable, cell, clip, matches, num
+from ..widgets.tables import FilterBar, RowTable, cell, clip, matches, num, selected_key
 
 
 @dataclass
@@ -147,11 +147,7 @@ class ProjectsScreen(Screen):
         empty.display = not table.row_count
 
     def selected_id(self) -> str | None:
-        table = self.query_one("#models", DataTable)
-        if not table.row_count:
-            return None
-        row_key, _ = table.coordinate_to_cell_key(table.cursor_coordinate)
-        return row_key.value
+        return selected_key(self.query_one("#models", DataTable))
 
     def selected_model(self) -> Model | None:
         key = self.selected_id()

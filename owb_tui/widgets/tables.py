@@ -14,6 +14,14 @@ from textual.binding import Binding
 from textual.widgets import DataTable, Input
 
 
+def selected_key(table: DataTable) -> str | None:
+    """The row key under the cursor, or None for an empty table."""
+    if not table.row_count:
+        return None
+    row_key, _ = table.coordinate_to_cell_key(table.cursor_coordinate)
+    return row_key.value
+
+
 def cell(value: Any, justify: str = "left", style: str = "") -> Text:
     if value is None or value == "":
         return Text("-", style="dim", justify=justify)
