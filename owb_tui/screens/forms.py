@@ -6,8 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 from textual.containers import Horizontal
+from textual.screen import ModalScreen
 from textual.widget import Widget
-from textual.widgets import Label
+from textual.widgets import Button, Input, Label, Static
 
 from engine.errors import BadInput
 
@@ -55,3 +56,40 @@ def joined(values: list[Any] | None) -> str:
     if values is None:
         return ""
     return ",".join(f"{v:g}" if isinstance(v, float) else str(v) for v in values)
+
+
+class ImportForm(ModalScreen):
+    """What the Import Model and Import Dataset forms share: a status text,
+    reading the path once per new value, and running the import in a thread."""
+
+    STATUS = "#summary"  # the Static that shows progress, facts and errors
+    KIND = "file"  # named in "enter the …'s path first"
+
+    def __init__(self) -> None:
+        super().__init__(classes="dialog-screen")
+        self._read_path = ""
+
+    def _say(self, text: str, error: bool = False) -> None:
+        status = self.query_one(self.STATUS, Static)
+        status.update(text)
+        status.set_class(error, "error")
+
+    def _new_path(self) -> str | None:
+        """The path field's value when it changed since it was last read."""
+        path = self.query_one("#path", Input).value.strip()
+        if not path or path == self._read_path:
+            return None
+        self._read_path = path
+        return path
+
+    def _required_path(self) -> str | None:
+        path = self.query_one("#path", Input).value.strip()
+        if not path:
+            self.app.notify(f"enter the {self.KIND}'s path first", severity="error")
+            self.query_one("#path", Input).focus()
+        return path or None
+
+    def _run_import(self, work: Any, status: str) -> None:
+        self.query_one("#import", Button).disabled = True
+        self._say(status)
+        self.run_worker(work, thread=True, exclusive=True, group="import", exit_on_error=False)

@@ -9,7 +9,6 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
-from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, Static
 from textual.worker import Worker, WorkerState
 
@@ -17,7 +16,7 @@ from engine.records import Dataset
 
 from ..app import error_text
 from ..widgets.path_input import path_field
-from .forms import row
+from .forms import ImportForm, row
 
 FORMAT_CHOICES = ("imagenet", "imagefolder", "voc-detection", "voc-segmentation", "coco", "unannotated")
 
@@ -56,14 +55,15 @@ def summary_text(d: Dataset) -> str:
     return "\n".join(lines)
 
 
-class ImportDatasetScreen(ModalScreen[Dataset | None]):
+class ImportDatasetScreen(ImportForm):
     HELP_TITLE = "Import dataset"
     BINDINGS = [Binding("escape", "close", "close", id="import-dataset-close")]
+    STATUS = "#summary"
+    KIND = "dataset"
 
     def __init__(self) -> None:
-        super().__init__(classes="dialog-screen")
+        super().__init__()
         self.imported: Dataset | None = None
-        self._read_path = ""
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog form", id="import-dataset"):
@@ -91,32 +91,22 @@ class ImportDatasetScreen(ModalScreen[Dataset | None]):
     def _close(self) -> None:
         self.dismiss(self.imported)
 
-    def _say(self, text: str, error: bool = False) -> None:
-        summary = self.query_one("#summary", Static)
-        summary.update(text)
-        summary.set_class(error, "error")
-
     @on(Input.Submitted, "#path")
     @on(Input.Blurred, "#path")
     def _path_entered(self) -> None:
-        path = self.query_one("#path", Input).value.strip()
-        if not path or path == self._read_path:
+        path = self._new_path()
+        if path is None:
             return
-        self._read_path = path
         self.run_worker(lambda: detect(path), thread=True, exclusive=True, group="detect", exit_on_error=False)
 
     @on(Button.Pressed, "#import")
     @on(Input.Submitted, "#name")
     def _import(self) -> None:
-        path = self.query_one("#path", Input).value.strip()
-        if not path:
-            self.app.notify("enter the dataset's path first", severity="error")
-            self.query_one("#path", Input).focus()
+        path = self._required_path()
+        if path is None:
             return
         name = self.query_one("#name", Input).value.strip() or None
         fmt = str(self.query_one("#format", Select).value)
-        self.query_one("#import", Button).disabled = True
-        self._say(f"importing {path} … (copying and validating every image)")
         ws = self.app.ws
 
         def work() -> Dataset:
@@ -124,7 +114,7 @@ class ImportDatasetScreen(ModalScreen[Dataset | None]):
 
             return import_dataset(ws, path, name=name, fmt=fmt)
 
-        self.run_worker(work, thread=True, exclusive=True, group="import", exit_on_error=False)
+        self._run_import(work, f"importing {path} … (copying and validating every image)")
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         worker = event.worker

@@ -10,7 +10,6 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Button, Input, Label, Select, Static
 from textual.worker import Worker, WorkerState
 
@@ -18,7 +17,7 @@ from engine.records import COLORS, RESIZE_MODES, TASKS, Model
 
 from ..app import error_text
 from ..widgets.path_input import path_field
-from .forms import floats, ints, joined, row
+from .forms import ImportForm, floats, ints, joined, row
 
 
 def read_defaults(path: str) -> dict:
@@ -41,13 +40,11 @@ def tensors_text(facts: dict) -> str:
     return f"in: {ins}\nout: {outs}{more}  ({facts['params']:,} params, {facts['precision']})"
 
 
-class ImportModelScreen(ModalScreen[Model | None]):
+class ImportModelScreen(ImportForm):
     HELP_TITLE = "Import model"
     BINDINGS = [Binding("escape", "cancel", "cancel", id="import-cancel")]
-
-    def __init__(self) -> None:
-        super().__init__(classes="dialog-screen")
-        self._read_path = ""
+    STATUS = "#facts"
+    KIND = "model"
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog form", id="import-model"):
@@ -85,19 +82,13 @@ class ImportModelScreen(ModalScreen[Model | None]):
     def _cancel(self) -> None:
         self.dismiss(None)
 
-    def _say(self, text: str, error: bool = False) -> None:
-        facts = self.query_one("#facts", Static)
-        facts.update(text)
-        facts.set_class(error, "error")
-
     # -- defaults from the model --------------------------------------------
     @on(Input.Submitted, "#path")
     @on(Input.Blurred, "#path")
     def _path_entered(self) -> None:
-        path = self.query_one("#path", Input).value.strip()
-        if not path or path == self._read_path:
+        path = self._new_path()
+        if path is None:
             return
-        self._read_path = path
         self._say(f"reading {path} …")
         self.run_worker(lambda: read_defaults(path), thread=True, exclusive=True, group="defaults",
                         exit_on_error=False)
@@ -133,10 +124,8 @@ class ImportModelScreen(ModalScreen[Model | None]):
     def _import(self) -> None:
         from engine.errors import BadInput
 
-        path = self.query_one("#path", Input).value.strip()
-        if not path:
-            self.app.notify("enter the model's path first", severity="error")
-            self.query_one("#path", Input).focus()
+        path = self._required_path()
+        if path is None:
             return
         try:
             config = self.config()
@@ -145,8 +134,6 @@ class ImportModelScreen(ModalScreen[Model | None]):
             return
         name = self.query_one("#name", Input).value.strip() or None
         labels = self.query_one("#labels", Input).value.strip() or None
-        self.query_one("#import", Button).disabled = True
-        self._say(f"importing {path} …")
         ws = self.app.ws
 
         def work() -> Model:
@@ -154,7 +141,7 @@ class ImportModelScreen(ModalScreen[Model | None]):
 
             return import_model(ws, path, name=name, labels_file=labels, **config)
 
-        self.run_worker(work, thread=True, exclusive=True, group="import", exit_on_error=False)
+        self._run_import(work, f"importing {path} …")
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         worker = event.worker
