@@ -12,7 +12,7 @@ import os
 import sys
 from typing import Sequence
 
-from .commands import COMMAND_MODULES
+from .commands import command_modules
 from .commands.common import OwbArgumentParser, common_options
 
 
@@ -24,15 +24,27 @@ def build_parser() -> argparse.ArgumentParser:
         parents=[common_options(top_level=True)],
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=OwbArgumentParser)
-    for module in COMMAND_MODULES:
+    for module in command_modules():
         module.register(sub)
     return parser
 
 
+def tui_options(argv: Sequence[str] | None) -> argparse.Namespace | None:
+    """The options when ``argv`` names no command (the TUI), read without
+    building every command's parser; None for anything else, --help included."""
+    quick = argparse.ArgumentParser(add_help=False, parents=[common_options(top_level=True)], exit_on_error=False)
+    try:
+        args, rest = quick.parse_known_args(argv)
+    except argparse.ArgumentError:  # the full parser says what is wrong, in owb's words
+        return None
+    return None if rest else args
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if args.command is None:
+    args = tui_options(argv)
+    if args is None:
+        args = build_parser().parse_args(argv)
+    if getattr(args, "command", None) is None:
         from .terminal_probe import ask
 
         ask()  # the terminal answers while Textual is imported; run_tui reads the answers

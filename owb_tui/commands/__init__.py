@@ -1,5 +1,25 @@
-"""CLI command groups; each module has ``register(subparsers)``."""
+"""CLI command groups; each module has ``register(subparsers)``.
 
-from . import accuracy, calibrate, datasets, demo, export, models, perf, projects, reports
+The modules are imported only when the full parser is built (``command_modules``):
+the TUI imports ``commands.common`` for a helper or two and should not pay for
+every command's argparse set-up before its first paint."""
 
-COMMAND_MODULES = [demo, models, datasets, projects, accuracy, calibrate, perf, reports, export]
+from __future__ import annotations
+
+from types import ModuleType
+
+
+def command_modules() -> list[ModuleType]:
+    from . import (
+        accuracy,
+        calibrate,
+        datasets,
+        demo,
+        export,
+        models,
+        perf,
+        projects,
+        reports,
+    )
+
+    return [demo, models, datasets, projects, accuracy, calibrate, perf, reports, export]

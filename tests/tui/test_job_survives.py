@@ -39,7 +39,8 @@ async def test_jobs_keep_running_when_their_screens_are_popped(ws):
         page = app.screen
         assert isinstance(page, ProjectScreen) and page.model_id == parent.id
 
-        # a 20 s benchmark (pilot's keys are slow while a job keeps the CPU busy) from the page, then straight back to Projects
+        # a benchmark from the page, then straight back to Projects; 20 s, since
+        # Pilot's keys wait for an idle CPU and take up to 2 s each while it runs
         await pilot.press("b")
         await pilot.pause()
         await pilot.press("tab")
@@ -53,7 +54,6 @@ async def test_jobs_keep_running_when_their_screens_are_popped(ws):
         await pilot.pause()
         assert isinstance(app.screen, ProjectsScreen) and page not in app.screen_stack
         assert not page.is_attached
-
         assert bench.id in {j.id for j in app.runner.running()}
 
         # the Jobs screen opened and closed meanwhile stops nothing either
@@ -77,8 +77,6 @@ async def test_jobs_keep_running_when_their_screens_are_popped(ws):
         await pilot.pause()
         assert isinstance(app.screen, ProjectsScreen) and not optimize_page.is_attached
         calibration = next(j for j in app.runner.running() if j.kind == "calibrate")
-
-
         await wait_for(pilot, lambda: not app.runner.running(), timeout=180)
 
     done = ws.get(Job, bench.id)
