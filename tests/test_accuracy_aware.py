@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 
-import pytest
 
 from conftest import CLS_CONFIG, run_owb
 from ocr_fixtures import ppocr_model, write_orientation_set
