@@ -7,9 +7,9 @@ from __future__ import annotations
 
 import json
 
-
 from conftest import CLS_CONFIG, run_owb
 from ocr_fixtures import ppocr_model, write_orientation_set
+
 
 def test_accuracy_aware_keeps_drop_within_half_a_point(tmp_path):
     from engine.dataset_store import import_dataset
