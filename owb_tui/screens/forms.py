@@ -69,6 +69,9 @@ class ImportForm(ModalScreen):
         super().__init__(classes="dialog-screen")
         self._read_path = ""
 
+    def on_mount(self) -> None:
+        self.query_one("#path", Input).focus()
+
     def _say(self, text: str, error: bool = False) -> None:
         status = self.query_one(self.STATUS, Static)
         status.update(text)

@@ -81,9 +81,6 @@ class ImportDatasetScreen(ImportForm):
                 yield Button("Import", id="import", variant="primary")
                 yield Button("Close", id="close")
 
-    def on_mount(self) -> None:
-        self.query_one("#path", Input).focus()
-
     def action_close(self) -> None:
         self.dismiss(self.imported)
 

@@ -72,9 +72,6 @@ class ImportModelScreen(ImportForm):
                 yield Button("Import", id="import", variant="primary")
                 yield Button("Cancel", id="cancel")
 
-    def on_mount(self) -> None:
-        self.query_one("#path", Input).focus()
-
     def action_cancel(self) -> None:
         self.dismiss(None)
 
