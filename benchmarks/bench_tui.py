@@ -33,6 +33,7 @@ Run: python benchmarks/bench_tui.py  (about 1.5 minutes on 2 cores)."""
 
 from __future__ import annotations
 
+import compileall
 import fcntl
 import json
 import os
@@ -267,6 +268,11 @@ def pct(values: list[float], q: float) -> float:
 
 
 def main() -> int:
+    # pip install writes .pyc files for owb; a source checkout run with
+    # PYTHONDONTWRITEBYTECODE (set on this machine) would compile every module at
+    # each start and measure the compiler instead
+    compileall.compile_dir(str(ROOT / "engine"), quiet=1)
+    compileall.compile_dir(str(ROOT / "owb_tui"), quiet=1)
     with tempfile.TemporaryDirectory(prefix="bench-tui-") as tmp_name:
         tmp = Path(tmp_name)
         home = make_workspace(tmp)

@@ -19,7 +19,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator, TypeVar
 
-from filelock import FileLock, Timeout
 from tinydb import Query, TinyDB
 from tinydb.storages import Storage
 from tinydb.table import Table
@@ -168,7 +167,7 @@ class Workspace:
         except OSError as exc:
             raise WorkspaceError(f"cannot create workspace at {self.home}: {exc.strerror}") from None
         self._thread_lock = threading.RLock()
-        self._file_lock = FileLock(str(self.home / ".owb.lock"), thread_local=False)
+        self._file_lock: Any = None  # made on the first write: filelock's import is a tenth of the TUI's start
         self.db = TinyDB(self.home / DB_NAME, storage=AtomicJSONStorage)
         self._check_schema()
         clean_stale_scratch(self.home / "tmp")
@@ -177,7 +176,11 @@ class Workspace:
     @contextmanager
     def locked(self) -> Iterator[None]:
         """Hold both locks for a read-modify-write of the DB; keep it short."""
+        from filelock import FileLock, Timeout
+
         with self._thread_lock:
+            if self._file_lock is None:
+                self._file_lock = FileLock(str(self.home / ".owb.lock"), thread_local=False)
             try:
                 self._file_lock.acquire(timeout=self.LOCK_TIMEOUT_S)
             except Timeout:
@@ -191,16 +194,19 @@ class Workspace:
                 self._file_lock.release()
 
     def _check_schema(self) -> None:
-        with self.locked():
-            meta = self._table("meta")
-            row = meta.get(doc_id=1)
-            if row is None:
-                meta.insert({"schema": SCHEMA_VERSION})
-            elif row.get("schema", 0) > SCHEMA_VERSION:
-                raise WorkspaceError(
-                    f"workspace {self.home} has schema {row['schema']}, newer than this owb "
-                    f"understands ({SCHEMA_VERSION}); upgrade owb"
-                )
+        row = self._table("meta").get(doc_id=1)  # reads need no lock: writes are atomic renames
+        if row is None:
+            with self.locked():
+                meta = self._table("meta")
+                row = meta.get(doc_id=1)
+                if row is None:
+                    meta.insert({"schema": SCHEMA_VERSION})
+                    row = {"schema": SCHEMA_VERSION}
+        if row.get("schema", 0) > SCHEMA_VERSION:
+            raise WorkspaceError(
+                f"workspace {self.home} has schema {row['schema']}, newer than this owb "
+                f"understands ({SCHEMA_VERSION}); upgrade owb"
+            )
 
     def _table(self, name: str) -> Table:
         # A fresh, uncached Table per call: TinyDB caches the next doc id and

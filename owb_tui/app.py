@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Callable, TypeVar
 from textual.app import App
 from textual.binding import Binding
 from textual.message import Message
+from textual.screen import Screen
 from textual.signal import Signal
 from textual.worker import Worker, WorkerState
 
@@ -108,10 +109,15 @@ class OwbApp(App[int]):
     def _from_worker_thread(self, event: JobEvent) -> None:
         self.post_message(JobProgress(event))
 
-    def on_mount(self) -> None:
+    def get_default_screen(self) -> Screen:
+        # the start screen is the base of the stack: pushing it over Textual's
+        # blank default screen composed and laid out two screens before the
+        # first paint
         from .screens.projects import ProjectsScreen
 
-        self.push_screen(ProjectsScreen())
+        return ProjectsScreen()
+
+    def on_mount(self) -> None:
         self._poll_foreign_jobs()
         self.set_interval(2.0, self._poll_foreign_jobs)
 

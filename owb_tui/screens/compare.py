@@ -13,12 +13,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Static
+from textual.widgets import DataTable, Header, Static
 
 from engine.records import Job, Model
 
 from ..app import reports_errors
 from ..commands.common import human_size
+from ..widgets.footer import KeyFooter
 from ..widgets.progress import JobStatus
 from ..widgets.tables import cell, clip, num
 
@@ -70,7 +71,7 @@ class CompareScreen(Screen):
                 table.add_columns(*labels)
                 yield table
         yield JobStatus()
-        yield Footer(compact=True, show_command_palette=False)
+        yield KeyFooter()
 
     @reports_errors
     def on_mount(self) -> None:

@@ -10,12 +10,13 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Input, Static, TextArea
+from textual.widgets import DataTable, Header, Input, Static, TextArea
 
 from engine.jobs import ACTIVE, read_log
 from engine.records import Job
 
 from ..app import reports_errors
+from ..widgets.footer import KeyFooter
 from ..widgets.progress import ascii_bar, format_eta
 from ..widgets.tables import FilterBar, RowTable, cell, clip, matches, selected_key
 
@@ -75,7 +76,7 @@ class JobsScreen(Screen):
         table.add_column(Text("ETA", justify="right"), key="eta")
         yield table
         yield Static(id="job-detail", classes="detail")
-        yield Footer(compact=True, show_command_palette=False)
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.sub_title = "jobs"
@@ -192,7 +193,7 @@ class JobLogScreen(Screen):
         yield Header()
         yield Static(id="log-title", classes="detail")
         yield TextArea(id="log", read_only=True, soft_wrap=True, show_line_numbers=False)
-        yield Footer(compact=True, show_command_palette=False)
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.sub_title = f"log of job {self.job_id}"

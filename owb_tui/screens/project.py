@@ -13,7 +13,7 @@ from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import DataTable, Footer, Header, Input, Static, TabbedContent, TabPane
+from textual.widgets import DataTable, Header, Input, Static, TabbedContent, TabPane
 from textual.worker import Worker, WorkerState
 
 from engine.benchmark import history
@@ -21,6 +21,7 @@ from engine.records import Dataset, InferenceResult, Model, Project
 
 from ..app import error_text, reports_errors
 from ..commands.common import human_size
+from ..widgets.footer import KeyFooter
 from ..widgets.progress import JobStatus
 from ..widgets.tables import FilterBar, cell, cells, clip, matches, num
 from .explore import ExplorePane
@@ -128,7 +129,7 @@ class ProjectScreen(Screen):
             yield TabPane("Reports (r)", id="reports")
             yield TabPane("Export (x)", id="export")
         yield JobStatus()
-        yield Footer(compact=True, show_command_palette=False)
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.sub_title = f"project {self.model.name}"

@@ -11,7 +11,7 @@ from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Header, Input, Static
+from textual.widgets import DataTable, Header, Input, Static
 
 from engine.benchmark import history
 from engine.errors import NotFound
@@ -20,6 +20,7 @@ from engine.records import Dataset, InferenceResult, Model, Project
 
 from ..app import reports_errors
 from ..commands.common import human_size
+from ..widgets.footer import KeyFooter
 from ..widgets.progress import JobStatus
 from ..widgets.tables import FilterBar, RowTable, cell, clip, matches, num, selected_key
 
@@ -88,7 +89,7 @@ class ProjectsScreen(Screen):
         yield table
         yield Static(id="empty", classes="hint")
         yield JobStatus()
-        yield Footer(compact=True, show_command_palette=False)
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         self.app.job_signal.subscribe(self, self._job_changed)

@@ -14,11 +14,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
-from textual.widgets import Button, Footer, Header, Input, Select, Static
+from textual.widgets import Button, Header, Input, Select, Static
 
 from engine.records import Dataset, Model, Report
 
 from ..app import reports_errors
+from ..widgets.footer import KeyFooter
 from ..widgets.progress import JobStatus
 from ..widgets.report_view import ReportView
 from ..widgets.tables import FilterBar, RowTable, cell, clip
@@ -129,7 +130,7 @@ class ReportScreen(Screen):
         yield ReportView(id="report-rows")
         yield Static(id="report-status", classes="hint")
         yield JobStatus()
-        yield Footer(compact=True, show_command_palette=False)
+        yield KeyFooter()
 
     @property
     def report(self) -> Report:

@@ -19,12 +19,13 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Static
+from textual.widgets import Header, Static
 from textual.worker import get_current_worker
 
 from engine.errors import BadInput, OwbError
 from engine.records import Dataset, Model, Report
 
+from ..widgets.footer import KeyFooter
 from ..widgets.image_view import ImageView
 
 CACHED = 12  # pictures kept, so n then p shows the previous one at once
@@ -96,7 +97,7 @@ class VisualizeScreen(Screen[int]):
         yield Header()
         yield Static(id="vis-caption", classes="detail", markup=False)
         yield ImageView(id="vis-image")
-        yield Footer(compact=True, show_command_palette=False)
+        yield KeyFooter()
 
     def on_mount(self) -> None:
         ws = self.app.ws
