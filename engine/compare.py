@@ -30,15 +30,22 @@ def _comparable(result: dict, cpu: str) -> bool:
             and s.get("batch") is None and result.get("device", "CPU") == "CPU" and result.get("cpu") == cpu)
 
 
+def recent_benchmarks(ws: Workspace, model: Model) -> list[InferenceResult]:
+    """The model's latest HISTORY_RUNS comparable benchmarks on this CPU, oldest first."""
+    from .benchmark import history
+    from .device import cpu_summary
+
+    cpu = cpu_summary()
+    return [r for r in history(ws, model, "benchmark") if _comparable(r.result, cpu)][-HISTORY_RUNS:]
+
+
 def speed(ws: Workspace, model: Model, *, bench_time: float, cancel: threading.Event | None = None,
           progress: StageProgress | None = None) -> dict:
     """Median throughput and latency of the model's latest comparable benchmarks,
     benchmarking it now (``bench_time`` seconds) when there are none."""
-    from .benchmark import BenchmarkSettings, history, run_benchmark
-    from .device import cpu_summary
+    from .benchmark import BenchmarkSettings, run_benchmark
 
-    cpu = cpu_summary()
-    runs = [r for r in history(ws, model, "benchmark") if _comparable(r.result, cpu)][-HISTORY_RUNS:]
+    runs = recent_benchmarks(ws, model)
     measured_now = not runs
     if measured_now:
         stage = f"benchmarking {model.name} for {bench_time:g} s"
@@ -199,6 +206,51 @@ def verdict(a: dict, b: dict, throughput_ratio: float | None, size_ratio: float 
         if top:
             line += f"; most of the {'lost' if lost else 'gained'} time is in: {', '.join(top)}"
     return line
+
+
+def family(ws: Workspace, model: Model) -> list[Model]:
+    """The model's root parent and every model optimized from it, in tree order."""
+    from .projects import model_tree
+
+    tree = model_tree(ws)
+    by_id = {m.id: m for _, m in tree}
+    root = model
+    while root.parent in by_id:
+        root = by_id[root.parent]
+    start = next(i for i, (_, m) in enumerate(tree) if m.id == root.id)
+    out = [root]
+    for depth, m in tree[start + 1:]:
+        if depth == 0:
+            break
+        out.append(m)
+    return out
+
+
+def measured_throughput(ws: Workspace, model: Model) -> float | None:
+    """Median FPS of the model's latest comparable benchmarks on this CPU, or None."""
+    runs = recent_benchmarks(ws, model)
+    return statistics.median(r.result["throughput_fps"] for r in runs) if runs else None
+
+
+def default_b(ws: Workspace, a: Model) -> Model | None:
+    """B for a given A, as DL Workbench picks it: the model of A's family with
+    the best measured throughput; with none measured, A's newest child."""
+    others = [m for m in family(ws, a) if m.id != a.id]
+    measured = [(fps, m) for m in others if (fps := measured_throughput(ws, m)) is not None]
+    if measured:
+        return max(measured, key=lambda pair: pair[0])[1]
+    children = [m for m in others if m.parent == a.id] or others
+    return max(children, key=lambda m: m.created, default=None)
+
+
+def default_pair(ws: Workspace, model: Model) -> tuple[Model, Model] | None:
+    """(A, B) to open Compare on: a child against its parent; a parent against
+    the best-throughput model optimized from it. None when there is no B."""
+    if model.parent:
+        parent = ws.maybe(Model, model.parent)
+        return (parent, model) if parent else None
+    b = default_b(ws, model)
+    return (model, b) if b else None
 
 
 def validate(a: Model, b: Model, bench_time: float, layer_runs: int = LAYER_RUNS) -> None:

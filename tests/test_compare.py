@@ -6,26 +6,20 @@ from __future__ import annotations
 import json
 
 import pytest
-from ocr_fixtures import ppocr_model, write_orientation_set
-from test_reports import CLS_CONFIG, calibrate, owb
+from ocr_fixtures import ppocr_model
+from test_reports import CLS_CONFIG, cls_with_children, owb
 
 from engine.benchmark import BenchmarkSettings, run_benchmark
-from engine.compare import canonical, compare, kernel_table, verdict
-from engine.dataset_store import import_dataset
+from engine.compare import canonical, compare, default_b, default_pair, family, kernel_table, verdict
 from engine.errors import BadInput
 from engine.evaluate import evaluate
 from engine.models import import_model
 from engine.records import InferenceResult
-from engine.workspace import Workspace
 
 
 @pytest.fixture(scope="module")
 def pair(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("compare")
-    ws = Workspace(tmp / "ws")
-    parent = import_model(ws, ppocr_model("cls"), name="cls", **CLS_CONFIG)
-    dataset = import_dataset(ws, write_orientation_set(tmp / "orient", 16), name="orient")
-    child = calibrate(ws, parent, dataset, subset_pct=50)
+    ws, parent, dataset, (child,) = cls_with_children(tmp_path_factory.mktemp("compare"), 16, 50)
     accuracy = {m.id: evaluate(ws, m, dataset)["value"] for m in (parent, child)}
     return ws, parent, child, dataset, accuracy
 
@@ -113,3 +107,31 @@ def test_kernel_rows_pair_layers_by_original_names():
     assert rows["reorder_a"]["only_in"] == "A" and rows["x/fq_output_0"]["only_in"] == "B"
     with pytest.raises(BadInput):
         compare(None, type("M", (), {"id": "x", "name": "m"})(), type("M", (), {"id": "x", "name": "m"})())
+
+
+@pytest.fixture(scope="module")
+def family_ws(tmp_path_factory):
+    """cls with two INT8 children, nothing benchmarked yet."""
+    ws, parent, _, (first, second) = cls_with_children(tmp_path_factory.mktemp("family"), 8, 50, 100)
+    return ws, parent, first, second
+
+
+def test_b_defaults_to_the_fastest_measured_model_of_the_family(family_ws, capsys):
+    ws, parent, first, second = family_ws
+    assert [m.id for m in family(ws, second)] == [parent.id, first.id, second.id]
+    assert default_pair(ws, first) == (parent, first)  # a child opens against its parent
+    assert default_b(ws, parent) == second  # nothing measured: the newest child
+    run_benchmark(ws, first, BenchmarkSettings(time_s=0.3))
+    assert default_b(ws, parent) == first  # the only one measured
+    run_benchmark(ws, second, BenchmarkSettings(time_s=0.3))
+    fps = {m.id: ws.find(InferenceResult, model=m.id, kind="benchmark")[-1].result["throughput_fps"]
+           for m in (first, second)}
+    fastest = max((first, second), key=lambda m: fps[m.id])
+    assert default_b(ws, parent) == fastest
+    assert default_pair(ws, parent) == (parent, fastest)
+    code, out, _ = owb(capsys, ws.home, "compare", "cls", "--time", "0.3", "--runs", "2", "--json")
+    assert code == 0 and json.loads(out)["b"]["id"] == fastest.id
+    lonely = import_model(ws, ppocr_model("cls"), name="lonely", **CLS_CONFIG)
+    assert default_pair(ws, lonely) is None
+    code, _, err = owb(capsys, ws.home, "compare", "lonely")
+    assert code == 2 and err.startswith("error: lonely has no optimized model to compare with")

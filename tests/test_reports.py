@@ -20,7 +20,7 @@ from PIL import Image, ImageDraw, ImageFont
 from engine.dataset_store import import_dataset
 from engine.errors import BadInput
 from engine.models import import_model
-from engine.records import Model
+from engine.records import Dataset, Model
 from engine.reports import ReportSpec, create_report, open_table
 from engine.reports.storage import load_table, save_table
 from engine.reports.table import ReportTable
@@ -117,13 +117,17 @@ def write_text_segmentation(root: Path, count: int, seed: int = 3) -> Path:
 
 # ---------------------------------------------------------------- classification: PP-OCRv5 cls and its INT8 child
 
-@pytest.fixture(scope="module")
-def cls_pair(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("cls")
+def cls_with_children(tmp: Path, images: int, *subsets: float) -> tuple[Workspace, Model, Dataset, list[Model]]:
+    """PP-OCRv5 cls, a generated orientation set, and one INT8 child per subset %."""
     ws = Workspace(tmp / "ws")
     parent = import_model(ws, ppocr_model("cls"), name="cls", **CLS_CONFIG)
-    dataset = import_dataset(ws, write_orientation_set(tmp / "orient", 24), name="orient")
-    child = calibrate(ws, parent, dataset, subset_pct=34)
+    dataset = import_dataset(ws, write_orientation_set(tmp / "orient", images), name="orient")
+    return ws, parent, dataset, [calibrate(ws, parent, dataset, subset_pct=pct) for pct in subsets]
+
+
+@pytest.fixture(scope="module")
+def cls_pair(tmp_path_factory):
+    ws, parent, dataset, (child,) = cls_with_children(tmp_path_factory.mktemp("cls"), 24, 34)
     return ws, parent, child, dataset
 
 

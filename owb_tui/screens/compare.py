@@ -9,11 +9,12 @@ from __future__ import annotations
 from typing import Any
 
 from rich.text import Text
+from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import Screen
-from textual.widgets import DataTable, Header, Static
+from textual.widgets import DataTable, Header, Select, Static
 
 from engine.records import Job, Model
 
@@ -21,17 +22,8 @@ from ..app import reports_errors
 from ..commands.common import human_size
 from ..widgets.footer import KeyFooter
 from ..widgets.progress import JobStatus
-from ..widgets.tables import cell, clip, num
-
-
-def pair_for(ws: Any, model: Model) -> tuple[Model, Model] | None:
-    """(parent, child): the selected child with its parent, or the selected
-    parent with its newest child."""
-    if model.parent:
-        parent = ws.maybe(Model, model.parent)
-        return (parent, model) if parent else None
-    children = sorted((m for m in ws.all(Model) if m.parent == model.id), key=lambda m: m.created)
-    return (model, children[-1]) if children else None
+from ..widgets.tables import SortableTable, cell, clip, num
+from .forms import row
 
 
 def latest_result(ws: Any, a: Model, b: Model) -> Job | None:
@@ -60,30 +52,61 @@ class CompareScreen(Screen):
         self.job_id: str | None = None
 
     def compose(self) -> ComposeResult:
+        from engine.compare import family
+
+        ws = self.app.ws
+        options = [(clip(f"{m.name} {m.precision}", 30), m.id) for m in family(ws, ws.get(Model, self.a_id))]
         yield Header()
         with VerticalScroll(id="compare-body"):
+            yield row(("A", Select(options, value=self.a_id, allow_blank=False, id="cmp-a", compact=True)),
+                      ("B", Select(options, value=self.b_id, allow_blank=False, id="cmp-b", compact=True)))
             yield Static(id="verdict", classes="detail")
             for key, labels in (("summary", ("", "A", "B", "B/A")),
                                 ("cmp-precision", ("precision", "A n", "A ms", "B n", "B ms")),
                                 ("cmp-type", ("layer type", "A n", "A ms", "B n", "B ms", "delta")),
                                 ("cmp-kernels", ("layer", "type", "A ms", "B ms", "delta", "prec A>B"))):
-                table: DataTable = DataTable(id=key, cursor_type="row", classes="compare-table")
-                table.add_columns(*labels)
+                table = DataTable(id=key, cursor_type="row", classes="compare-table") if key == "summary" \
+                    else SortableTable(id=key, classes="compare-table")
+                if isinstance(table, SortableTable):
+                    table.set_columns(*labels)
+                else:
+                    table.add_columns(*labels)
                 yield table
         yield JobStatus()
         yield KeyFooter()
 
-    @reports_errors
     def on_mount(self) -> None:
+        self.app.job_signal.subscribe(self, self._job_changed)
+        self.load(measure=True)
+
+    @reports_errors
+    def load(self, measure: bool) -> None:
+        """The latest comparison of the chosen pair; measured now if asked and there is none."""
         ws = self.app.ws
         a, b = ws.get(Model, self.a_id), ws.get(Model, self.b_id)
         self.sub_title = f"compare {a.name} (A) with {b.name} (B)"
-        self.app.job_signal.subscribe(self, self._job_changed)
         found = latest_result(ws, a, b)
         if found is not None:
             self.show(found.result)
-        else:
+        elif a.id == b.id:
+            self.clear(f"A and B are both {a.name}: pick two different models")
+        elif measure:
             self.action_rerun()
+        else:
+            self.clear(f"{a.name} and {b.name} have not been compared yet: r measures them "
+                       "(benchmarks where a model has none, then both models' layers)")
+
+    @on(Select.Changed, "#cmp-a, #cmp-b")
+    def _picked(self, event: Select.Changed) -> None:
+        a, b = self.query_one("#cmp-a", Select).value, self.query_one("#cmp-b", Select).value
+        if (a, b) != (self.a_id, self.b_id) and isinstance(a, str) and isinstance(b, str):
+            self.a_id, self.b_id, self.job_id = a, b, None
+            self.load(measure=False)
+
+    def clear(self, message: str) -> None:
+        self.query_one("#verdict", Static).update(message)
+        for table in self.query(".compare-table").results(DataTable):
+            table.clear()
 
     def _job_changed(self, event: Any) -> None:
         if event is not None and event.job == self.job_id and event.state in ("done", "failed", "cancelled"):
@@ -99,8 +122,7 @@ class CompareScreen(Screen):
         job = self.app.start_compare(ws.get(Model, self.a_id), ws.get(Model, self.b_id))
         if job is not None:
             self.job_id = job.id
-            self.query_one("#verdict", Static).update(
-                "measuring: benchmarks where a model has none, then both models' layers (progress below)…")
+            self.clear("measuring: benchmarks where a model has none, then both models' layers (progress below)…")
 
     def show(self, r: dict) -> None:
         a, b = r["a"], r["b"]
@@ -121,25 +143,29 @@ class CompareScreen(Screen):
             ("size", cell(human_size(a["size_bytes"]), justify="right"),
              cell(human_size(b["size_bytes"]), justify="right"), ratio(r["size_ratio"], better_high=False)),
             ("accuracy", cell(pct(acc_a), justify="right"), cell(pct(acc_b), justify="right"),
-             cell(None if r["accuracy_drop"] is None else f"{-r['accuracy_drop']:+.2f} pt", justify="right")),
+             cell(None if r["accuracy_drop"] is None else f"{-r['accuracy_drop'] + 0.0:+.2f} pt",
+                  justify="right")),
         ]
         for label, *values in rows:
             summary.add_row(cell(label), *values)
         layers = r["layers"]
-        t = self.query_one("#cmp-precision", DataTable)
+        t = self.query_one("#cmp-precision", SortableTable)
         t.clear()
         for g in layers["by_precision"]:
             t.add_row(cell(g["precision"]), num(g["a_count"], "{:.0f}"), num(g["a_ms"], "{:.3f}"),
                       num(g["b_count"], "{:.0f}"), num(g["b_ms"], "{:.3f}"))
-        t = self.query_one("#cmp-type", DataTable)
+        t.resort()
+        t = self.query_one("#cmp-type", SortableTable)
         t.clear()
-        for g in layers["by_type"][:12]:
+        for g in layers["by_type"]:
             t.add_row(cell(g["type"]), num(g["a_count"], "{:.0f}"), num(g["a_ms"], "{:.3f}"),
                       num(g["b_count"], "{:.0f}"), num(g["b_ms"], "{:.3f}"), num(g["delta_ms"], "{:+.3f}"))
-        t = self.query_one("#cmp-kernels", DataTable)
+        t.resort()
+        t = self.query_one("#cmp-kernels", SortableTable)
         t.clear()
-        for k in layers["kernels"][:20]:
+        for k in layers["kernels"]:
             only = f" (only {k['only_in']})" if k["only_in"] else ""
             t.add_row(cell(clip(k["layer"], 22)), cell(clip(k["type"], 12)), num(k["time_a_ms"], "{:.4f}"),
                       num(k["time_b_ms"], "{:.4f}"), num(k["delta_ms"], "{:+.4f}"),
                       cell(f"{k['precision_a'] or '-'}>{k['precision_b'] or '-'}{only}"))
+        t.resort()

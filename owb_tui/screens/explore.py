@@ -57,7 +57,9 @@ class ExplorePane(VerticalScroll):
         note = self.query_one("#ex-note", Static)
         grid = self.query_one("#ex-grid", DataTable)
         grid.clear(columns=True)
+        charts = self.query("#ex-chart")
         if record is None:
+            charts.remove()
             note.update("No sweep yet. Each cell is a benchmark_app-style run (hint none) of the "
                         "given seconds; the sweet spot is the best throughput within the latency limit.")
             grid.display = False
@@ -82,10 +84,19 @@ class ExplorePane(VerticalScroll):
                     values.append(Text(text, justify="right"))
             grid.add_row(*values)
         grid.display = True
+        from ..widgets.explore_chart import ExploreChart
+
+        chart = charts.first() if charts else None
+        if chart is None:
+            chart = ExploreChart(id="ex-chart")
+            self.mount(chart)
+        chart.show(r)
         capped = f" This CPU runs at most {r['max_streams']} streams." if any(
             not c["measured"] for c in r["cells"]) else ""
         note.update(f"FPS / median latency ms, {r['time_s']:g} s per cell. "
-                    f"{'Sweet spot (*)' if best else 'No sweet spot'}: {r['sweet_spot_note']}.{capped}")
+                    f"{'Sweet spot (*)' if best else 'No sweet spot'}: {r['sweet_spot_note']}.{capped} "
+                    "Chart: o a measured cell (batch·streams), * the sweet spot"
+                    + (", red line the latency limit." if r.get("latency_limit_ms") is not None else "."))
 
     @on(Button.Pressed, "#ex-run")
     @on(Input.Submitted)

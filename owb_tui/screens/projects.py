@@ -209,17 +209,23 @@ class ProjectsScreen(Screen):
 
     @reports_errors
     def action_compare(self) -> None:
-        from .compare import CompareScreen, pair_for
-
         model = self.selected_model()
-        if model is None:
-            return
-        pair = pair_for(self.app.ws, model)
+        if model is not None:
+            # picking B reads the benchmarks made on this CPU, which asks OpenVINO: off the UI thread
+            self.run_worker(lambda: self._open_compare(model), thread=True, group="compare", exit_on_error=False)
+
+    def _open_compare(self, model: Model) -> None:
+        from engine.compare import default_pair
+
+        from .compare import CompareScreen
+
+        pair = default_pair(self.app.ws, model)
         if pair is None:
-            self.app.notify(f"{model.name} has no INT8 child to compare with yet: optimize it first (o)",
-                            severity="warning")
+            self.app.call_from_thread(
+                self.app.notify, f"{model.name} has no INT8 child to compare with yet: optimize it first (o)",
+                severity="warning")
             return
-        self.app.push_screen(CompareScreen(pair[0].id, pair[1].id))
+        self.app.call_from_thread(self.app.push_screen, CompareScreen(pair[0].id, pair[1].id))
 
     def action_filter(self) -> None:
         self.query_one("#filter", FilterBar).open()

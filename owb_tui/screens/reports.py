@@ -21,7 +21,7 @@ from engine.records import Dataset, Model, Report
 from ..app import reports_errors
 from ..widgets.footer import KeyFooter
 from ..widgets.progress import JobStatus
-from ..widgets.report_view import ReportView
+from ..widgets.report_view import ARROWS, ReportView
 from ..widgets.tables import FilterBar, RowTable, cell, clip
 from .forms import row
 
@@ -160,6 +160,7 @@ class ReportScreen(Screen):
             table = table.sorted_by(self.sort[0], descending=self.sort[1])
         self.shown = table
         view = self.query_one(ReportView)
+        view.sort = self.sort
         view.set_table(table)
         self.total = total
         self.update_status()
@@ -174,7 +175,12 @@ class ReportScreen(Screen):
         if self.flagged:
             parts.append("flagged only")
         parts.append(f"{self.mode} table")
-        parts.append(f"column: {table.columns[view.cursor_col]}")
+        column = f"column: {table.columns[view.cursor_col]}"
+        if self.sort is not None and self.sort[0] == view.cursor_col:
+            column += f" (sorted {ARROWS[self.sort[1]]})"
+        elif self.sort is not None:
+            parts.append(f"sorted {ARROWS[self.sort[1]]} {table.columns[self.sort[0]]}")
+        parts.append(column)
         self.query_one("#report-status", Static).update(Text("  |  ".join(parts)))
 
     def on_key(self) -> None:
@@ -182,7 +188,14 @@ class ReportScreen(Screen):
         self.call_after_refresh(self.update_status)
 
     def action_sort(self) -> None:
-        col = self.query_one(ReportView).cursor_col
+        self.sort_by(self.query_one(ReportView).cursor_col)
+
+    @on(ReportView.HeaderClicked)
+    def _header_clicked(self, event: ReportView.HeaderClicked) -> None:
+        self.sort_by(event.column)
+
+    def sort_by(self, col: int) -> None:
+        """Sort ascending by ``col``; the same column again reverses."""
         descending = self.sort is not None and self.sort[0] == col and not self.sort[1]
         self.sort = (col, descending)
         self.show()

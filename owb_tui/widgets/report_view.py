@@ -10,8 +10,10 @@ from typing import Any
 
 from rich.segment import Segment
 from rich.style import Style
+from textual import events
 from textual.binding import Binding
 from textual.geometry import Size
+from textual.message import Message
 from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
@@ -19,6 +21,20 @@ from textual.strip import Strip
 SAMPLE_ROWS = 200  # column widths come from the first rows' values
 MAX_WIDTH = 32
 HEADER_WIDTH = 12  # long titles are cut to this; the focused column's full title is shown elsewhere
+ARROWS = {False: "▲", True: "▼"}  # ascending, descending
+
+
+def header_text(title: str, width: int, descending: bool | None) -> str:
+    """A column title cut to ``width``; the sorted column's arrow always shows,
+    the title giving way to it."""
+    if descending is None:
+        return title if len(title) <= width else title[: width - 1] + "…"
+    arrow = ARROWS[descending]
+    if width < 3:
+        return arrow
+    room = width - 2
+    name = title if len(title) <= room else title[: room - 1] + "…"
+    return f"{name} {arrow}"
 
 
 class ReportView(ScrollView, can_focus=True):
@@ -36,10 +52,18 @@ class ReportView(ScrollView, can_focus=True):
     cursor_row = reactive(0)
     cursor_col = reactive(0)
 
+    class HeaderClicked(Message):
+        """A click on a column title: the screen sorts by that column."""
+
+        def __init__(self, column: int) -> None:
+            super().__init__()
+            self.column = column
+
     def __init__(self, **kw: Any) -> None:
         super().__init__(**kw)
         self.table: Any = None
         self.widths: list[int] = []
+        self.sort: tuple[int, bool] | None = None  # (column, descending), drawn as an arrow
 
     def set_table(self, table: Any) -> None:
         self.table = table
@@ -53,10 +77,14 @@ class ReportView(ScrollView, can_focus=True):
         self.virtual_size = Size(sum(w + 2 for w in self.widths), len(table) + 1)
         self.refresh()
 
-    def _line(self, values: list[str], style: Style, highlight: int | None = None) -> list[Segment]:
+    def _line(self, values: list[str], style: Style, highlight: int | None = None,
+              header: bool = False) -> list[Segment]:
         segments = []
         for c, (value, width) in enumerate(zip(values, self.widths)):
-            text = value if len(value) <= width else value[: width - 1] + "…"
+            if header:
+                text = header_text(value, width, self.sort[1] if self.sort and self.sort[0] == c else None)
+            else:
+                text = value if len(value) <= width else value[: width - 1] + "…"
             right = c > 0 and self.table is not None and self.table.kinds[c] != "text"
             text = text.rjust(width) if right else text.ljust(width)
             cell_style = style + Style(underline=True) if c == highlight else style
@@ -69,7 +97,8 @@ class ReportView(ScrollView, can_focus=True):
         if self.table is None:
             return Strip.blank(width)
         if y == 0:  # the header stays put while rows scroll under it
-            segments = self._line(list(self.table.columns), Style(bold=True, reverse=True), self.cursor_col)
+            segments = self._line(list(self.table.columns), Style(bold=True, reverse=True), self.cursor_col,
+                                  header=True)
             return Strip(segments).crop(scroll_x, scroll_x + width).extend_cell_length(width)
         row = scroll_y + y - 1
         if row >= len(self.table):
@@ -110,6 +139,26 @@ class ReportView(ScrollView, can_focus=True):
             self.scroll_to(x=left, animate=False)
         elif right > self.scroll_offset.x + self.size.width:
             self.scroll_to(x=right - self.size.width, animate=False)
+
+    def column_at(self, x: int) -> int | None:
+        """The column under screen column ``x`` of this widget."""
+        x += self.scroll_offset.x
+        for c, width in enumerate(self.widths):
+            if x < width + 2:
+                return c
+            x -= width + 2
+        return None
+
+    def on_click(self, event: events.Click) -> None:
+        if self.table is None:
+            return
+        if event.y == 0:
+            column = self.column_at(event.x)
+            if column is not None:
+                self.cursor_col = column
+                self.post_message(self.HeaderClicked(column))
+        elif len(self.table):
+            self.action_jump(min(len(self.table) - 1, self.scroll_offset.y + event.y - 1))
 
     def on_focus(self) -> None:
         self.refresh()

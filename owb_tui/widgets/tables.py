@@ -86,3 +86,71 @@ class RowTable(DataTable):
         kw.setdefault("cursor_type", "row")
         kw.setdefault("zebra_stripes", True)
         super().__init__(**kw)
+
+
+ARROWS = {False: "▲", True: "▼"}  # ascending, descending
+
+
+def sort_key(value: Any, descending: bool) -> tuple:
+    """Numbers by value (``1.86x``, ``+0.25``, ``98.6%`` too), text by text, and
+    empty cells (``-``) last in either direction."""
+    text = (value.plain if isinstance(value, Text) else str(value)).strip()
+    if text in ("", "-"):
+        return (-1 if descending else 2, 0.0, "")
+    try:
+        return (0, float(text.rstrip("x%").replace(",", "")), "")
+    except ValueError:
+        return (1, 0.0, text.casefold())
+
+
+class SortableTable(DataTable):
+    """A DataTable sorted by a click on a column title, or by `s`, which cycles
+    column and direction (first column ▲, ▼, next column ▲, …). The sorted
+    title carries the arrow; every title keeps room for one, so sorting never
+    shifts the columns."""
+
+    BINDINGS = [Binding("s", "cycle_sort", "sort", tooltip="Sort: reverse this column, or go to the next one")]
+
+    def __init__(self, **kw: Any) -> None:
+        kw.setdefault("cursor_type", "row")
+        super().__init__(**kw)
+        self.titles: list[str] = []
+        self.sorted_by: tuple[int, bool] | None = None  # (column, descending)
+
+    def set_columns(self, *titles: str) -> None:
+        self.clear(columns=True)
+        self.titles = list(titles)
+        self.sorted_by = None
+        for title in titles:
+            self.add_column(Text(title + "  "))  # the arrow's room
+
+    def sort_column(self, column: int, descending: bool = False) -> None:
+        self.sorted_by = (column, descending)
+        self.resort()
+
+    def resort(self) -> None:
+        """Apply the current sort again (after rows were replaced)."""
+        for i, col in enumerate(self.ordered_columns):
+            arrow = ARROWS[self.sorted_by[1]] if self.sorted_by and self.sorted_by[0] == i else " "
+            col.label = Text(f"{self.titles[i]} {arrow}")
+        if self.sorted_by is not None and self.row_count:
+            column, descending = self.sorted_by
+            key = self.ordered_columns[column].key
+            self.sort(key, key=lambda value: sort_key(value, descending), reverse=descending)
+        self.notify_style_update()  # drops the rendered lines, the header's among them
+
+    def action_cycle_sort(self) -> None:
+        if not self.titles:
+            return
+        if self.sorted_by is None:
+            self.sort_column(0)
+        elif not self.sorted_by[1]:
+            self.sort_column(self.sorted_by[0], descending=True)
+        else:
+            self.sort_column((self.sorted_by[0] + 1) % len(self.titles))
+
+    @on(DataTable.HeaderSelected)
+    def _header_selected(self, event: DataTable.HeaderSelected) -> None:
+        event.stop()
+        same = self.sorted_by is not None and self.sorted_by[0] == event.column_index
+        self.sort_column(event.column_index, descending=same and not self.sorted_by[1])

@@ -149,19 +149,47 @@ async def test_compare_parent_and_child(ws):
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
         await pilot.press("down", "c")  # the child: compared with its parent
-        await pilot.pause()
-        assert isinstance(app.screen, CompareScreen)
+        await wait_for(pilot, lambda: isinstance(app.screen, CompareScreen), 20)
+        screen = app.screen
+        assert (screen.query_one("#cmp-a").value, screen.query_one("#cmp-b").value) == (
+            ws.get(Model, "cls").id, ws.get(Model, "cls-int8").id)
         job = await wait_for(pilot, lambda: next(iter(ws.find(Job, kind="compare", state="done")), None), 90)
         await pilot.pause(0.3)
-        verdict = str(app.screen.query_one("#verdict").render())
+        verdict = str(screen.query_one("#verdict").render())
         assert job.result["verdict"] in verdict.replace("\n", " ")
-        summary = app.screen.query_one("#summary")
+        summary = screen.query_one("#summary")
         fps = table_column(summary, 1)[3], table_column(summary, 2)[3]
         assert fps == (f"{job.result['a']['throughput_fps']:.1f}", f"{job.result['b']['throughput_fps']:.1f}")
+
+        # the kernel table: s cycles column and direction, a click on a title sorts by it
+        kernels = screen.query_one("#cmp-kernels")
+        assert kernels.row_count == len(job.result["layers"]["kernels"])
+        kernels.focus()
+        await pilot.press("s", "s", "s")  # layer ▲, layer ▼, type ▲
+        await pilot.pause()
+        assert [c.label.plain for c in kernels.ordered_columns][:2] == ["layer  ", "type ▲"]
+        types = table_column(kernels, 1)
+        assert types == sorted(types, key=str.casefold)
+        await pilot.click("#cmp-kernels", offset=(2, 0))  # the layer title
+        await pilot.pause()
+        assert kernels.sorted_by == (0, False) and kernels.ordered_columns[0].label.plain == "layer ▲"
+        await pilot.click("#cmp-kernels", offset=(2, 0))
+        await pilot.pause()
+        layers = table_column(kernels, 0)
+        assert kernels.sorted_by == (0, True) and layers == sorted(layers, key=str.casefold, reverse=True)
+
+        # picking A = B says so instead of measuring
+        screen.query_one("#cmp-b").value = ws.get(Model, "cls").id
+        await pilot.pause()
+        assert "pick two different models" in str(screen.query_one("#verdict").render())
+        assert kernels.row_count == 0
+
         # leaving and coming back shows the stored comparison without a new job
         await pilot.press("escape", "c")
+        await wait_for(pilot, lambda: isinstance(app.screen, CompareScreen), 20)
         await pilot.pause()
         assert len(ws.find(Job, kind="compare")) == 1
+        assert app.screen.query_one("#cmp-kernels").row_count > 0
 
 
 async def test_predictions_report_from_the_reports_tab(ws):

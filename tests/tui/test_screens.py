@@ -193,3 +193,32 @@ def test_ascii_progress_bar():
     assert ascii_bar(10, 10) == "[##########]"
     assert ascii_bar(3, 0) == "[   ....   ]"
     assert (format_eta(None), format_eta(42.4), format_eta(125), format_eta(3725)) == ("", "42s", "2m05s", "1h02m")
+
+
+async def test_explore_sweeps_then_charts_fps_over_latency(ws):
+    """Explore tab: a 1x2 sweep typed into the form runs as a job; the grid and
+    the chart (one point per measured cell, the sweet spot marked) appear."""
+    app = OwbApp(ws)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await pilot.pause()
+        await pilot.press("enter")  # cls's project page
+        await wait_for(pilot, lambda: app.screen.query("#history"), timeout=10)
+        await pilot.press("e")
+        await wait_for(pilot, lambda: app.screen.query("#ex-batches"), timeout=10)
+        assert not app.screen.query("#ex-chart")  # no sweep yet, no chart
+        for field, value in (("#ex-batches", "1"), ("#ex-streams", "1,2"), ("#ex-time", "0.3"), ("#ex-limit", "")):
+            app.screen.query_one(field).value = value
+        app.screen.query_one("#ex-batches").focus()
+        await pilot.press("enter")
+        record = await wait_for(pilot, lambda: next(iter(ws.find(InferenceResult, kind="explore")), None), 90)
+        chart = await wait_for(pilot, lambda: next(iter(app.screen.query("#ex-chart")), None), timeout=10)
+        result = record.result
+        assert app.screen.query_one("#ex-grid").row_count == 1
+        drawn = re.sub(r"\x1b\[[0-9;]*m", "", chart.plt.build())
+        assert "median latency, ms" in drawn and "FPS" in drawn
+        assert drawn.count("*") == 1 and drawn.count("o ") >= 1  # the sweet spot, the other cell(s)
+        measured = [c for c in result["cells"] if c["measured"]]
+        for c in measured:
+            assert f"{c['batch']}·{c['requested_streams']}" in drawn
+        best = result["sweet_spot"]
+        assert best == max(measured, key=lambda c: c["throughput_fps"])  # no latency limit given

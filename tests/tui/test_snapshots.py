@@ -85,7 +85,8 @@ async def jobs(app: Any, pilot: Any) -> None:
 
 async def compare_screen(app: Any, pilot: Any) -> None:
     await pilot.press("down", "c")
-    await wait_for(pilot, lambda: "FPS" in "".join(screen_lines(app)), timeout=10)
+    await wait_for(pilot, lambda: type(app.screen).__name__ == "CompareScreen"
+                   and "FPS" in "".join(screen_lines(app)), timeout=20)
 
 
 async def report(app: Any, pilot: Any) -> None:
@@ -114,7 +115,7 @@ def expected(ws: Workspace, screen: str) -> list[str]:
                 "[##########]"]
     if screen == "compare":
         job = ws.find(Job, kind="compare", state="done")[0]
-        return [job.result["verdict"], "B/A", "model", "precision", "executed as",
+        return [job.result["verdict"], "cls FP32", "cls-int8 INT8", "B/A", "model", "precision", "executed as",
                 "FPS", "latency ms", "size", "accuracy", "cls-int8", "INT8"]
     if screen == "report":
         report = ws.all(Report)[0]

@@ -102,6 +102,44 @@ async def test_enter_shows_the_row_and_n_p_walk_the_sorted_table(ws):
         assert app.screen.query_one("#report-rows").cursor_row == 2  # the report follows the rows walked
 
 
+async def test_sorted_header_shows_its_arrow_and_a_header_click_sorts(ws):
+    """The arrow stays on the sorted column's title even where the title is cut
+    at 80 columns; clicking a title sorts by it, clicking again reverses."""
+    from owb_tui.widgets.report_view import ReportView
+
+    report = the_report(ws)
+    app = OwbApp(ws)
+    async with app.run_test(size=SIZE) as pilot:
+        await open_report(app, pilot, report)
+        view = app.screen.query_one(ReportView)
+        header = lambda: view.render_line(0).text  # noqa: E731
+        assert "▲" not in header() and "▼" not in header()
+        long_title = max(range(len(view.table.columns)), key=lambda c: len(view.table.columns[c]))
+        assert len(view.table.columns[long_title]) > view.widths[long_title]  # cut on screen
+        for _ in range(long_title):
+            await pilot.press("right")
+        await pilot.press("s")
+        await pilot.pause()
+        assert "▲" in header() and header().count("▲") == 1
+        status = str(app.screen.query_one("#report-status").render())
+        assert "(sorted ▲)" in status
+        shown = app.screen.shown
+        values = [shown.cell(r, long_title) for r in range(len(shown))]
+        numeric = shown.kinds[long_title] != "text"
+        key = (lambda v: float(v)) if numeric else str  # noqa: E731
+        assert [key(v) for v in values] == sorted(key(v) for v in values)
+
+        await pilot.click(ReportView, offset=(2, 0))  # the first column's title
+        await pilot.pause()
+        assert app.screen.sort == (0, False) and view.cursor_col == 0
+        await pilot.click(ReportView, offset=(2, 0))
+        await pilot.pause()
+        assert app.screen.sort == (0, True)
+        assert "▼" in header() and "▲" not in header()
+        first = app.screen.shown
+        assert first.cell(0, 0) >= first.cell(len(first) - 1, 0)
+
+
 async def test_s_saves_exactly_renders_picture(ws, tmp_path, monkeypatch):
     out = tmp_path / "out"
     out.mkdir()

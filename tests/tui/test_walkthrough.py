@@ -190,8 +190,7 @@ async def test_tutorial_by_keys(demo_ws, tmp_path):
         # -- 5. compare parent (A) and child (B) -----------------------------
         await select_model(pilot, app, "└ demo-cnn-int8")
         await pilot.press("c")
-        await pilot.pause()
-        assert isinstance(app.screen, CompareScreen)
+        await wait_for(pilot, lambda: isinstance(app.screen, CompareScreen), 20)
         done = await wait_for(pilot, lambda: next(iter(ws.find(Job, kind="compare", state="done")), None), 90)
         await pilot.pause(0.3)
         verdict = done.result["verdict"]
