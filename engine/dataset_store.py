@@ -56,19 +56,39 @@ def import_dataset(
     except BaseException:
         shutil.rmtree(scratch, ignore_errors=True)
         raise
-    record.format = index.format
+    describe(record, index)
     record.path = ws.rel(final / rel_root)
     record.index = ws.rel(final / "index.json")
-    record.images = len(index.items)
-    record.labels = list(index.labels)
-    record.classes = len(index.labels)
-    record.annotated = index.annotated
-    record.summary = index.summary
     try:
         return ws.add(record)
     except BaseException:
         shutil.rmtree(final, ignore_errors=True)
         raise
+
+
+def describe(record: Dataset, index) -> Dataset:
+    """Fill a record's format, counts and validation summary from its index."""
+    record.format = index.format
+    record.images = len(index.items)
+    record.labels = list(index.labels)
+    record.classes = len(index.labels)
+    record.annotated = index.annotated
+    record.summary = index.summary
+    return record
+
+
+def inspect_dataset(path: str | Path, fmt: str = "auto") -> Dataset | None:
+    """What importing a folder would record (format, counts, validation), read
+    in place and saved nowhere, so a user can look before confirming. None for
+    an archive: its contents are only read once extracted inside a workspace."""
+    from .datasets import load_dataset
+
+    src = Path(path).expanduser()
+    if not src.exists():
+        raise BadInput(f"dataset {src} does not exist")
+    if src.is_file():
+        return None
+    return describe(Dataset(name=src.name, source=str(src)), load_dataset(src, fmt))
 
 
 def load_index(ws: Workspace, record: Dataset):

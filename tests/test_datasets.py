@@ -87,6 +87,23 @@ def test_format_imports_from_folder_and_archives(built, tmp_path, fmt, source):
     assert all((dataset_root / it.file).is_file() for it in index.items)
 
 
+@pytest.mark.parametrize("fmt", FORMATS)
+def test_inspect_shows_what_import_records_and_writes_nothing(built, tmp_path, fmt):
+    """The Import Dataset form's look before confirming: same figures as the import."""
+    from engine.dataset_store import import_dataset, inspect_dataset
+    from engine.workspace import Workspace
+
+    root, _ = built[fmt]
+    with untouched(root.parent):
+        found = inspect_dataset(root)
+    ws = Workspace(tmp_path / "ws")
+    assert ws.all(type(found)) == []  # nothing saved anywhere
+    imported = import_dataset(ws, root)
+    for field in ("format", "images", "labels", "classes", "annotated", "summary"):
+        assert getattr(found, field) == getattr(imported, field), field
+    assert inspect_dataset(pack(root, tmp_path / "a.zip", "")) is None  # an archive is read once extracted
+
+
 def test_items_carry_the_annotations(built):
     idx = load_dataset(built["imagenet"][0])
     assert {it.label for it in idx.items} == {0, 1, 2, 3}

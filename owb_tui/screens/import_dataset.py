@@ -1,5 +1,6 @@
-"""Import Dataset: a folder or archive; the detected format is shown when the
-path is entered, and the validation summary after import."""
+"""Import Dataset: a folder or archive. Entering a folder's path shows what
+the import would record (format, counts, validation) before Import copies
+it; an archive is checked once extracted, on import."""
 
 from __future__ import annotations
 
@@ -21,20 +22,18 @@ from .forms import ImportForm, row
 FORMAT_CHOICES = ("imagenet", "imagefolder", "voc-detection", "voc-segmentation", "coco", "unannotated")
 
 
-def detect(path: str) -> str:
-    from engine.datasets import detect_format
+def inspect(path: str, fmt: str) -> str:
+    from engine.dataset_store import inspect_dataset
 
-    p = Path(path).expanduser()
-    if not p.exists():
-        return f"{p} does not exist"
-    if p.is_file():
-        return "archive: the format is detected after extraction"
-    return f"detected format: {detect_format(p)}"
+    found = inspect_dataset(path, fmt)
+    if found is None:
+        return "archive: extracted, detected and validated inside the workspace when imported"
+    return summary_text(found, "found") + "\nImport copies it into the workspace."
 
 
-def summary_text(d: Dataset) -> str:
+def summary_text(d: Dataset, verb: str = "imported") -> str:
     s = d.summary or {}
-    lines = [f"imported {d.name}: {d.format}, {d.images} images, {d.classes} classes, "
+    lines = [f"{verb} {d.name}: {d.format}, {d.images} images, {d.classes} classes, "
              f"{'annotated' if d.annotated else 'no annotations'}"]
     per_class = s.get("per_class") or {}
     if per_class:
@@ -94,7 +93,15 @@ class ImportDatasetScreen(ImportForm):
         path = self._new_path()
         if path is None:
             return
-        self.run_worker(lambda: detect(path), thread=True, exclusive=True, group="detect", exit_on_error=False)
+        fmt = str(self.query_one("#format", Select).value)
+        self._say(f"reading {path} … (annotations, and every image's header)")
+        self.run_worker(lambda: inspect(path, fmt), thread=True, exclusive=True, group="detect",
+                        exit_on_error=False)
+
+    @on(Select.Changed, "#format")
+    def _format_changed(self) -> None:
+        self._read_path = ""  # the same folder read as another format
+        self._path_entered()
 
     @on(Button.Pressed, "#import")
     @on(Input.Submitted, "#name")

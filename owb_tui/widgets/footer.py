@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rich.text import Text
 from textual import events
+from textual.screen import Screen
 from textual.widget import Widget
 
 
@@ -36,14 +37,20 @@ class KeyFooter(Widget):
 
     def on_mount(self) -> None:
         self.screen.bindings_updated_signal.subscribe(self, lambda _screen: self.refresh())
+        self.app.screen_change_signal.subscribe(self, self._screen_changed)
 
-    def on_unmount(self) -> None:
-        self.screen.bindings_updated_signal.unsubscribe(self)
+    def _screen_changed(self, top: Screen) -> None:
+        # a dialog over this screen has no footer of its own: this one shows its keys
+        if top is not self.screen:
+            top.bindings_updated_signal.subscribe(self, lambda _screen: self.refresh())
+        self.refresh()
 
     def hints(self) -> list[tuple[str, str, str, bool]]:
-        """(key, shown key, description, enabled) of each binding shown, once per action."""
+        """(key, shown key, description, enabled) of each binding shown, once per action,
+        for this screen or the dialog open over it."""
         seen, out = set(), []
-        for active in self.screen.active_bindings.values():
+        screen = self.app.screen if self.app.screen.is_modal else self.screen
+        for active in screen.active_bindings.values():
             b = active.binding
             if b.show and b.action not in seen:
                 seen.add(b.action)

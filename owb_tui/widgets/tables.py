@@ -51,12 +51,13 @@ class FilterBar(Input):
 
     BINDINGS = [Binding("escape", "clear", "clear filter", show=False)]
     DEFAULT_CSS = """
-    FilterBar { display: none; height: 1; border: none; padding: 0 1; }
+    FilterBar { display: none; height: 1; padding: 0 1; }
     FilterBar.-shown { display: block; }
     """
 
     def __init__(self, target: str, **kw: Any) -> None:
-        super().__init__(placeholder="filter: type to narrow, enter keeps, esc clears", **kw)
+        # compact: a bordered Input of height 1 hides its own text once focused
+        super().__init__(placeholder="filter: type to narrow, enter keeps, esc clears", compact=True, **kw)
         self.target = target
 
     def open(self) -> None:

@@ -111,8 +111,10 @@ async def test_tutorial_by_keys(demo_ws, tmp_path):
         await pilot.pause()
         assert isinstance(app.screen, ImportDatasetScreen) and focused_id(app) == "path"
         await type_text(pilot, "mini-shapes")
-        await pilot.press("tab")  # leaving the path detects the format
-        await wait_for(pilot, lambda: "detected format: imagenet" in rendered(app, "#summary"), timeout=10)
+        await pilot.press("tab")  # leaving the path reads the folder: what Import would record
+        await wait_for(pilot, lambda: "found mini-shapes: imagenet" in rendered(app, "#summary"), timeout=10)
+        assert f"{MINI_IMAGES} images" in rendered(app, "#summary") and "validation:" in rendered(app, "#summary")
+        assert not ws.all(Dataset) or "mini-shapes" not in {d.name for d in ws.all(Dataset)}  # nothing saved yet
         assert focused_id(app) == "name"
         await pilot.press("enter")  # empty name: the folder's
         await wait_for(pilot, lambda: "imported mini-shapes" in rendered(app, "#summary"), timeout=60)
