@@ -77,6 +77,30 @@ def describe(record: Dataset, index) -> Dataset:
     return record
 
 
+def summary_lines(record: Dataset, classes: int = 8, problems: int = 4) -> list[str]:
+    """The validation summary as plain lines: images per class, unreadable
+    images, problems (the first few, with the count of the rest)."""
+    s = record.summary or {}
+    lines = []
+    per_class = s.get("per_class") or {}
+    if per_class:
+        shown = ", ".join(f"{k}: {v}" for k, v in list(per_class.items())[:classes])
+        more = f" … +{len(per_class) - classes} classes" if len(per_class) > classes else ""
+        lines.append(f"per class: {shown}{more}")
+    unreadable = s.get("unreadable") or []
+    if unreadable:
+        lines.append(f"{s.get('unreadable_count', len(unreadable))} unreadable images skipped: "
+                     + ", ".join(map(str, unreadable[:3])))
+    listed = s.get("problems") or []
+    lines += [f"problem: {p}" for p in listed[:problems]]
+    total = s.get("problem_count", len(listed))
+    if total > problems:
+        lines.append(f"… {total - problems} more problems")
+    if not unreadable and not listed:
+        lines.append("validation: no problems found")
+    return lines
+
+
 def inspect_dataset(path: str | Path, fmt: str = "auto") -> Dataset | None:
     """What importing a folder would record (format, counts, validation), read
     in place and saved nowhere, so a user can look before confirming. None for

@@ -71,16 +71,11 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 
 def render_dataset(c: Any, d: Any, title: str) -> None:
-    s = d.summary
+    from rich.text import Text
+
+    from engine.dataset_store import summary_lines
+
     c.print(f"[bold]{title}[/] ({d.id})  format {d.format}, {d.images} images, {d.classes} classes, "
             f"{'annotated' if d.annotated else 'unannotated'}")
-    per_class = s.get("per_class") or {}
-    if per_class:
-        shown = ", ".join(f"{k}: {v}" for k, v in list(per_class.items())[:20])
-        more = f" … and {len(per_class) - 20} more" if len(per_class) > 20 else ""
-        c.print(f"per class: {shown}{more}")
-    unreadable = s.get("unreadable") or []
-    if unreadable:
-        c.print(f"[yellow]{len(unreadable)} unreadable images skipped[/]: {', '.join(map(str, unreadable[:5]))}")
-    for problem in (s.get("problems") or [])[:10]:
-        c.print(f"[yellow]problem[/]: {problem}")
+    for line in summary_lines(d, classes=20, problems=10):
+        c.print(Text(line, style="yellow" if not line.startswith(("per class", "validation")) else ""))

@@ -32,26 +32,11 @@ def inspect(path: str, fmt: str) -> str:
 
 
 def summary_text(d: Dataset, verb: str = "imported") -> str:
-    s = d.summary or {}
-    lines = [f"{verb} {d.name}: {d.format}, {d.images} images, {d.classes} classes, "
-             f"{'annotated' if d.annotated else 'no annotations'}"]
-    per_class = s.get("per_class") or {}
-    if per_class:
-        shown = ", ".join(f"{k}: {v}" for k, v in list(per_class.items())[:8])
-        more = f" … +{len(per_class) - 8} classes" if len(per_class) > 8 else ""
-        lines.append(f"per class: {shown}{more}")
-    unreadable = s.get("unreadable") or []
-    if unreadable:
-        lines.append(f"{s.get('unreadable_count', len(unreadable))} unreadable images skipped: "
-                     + ", ".join(map(str, unreadable[:3])))
-    problems = s.get("problems") or []
-    for problem in problems[:4]:
-        lines.append(f"problem: {problem}")
-    if s.get("problem_count", len(problems)) > 4:
-        lines.append(f"… {s['problem_count'] - 4} more problems (owb dataset show {d.name})")
-    if not unreadable and not problems:
-        lines.append("validation: no problems found")
-    return "\n".join(lines)
+    from engine.dataset_store import summary_lines
+
+    head = (f"{verb} {d.name}: {d.format}, {d.images} images, {d.classes} classes, "
+            f"{'annotated' if d.annotated else 'no annotations'}")
+    return "\n".join([head, *summary_lines(d)])
 
 
 class ImportDatasetScreen(ImportForm):

@@ -112,7 +112,7 @@ async def test_tutorial_by_keys(demo_ws, tmp_path):
         assert isinstance(app.screen, ImportDatasetScreen) and focused_id(app) == "path"
         await type_text(pilot, "mini-shapes")
         await pilot.press("tab")  # leaving the path reads the folder: what Import would record
-        await wait_for(pilot, lambda: "found mini-shapes: imagenet" in rendered(app, "#summary"), timeout=10)
+        await wait_for(pilot, lambda: "found mini-shapes: imagenet" in rendered(app, "#summary"), timeout=60)
         assert f"{MINI_IMAGES} images" in rendered(app, "#summary") and "validation:" in rendered(app, "#summary")
         assert not ws.all(Dataset) or "mini-shapes" not in {d.name for d in ws.all(Dataset)}  # nothing saved yet
         assert focused_id(app) == "name"
