@@ -18,7 +18,16 @@ from engine.records import Job
 from ..app import reports_errors
 from ..widgets.footer import KeyFooter
 from ..widgets.progress import ascii_bar, format_eta
-from ..widgets.tables import FilterBar, RowTable, cell, clip, matches, selected_key
+from ..widgets.tables import (
+    FilterBar,
+    FilterKeys,
+    RowTable,
+    cell,
+    clip,
+    filter_binding,
+    matches,
+    selected_key,
+)
 
 STATE_STYLES = {"running": "bold yellow", "queued": "yellow", "done": "green", "failed": "bold red",
                 "cancelled": "dim", "interrupted": "red"}
@@ -52,13 +61,13 @@ def done_summary(job: Job) -> str:
     return f"{job.name} done"
 
 
-class JobsScreen(Screen):
+class JobsScreen(FilterKeys, Screen):
     AUTO_FOCUS = "#jobs"
     HELP_TITLE = "Jobs"
     BINDINGS = [
         Binding("enter", "log", "log", tooltip="Show the selected job's whole log", id="job-log"),
         Binding("x", "cancel_job", "cancel job", tooltip="Cancel the selected job", id="job-cancel"),
-        Binding("slash", "filter", "filter", tooltip="Filter the jobs", id="jobs-filter"),
+        filter_binding("Filter the jobs", "jobs-filter"),
     ]
 
     def __init__(self) -> None:

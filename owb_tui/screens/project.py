@@ -23,7 +23,16 @@ from ..app import error_text, reports_errors
 from ..commands.common import human_size
 from ..widgets.footer import KeyFooter
 from ..widgets.progress import JobStatus
-from ..widgets.tables import FilterBar, cell, cells, clip, matches, num
+from ..widgets.tables import (
+    FilterBar,
+    FilterKeys,
+    cell,
+    cells,
+    clip,
+    filter_binding,
+    matches,
+    num,
+)
 from .explore import ExplorePane
 from .optimize import OptimizeForm
 
@@ -75,7 +84,7 @@ def result_summary(r: InferenceResult) -> tuple[str, str]:
     return r.kind, ""
 
 
-class ProjectScreen(Screen):
+class ProjectScreen(FilterKeys, Screen):
     AUTO_FOCUS = None  # on_mount focuses the first field of the initial tab
     HELP_TITLE = "Project page"
     BINDINGS = [
@@ -96,8 +105,7 @@ class ProjectScreen(Screen):
                 id="tab-reports"),
         Binding("x", "tab('export')", "export", show=False,
                 tooltip="Export tab: deployment package (IR, infer.py, benchmark.sh)", id="tab-export"),
-        Binding("slash", "filter", "filter", show=False, tooltip="Filter the inference history",
-                id="project-filter"),
+        filter_binding("Filter the inference history", "project-filter", show=False),
     ]
 
     def __init__(self, model_id: str, tab: str | None = None) -> None:

@@ -22,7 +22,17 @@ from ..app import reports_errors
 from ..commands.common import human_size
 from ..widgets.footer import KeyFooter
 from ..widgets.progress import JobStatus
-from ..widgets.tables import FilterBar, RowTable, cell, clip, matches, num, selected_key
+from ..widgets.tables import (
+    FilterBar,
+    FilterKeys,
+    RowTable,
+    cell,
+    clip,
+    filter_binding,
+    matches,
+    num,
+    selected_key,
+)
 
 
 @dataclass
@@ -57,7 +67,7 @@ def tree_label(depth: int, name: str, busy: bool) -> Text:
     return text
 
 
-class ProjectsScreen(Screen):
+class ProjectsScreen(FilterKeys, Screen):
     AUTO_FOCUS = "#models"
     BINDINGS = [
         Binding("enter", "open", "open", show=False, tooltip="Open the selected model's project page", id="open"),
@@ -67,7 +77,7 @@ class ProjectsScreen(Screen):
         Binding("c", "compare", "compare", tooltip="Compare a parent with its INT8 child", id="compare"),
         Binding("b", "benchmark", "bench", tooltip="Benchmark the selected model", id="benchmark"),
         Binding("a", "accuracy", "accuracy", tooltip="Measure accuracy on an annotated dataset", id="accuracy"),
-        Binding("slash", "filter", "filter", show=False, tooltip="Filter the model list", id="filter"),
+        filter_binding("Filter the model list", "filter", show=False),
         Binding("r", "refresh", "refresh", show=False, tooltip="Re-read the workspace", id="refresh"),
     ]
 

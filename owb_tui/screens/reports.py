@@ -22,7 +22,7 @@ from ..app import reports_errors
 from ..widgets.footer import KeyFooter
 from ..widgets.progress import JobStatus
 from ..widgets.report_view import ARROWS, ReportView
-from ..widgets.tables import FilterBar, RowTable, cell, clip
+from ..widgets.tables import FilterBar, FilterKeys, RowTable, cell, clip, filter_binding
 from .forms import row
 
 KIND_NOTES = {
@@ -100,7 +100,7 @@ class ReportsPane(Vertical):
         self.app.push_screen(ReportScreen(str(event.row_key.value)))
 
 
-class ReportScreen(Screen):
+class ReportScreen(FilterKeys, Screen):
     HELP_TITLE = "Report"
     AUTO_FOCUS = "#report-rows"
     BINDINGS = [
@@ -108,7 +108,7 @@ class ReportScreen(Screen):
         Binding("f", "flagged", "flagged", tooltip="Only the flagged rows (erroneous / different), or all",
                 id="report-flagged"),
         Binding("t", "mode", "table", tooltip="Switch between the basic and advanced tables", id="report-mode", show=False),
-        Binding("slash", "filter", "filter", tooltip="Show only rows containing a text", id="report-filter"),
+        filter_binding("Show only rows containing a text", "report-filter"),
         Binding("x", "export", "csv", tooltip="Export the rows shown to a CSV file in the current folder",
                 id="report-export"),
         Binding("enter", "visualize", "visualize", tooltip="Draw the predictions on this row's image",

@@ -11,7 +11,7 @@ from typing import Any, Iterable
 from rich.text import Text
 from textual import on
 from textual.binding import Binding
-from textual.widgets import DataTable, Input
+from textual.widgets import DataTable, Input, TextArea
 
 
 def selected_key(table: DataTable) -> str | None:
@@ -45,6 +45,23 @@ def matches(query: str, texts: Iterable[Any]) -> bool:
     return not q or any(q in str(t).lower() for t in texts)
 
 
+def filter_binding(tooltip: str, id: str, show: bool = True) -> Binding:
+    """`/`: open the screen's FilterBar. A priority binding runs when its key is
+    read, before the keys behind it (a paste, tmux send-keys '/text') are
+    handed to the focused table: so they land in the filter, not on the
+    screen's single-letter bindings. FilterKeys lets `/` through to text fields."""
+    return Binding("slash", "filter", "filter", show=show, priority=True, tooltip=tooltip, id=id)
+
+
+class FilterKeys:
+    """Mixin for a Screen with a filter_binding: `/` in a text field stays text."""
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "filter" and isinstance(self.app.focused, (Input, TextArea)):  # type: ignore[attr-defined]
+            return False
+        return True
+
+
 class FilterBar(Input):
     """Hidden until `/`; typing narrows the table, escape clears and hides,
     enter keeps the filter and goes back to the table."""
@@ -62,7 +79,7 @@ class FilterBar(Input):
 
     def open(self) -> None:
         self.add_class("-shown")
-        self.focus()
+        self.screen.set_focus(self)  # now, not after focus()'s call_later: the next key is already read
 
     def action_clear(self) -> None:
         self.value = ""

@@ -11,7 +11,7 @@ import pytest
 from engine.workspace import Workspace
 from owb_tui.app import OwbApp
 
-from . import copy_workspace, record_notifications, template_home, wait_for
+from . import copy_workspace, record_notifications, template_home, type_text, wait_for
 
 SIZE = (80, 24)
 
@@ -35,7 +35,9 @@ async def test_export_tab_writes_the_package(ws, tmp_path):
         assert app.focused is field and field.value.endswith("cls-deploy.tar.gz")
         assert "Export (x)" in str(app.screen.query_one("#tabs").query("Tab").last().render())
 
-        field.value = str(out)  # its folder does not exist yet
+        field.value = ""
+        await type_text(pilot, str(out))  # typed: `/` stays text in a field, it opens no filter
+        assert field.value == str(out) and app.focused is field  # its folder does not exist yet
         await pilot.press("enter")
         await pilot.pause()
         assert seen[-1][0] == "error" and "does not exist" in seen[-1][1] and not out.parent.exists()

@@ -59,6 +59,27 @@ async def test_filter_narrows_the_tree(ws):
         assert len(table_column(app.screen.query_one("#models"), 0)) == 2
 
 
+async def test_keys_typed_at_once_after_slash_all_reach_the_filter(ws):
+    """tmux send-keys '/cls-int8' or a paste: every key is queued before `/` is
+    handled; none may fall through to the screen's bindings (c compare, …)."""
+    from textual import events
+
+    from owb_tui.screens.projects import ProjectsScreen
+
+    app = OwbApp(ws)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        names = {"/": "slash", "-": "minus"}
+        for ch in "/cls-int8":  # queued the way the driver queues a burst of input
+            key = events.Key(names.get(ch, ch), ch)
+            key.set_sender(app)
+            app._driver.send_message(key)
+        await pilot.pause(0.5)
+        assert isinstance(app.screen, ProjectsScreen)  # c did not open Compare
+        assert app.screen.query_one("#filter").value == "cls-int8"
+        assert table_column(app.screen.query_one("#models"), 0) == ["└ cls-int8"]
+
+
 async def test_help_lists_the_keys_of_the_screen(ws):
     from owb_tui.screens.help import HelpScreen
 
