@@ -18,16 +18,7 @@ from engine.records import Job
 from ..app import reports_errors
 from ..widgets.footer import KeyFooter
 from ..widgets.progress import ascii_bar, format_eta
-from ..widgets.tables import (
-    FilterBar,
-    FilterKeys,
-    RowTable,
-    cell,
-    clip,
-    filter_binding,
-    matches,
-    selected_key,
-)
+from ..widgets.tables import FilterBar, FilterKeys, RowTable, cell, clip, filter_binding, matches, selected_key
 
 STATE_STYLES = {"running": "bold yellow", "queued": "yellow", "done": "green", "failed": "bold red",
                 "cancelled": "dim", "interrupted": "red"}

@@ -23,16 +23,7 @@ from ..app import error_text, reports_errors
 from ..commands.common import human_size
 from ..widgets.footer import KeyFooter
 from ..widgets.progress import JobStatus
-from ..widgets.tables import (
-    FilterBar,
-    FilterKeys,
-    cell,
-    cells,
-    clip,
-    filter_binding,
-    matches,
-    num,
-)
+from ..widgets.tables import FilterBar, FilterKeys, cell, cells, clip, filter_binding, matches, num
 from .explore import ExplorePane
 from .optimize import OptimizeForm
 

@@ -22,17 +22,7 @@ from ..app import reports_errors
 from ..commands.common import human_size
 from ..widgets.footer import KeyFooter
 from ..widgets.progress import JobStatus
-from ..widgets.tables import (
-    FilterBar,
-    FilterKeys,
-    RowTable,
-    cell,
-    clip,
-    filter_binding,
-    matches,
-    num,
-    selected_key,
-)
+from ..widgets.tables import FilterBar, FilterKeys, RowTable, cell, clip, filter_binding, matches, num, selected_key
 
 
 @dataclass
