@@ -252,10 +252,13 @@ def measured(ws: Workspace, model: Model) -> dict:
 
 
 def _bench_line(r: dict) -> str:
+    from .device import float_precision_note
+
     lat = r.get("latency_ms", {})
     return (f"{r['throughput_fps']:.1f} FPS, latency median {lat.get('median', 0):.2f} ms / p90 "
             f"{lat.get('p90', 0):.2f} ms; {r.get('hint')} hint, {r.get('streams')} streams, {r.get('requests')} "
-            f"requests, batch {r.get('batch')}, executed as {r.get('inference_precision')}, {r.get('inputs')} "
+            f"requests, batch {r.get('batch')}, "
+            f"{float_precision_note(r.get('model_precision'), r.get('inference_precision'))}, {r.get('inputs')} "
             f"inputs, {r.get('time_s')} s run on {r['when']}; CPU: {r.get('cpu', 'unknown')}")
 
 

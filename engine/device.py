@@ -68,6 +68,15 @@ def precision_name(value: Any) -> str:
     return {"float32": "f32", "bfloat16": "bf16", "float16": "f16"}.get(name, name)
 
 
+def float_precision_note(model_precision: str | None, inference_precision: str | None) -> str:
+    """What OpenVINO's inference precision means for this model, in words: for
+    an INT8 IR it covers only the ops left in floating point, so "executed as
+    f32" would misread as the whole model running in f32."""
+    if model_precision == "INT8":
+        return f"float ops in {inference_precision}"
+    return f"runs in {inference_precision}"
+
+
 def cpu_facts(device: str = "CPU") -> dict:
     """Plain data: OpenVINO's view of the device plus the Linux ISA flags."""
     return dict(_cpu_facts(device))

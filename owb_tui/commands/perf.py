@@ -64,8 +64,10 @@ def cmd_benchmark(args: argparse.Namespace) -> int:
 
 def render_benchmark(c: Any, r: dict) -> None:
     lat = r["latency_ms"]
-    c.print(f"[bold]benchmark {r['model']}[/] ({r['model_precision']} IR, executed as [bold]{r['inference_precision']}[/]) "
-            f"on {r['device']}: {r['cpu']}")
+    from engine.device import float_precision_note
+
+    note = float_precision_note(r["model_precision"], r["inference_precision"])
+    c.print(f"[bold]benchmark {r['model']}[/] ({r['model_precision']} IR, {note}) on {r['device']}: {r['cpu']}")
     c.print(f"throughput [bold green]{r['throughput_fps']:.1f} FPS[/]   {r['hint']} hint ({r['api']}), {r['streams']} streams, "
             f"{r['requests']} requests, {r['threads']} threads, batch {r['batch']}")
     c.print(f"latency ms  median {lat['median']:.2f}  avg {lat['avg']:.2f}  min {lat['min']:.2f}  "
@@ -139,8 +141,11 @@ def render_layers(c: Any, table: dict, top: int | None) -> None:
 
     from engine.layers import slowest
 
-    c.print(f"[bold]layers of {table['model']}[/] ({table['model_precision']} IR, executed as "
-            f"{table['inference_precision']}): {table['executed_layers']} executed of {table['graph_nodes']} "
+    from engine.device import float_precision_note
+
+    note = float_precision_note(table["model_precision"], table["inference_precision"])
+    c.print(f"[bold]layers of {table['model']}[/] ({table['model_precision']} IR, {note}): "
+            f"{table['executed_layers']} executed of {table['graph_nodes']} "
             f"runtime nodes, {table['total_ms']:.3f} ms summed, {table['latency_ms_avg']:.3f} ms per inference "
             f"(mean of {table['runs']}); {table['cpu']}")
     for key, title in (("type", "by layer type"), ("runtime_precision", "by runtime precision")):

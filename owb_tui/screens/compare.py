@@ -136,7 +136,7 @@ class CompareScreen(Screen):
         rows = [
             ("model", cell(clip(a["name"], 20)), cell(clip(b["name"], 20)), cell(None)),
             ("precision", cell(a["precision"]), cell(b["precision"]), cell(None)),
-            ("executed as", cell(a.get("inference_precision")), cell(b.get("inference_precision")), cell(None)),
+            ("float ops in", cell(a.get("inference_precision")), cell(b.get("inference_precision")), cell(None)),
             ("FPS", num(a["throughput_fps"]), num(b["throughput_fps"]), ratio(r["throughput_ratio"])),
             ("latency ms", num(a["latency_ms_median"], "{:.2f}"), num(b["latency_ms_median"], "{:.2f}"),
              ratio(r["latency_ratio"], better_high=False)),

@@ -259,12 +259,13 @@ class ProjectScreen(FilterKeys, Screen):
             self.show_layers(self.layer_table)
 
     def show_layers(self, table: dict) -> None:
+        from engine.device import float_precision_note
         from engine.layers import slowest
 
         self.query_one("#layers-note", Static).update(Text(
             f"{table['executed_layers']} of {table['graph_nodes']} runtime nodes executed, "
-            f"{table['latency_ms_avg']:.3f} ms per inference (mean of {table['runs']}), executed as "
-            f"{table['inference_precision']}; {table['cpu']}"))
+            f"{table['latency_ms_avg']:.3f} ms per inference (mean of {table['runs']}), "
+            f"{float_precision_note(table['model_precision'], table['inference_precision'])}; {table['cpu']}"))
         for key, groups, field in (("by-precision", table["by_precision"], "runtime_precision"),
                                    ("by-type", table["by_type"], "type")):
             t = self.query_one(f"#{key}", DataTable)

@@ -115,7 +115,7 @@ def expected(ws: Workspace, screen: str) -> list[str]:
                 "[##########]"]
     if screen == "compare":
         job = ws.find(Job, kind="compare", state="done")[0]
-        return [job.result["verdict"], "cls FP32", "cls-int8 INT8", "B/A", "model", "precision", "executed as",
+        return [job.result["verdict"], "cls FP32", "cls-int8 INT8", "B/A", "model", "precision", "float ops in",
                 "FPS", "latency ms", "size", "accuracy", "cls-int8", "INT8"]
     if screen == "report":
         report = ws.all(Report)[0]
