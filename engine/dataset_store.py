@@ -106,13 +106,15 @@ def inspect_dataset(path: str | Path, fmt: str = "auto") -> Dataset | None:
     in place and saved nowhere, so a user can look before confirming. None for
     an archive: its contents are only read once extracted inside a workspace."""
     from .datasets import load_dataset
+    from .datasets.archive import dataset_root
 
     src = Path(path).expanduser()
     if not src.exists():
         raise BadInput(f"dataset {src} does not exist")
     if src.is_file():
         return None
-    return describe(Dataset(name=src.name, source=str(src)), load_dataset(src, fmt))
+    # the root the import will use: a lone wrapping folder is stepped into ('VOCdevkit/VOC2012')
+    return describe(Dataset(name=src.name, source=str(src)), load_dataset(dataset_root(src), fmt))
 
 
 def load_index(ws: Workspace, record: Dataset):

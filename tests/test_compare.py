@@ -131,6 +131,9 @@ def test_b_defaults_to_the_fastest_measured_model_of_the_family(family_ws, capsy
     assert default_pair(ws, parent) == (parent, fastest)
     code, out, _ = owb(capsys, ws.home, "compare", "cls", "--time", "0.3", "--runs", "2", "--json")
     assert code == 0 and json.loads(out)["b"]["id"] == fastest.id
+    code, out, _ = owb(capsys, ws.home, "compare", first.name, "--time", "0.3", "--runs", "2", "--json")
+    doc = json.loads(out)
+    assert code == 0 and (doc["a"]["id"], doc["b"]["id"]) == (parent.id, first.id)  # a child: against its parent
     lonely = import_model(ws, ppocr_model("cls"), name="lonely", **CLS_CONFIG)
     assert default_pair(ws, lonely) is None
     code, _, err = owb(capsys, ws.home, "compare", "lonely")

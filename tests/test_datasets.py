@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import shutil
 import struct
 import time
 import zlib
@@ -102,6 +103,12 @@ def test_inspect_shows_what_import_records_and_writes_nothing(built, tmp_path, f
     for field in ("format", "images", "labels", "classes", "annotated", "summary"):
         assert getattr(found, field) == getattr(imported, field), field
     assert inspect_dataset(pack(root, tmp_path / "a.zip", "")) is None  # an archive is read once extracted
+    if fmt in ("voc-detection", "imagefolder"):  # wrapped in a lone folder, as 'VOCdevkit/VOC2012'
+        wrapped = tmp_path / "outer"
+        shutil.copytree(root, wrapped / "inner")
+        found, imported = inspect_dataset(wrapped), import_dataset(ws, wrapped, name="wrapped")
+        assert (found.format, found.images, found.labels) == (imported.format, imported.images, imported.labels)
+        assert found.format == fmt
 
 
 def test_items_carry_the_annotations(built):

@@ -48,8 +48,9 @@ def register(sub: Any) -> None:
                     cmd_compare)
     p.add_argument("a", metavar="A", help="model A (usually the parent)")
     p.add_argument("b", metavar="B", nargs="?",
-                   help="model B (usually an optimized child; default: the fastest measured model of A's "
-                        "family, A's parent and all optimized from it, else A's newest child)")
+                   help="model B (usually an optimized child). Without B, as the TUI does: a child A is "
+                        "compared with its parent (which becomes A), a parent with its fastest measured "
+                        "optimized model, else its newest child")
     p.add_argument("--dataset", metavar="DS", help="take accuracy measured on this dataset")
     p.add_argument("--time", type=float, default=10.0, metavar="S",
                    help="seconds to benchmark a model that has no benchmark yet (default 10)")
@@ -221,15 +222,19 @@ def report_list(args: argparse.Namespace) -> int:
 # ------------------------------------------------------------------ compare
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from engine.compare import compare, default_b, validate
+    from engine.compare import compare, default_pair, validate
     from engine.errors import BadInput
     from engine.records import Dataset, Model
 
     ws = workspace(args)
     a = ws.get(Model, args.a)
-    b = ws.get(Model, args.b) if args.b else default_b(ws, a)
-    if b is None:
-        raise BadInput(f"{a.name} has no optimized model to compare with; name B, or optimize {a.name} first")
+    if args.b:
+        b = ws.get(Model, args.b)
+    else:
+        pair = default_pair(ws, a)
+        if pair is None:
+            raise BadInput(f"{a.name} has no optimized model to compare with; name B, or optimize {a.name} first")
+        a, b = pair
     dataset = ws.get(Dataset, args.dataset) if args.dataset else None
     validate(a, b, args.time, args.runs)
     if not args.json:

@@ -16,6 +16,7 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widgets import DataTable, Header, Select, Static
 
+from engine.jobs import ACTIVE, FINAL
 from engine.records import Job, Model
 
 from ..app import reports_errors
@@ -86,7 +87,12 @@ class CompareScreen(Screen):
         a, b = ws.get(Model, self.a_id), ws.get(Model, self.b_id)
         self.sub_title = f"compare {a.name} (A) with {b.name} (B)"
         found = latest_result(ws, a, b)
-        if found is not None:
+        running = next((j for j in self.app.active_jobs() if j.kind == "compare"
+                        and (j.params.get("a"), j.params.get("b")) == (a.id, b.id)), None)
+        if running is not None:  # measuring this pair already: wait for it, start no second one
+            self.job_id = running.id
+            self.clear("measuring: benchmarks where a model has none, then both models' layers (progress below)…")
+        elif found is not None:
             self.show(found.result)
         elif a.id == b.id:
             self.clear(f"A and B are both {a.name}: pick two different models")
@@ -109,12 +115,17 @@ class CompareScreen(Screen):
             table.clear()
 
     def _job_changed(self, event: Any) -> None:
-        if event is not None and event.job == self.job_id and event.state in ("done", "failed", "cancelled"):
-            job = self.app.ws.maybe(Job, event.job)
-            if job is not None and job.state == "done":
-                self.show(job.result)
-            elif job is not None:
-                self.query_one("#verdict", Static).update(Text(f"comparison {job.state}: {job.error}", style="red"))
+        # event None: the DB changed, maybe a job of another owb process ended
+        if self.job_id is None or (event is not None and (event.job != self.job_id or event.state not in FINAL)):
+            return
+        job = self.app.ws.maybe(Job, self.job_id)
+        if job is None or job.state in ACTIVE:
+            return
+        self.job_id = None
+        if job.state == "done":
+            self.show(job.result)
+        else:
+            self.query_one("#verdict", Static).update(Text(f"comparison {job.state}: {job.error}", style="red"))
 
     @reports_errors
     def action_rerun(self) -> None:

@@ -92,6 +92,16 @@ class ImportForm(ModalScreen):
             self.query_one("#path", Input).focus()
         return path or None
 
+    def _read(self, work: Any, path: str, group: str) -> None:
+        """Read what ``path`` holds in a thread; its answer is shown only while still wanted."""
+        self.run_worker(work, name=path, thread=True, exclusive=True, group=group, exit_on_error=False)
+
+    def _still_wanted(self, worker: Any) -> bool:
+        """A read's answer is stale once the path changed or an import started:
+        it must not overwrite "importing …" or the import's own summary."""
+        path = self.query_one("#path", Input).value.strip()
+        return worker.name == path and not self.query_one("#import", Button).disabled
+
     def _run_import(self, work: Any, status: str) -> None:
         self.query_one("#import", Button).disabled = True
         self._say(status)

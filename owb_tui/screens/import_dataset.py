@@ -80,8 +80,7 @@ class ImportDatasetScreen(ImportForm):
             return
         fmt = str(self.query_one("#format", Select).value)
         self._say(f"reading {path} … (annotations, and every image's header)")
-        self.run_worker(lambda: inspect(path, fmt), thread=True, exclusive=True, group="detect",
-                        exit_on_error=False)
+        self._read(lambda: inspect(path, fmt), path, "detect")
 
     @on(Select.Changed, "#format")
     def _format_changed(self) -> None:
@@ -111,6 +110,8 @@ class ImportDatasetScreen(ImportForm):
             return
         event.stop()
         if worker.group == "detect":
+            if not self._still_wanted(worker):
+                return
             if event.state == WorkerState.SUCCESS:
                 self._say(worker.result)
             elif event.state == WorkerState.ERROR:

@@ -87,8 +87,7 @@ class ImportModelScreen(ImportForm):
         if path is None:
             return
         self._say(f"reading {path} …")
-        self.run_worker(lambda: read_defaults(path), thread=True, exclusive=True, group="defaults",
-                        exit_on_error=False)
+        self._read(lambda: read_defaults(path), path, "defaults")
 
     def _fill(self, found: dict) -> None:
         cfg = found["config"]
@@ -146,6 +145,8 @@ class ImportModelScreen(ImportForm):
             return
         event.stop()  # handled here; the App would notify a second time
         if worker.group == "defaults":
+            if not self._still_wanted(worker):
+                return
             if event.state == WorkerState.SUCCESS:
                 self._fill(worker.result)
             elif event.state == WorkerState.ERROR:

@@ -212,13 +212,13 @@ class ProjectsScreen(FilterKeys, Screen):
     def action_compare(self) -> None:
         model = self.selected_model()
         if model is not None:
-            # picking B reads the benchmarks made on this CPU, which asks OpenVINO: off the UI thread
-            self.run_worker(lambda: self._open_compare(model), thread=True, group="compare", exit_on_error=False)
+            # picking B reads the benchmarks made on this CPU, which asks OpenVINO: off the UI
+            # thread. Run by the App, whose handler turns a failure into a notification.
+            self.app.run_worker(lambda: self._open_compare(model), thread=True, exclusive=True,
+                                group="open-compare", exit_on_error=False)
 
     def _open_compare(self, model: Model) -> None:
         from engine.compare import default_pair
-
-        from .compare import CompareScreen
 
         pair = default_pair(self.app.ws, model)
         if pair is None:
@@ -226,7 +226,13 @@ class ProjectsScreen(FilterKeys, Screen):
                 self.app.notify, f"{model.name} has no INT8 child to compare with yet: optimize it first (o)",
                 severity="warning")
             return
-        self.app.call_from_thread(self.app.push_screen, CompareScreen(pair[0].id, pair[1].id))
+        self.app.call_from_thread(self._push_compare, pair[0].id, pair[1].id)
+
+    def _push_compare(self, a_id: str, b_id: str) -> None:
+        from .compare import CompareScreen
+
+        if not any(isinstance(s, CompareScreen) for s in self.app.screen_stack):  # c pressed twice
+            self.app.push_screen(CompareScreen(a_id, b_id))
 
     def action_filter(self) -> None:
         self.query_one("#filter", FilterBar).open()

@@ -33,15 +33,17 @@ class KeyFooter(Widget):
 
     def __init__(self) -> None:
         super().__init__()
-        self._spans: list[tuple[int, int, str]] = []
+        self._spans: list[tuple[int, int, str, bool]] = []
 
     def on_mount(self) -> None:
         self.screen.bindings_updated_signal.subscribe(self, lambda _screen: self.refresh())
         self.app.screen_change_signal.subscribe(self, self._screen_changed)
 
     def _screen_changed(self, top: Screen) -> None:
-        # a dialog over this screen has no footer of its own: this one shows its keys
-        if top is not self.screen:
+        # a dialog over this screen has no footer of its own: this one shows its keys.
+        # Signal.subscribe appends, so drop an earlier subscription to the same dialog first.
+        if top is not self.screen and top.is_modal:
+            top.bindings_updated_signal.unsubscribe(self)
             top.bindings_updated_signal.subscribe(self, lambda _screen: self.refresh())
         self.refresh()
 
@@ -67,15 +69,16 @@ class KeyFooter(Widget):
             text.append(" " + description, text_style)
             if not enabled:
                 text.stylize("dim", start)
-            spans.append((start, len(text), key))
+            spans.append((start, len(text), key, enabled))
             text.append(" ")
         self._spans = spans
         return text
 
-    def key_at(self, x: int) -> str | None:
-        return next((key for start, end, key in self._spans if start <= x < end), None)
-
     def on_click(self, event: events.Click) -> None:
-        key = self.key_at(event.x)
-        if key is not None:
-            self.app.simulate_key(key)
+        for start, end, key, enabled in self._spans:
+            if start <= event.x < end:
+                if enabled:
+                    self.app.simulate_key(key)
+                else:
+                    self.app.bell()
+                return

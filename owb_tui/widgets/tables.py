@@ -6,6 +6,7 @@ as rich Text."""
 
 from __future__ import annotations
 
+import math
 from typing import Any, Iterable
 
 from rich.text import Text
@@ -116,9 +117,12 @@ def sort_key(value: Any, descending: bool) -> tuple:
     if text in ("", "-"):
         return (-1 if descending else 2, 0.0, "")
     try:
-        return (0, float(text.rstrip("x%").replace(",", "")), "")
+        number = float(text.rstrip("x%").replace(",", ""))
     except ValueError:
-        return (1, 0.0, text.casefold())
+        number = math.nan
+    if math.isfinite(number):
+        return (0, number, "")
+    return (1, 0.0, text.casefold())  # text, "nan" and "inf" (a layer's name) among it
 
 
 class SortableTable(DataTable):

@@ -150,6 +150,9 @@ async def test_compare_parent_and_child(ws):
         await pilot.pause()
         await pilot.press("down", "c")  # the child: compared with its parent
         await wait_for(pilot, lambda: isinstance(app.screen, CompareScreen), 20)
+        await pilot.press("escape", "c")  # back while it measures, and again: the same job, no second one
+        await wait_for(pilot, lambda: isinstance(app.screen, CompareScreen), 20)
+        assert len(ws.find(Job, kind="compare")) == 1
         screen = app.screen
         assert (screen.query_one("#cmp-a").value, screen.query_one("#cmp-b").value) == (
             ws.get(Model, "cls").id, ws.get(Model, "cls-int8").id)
