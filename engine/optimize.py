@@ -32,7 +32,7 @@ def compare_speed(ctx: Any, parent: Model, child: Model, bench_time: float, roun
     per_run = max(bench_time / rounds, 0.2)
     for r in range(rounds):
         for role, model in (("parent", parent), ("child", child)):
-            stage = f"benchmark {role} ({r + 1}/{rounds}, ms)"
+            stage = f"benchmark {role} {r + 1}/{rounds} (ms)"
             ctx.progress(stage)
             _, result = run_benchmark(ctx.ws, model, BenchmarkSettings(time_s=per_run), cancel=ctx.cancel,
                                       progress=lambda done, total, stage=stage: ctx.progress(stage, done, total))
