@@ -45,6 +45,33 @@ CLS_CONFIG = dict(task="classification", shape=[1, 3, 48, 192], color="BGR",
                   mean=[127.5, 127.5, 127.5], scale=[127.5, 127.5, 127.5])
 
 
+def calibrate(ws, parent, dataset, subset_pct: float):
+    """The Default INT8 child, made by the same job `owb calibrate` runs."""
+    from engine.calibration import CalibrationSpec
+    from engine.jobs import JobRunner
+    from engine.optimize import run_optimize
+    from engine.records import Model
+
+    spec = CalibrationSpec(model=parent.id, dataset=dataset.id, subset_pct=subset_pct)
+    runner = JobRunner(ws)
+    job = runner.submit("calibrate", lambda ctx: run_optimize(ctx, spec, bench_time=0, measure=False))
+    job = runner.wait(job.id)
+    assert job.state == "done", job.error
+    return ws.get(Model, job.result["id"])
+
+
+def cls_with_children(tmp: Path, images: int, *subsets: float) -> tuple:
+    """(workspace, PP-OCRv5 cls, a generated orientation set, one INT8 child per subset %)."""
+    from engine.dataset_store import import_dataset
+    from engine.models import import_model
+    from engine.workspace import Workspace
+
+    ws = Workspace(tmp / "ws")
+    parent = import_model(ws, ppocr_model("cls"), name="cls", **CLS_CONFIG)
+    dataset = import_dataset(ws, write_orientation_set(tmp / "orient", images), name="orient")
+    return ws, parent, dataset, [calibrate(ws, parent, dataset, subset_pct=pct) for pct in subsets]
+
+
 @pytest.fixture(scope="session")
 def orientation_dir(tmp_path_factory) -> Path:
     """200 generated text lines, half turned 180°, ImageNet layout."""

@@ -6,8 +6,9 @@ from __future__ import annotations
 import json
 
 import pytest
+from conftest import CLS_CONFIG, cls_with_children
 from ocr_fixtures import ppocr_model
-from test_reports import CLS_CONFIG, cls_with_children, owb
+from test_reports import owb
 
 from engine.benchmark import BenchmarkSettings, run_benchmark
 from engine.compare import canonical, compare, default_b, default_pair, family, kernel_table, verdict

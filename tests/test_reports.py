@@ -14,21 +14,20 @@ import numpy as np
 import openvino as ov
 import openvino.opset13 as ops
 import pytest
-from ocr_fixtures import ppocr_model, write_orientation_set, write_text_folder
+from conftest import cls_with_children
+from ocr_fixtures import ppocr_model, write_text_folder
 from PIL import Image, ImageDraw, ImageFont
 
 from engine.dataset_store import import_dataset
 from engine.errors import BadInput
 from engine.models import import_model
-from engine.records import Dataset, Model
+from engine.records import Model
 from engine.reports import ReportSpec, create_report, open_table
 from engine.reports.storage import load_table, save_table
 from engine.reports.table import ReportTable
 from engine.workspace import Workspace
 from owb_tui.cli import main
 
-CLS_CONFIG = {"task": "classification", "shape": [1, 3, 48, 192], "color": "BGR", "mean": [127.5] * 3,
-              "scale": [127.5] * 3}
 DET_CONFIG = {"task": "segmentation", "shape": [1, 3, 320, 320], "mean": [123.675, 116.28, 103.53],
               "scale": [58.395, 57.12, 57.375], "resize": "keep-aspect-pad"}
 
@@ -40,20 +39,6 @@ def owb(capsys, home: Path, *argv: str) -> tuple[int, str, str]:
     code = main(["--home", str(home), *argv])
     out, err = capsys.readouterr()
     return code, out, err
-
-
-def calibrate(ws: Workspace, parent: Model, dataset, subset_pct: float) -> Model:
-    """The Default INT8 child, made by the same job `owb calibrate` runs."""
-    from engine.calibration import CalibrationSpec
-    from engine.jobs import JobRunner
-    from engine.optimize import run_optimize
-
-    spec = CalibrationSpec(model=parent.id, dataset=dataset.id, subset_pct=subset_pct)
-    runner = JobRunner(ws)
-    job = runner.submit("calibrate", lambda ctx: run_optimize(ctx, spec, bench_time=0, measure=False))
-    job = runner.wait(job.id)
-    assert job.state == "done", job.error
-    return ws.get(Model, job.result["id"])
 
 
 def named(node, name: str):
@@ -116,14 +101,6 @@ def write_text_segmentation(root: Path, count: int, seed: int = 3) -> Path:
 
 
 # ---------------------------------------------------------------- classification: PP-OCRv5 cls and its INT8 child
-
-def cls_with_children(tmp: Path, images: int, *subsets: float) -> tuple[Workspace, Model, Dataset, list[Model]]:
-    """PP-OCRv5 cls, a generated orientation set, and one INT8 child per subset %."""
-    ws = Workspace(tmp / "ws")
-    parent = import_model(ws, ppocr_model("cls"), name="cls", **CLS_CONFIG)
-    dataset = import_dataset(ws, write_orientation_set(tmp / "orient", images), name="orient")
-    return ws, parent, dataset, [calibrate(ws, parent, dataset, subset_pct=pct) for pct in subsets]
-
 
 @pytest.fixture(scope="module")
 def cls_pair(tmp_path_factory):

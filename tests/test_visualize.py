@@ -9,11 +9,11 @@ import json
 import numpy as np
 import openvino as ov
 import pytest
+from conftest import CLS_CONFIG
 from ocr_fixtures import ppocr_model, write_orientation_set, write_text_folder
 from PIL import Image
 from test_reports import (
     CHILD_BOXES,
-    CLS_CONFIG,
     DET_CONFIG,
     OBJECTS,
     PARENT_BOXES,
