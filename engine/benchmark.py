@@ -23,6 +23,9 @@ from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any, Callable
 
 from .errors import BadInput, Cancelled
+from .precision import SPEED_DEFAULT
+from .precision import properties as precision_properties
+from .precision import validate as validate_precision
 from .records import Dataset, InferenceResult, Model
 
 if TYPE_CHECKING:
@@ -44,8 +47,10 @@ class BenchmarkSettings:
     requests: int | None = None  # None: OPTIMAL_NUMBER_OF_INFER_REQUESTS
     batch: int | None = None  # None: the model's configured batch
     device: str = "CPU"
+    infer_precision: str = SPEED_DEFAULT  # engine.precision: auto is what a deployment gets
 
     def validate(self) -> None:
+        validate_precision(self.infer_precision)
         if self.hint not in HINTS:
             raise BadInput(f"unknown hint {self.hint!r}; use one of {', '.join(HINTS)}")
         if not (isinstance(self.time_s, (int, float)) and math.isfinite(self.time_s) and self.time_s > 0):
@@ -70,6 +75,7 @@ class BenchmarkSettings:
             config["PERFORMANCE_HINT_NUM_REQUESTS"] = self.requests
         if self.streams is not None:
             config["NUM_STREAMS"] = self.streams
+        config.update(precision_properties(self.infer_precision))
         return config
 
 
@@ -281,6 +287,7 @@ def measure(ov_model: Any, settings: BenchmarkSettings, layout: str, inputs: Inp
         "first_inference_ms": round(first_ms, 3),
         "threads": int(compiled.get_property("INFERENCE_NUM_THREADS")),
         "hint": settings.hint,
+        "requested_precision": settings.infer_precision,
         "compiled_hint": str(hint),
         "api": "sync" if settings.synchronous else "async",
         "requested_streams": settings.streams,

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from .benchmark import BenchmarkSettings, Progress, dataset_inputs, measure
 from .errors import BadInput
+from .precision import SPEED_DEFAULT
 from .records import Dataset, InferenceResult, Model
 
 if TYPE_CHECKING:
@@ -46,11 +47,11 @@ def max_streams(device: str = "CPU") -> int:
     return int(ov.Core().get_property(device, "RANGE_FOR_STREAMS")[1])
 
 
-def compiled_streams(ov_model: Any, streams: int, device: str) -> int:
+def compiled_streams(ov_model: Any, streams: int, device: str, infer_precision: str = SPEED_DEFAULT) -> int:
     """How many streams the plugin really makes of a request for ``streams``."""
-    import openvino as ov
+    from .precision import compile_model
 
-    compiled = ov.Core().compile_model(ov_model, device, {"NUM_STREAMS": streams})
+    compiled = compile_model(ov_model, device, infer_precision, {"NUM_STREAMS": streams})
     return int(compiled.get_property("NUM_STREAMS"))
 
 
@@ -72,7 +73,7 @@ def sweet_spot(cells: list[dict], latency_limit_ms: float | None) -> tuple[dict 
 
 def run_explore(ws: Workspace, model: Model, batches: list[int], streams: list[int], *,
                 time_s: float = DEFAULT_CELL_TIME_S, latency_limit_ms: float | None = None,
-                dataset: Dataset | None = None, device: str = "CPU",
+                dataset: Dataset | None = None, device: str = "CPU", infer_precision: str = SPEED_DEFAULT,
                 cancel: threading.Event | None = None, progress: Progress | None = None) -> tuple[InferenceResult, dict]:
     """Measure every (batch, streams) cell, pick the sweet spot, store it all."""
     from . import models
@@ -93,7 +94,7 @@ def run_explore(ws: Workspace, model: Model, batches: list[int], streams: list[i
         for s in streams:
             twin = done_by_key.get((b, s))
             if twin is None and s > cap:
-                twin = done_by_key.get((b, compiled_streams(ov_model, s, device)))
+                twin = done_by_key.get((b, compiled_streams(ov_model, s, device, infer_precision)))
             if twin is not None:
                 cell = {"batch": b, "requested_streams": s, "measured": False,
                         "same_as": {"batch": twin["batch"], "streams": twin["requested_streams"]}}
@@ -102,7 +103,8 @@ def run_explore(ws: Workspace, model: Model, batches: list[int], streams: list[i
                 source: Any = None
                 if dataset is not None:
                     source = lambda compiled, n: dataset_inputs(ws, model, dataset, compiled, n)  # noqa: E731
-                settings = BenchmarkSettings(time_s=time_s, hint="none", streams=s, device=device)
+                settings = BenchmarkSettings(time_s=time_s, hint="none", streams=s, device=device,
+                                             infer_precision=infer_precision)
                 run = measure(ov_model, settings, model.config.layout, source, cancel=cancel)
                 cell = {"batch": b, "requested_streams": s, "measured": True, "same_as": None}
                 cell.update({k: run[k] for k in CELL_KEYS})

@@ -20,6 +20,7 @@ import numpy as np
 from .predictions import ImageMeta
 from .errors import Cancelled
 from .model_facts import tensor_infos
+from .precision import ACCURACY
 from .preprocess import Preprocessor
 from .records import Model
 from .workspace import Workspace
@@ -35,25 +36,27 @@ class Batch:
     metas: list[ImageMeta]
 
 
-def compile_model(ov_model: Any, device: str = "CPU", hint: str = "THROUGHPUT", extra: dict | None = None) -> Any:
-    import openvino as ov
+def compile_model(ov_model: Any, device: str = "CPU", hint: str = "THROUGHPUT", extra: dict | None = None,
+                  precision: str = ACCURACY) -> Any:
+    """Compiled for a pass over a dataset: accuracy and reference outputs run
+    in true f32 by default (engine.precision says why)."""
+    from .precision import compile_model as compile_pinned
 
-    config = {"PERFORMANCE_HINT": hint}
-    config.update(extra or {})
-    return ov.Core().compile_model(ov_model, device, config)
+    return compile_pinned(ov_model, device, precision, {"PERFORMANCE_HINT": hint, **(extra or {})})
 
 
 class DatasetRunner:
     """One compiled model, ready to run over lists of image files."""
 
     def __init__(self, ws: Workspace, model: Model, *, batch: int = 1, device: str = "CPU",
-                 compiled: Any = None, ov_model: Any = None) -> None:
+                 compiled: Any = None, ov_model: Any = None, precision: str = ACCURACY) -> None:
         from . import models
 
         self.model = model
         self.batch = batch
         if compiled is None:
-            compiled = compile_model(ov_model if ov_model is not None else models.load(ws, model, batch), device)
+            compiled = compile_model(ov_model if ov_model is not None else models.load(ws, model, batch), device,
+                                     precision=precision)
         self.compiled = compiled
         port = compiled.inputs[0]
         shape = [d.get_length() for d in port.get_partial_shape()]

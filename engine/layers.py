@@ -16,6 +16,8 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from .errors import BadInput
+from .precision import SPEED_DEFAULT
+from .precision import compile_model as compile_pinned
 from .records import Model
 
 if TYPE_CHECKING:
@@ -89,18 +91,16 @@ def summarize(layers: list[dict], key: str) -> list[dict]:
 
 
 def layer_table(ov_model: Any, *, runs: int = DEFAULT_RUNS, device: str = "CPU",
-                inputs: dict[int, np.ndarray] | None = None) -> dict:
+                inputs: dict[int, np.ndarray] | None = None, infer_precision: str = SPEED_DEFAULT) -> dict:
     """Compile with PERF_COUNT and the latency hint (one stream, so layers do
     not compete with each other), run, and return the per-layer table."""
-    import openvino as ov
-
     from .benchmark import random_inputs
     from .device import cpu_facts, precision_name
 
     if runs < 1:
         raise BadInput(f"--runs must be 1 or more, not {runs}")
     t0 = time.perf_counter()
-    compiled = ov.Core().compile_model(ov_model, device, {"PERF_COUNT": True, "PERFORMANCE_HINT": "LATENCY"})
+    compiled = compile_pinned(ov_model, device, infer_precision, {"PERF_COUNT": True, "PERFORMANCE_HINT": "LATENCY"})
     compile_ms = (time.perf_counter() - t0) * 1000
     times, latencies = profile(compiled, inputs if inputs is not None else random_inputs(compiled), runs)
     layers = runtime_layers(compiled)
@@ -127,11 +127,11 @@ def layer_table(ov_model: Any, *, runs: int = DEFAULT_RUNS, device: str = "CPU",
 
 
 def layers_for_model(ws: Workspace, model: Model, *, runs: int = DEFAULT_RUNS, batch: int | None = None,
-                     device: str = "CPU") -> dict:
+                     device: str = "CPU", infer_precision: str = SPEED_DEFAULT) -> dict:
     """``layer_table`` for a workspace model at its configured shape."""
     from . import models
 
-    table = layer_table(models.load(ws, model, batch), runs=runs, device=device)
+    table = layer_table(models.load(ws, model, batch), runs=runs, device=device, infer_precision=infer_precision)
     table.update({"model": model.name, "model_id": model.id, "model_precision": model.precision})
     return table
 

@@ -11,6 +11,7 @@ import openvino.opset13 as ops
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
+from engine.precision import compile_model as compile_f32  # accuracy runs in f32 (engine.precision)
 from engine.adapters import (ClassPrediction, Detections, ImageMeta, RawPrediction, SegPrediction,
                              make_adapter, nms, resize_to_original, to_probabilities)
 from engine.errors import BadInput
@@ -25,7 +26,7 @@ def named(node, name: str):
 
 def infer(model: ov.Model, *inputs: np.ndarray) -> tuple[dict, dict]:
     """Real inference; returns (output shapes as the model declares them, outputs by name)."""
-    compiled = CORE.compile_model(model, "CPU")
+    compiled = compile_f32(model)
     res = compiled(list(inputs))
     shapes = {o.get_any_name(): o.get_partial_shape() for o in model.outputs}
     return shapes, {o.get_any_name(): res[o] for o in compiled.outputs}
@@ -284,7 +285,7 @@ def test_ppocr_text_detector_gives_a_text_mask_of_the_original_size():
     canvas = np.full((128, 320, 3), 255, np.uint8)
     canvas[16:112] = np.asarray(page)
     blob = ((canvas / 255.0 - [0.485, 0.456, 0.406]) / [0.229, 0.224, 0.225]).astype(np.float32)
-    compiled = CORE.compile_model(model, "CPU")
+    compiled = compile_f32(model)
     raw = compiled([blob.transpose(2, 0, 1)[None]])[compiled.outputs[0]]
     (pred,) = adapter.process({compiled.outputs[0].get_any_name(): raw}, [ImageMeta(320, 96, 320, 128, 1, 1, 0, 16)])
     assert pred.classes.shape == (96, 320) and set(np.unique(pred.classes)) <= {0, 1}

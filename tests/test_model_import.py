@@ -13,6 +13,7 @@ import pytest
 
 import model_builders as mb
 from badinput.contract import assert_one_error_line, run_owb_process, tree
+from engine.precision import compile_model as compile_f32  # accuracy runs in f32 (engine.precision)
 from engine import models
 from engine.errors import BadInput
 from engine.records import Model
@@ -50,7 +51,7 @@ def cli_json(capsys, *argv: str) -> dict | list:
 
 def infer(model_or_path, x: np.ndarray) -> np.ndarray:
     model = CORE.read_model(str(model_or_path)) if isinstance(model_or_path, (str, Path)) else model_or_path
-    return CORE.compile_model(model, "CPU")(x)[0]
+    return compile_f32(model)(x)[0]
 
 
 def stored_constants(xml: Path) -> set[tuple[str, tuple]]:
@@ -136,7 +137,7 @@ def test_tflite_matches_numpy_reference_exactly(sources):
     """The hand-written flatbuffer means what it says: OpenVINO's TFLite
     frontend computes the same numbers as numpy on several random inputs."""
     model = CORE.read_model(str(sources["tflite"]))
-    compiled = CORE.compile_model(model, "CPU")
+    compiled = compile_f32(model)
     for seed in range(3):
         x = mb.random_image(seed=seed, nhwc=True)
         assert np.allclose(compiled(x)[0], mb.reference(x.transpose(0, 3, 1, 2)), rtol=1e-4, atol=1e-5)

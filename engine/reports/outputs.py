@@ -30,7 +30,11 @@ CHUNK = 256
 
 
 def fingerprint(model: Model) -> str:
-    doc = json.dumps({"path": model.path, "config": model.config.to_dict()}, sort_keys=True)
+    from engine.precision import ACCURACY
+
+    # The precision is part of it: outputs stored when accuracy ran in the
+    # plugin's default (bf16 on some CPUs) are not f32 reference outputs.
+    doc = json.dumps({"path": model.path, "config": model.config.to_dict(), "precision": ACCURACY}, sort_keys=True)
     return hashlib.sha256(doc.encode()).hexdigest()[:16]
 
 

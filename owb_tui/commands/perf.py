@@ -13,6 +13,12 @@ def register(sub: Any) -> None:
     from engine.benchmark import DEFAULT_TIME_S, HINTS
     from engine.explore import DEFAULT_BATCHES, DEFAULT_CELL_TIME_S, DEFAULT_STREAMS
     from engine.layers import DEFAULT_RUNS
+    from engine.precision import CHOICES, SPEED_DEFAULT
+
+    def add_precision(p: Any) -> None:
+        p.add_argument("--infer-precision", choices=CHOICES, default=SPEED_DEFAULT,
+                       help="floating-point precision to run in (default auto: the plugin's choice, "
+                            "bf16 on CPUs with BF16)")
 
     p = add_command(sub, "benchmark", "measure throughput and latency the way benchmark_app does", cmd_benchmark)
     p.add_argument("model", help="model name or id")
@@ -22,6 +28,7 @@ def register(sub: Any) -> None:
     p.add_argument("--streams", type=int, metavar="N", help="NUM_STREAMS (default: what the hint picks)")
     p.add_argument("--requests", type=int, metavar="N", help="infer requests (default: OPTIMAL_NUMBER_OF_INFER_REQUESTS)")
     p.add_argument("--batch", type=int, metavar="B", help="batch size (default: the model's configured shape)")
+    add_precision(p)
 
     p = add_command(sub, "explore", "sweep batch × streams and find the best throughput under a latency limit", cmd_explore)
     p.add_argument("model", help="model name or id")
@@ -30,12 +37,14 @@ def register(sub: Any) -> None:
     p.add_argument("--time", type=float, default=DEFAULT_CELL_TIME_S, metavar="S", help=f"seconds per cell (default {DEFAULT_CELL_TIME_S:g})")
     p.add_argument("--latency-limit", type=float, metavar="MS", help="median latency limit for the sweet spot")
     p.add_argument("--dataset", help="feed this dataset's images instead of random data")
+    add_precision(p)
 
     p = add_command(sub, "layers", "per-layer runtime precision, kernel and time", cmd_layers)
     p.add_argument("model", help="model name or id")
     p.add_argument("--runs", type=int, default=DEFAULT_RUNS, metavar="N", help=f"inferences to average (default {DEFAULT_RUNS})")
     p.add_argument("--batch", type=int, metavar="B")
     p.add_argument("--top", type=int, metavar="N", help="show only the N slowest layers")
+    add_precision(p)
 
     add_command(sub, "cpu", "what this CPU offers OpenVINO (ISA, VNNI, AMX, default precision)", cmd_cpu)
 
@@ -52,7 +61,7 @@ def cmd_benchmark(args: argparse.Namespace) -> int:
     from engine.records import Dataset, Model
 
     settings = BenchmarkSettings(time_s=args.time, hint=args.hint, streams=args.streams,
-                                 requests=args.requests, batch=args.batch)
+                                 requests=args.requests, batch=args.batch, infer_precision=args.infer_precision)
     settings.validate()
     ws = workspace(args)
     model = ws.get(Model, args.model)
@@ -89,7 +98,7 @@ def cmd_explore(args: argparse.Namespace) -> int:
     cells = len(set(args.batches)) * len(set(args.streams))
     _say(args, f"exploring {model.name}: {cells} cells × {args.time:g} s…")
     _, r = run_explore(ws, model, args.batches, args.streams, time_s=args.time,
-                       latency_limit_ms=args.latency_limit, dataset=dataset)
+                       latency_limit_ms=args.latency_limit, dataset=dataset, infer_precision=args.infer_precision)
     return emit(args, r, lambda c: render_explore(c, r))
 
 
@@ -132,7 +141,7 @@ def cmd_layers(args: argparse.Namespace) -> int:
     ws = workspace(args)
     model = ws.get(Model, args.model)
     _say(args, f"profiling {model.name} over {args.runs} inferences…")
-    table = layers_for_model(ws, model, runs=args.runs, batch=args.batch)
+    table = layers_for_model(ws, model, runs=args.runs, batch=args.batch, infer_precision=args.infer_precision)
     return emit(args, table, lambda c: render_layers(c, table, args.top))
 
 
