@@ -46,13 +46,61 @@ def compare_speed(ctx: Any, parent: Model, child: Model, bench_time: float, roun
             "runs": fps, "inference_precision": precision, "seconds_per_run": per_run, "cpu": cpu_summary()}
 
 
-def run_optimize(ctx: Any, spec: CalibrationSpec, *, bench_time: float = 10.0, measure: bool = True) -> dict:
-    """Job body: returns the `owb calibrate` JSON document."""
+STAGES = ("accuracy", "benchmark")  # what the job still owes a child after calibration, in order
+
+
+def unfinished_stages(model: Model) -> list[str]:
+    """The stages an interrupted optimize job left undone on ``model``
+    (empty for a complete model); a retry runs them, or the model is removed."""
+    pending = (model.provenance or {}).get("pending") or []
+    return [s for s in STAGES if s in pending]
+
+
+def resumable_child(ws: Any, jobs: list[str]) -> Model | None:
+    """The child an earlier attempt of this job saved (its provenance names the job)."""
+    if not jobs:
+        return None
+    found = [m for m in ws.all(Model) if (m.provenance or {}).get("job") in jobs and m.precision == "INT8"]
+    return max(found, key=lambda m: m.created) if found else None
+
+
+def run_optimize(ctx: Any, spec: CalibrationSpec, *, bench_time: float = 10.0, measure: bool = True,
+                 resume_jobs: list[str] | tuple = ()) -> dict:
+    """Job body: returns the `owb calibrate` JSON document.
+
+    The child carries, from the moment it is saved, the id of this job and the
+    stages still owed to it. A retry (``resume_jobs``: the attempts before)
+    that finds that child runs only what it lacks, so nothing is calibrated
+    twice and no duplicate model appears."""
     calibration = Calibration(ctx.ws, spec, ctx)
-    child = calibration.run()
     parent, dataset = calibration.parent, calibration.dataset
+    child = resumable_child(ctx.ws, list(resume_jobs))
+    if child is None:
+        wanted = {"accuracy": measure and dataset.annotated and parent.config.task != "generic",
+                  "benchmark": measure and bench_time > 0}
+        calibration.marks = {"job": ctx.job.id, "pending": [s for s in STAGES if wanted[s]]}
+        child = calibration.run()
+    else:
+        ctx.log.info("resuming: %s was calibrated by job %s; still to do: %s", child.name,
+                     child.provenance.get("job"), ", ".join(unfinished_stages(child)) or "nothing")
+        ctx.ws.update(child, provenance={**child.provenance, "job": ctx.job.id})
+    post = dict(child.provenance.get("post") or {})
+
+    def finished(stage: str, key: str, value: dict) -> None:
+        post[key] = value
+        pending = [s for s in unfinished_stages(child) if s != stage]
+        ctx.ws.update(child, provenance={**child.provenance, "post": dict(post), "pending": pending})
+
+    if "accuracy" in unfinished_stages(child):
+        a_parent = _accuracy(ctx, parent, dataset, "accuracy parent")
+        a_child = _accuracy(ctx, child, dataset, "accuracy child")
+        finished("accuracy", "accuracy", {"parent": a_parent, "child": a_child,
+                                          "drop": round((a_parent - a_child) * 100, 3),
+                                          "unit": "drop in percentage points"})
+    if "benchmark" in unfinished_stages(child):
+        finished("benchmark", "throughput_fps", compare_speed(ctx, parent, child, bench_time))
     prov = child.provenance
-    out: dict[str, Any] = {
+    return {
         "model": child.name,
         "id": child.id,
         "parent": parent.name,
@@ -65,13 +113,5 @@ def run_optimize(ctx: Any, spec: CalibrationSpec, *, bench_time: float = 10.0, m
         "reverted_ops": prov["reverted_ops"],
         "size_bytes": {"parent": parent.size_bytes, "child": child.size_bytes},
         "settings": asdict(spec),
+        **{k: post[k] for k in ("accuracy", "throughput_fps") if k in post},
     }
-    if measure and dataset.annotated and parent.config.task != "generic":
-        a_parent = _accuracy(ctx, parent, dataset, "accuracy parent")
-        a_child = _accuracy(ctx, child, dataset, "accuracy child")
-        out["accuracy"] = {"parent": a_parent, "child": a_child, "drop": round((a_parent - a_child) * 100, 3),
-                           "unit": "drop in percentage points"}
-    if measure and bench_time > 0:
-        out["throughput_fps"] = compare_speed(ctx, parent, child, bench_time)
-    ctx.ws.update(child, provenance={**child.provenance, "post": {k: out[k] for k in ("accuracy", "throughput_fps") if k in out}})
-    return out

@@ -15,6 +15,35 @@ sys.path.insert(0, str(Path(__file__).parent))
 from ocr_fixtures import ppocr_model, write_orientation_set  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
+# Runners started by tests (every long CLI command runs as a job) go away
+# soon on their own; the fixtures below stop them at once.
+os.environ.setdefault("OWB_RUNNER_IDLE_S", "20")
+
+
+def stop_runners(root: Path) -> list[Path]:
+    """Stop every job runner serving a workspace below ``root``."""
+    from types import SimpleNamespace
+
+    from engine.jobs.client import stop_runner
+
+    stopped = []
+    for pid_file in root.rglob("jobs/runner.pid"):
+        home = pid_file.parent.parent
+        if stop_runner(SimpleNamespace(home=home), timeout=30):
+            stopped.append(home)
+    return stopped
+
+
+@pytest.fixture(autouse=True)
+def _no_runner_left_behind(tmp_path):
+    yield
+    stop_runners(tmp_path)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _no_runner_left_at_exit(tmp_path_factory):
+    yield
+    stop_runners(tmp_path_factory.getbasetemp())
 
 
 @pytest.fixture

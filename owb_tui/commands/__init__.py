@@ -16,10 +16,11 @@ def command_modules() -> list[ModuleType]:
         datasets,
         demo,
         export,
+        jobs,
         models,
         perf,
         projects,
         reports,
     )
 
-    return [demo, models, datasets, projects, accuracy, calibrate, perf, reports, export]
+    return [demo, models, datasets, projects, accuracy, calibrate, jobs, perf, reports, export]

@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from .common import add_command, emit, positive_int, progress_bar, workspace
+from .common import add_command, emit, positive_int
+from .jobs import add_detach, run_job
 
 
 def register(sub: Any) -> None:
@@ -13,27 +14,23 @@ def register(sub: Any) -> None:
     p.add_argument("model", help="model name or id")
     p.add_argument("--dataset", required=True, help="annotated dataset name or id")
     p.add_argument("--batch", type=positive_int, default=1)
+    add_detach(p)
 
 
 def cmd_accuracy(args: argparse.Namespace) -> int:
-    from engine.evaluate import evaluate
-    from engine.records import Dataset, Model
+    r = run_job(args, "accuracy", {"model": args.model, "dataset": args.dataset, "batch": args.batch})
+    return r if isinstance(r, int) else emit(args, r, lambda c: render_accuracy(c, r))
 
-    ws = workspace(args)
-    model, dataset = ws.get(Model, args.model), ws.get(Dataset, args.dataset)
-    with progress_bar(args, f"accuracy of {model.name}") as progress:
-        result = evaluate(ws, model, dataset, batch=args.batch, progress=progress)
-    data = {"model": model.name, "dataset": dataset.name, **result}
 
-    def render(c: Any) -> None:
-        c.print(f"[bold]{model.name}[/] on {dataset.name}: {result['metric']} = "
-                f"[bold]{result['value'] * 100:.2f}%[/] over {result['images']} images "
-                f"({result['images_per_s']:.1f} images/s)")
-        for k, v in result["details"].items():
-            if isinstance(v, float) and k != result["metric"]:
-                c.print(f"  {k}: {v * 100:.2f}%")
-        worst = sorted(result["per_class"].items(), key=lambda kv: kv[1])[:5]
-        if worst and len(result["per_class"]) > 1:
-            c.print("  weakest classes: " + ", ".join(f"{k} {v * 100:.1f}%" for k, v in worst))
+def render_accuracy(c: Any, r: dict) -> None:
+    from rich.text import Text
 
-    return emit(args, data, render)
+    c.print(Text.assemble(Text(r["model"], style="bold"), f" on {r['dataset']}: {r['metric']} = ",
+                          Text(f"{r['value'] * 100:.2f}%", style="bold"),
+                          f" over {r['images']} images ({r['images_per_s']:.1f} images/s)"))
+    for k, v in r["details"].items():
+        if isinstance(v, float) and k != r["metric"]:
+            c.print(f"  {k}: {v * 100:.2f}%", markup=False)
+    worst = sorted(r["per_class"].items(), key=lambda kv: kv[1])[:5]
+    if worst and len(r["per_class"]) > 1:
+        c.print("  weakest classes: " + ", ".join(f"{k} {v * 100:.1f}%" for k, v in worst), markup=False)

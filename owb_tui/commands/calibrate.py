@@ -1,4 +1,4 @@
-"""`owb calibrate` (the Optimize INT8 page as a command) and `owb jobs`."""
+"""`owb calibrate`: the Optimize INT8 page as a command, run as a job."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ import argparse
 import sys
 from typing import Any
 
-from .common import OwbArgumentParser, add_command, emit, positive_int, workspace
+from .common import add_command, emit, positive_int
+from .jobs import add_detach, run_job
 
 
 def _pct(text: str) -> float:
@@ -40,114 +41,30 @@ def register(sub: Any) -> None:
                    help="seconds of benchmarking shared by parent and child afterwards; 0 skips it")
     p.add_argument("--fail-on-drop", type=_pct, metavar="PP", help="exit 3 when the measured accuracy drop exceeds PP points")
 
-    group = sub.add_parser("jobs", help="list jobs; `owb jobs log ID` prints a job's log",
-                           parents=[_common()])
-    group.set_defaults(func=cmd_jobs)
-    jsub = group.add_subparsers(dest="jobs_command", metavar="ACTION", parser_class=OwbArgumentParser)
-    p = add_command(jsub, "log", "print a job's whole log", cmd_job_log)
-    p.add_argument("job", help="job id")
-    p = add_command(jsub, "retry", "run a failed, cancelled or interrupted calibration again", cmd_job_retry)
-    p.add_argument("job", help="job id")
-
-
-def _common() -> argparse.ArgumentParser:
-    from .common import common_options
-
-    return common_options()
+    add_detach(p)
 
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
-    from engine.calibration import Calibration, CalibrationSpec
-    from engine.errors import BadInput
-    from engine.records import Dataset
-
-    ws = workspace(args)
-    spec = CalibrationSpec(
+    params = dict(
         model=args.model, dataset=args.dataset, calibration_dataset=args.calibration_dataset, method=args.method,
         preset=args.preset, subset_pct=args.subset, max_drop=args.max_drop, drop_type=args.drop_type,
         ranking_subset=args.ranking_subset, fast_bias_correction=not args.no_fast_bias_correction,
         ignore_types=args.ignore_types, ignore_names=args.ignore_names, ignore_patterns=args.ignore_patterns,
-        name=args.name)
-    if args.bench_time < 0:
-        raise BadInput("--bench-time must be 0 or more seconds")
-    if args.fail_on_drop is not None and args.fail_on_drop < 0:
-        raise BadInput("--fail-on-drop must be 0 or more percentage points")
-    check = Calibration(ws, spec, ctx=None)  # refuse bad settings before a job exists
-    spec.model, spec.dataset = check.parent.id, check.dataset.id
-    spec.calibration_dataset = check.cal_dataset.id if args.calibration_dataset else None
-    if args.fail_on_drop is not None and not ws.get(Dataset, spec.dataset).annotated:
-        raise BadInput("--fail-on-drop needs an annotated --dataset to measure the drop")
-    return _calibrate(args, ws, spec, args.bench_time, args.fail_on_drop)
-
-
-def _calibrate(args: argparse.Namespace, ws: Any, spec: Any, bench_time: float, fail_on_drop: float | None) -> int:
-    from engine.jobs import JobRunner
-    from engine.optimize import run_optimize
-    from engine.records import Model
-
-    runner = JobRunner(ws)
-    parent = ws.get(Model, spec.model)
-    job = run_foreground(args, runner, "calibrate", lambda ctx: run_optimize(ctx, spec, bench_time=bench_time),
-                         params={**spec.__dict__, "bench_time": bench_time, "fail_on_drop": fail_on_drop},
-                         name=f"calibrate {parent.name}")
-    if job.state != "done":
-        print(f"error: calibration {job.state}: {job.error} (log: owb jobs log {job.id})", file=sys.stderr)
-        return job.exit_code or 1
-    result = {"job": job.id, **job.result}
+        name=args.name, bench_time=args.bench_time, fail_on_drop=args.fail_on_drop)
+    result = run_job(args, "calibrate", params)
+    if isinstance(result, int):
+        return result
     emit(args, result, lambda c: render_result(c, result))
+    return drop_gate(result, args.fail_on_drop)
+
+
+def drop_gate(result: dict, fail_on_drop: float | None) -> int:
+    """Exit 3 when the measured accuracy drop exceeds --fail-on-drop (a CI gate)."""
     drop = (result.get("accuracy") or {}).get("drop")
     if fail_on_drop is not None and drop is not None and drop > fail_on_drop:
         print(f"error: accuracy drop {drop:.2f} pt exceeds --fail-on-drop {fail_on_drop:g}", file=sys.stderr)
         return 3
     return 0
-
-
-def cmd_job_retry(args: argparse.Namespace) -> int:
-    """Run a failed, cancelled or interrupted calibration again with its settings."""
-    import dataclasses
-
-    from engine.calibration import Calibration, CalibrationSpec
-    from engine.errors import BadInput
-    from engine.jobs import mark_interrupted
-    from engine.records import Job
-
-    ws = workspace(args)
-    mark_interrupted(ws)
-    job = ws.get(Job, args.job)
-    if job.kind != "calibrate":
-        raise BadInput(f"job {job.id} is a {job.kind} job; only calibrations can be retried")
-    if job.state not in ("failed", "cancelled", "interrupted"):
-        raise BadInput(f"job {job.id} is {job.state}; only failed, cancelled or interrupted jobs can be retried")
-    fields = {f.name for f in dataclasses.fields(CalibrationSpec)}
-    spec = CalibrationSpec(**{k: v for k, v in job.params.items() if k in fields})
-    Calibration(ws, spec, ctx=None)
-    return _calibrate(args, ws, spec, float(job.params.get("bench_time", 10.0)), job.params.get("fail_on_drop"))
-
-
-def run_foreground(args: argparse.Namespace, runner: Any, kind: str, fn: Any, **kw: Any) -> Any:
-    """Run a job while showing its progress; Ctrl+C cancels it cleanly."""
-    bar = None
-    if not args.json and sys.stderr.isatty():
-        from rich.console import Console
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-        bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                       console=Console(stderr=True), transient=True)
-        task = bar.add_task("starting", total=None)
-        runner.subscribe(lambda e: bar.update(task, description=e.stage or e.state, completed=e.step,
-                                              total=e.total or None))
-        bar.start()
-    job = runner.submit(kind, fn, **kw)
-    try:
-        while True:
-            try:
-                return runner.wait(job.id)
-            except KeyboardInterrupt:
-                print("cancelling… (waiting for the current step to stop)", file=sys.stderr)
-                runner.cancel(job.id)
-    finally:
-        if bar is not None:
-            bar.stop()
 
 
 def render_result(c: Any, r: dict) -> None:
@@ -167,37 +84,3 @@ def render_result(c: Any, r: dict) -> None:
     if r["fp32_ops"]:
         shown = ", ".join(r["fp32_ops"][:8]) + (" …" if len(r["fp32_ops"]) > 8 else "")
         c.print(f"{len(r['fp32_ops'])} compute ops run in FP32: {shown}")
-
-
-def cmd_jobs(args: argparse.Namespace) -> int:
-    from rich.table import Table
-
-    from engine.jobs import mark_interrupted
-    from engine.records import Job
-
-    ws = workspace(args)
-    mark_interrupted(ws)
-    jobs = sorted(ws.all(Job), key=lambda j: j.created)
-    data = [{k: v for k, v in j.to_dict().items() if k != "result"} | {"result": j.result} for j in jobs]
-
-    def render(c: Any) -> None:
-        t = Table("id", "job", "state", "stage", "progress", "error", box=None)
-        for j in jobs:
-            prog = f"{j.step}/{j.total}" if j.total else ""
-            t.add_row(j.id, j.name, j.state, j.stage, prog, j.error[:60])
-        c.print(t if jobs else "no jobs yet")
-
-    return emit(args, data, render)
-
-
-def cmd_job_log(args: argparse.Namespace) -> int:
-    from engine.jobs import read_log
-    from engine.records import Job
-
-    ws = workspace(args)
-    job = ws.get(Job, args.job)
-    text = read_log(ws, job)
-    if args.json:
-        return emit(args, {"id": job.id, "state": job.state, "error": job.error, "log": text}, lambda c: None)
-    sys.stdout.write(text or f"job {job.id} has no log\n")
-    return 0

@@ -6,6 +6,7 @@ import argparse
 from typing import Any
 
 from .common import OwbArgumentParser, add_command, emit, workspace
+from .jobs import add_detach, run_job
 
 FORMATS = ("auto", "imagenet", "imagefolder", "voc-detection", "voc-segmentation", "coco", "unannotated")
 
@@ -17,6 +18,7 @@ def register(sub: Any) -> None:
     p.add_argument("path")
     p.add_argument("--name")
     p.add_argument("--format", default="auto", choices=FORMATS)
+    add_detach(p)
     add_command(gsub, "list", "list datasets", cmd_list)
     p = add_command(gsub, "show", "show a dataset's validation summary", cmd_show)
     p.add_argument("dataset", help="dataset name or id")
@@ -38,11 +40,28 @@ def dataset_json(ws: Any, d: Any) -> dict:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
+    """A folder is read here; an archive, which can take long to unpack, is a
+    job of the runner (--detach then works as for any job)."""
+    from pathlib import Path
+
     from engine.dataset_store import import_dataset
+    from engine.datasets.archive import archive_kind
+    from engine.records import Dataset
 
     ws = workspace(args)
-    d = import_dataset(ws, args.path, name=args.name, fmt=args.format)
+    src = Path(args.path).expanduser()
+    if src.is_file() and archive_kind(src) is not None:
+        done = run_job(args, "dataset-import", {"path": args.path, "name": args.name, "format": args.format})
+        if isinstance(done, int):
+            return done
+        d = ws.get(Dataset, done["dataset"])
+    else:
+        d = import_dataset(ws, args.path, name=args.name, fmt=args.format)
     return emit(args, dataset_json(ws, d), lambda c: render_dataset(c, d, f"imported dataset {d.name}"))
+
+
+def render_import_job(c: Any, r: dict) -> None:
+    c.print(f"imported dataset {r['name']} ({r['images']} images); `owb dataset show {r['name']}`", markup=False)
 
 
 def cmd_list(args: argparse.Namespace) -> int:

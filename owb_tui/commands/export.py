@@ -8,6 +8,7 @@ import sys
 from typing import Any
 
 from .common import add_command, emit, human_size, workspace
+from .jobs import add_detach, run_job
 
 
 def register(sub: Any) -> None:
@@ -15,6 +16,7 @@ def register(sub: Any) -> None:
     p.add_argument("model", help="model name or id")
     p.add_argument("--out", required=True, metavar="PKG.tar.gz", help="package file to write")
     p.add_argument("--force", action="store_true", help="overwrite --out if it exists")
+    add_detach(p)
 
 
 def register_project(gsub: Any) -> None:
@@ -34,25 +36,22 @@ def _say(args: argparse.Namespace, text: str) -> None:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from engine.deploy import export_package, output_path
-    from engine.records import Model
+    from engine.deploy import output_path
 
     output_path(args.out, args.force)  # a bad --out fails before the workspace is touched
-    ws = workspace(args)
-    model = ws.get(Model, args.model)
-    _say(args, f"packaging {model.name}…")
-    r = export_package(ws, model, args.out, force=args.force)
+    r = run_job(args, "export", {"model": args.model, "out": args.out, "force": args.force},
+                say=f"packaging {args.model}…")
+    return r if isinstance(r, int) else emit(args, r, lambda c: render_export(c, r))
 
-    def render(c: Any) -> None:
-        c.print(f"[bold]deployment package[/] {r['package']} ({human_size(r['bytes'])}): "
-                f"{r['folder']}/{{{', '.join(r['files'])}}}")
-        b = r["benchmark"]
-        c.print(f"infer.py decodes {r['decoder']}; benchmark.sh: {b['source']}")
-        missing = [k for k, v in r["measured"].items() if not v]
-        if missing:
-            c.print(f"[dim]README says 'not measured' for: {', '.join(missing)}[/]")
 
-    return emit(args, r, render)
+def render_export(c: Any, r: dict) -> None:
+    c.print(f"[bold]deployment package[/] {r['package']} ({human_size(r['bytes'])}): "
+            f"{r['folder']}/{{{', '.join(r['files'])}}}")
+    b = r["benchmark"]
+    c.print(f"infer.py decodes {r['decoder']}; benchmark.sh: {b['source']}")
+    missing = [k for k, v in r["measured"].items() if not v]
+    if missing:
+        c.print(f"[dim]README says 'not measured' for: {', '.join(missing)}[/]")
 
 
 def cmd_project_export(args: argparse.Namespace) -> int:

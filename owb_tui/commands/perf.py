@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from typing import Any
 
-from .common import add_command, emit, parse_ints, workspace
+from .common import add_command, emit, parse_ints
+from .jobs import add_detach, run_job
 
 
 def register(sub: Any) -> None:
@@ -29,6 +29,7 @@ def register(sub: Any) -> None:
     p.add_argument("--requests", type=int, metavar="N", help="infer requests (default: OPTIMAL_NUMBER_OF_INFER_REQUESTS)")
     p.add_argument("--batch", type=int, metavar="B", help="batch size (default: the model's configured shape)")
     add_precision(p)
+    add_detach(p)
 
     p = add_command(sub, "explore", "sweep batch × streams and find the best throughput under a latency limit", cmd_explore)
     p.add_argument("model", help="model name or id")
@@ -38,6 +39,7 @@ def register(sub: Any) -> None:
     p.add_argument("--latency-limit", type=float, metavar="MS", help="median latency limit for the sweet spot")
     p.add_argument("--dataset", help="feed this dataset's images instead of random data")
     add_precision(p)
+    add_detach(p)
 
     p = add_command(sub, "layers", "per-layer runtime precision, kernel and time", cmd_layers)
     p.add_argument("model", help="model name or id")
@@ -45,30 +47,17 @@ def register(sub: Any) -> None:
     p.add_argument("--batch", type=int, metavar="B")
     p.add_argument("--top", type=int, metavar="N", help="show only the N slowest layers")
     add_precision(p)
+    add_detach(p)
 
     add_command(sub, "cpu", "what this CPU offers OpenVINO (ISA, VNNI, AMX, default precision)", cmd_cpu)
 
 
-def _say(args: argparse.Namespace, text: str) -> None:
-    # One line before a long measurement, not a spinner: a refreshing display
-    # would steal CPU from the run it is timing.
-    if not args.json:
-        print(text, file=sys.stderr, flush=True)
-
-
 def cmd_benchmark(args: argparse.Namespace) -> int:
-    from engine.benchmark import BenchmarkSettings, run_benchmark
-    from engine.records import Dataset, Model
-
-    settings = BenchmarkSettings(time_s=args.time, hint=args.hint, streams=args.streams,
-                                 requests=args.requests, batch=args.batch, infer_precision=args.infer_precision)
-    settings.validate()
-    ws = workspace(args)
-    model = ws.get(Model, args.model)
-    dataset = ws.get(Dataset, args.dataset) if args.dataset else None
-    _say(args, f"benchmarking {model.name} for {settings.time_s:g} s ({settings.hint} hint)…")
-    _, r = run_benchmark(ws, model, settings, dataset=dataset)
-    return emit(args, r, lambda c: render_benchmark(c, r))
+    settings = dict(time_s=args.time, hint=args.hint, streams=args.streams, requests=args.requests,
+                    batch=args.batch, infer_precision=args.infer_precision)
+    r = run_job(args, "benchmark", {"model": args.model, "dataset": args.dataset, "settings": settings},
+                say=f"benchmarking {args.model} for {args.time:g} s ({args.hint} hint)…")
+    return r if isinstance(r, int) else emit(args, r, lambda c: render_benchmark(c, r))
 
 
 def render_benchmark(c: Any, r: dict) -> None:
@@ -88,18 +77,12 @@ def render_benchmark(c: Any, r: dict) -> None:
 
 
 def cmd_explore(args: argparse.Namespace) -> int:
-    from engine.explore import run_explore, validate_grid
-    from engine.records import Dataset, Model
-
-    validate_grid(args.batches, args.streams, args.time, args.latency_limit)
-    ws = workspace(args)
-    model = ws.get(Model, args.model)
-    dataset = ws.get(Dataset, args.dataset) if args.dataset else None
     cells = len(set(args.batches)) * len(set(args.streams))
-    _say(args, f"exploring {model.name}: {cells} cells × {args.time:g} s…")
-    _, r = run_explore(ws, model, args.batches, args.streams, time_s=args.time,
-                       latency_limit_ms=args.latency_limit, dataset=dataset, infer_precision=args.infer_precision)
-    return emit(args, r, lambda c: render_explore(c, r))
+    r = run_job(args, "explore", {"model": args.model, "batches": args.batches, "streams": args.streams,
+                                  "time_s": args.time, "latency_limit_ms": args.latency_limit,
+                                  "dataset": args.dataset, "infer_precision": args.infer_precision},
+                say=f"exploring {args.model}: {cells} cells × {args.time:g} s…")
+    return r if isinstance(r, int) else emit(args, r, lambda c: render_explore(c, r))
 
 
 def render_explore(c: Any, r: dict) -> None:
@@ -129,23 +112,16 @@ def render_explore(c: Any, r: dict) -> None:
 
 def cmd_layers(args: argparse.Namespace) -> int:
     from engine.errors import BadInput
-    from engine.layers import layers_for_model
-    from engine.records import Model
 
-    if args.batch is not None and args.batch < 1:
-        raise BadInput(f"--batch must be 1 or more, not {args.batch}")
-    if args.runs < 1:
-        raise BadInput(f"--runs must be 1 or more, not {args.runs}")
     if args.top is not None and args.top < 1:
         raise BadInput(f"--top must be 1 or more, not {args.top}")
-    ws = workspace(args)
-    model = ws.get(Model, args.model)
-    _say(args, f"profiling {model.name} over {args.runs} inferences…")
-    table = layers_for_model(ws, model, runs=args.runs, batch=args.batch, infer_precision=args.infer_precision)
-    return emit(args, table, lambda c: render_layers(c, table, args.top))
+    r = run_job(args, "layers", {"model": args.model, "runs": args.runs, "batch": args.batch,
+                                 "infer_precision": args.infer_precision},
+                say=f"profiling {args.model} over {args.runs} inferences…")
+    return r if isinstance(r, int) else emit(args, r, lambda c: render_layers(c, r, args.top))
 
 
-def render_layers(c: Any, table: dict, top: int | None) -> None:
+def render_layers(c: Any, table: dict, top: int | None = None) -> None:
     from rich.table import Table
 
     from engine.layers import slowest

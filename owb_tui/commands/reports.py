@@ -4,10 +4,10 @@ tensor distance; side-by-side comparison; predictions drawn on an image."""
 from __future__ import annotations
 
 import argparse
-import sys
 from typing import Any
 
-from .common import add_command, emit, human_size, positive_int, progress_bar, workspace
+from .common import add_command, emit, human_size, positive_int, workspace
+from .jobs import add_detach, run_job
 
 SHOWN_ROWS = 40
 
@@ -43,6 +43,7 @@ def register(sub: Any) -> None:
     p.add_argument("--iou-threshold", type=_fraction, metavar="T",
                    help="segmentation: flag results below T (default 0.5 accuracy, 0.9 predictions)")
     p.add_argument("--refresh", action="store_true", help="rebuild even if a matching report is stored")
+    add_detach(p)
 
     p = add_command(sub, "compare", "compare two models: speed, size, accuracy, precision, layers, verdict",
                     cmd_compare)
@@ -57,6 +58,7 @@ def register(sub: Any) -> None:
     p.add_argument("--runs", type=positive_int, default=20, metavar="N",
                    help="inferences averaged for per-layer times (default 20)")
     p.add_argument("--top", type=positive_int, default=15, metavar="N", help="kernel rows printed as text")
+    add_detach(p)
 
     p = add_command(sub, "visualize", "draw a model's predictions (and its parent's) on a dataset image",
                     cmd_visualize)
@@ -86,9 +88,11 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def report_build(args: argparse.Namespace) -> int:
+    from dataclasses import asdict
+
     from engine.errors import BadInput
-    from engine.records import Model
-    from engine.reports import ReportSpec, columns, create_report, resolve_column
+    from engine.records import Model, Report
+    from engine.reports import ReportSpec, columns, resolve_column
 
     if not args.dataset:
         raise BadInput("--dataset is required to build a report")
@@ -103,9 +107,16 @@ def report_build(args: argparse.Namespace) -> int:
     titles = columns(kind, model.config.task, args.mode)
     if args.sort:
         resolve_column(titles, args.sort)
-    with progress_bar(args, f"{kind} report") as progress:
-        report = create_report(ws, spec, reuse=not args.refresh, progress=progress)
-    return _show(args, ws, report)
+    done = run_job(args, "report", {**asdict(spec), "reuse": not args.refresh})
+    if isinstance(done, int):
+        return done
+    return _show(args, ws, ws.get(Report, done["report"]))
+
+
+def render_report_job(c: Any, r: dict) -> None:
+    """What `owb jobs follow` prints for a report job: where to read it."""
+    c.print(f"report ready: {r['name']} (id {r['report']}); `owb report show {r['report']}` prints its rows",
+            markup=False)
 
 
 def report_show(args: argparse.Namespace) -> int:
@@ -222,9 +233,9 @@ def report_list(args: argparse.Namespace) -> int:
 # ------------------------------------------------------------------ compare
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from engine.compare import compare, default_pair, validate
+    from engine.compare import default_pair
     from engine.errors import BadInput
-    from engine.records import Dataset, Model
+    from engine.records import Model
 
     ws = workspace(args)
     a = ws.get(Model, args.a)
@@ -235,16 +246,14 @@ def cmd_compare(args: argparse.Namespace) -> int:
         if pair is None:
             raise BadInput(f"{a.name} has no optimized model to compare with; name B, or optimize {a.name} first")
         a, b = pair
-    dataset = ws.get(Dataset, args.dataset) if args.dataset else None
-    validate(a, b, args.time, args.runs)
-    if not args.json:
-        print(f"comparing {a.name} and {b.name} (benchmarks from history, or {args.time:g} s each where "
-              f"missing; layers over {args.runs} inferences)…", file=sys.stderr, flush=True)
-    result = compare(ws, a, b, dataset=dataset, bench_time=args.time, layer_runs=args.runs)
-    return emit(args, result, lambda c: render_compare(c, result, args.top))
+    params = {"a": a.id, "b": b.id, "dataset": args.dataset, "bench_time": args.time, "layer_runs": args.runs}
+    result = run_job(args, "compare", params,
+                     say=f"comparing {a.name} and {b.name} (benchmarks from history, or {args.time:g} s each "
+                         f"where missing; layers over {args.runs} inferences)…")
+    return result if isinstance(result, int) else emit(args, result, lambda c: render_compare(c, result, args.top))
 
 
-def render_compare(c: Any, r: dict, top: int) -> None:
+def render_compare(c: Any, r: dict, top: int = 15) -> None:
     from rich.table import Table
 
     a, b = r["a"], r["b"]

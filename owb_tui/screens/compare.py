@@ -129,8 +129,7 @@ class CompareScreen(Screen):
 
     @reports_errors
     def action_rerun(self) -> None:
-        ws = self.app.ws
-        job = self.app.start_compare(ws.get(Model, self.a_id), ws.get(Model, self.b_id))
+        job = self.app.start_job("compare", {"a": self.a_id, "b": self.b_id})
         if job is not None:
             self.job_id = job.id
             self.clear("measuring: benchmarks where a model has none, then both models' layers (progress below)…")

@@ -111,7 +111,8 @@ class ExplorePane(VerticalScroll):
         except BadInput as exc:
             self.app.notify(str(exc), severity="error")
             return
-        job = self.app.start_explore(self.model, batches, streams, time_s, limit)
+        job = self.app.start_job("explore", {"model": self.model.id, "batches": batches, "streams": streams,
+                                             "time_s": time_s, "latency_limit_ms": limit})
         if job is not None:
             cells = len(set(batches)) * len(set(streams))
             self.app.notify(f"{job.name} started: {cells} cells x {time_s:g} s; the grid fills in when it ends")

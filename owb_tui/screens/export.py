@@ -1,8 +1,8 @@
 """Export (a project page tab): write the model's deployment package.
 
-The export runs in a thread worker owned by the App, so leaving the page
-does not stop it; failures reach the App's worker handler (an error
-notification) and success is announced with the package's path."""
+The export is a job of the workspace's runner (as `owb export` is), so
+leaving the page, or owb, does not stop it; the App announces its end with
+the package's path, or its failure."""
 
 from __future__ import annotations
 
@@ -14,7 +14,8 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Button, Checkbox, Input, Label, Static
 
-from engine.records import Model
+from engine.jobs import FINAL
+from engine.records import Job, Model
 
 from ..app import reports_errors
 from ..widgets.path_input import path_field
@@ -39,6 +40,7 @@ class ExportPane(VerticalScroll):
     def __init__(self, model: Model) -> None:
         super().__init__(id="export-pane")
         self.model = model
+        self.job_id: str | None = None
 
     def compose(self) -> ComposeResult:
         with Horizontal(classes="form-row"):
@@ -56,23 +58,23 @@ class ExportPane(VerticalScroll):
     @on(Input.Submitted, "#export-path")
     @reports_errors
     def export(self) -> None:
-        from engine.deploy import export_package, output_path
-
-        app, ws, model = self.app, self.app.ws, self.model
         force = self.query_one("#export-force", Checkbox).value
-        out = output_path(self.query_one("#export-path", Input).value.strip(), force)  # bad paths fail here, at once
-        note = self.query_one("#export-note", Static)
-        note.update(f"exporting {model.name} to {out} …")
+        out = self.query_one("#export-path", Input).value.strip()
+        job = self.app.start_job("export", {"model": self.model.id, "out": out, "force": force})
+        if job is not None:
+            self.job_id = job.id
+            self.query_one("#export-note", Static).update(f"exporting {self.model.name} to {job.params['out']} …"
+                                                          f"\n{NOTE}")
 
-        def work() -> dict:
-            result = export_package(ws, model, out, force=force)
-            app.call_from_thread(self._done, result)
-            return result
+    def on_mount(self) -> None:
+        self.app.job_signal.subscribe(self, self._job_changed)
 
-        # Started on the App: a worker dies with the node that owns it.
-        app.run_worker(work, thread=True, group="export", exit_on_error=False)
-
-    def _done(self, result: dict[str, Any]) -> None:
-        self.app.notify(f"deployment package written to {result['package']}", title="export done", timeout=10)
-        if self.is_attached:
-            self.query_one("#export-note", Static).update(f"written: {result['package']}\n{NOTE}")
+    def _job_changed(self, event: Any) -> None:
+        if event is None or event.job != self.job_id or event.state not in FINAL:
+            return
+        job = self.app.ws.maybe(Job, event.job)
+        if job is None or job.state not in FINAL:
+            return
+        self.job_id = None
+        done = f"written: {job.result.get('package')}" if job.state == "done" else f"export {job.state}: {job.error}"
+        self.query_one("#export-note", Static).update(f"{done}\n{NOTE}")

@@ -5,6 +5,7 @@ numpy columns; the viewer only opens, sorts and filters that table."""
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -91,7 +92,7 @@ class ReportsPane(Vertical):
             return
         spec = ReportSpec(kind=str(self.query_one("#rep-kind", Select).value), model=self.model.id,
                           dataset=str(dataset))
-        job = self.app.start_report(spec)
+        job = self.app.start_job("report", asdict(spec))
         if job is not None:
             self.app.notify(f"{job.name} started; the report appears in this list when it ends")
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import pytest
 
-from engine.calibration import CalibrationSpec
 from engine.records import InferenceResult, Job, Model
 from engine.workspace import Workspace
 from owb_tui.app import OwbApp
 
-from . import copy_workspace, record_notifications, settle_jobs, table_column, template_home, type_text, wait_for
+from . import (copy_workspace, jobs_idle, record_notifications, settle_jobs, table_column, template_home, type_text,
+               wait_for)
 
 SIZE = (80, 24)
 
@@ -40,7 +40,7 @@ async def test_optimize_form_submits_a_calibration_and_the_child_appears(ws):
         await pilot.click("#calibrate")
         await pilot.pause()
         assert isinstance(app.screen, ProjectsScreen)  # back home while the job runs
-        job = app.runner.running()[0]
+        job = app.active_jobs()[0]
         assert job.kind == "calibrate" and job.params["subset_pct"] == 10.0
         status = app.screen.query_one("JobStatus")
         await wait_for(pilot, lambda: "calibrate cls" in str(status.render()), timeout=10)
@@ -49,7 +49,7 @@ async def test_optimize_form_submits_a_calibration_and_the_child_appears(ws):
         # still measures accuracy (the parent's row is marked busy)
         await wait_for(pilot, lambda: "cls-int8-2" in "".join(table_column(table, 0)), timeout=120)
         assert table_column(table, 0)[:3] == ["cls *", "└ cls-int8", "└ cls-int8-2"]
-        await wait_for(pilot, lambda: not app.runner.running(), timeout=120)
+        await wait_for(pilot, lambda: jobs_idle(app), timeout=120)
         await pilot.pause(0.3)
         assert table_column(table, 0)[:3] == ["cls", "└ cls-int8", "└ cls-int8-2"]
         child = ws.get(Model, "cls-int8-2")
@@ -79,32 +79,28 @@ async def test_benchmark_dialog_runs_a_job_and_the_row_shows_fps(ws):
         assert result["time_s"] == 0.5 and result["inputs"] == "random"
 
 
-async def test_cancel_a_running_job_from_the_jobs_screen(ws, monkeypatch):
-    import time as _time
-
-    from engine.preprocess import Preprocessor
+async def test_cancel_a_running_job_from_the_jobs_screen_then_retry_it(ws):
     from owb_tui.screens.jobs import JobsScreen
 
-    # Slow each calibration image down, so the cancel lands mid-statistics on
-    # a fast machine too (24 images would otherwise be done in a blink).
-    load = Preprocessor.load
-    monkeypatch.setattr(Preprocessor, "load", lambda self, path: (_time.sleep(0.3), load(self, path))[1])
     app = OwbApp(ws)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
-        spec = CalibrationSpec(model="cls", dataset="lines")
-        job = app.start_calibration(spec, bench_time=0)
+        job = app.start_job("benchmark", {"model": "cls", "settings": {"time_s": 120}})
         assert job is not None
         await pilot.press("j")
         await pilot.pause()
         assert isinstance(app.screen, JobsScreen)
         table = app.screen.query_one("#jobs")
-        assert table_column(table, 0)[0].startswith("calibrate cls")  # newest first
-        await wait_for(pilot, lambda: ws.get(Job, job.id).stage == "Statistics collection", timeout=90)
+        assert table_column(table, 0)[0].startswith("benchmark cls")  # newest first
+        await wait_for(pilot, lambda: ws.get(Job, job.id).stage == "measuring (ms)", timeout=90)
         await pilot.press("x")
         await wait_for(pilot, lambda: ws.get(Job, job.id).state == "cancelled", timeout=90)
         await wait_for(pilot, lambda: table_column(table, 1)[0] == "cancelled", timeout=5)
-        assert [m.name for m in ws.all(Model)] == ["cls", "cls-int8"]  # nothing half-made
+        assert [r for r in ws.all(InferenceResult) if r.kind == "benchmark"] == []  # nothing half-made
+        await pilot.press("r")  # retry: the same settings, a new job
+        retried = await wait_for(pilot, lambda: next(iter(ws.find(Job, retry_of=job.id)), None), timeout=10)
+        assert retried.params == job.params
+        await wait_for(pilot, lambda: table_column(table, 0)[0].startswith("benchmark cls"), timeout=5)
         await settle_jobs(app)
 
 
