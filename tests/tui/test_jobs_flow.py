@@ -46,9 +46,9 @@ async def test_optimize_form_submits_a_calibration_and_the_child_appears(ws):
         await wait_for(pilot, lambda: "calibrate cls" in str(status.render()), timeout=10)
         table = app.screen.query_one("#models")
         # the child shows up as soon as calibration saved it, while the job
-        # still measures accuracy (the parent's row is marked busy)
+        # still measures accuracy (the rows of the parent and of the child are marked busy)
         await wait_for(pilot, lambda: "cls-int8-2" in "".join(table_column(table, 0)), timeout=120)
-        assert table_column(table, 0)[:3] == ["cls *", "└ cls-int8", "└ cls-int8-2"]
+        assert table_column(table, 0)[:3] == ["cls *", "└ cls-int8", "└ cls-int8-2 *"]
         await wait_for(pilot, lambda: jobs_idle(app), timeout=120)
         await pilot.pause(0.3)
         assert table_column(table, 0)[:3] == ["cls", "└ cls-int8", "└ cls-int8-2"]
@@ -223,3 +223,24 @@ async def test_predictions_report_from_the_reports_tab(ws):
         await pilot.pause()
         shown = [view.table.cell(i, 1) for i in range(len(view.table))]
         assert shown == sorted(shown)
+
+
+async def test_remove_models_from_projects_asks_first(ws):
+    from owb_tui.screens.dialogs import ConfirmScreen
+
+    child = ws.get(Model, "cls-int8")
+    app = OwbApp(ws)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        table = app.screen.query_one("#models")
+        await pilot.press("delete")  # the parent: the question names its child
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmScreen) and "cls-int8" in app.screen.question
+        await pilot.press("n")
+        await pilot.pause()
+        assert table_column(table, 0) == ["cls", "└ cls-int8"]
+        await pilot.press("down", "delete", "y")  # the child alone
+        await pilot.pause()
+        assert table_column(table, 0) == ["cls"]
+    assert ws.maybe(Model, child.id) is None and ws.maybe(Model, "cls") is not None
+    assert not ws.path(child.path).exists()
