@@ -169,6 +169,16 @@ def test_runner_exits_when_idle_and_the_next_job_starts_another(ws, monkeypatch)
     assert runner_alive(ws) and runner_info(ws)["pid"] != first
 
 
+def test_a_killed_runners_lock_and_pid_file_are_recovered_by_the_next_client(ws):
+    client.ensure_runner(ws)
+    first = int(runner_info(ws)["pid"])
+    os.kill(first, signal.SIGKILL)
+    wait_until(lambda: not runner_alive(ws), 30, "the lock released by the kernel")
+    assert (ws.home / "jobs" / "runner.lock").exists() and runner_info(ws)["pid"] == first  # left behind
+    client.ensure_runner(ws)
+    assert runner_alive(ws) and runner_info(ws)["pid"] != first
+
+
 def test_heavy_jobs_queue_behind_each_other_across_clients(work):
     ws = work
     a = detach(ws, "benchmark", "cls", "--time", "1")

@@ -47,17 +47,27 @@ def ensure_runner(ws: Workspace) -> None:
 
     The start lock makes two clients starting at once start one runner: the
     second finds the lock held by the runner the first one waited for."""
-    with file_lock(start_lock_path(ws)):
-        if runner_alive(ws):
+    from filelock import Timeout
+
+    try:
+        with file_lock(start_lock_path(ws)).acquire(timeout=START_TIMEOUT_S):
+            _start_unless_running(ws)
+    except Timeout:
+        raise WorkspaceError(f"another owb has been starting the job runner for over {START_TIMEOUT_S:.0f} s; "
+                             f"see {log_path(ws)}") from None
+
+
+def _start_unless_running(ws: Workspace) -> None:
+    if runner_alive(ws):
+        return
+    proc = spawn_runner(ws)
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if runner_info(ws).get("pid") == proc.pid and runner_alive(ws):  # it wrote its pid file after locking
             return
-        proc = spawn_runner(ws)
-        deadline = time.monotonic() + START_TIMEOUT_S
-        while time.monotonic() < deadline:
-            if runner_alive(ws):
-                return
-            if proc.poll() is not None:
-                break
-            time.sleep(0.05)
+        if proc.poll() is not None:
+            break
+        time.sleep(0.05)
     raise WorkspaceError(f"the job runner did not start; its log is {log_path(ws)}")
 
 
