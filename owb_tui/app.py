@@ -234,10 +234,10 @@ class OwbApp(App[int]):
         validate_grid(batches, streams, time_s, latency_limit_ms)
 
         def body(ctx: Any) -> dict:
-            ctx.progress("cells", 0, len(set(batches)) * len(set(streams)))
+            ctx.progress("measuring cells (ms)")
             _, result = run_explore(ctx.ws, model, batches, streams, time_s=time_s,
                                     latency_limit_ms=latency_limit_ms, dataset=dataset, cancel=ctx.cancel,
-                                    progress=lambda done, total: ctx.progress("cells", done, total))
+                                    progress=lambda done, total: ctx.progress("measuring cells (ms)", done, total))
             return result
 
         return self.runner.submit("explore", body, name=f"explore {model.name}",

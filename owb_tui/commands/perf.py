@@ -6,24 +6,24 @@ import argparse
 import sys
 from typing import Any
 
-from .common import add_command, emit, parse_ints, workspace
+from .common import add_command, emit, parse_ints, progress_bar, workspace
 
 
 def register(sub: Any) -> None:
     from engine.benchmark import DEFAULT_TIME_S, HINTS
     from engine.explore import DEFAULT_BATCHES, DEFAULT_CELL_TIME_S, DEFAULT_STREAMS
     from engine.layers import DEFAULT_RUNS
-    from engine.precision import CHOICES, SPEED_DEFAULT
+    from engine.measure.protocol import DEFAULT_ROUNDS
 
-    def add_precision(p: Any) -> None:
-        p.add_argument("--infer-precision", choices=CHOICES, default=SPEED_DEFAULT,
-                       help="floating-point precision to run in (default auto: the plugin's choice, "
-                            "bf16 on CPUs with BF16)")
+    from .common import add_infer_precision as add_precision
 
     p = add_command(sub, "benchmark", "measure throughput and latency the way benchmark_app does", cmd_benchmark)
     p.add_argument("model", help="model name or id")
     p.add_argument("--dataset", help="feed this dataset's images instead of random data (stores in its project)")
-    p.add_argument("--time", type=float, default=DEFAULT_TIME_S, metavar="S", help=f"seconds to measure (default {DEFAULT_TIME_S:g})")
+    p.add_argument("--time", type=float, default=DEFAULT_TIME_S, metavar="S",
+                   help=f"seconds to measure in all, shared by the runs (default {DEFAULT_TIME_S:g})")
+    p.add_argument("--runs", type=int, default=DEFAULT_ROUNDS, metavar="N",
+                   help=f"runs the time is split into; the figure is their median with its spread (default {DEFAULT_ROUNDS})")
     p.add_argument("--hint", choices=HINTS, default="throughput", help="performance hint (default throughput)")
     p.add_argument("--streams", type=int, metavar="N", help="NUM_STREAMS (default: what the hint picks)")
     p.add_argument("--requests", type=int, metavar="N", help="infer requests (default: OPTIMAL_NUMBER_OF_INFER_REQUESTS)")
@@ -50,14 +50,13 @@ def register(sub: Any) -> None:
 
 
 def _say(args: argparse.Namespace, text: str) -> None:
-    # One line before a long measurement, not a spinner: a refreshing display
-    # would steal CPU from the run it is timing.
     if not args.json:
         print(text, file=sys.stderr, flush=True)
 
 
 def cmd_benchmark(args: argparse.Namespace) -> int:
-    from engine.benchmark import BenchmarkSettings, run_benchmark
+    from engine.benchmark import BenchmarkSettings
+    from engine.measure.protocol import measure_figure
     from engine.records import Dataset, Model
 
     settings = BenchmarkSettings(time_s=args.time, hint=args.hint, streams=args.streams,
@@ -66,25 +65,58 @@ def cmd_benchmark(args: argparse.Namespace) -> int:
     ws = workspace(args)
     model = ws.get(Model, args.model)
     dataset = ws.get(Dataset, args.dataset) if args.dataset else None
-    _say(args, f"benchmarking {model.name} for {settings.time_s:g} s ({settings.hint} hint)…")
-    _, r = run_benchmark(ws, model, settings, dataset=dataset)
+    _say(args, f"benchmarking {model.name}: {args.runs} run(s) in {settings.time_s:g} s ({settings.hint} hint)…")
+    with progress_bar(args, f"benchmark {model.name}") as bar:
+        fig = measure_figure(ws, model, settings, runs=args.runs, total_time_s=settings.time_s, dataset=dataset,
+                             progress=bar)
+    r = benchmark_document(ws, fig)
     return emit(args, r, lambda c: render_benchmark(c, r))
 
 
-def render_benchmark(c: Any, r: dict) -> None:
-    lat = r["latency_ms"]
-    from engine.device import float_precision_note
+def benchmark_document(ws: Any, fig: dict) -> dict:
+    """The figure, and the last run's facts (model, compile, threads…) beside it."""
+    from engine.records import InferenceResult
 
+    runs = [ws.get(InferenceResult, x["id"]).result | {"id": x["id"]} for x in fig["per_run"]]
+    last = runs[-1]
+    keep = ("model", "model_id", "model_precision", "device", "batch", "streams", "requests", "threads", "hint",
+            "api", "compiled_hint", "inference_precision", "requested_precision", "inputs", "dataset", "cpu",
+            "cpu_isa", "input_shapes", "compile_ms", "first_inference_ms", "execution_devices")
+    doc = {k: last.get(k) for k in keep}
+    doc.update({
+        "throughput_fps": fig["throughput_fps"], "throughput_spread": fig["throughput_spread"],
+        "latency_ms": fig["latency_ms"], "latency_spread": fig["latency_spread"],
+        "runs": fig["runs"], "disturbed_runs": fig["disturbed_runs"], "seconds_per_run": last.get("time_s"),
+        "settings": fig["settings"], "series": (last.get("series") or {}).get("id"),
+        "run_results": runs, "id": last["id"], "project": last.get("project") or None,
+    })
+    return doc
+
+
+def render_benchmark(c: Any, r: dict) -> None:
+    from engine.device import float_precision_note
+    from engine.measure.protocol import spread_text
+
+    lat = r["latency_ms"]
     note = float_precision_note(r["model_precision"], r["inference_precision"])
     c.print(f"[bold]benchmark {r['model']}[/] ({r['model_precision']} IR, {note}) on {r['device']}: {r['cpu']}")
-    c.print(f"throughput [bold green]{r['throughput_fps']:.1f} FPS[/]   {r['hint']} hint ({r['api']}), {r['streams']} streams, "
-            f"{r['requests']} requests, {r['threads']} threads, batch {r['batch']}")
-    c.print(f"latency ms  median {lat['median']:.2f}  avg {lat['avg']:.2f}  min {lat['min']:.2f}  "
-            f"max {lat['max']:.2f}  p90 {lat['p90']:.2f}")
-    c.print(f"{r['iterations']} iterations in {r['elapsed_s']:.2f} s; compile {r['compile_ms']:.0f} ms, "
-            f"first inference {r['first_inference_ms']:.2f} ms; inputs {r['inputs']}")
+    c.print(f"throughput [bold green]{r['throughput_fps']:.1f} FPS[/] ({spread_text(r['throughput_spread'])})   "
+            f"{r['hint']} hint ({r['api']}), {r['streams']} streams, {r['requests']} requests, {r['threads']} threads, "
+            f"batch {r['batch']}, {r['inference_precision']}")
+    c.print(f"latency ms  median {lat['median']:.2f} ({spread_text(r['latency_spread'], '{:.2f}')})  "
+            f"p90 {lat['p90']:.2f}  p99 {lat['p99']:.2f}  max {lat['max']:.2f}")
+    for run in r["run_results"]:
+        rl = run["latency_ms"]
+        flag = "  [bold yellow]disturbed: max > 10× median[/]" if run.get("disturbed") else ""
+        c.print(f"  run {run['id']}: {run['throughput_fps']:.1f} FPS, median {rl['median']:.2f} ms, "
+                f"p99 {rl.get('p99', rl['max']):.2f} ms, max {rl['max']:.2f} ms, {run['iterations']} iterations in "
+                f"{run['elapsed_s']:.2f} s{flag}")
+    if r["disturbed_runs"]:
+        c.print(f"[yellow]{r['disturbed_runs']} run(s) disturbed by other work on the machine; measure again "
+                "when it is quiet[/]")
+    c.print(f"compile {r['compile_ms']:.0f} ms, first inference {r['first_inference_ms']:.2f} ms; inputs {r['inputs']}")
     where = f"project {r['project']}" if r.get("project") else "model history"
-    c.print(f"stored as {r['id']} in the {where}")
+    c.print(f"stored as {r['runs']} run(s) of series {r['series']} in the {where}")
 
 
 def cmd_explore(args: argparse.Namespace) -> int:
@@ -97,8 +129,10 @@ def cmd_explore(args: argparse.Namespace) -> int:
     dataset = ws.get(Dataset, args.dataset) if args.dataset else None
     cells = len(set(args.batches)) * len(set(args.streams))
     _say(args, f"exploring {model.name}: {cells} cells × {args.time:g} s…")
-    _, r = run_explore(ws, model, args.batches, args.streams, time_s=args.time,
-                       latency_limit_ms=args.latency_limit, dataset=dataset, infer_precision=args.infer_precision)
+    with progress_bar(args, f"explore {model.name}") as bar:
+        _, r = run_explore(ws, model, args.batches, args.streams, time_s=args.time,
+                           latency_limit_ms=args.latency_limit, dataset=dataset, infer_precision=args.infer_precision,
+                           progress=bar)
     return emit(args, r, lambda c: render_explore(c, r))
 
 
