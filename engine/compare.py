@@ -259,6 +259,7 @@ def compare(ws: Workspace, a: Model, b: Model, *, dataset: Dataset | None = None
     types = per_type(ta, tb)
     facts = cpu_facts()
     kept = set(b.provenance.get("fp32_ops", [])) | set(b.provenance.get("reverted_ops", []))
+    why = diagnose(ta, tb, kept_by_nncf=kept, facts=facts, bf16=has_bf16())
     return {
         "a": sa,
         "b": sb,
@@ -271,8 +272,10 @@ def compare(ws: Workspace, a: Model, b: Model, *, dataset: Dataset | None = None
         "size_ratio": size_ratio,
         "accuracy_drop": drop,
         "accuracy_drop_unit": "percentage points (A − B)",
-        "verdict": verdict(sa, sb, throughput_ratio, size_ratio, drop, types, facts["isa"], ratio["spread"]),
-        "why": diagnose(ta, tb, kept_by_nncf=kept, facts=facts, bf16=has_bf16()),
+        "verdict": verdict(sa, sb, throughput_ratio, size_ratio, drop,
+                           [{"type": c["title"], "delta_ms": c["ms"]} for c in why["contributors"]], facts["isa"],
+                           ratio["spread"]),
+        "why": why,
         "layers": {
             "by_precision": per_precision(ta, tb),
             "by_type": types,

@@ -73,10 +73,31 @@ def compare_speed(ctx: Any, parent: Model, child: Model, bench_time: float, roun
             "seconds_per_run": head["settings"]["seconds_per_run"], "cpu": cpu_summary(), "by_precision": per}
 
 
+def plan(ctx: Any, calibration: Calibration, spec: CalibrationSpec, bench_time: float, measure: bool,
+         infer_precision: str) -> None:
+    """Expected seconds per stage, for a job-wide ETA: NNCF's set-up, one
+    parent inference per calibration image per pass, both accuracies over the
+    dataset, and the benchmark stage's known length."""
+    from .measure.protocol import latest_figure
+
+    fig = latest_figure(ctx.ws, calibration.parent, "throughput")
+    per_image = (fig["latency_ms"]["median"] / 1000 if fig else 0.02) * 3  # python-side work per image
+    n = calibration.cal_dataset.images * spec.subset_pct / 100
+    phases = [("preparing", 8.0), ("Statistics", n * per_image), ("Applying", n * per_image / 2)]
+    if measure and calibration.dataset.annotated and calibration.parent.config.task != "generic":
+        phases += [("accuracy parent", calibration.dataset.images * per_image),
+                   ("accuracy child", calibration.dataset.images * per_image)]
+    if measure and bench_time > 0:
+        phases.append(("benchmark", 2 * bench_time * len(speed_precisions(infer_precision)) * 1.2))
+    ctx.plan(phases)
+
+
 def run_optimize(ctx: Any, spec: CalibrationSpec, *, bench_time: float = 10.0, measure: bool = True,
                  infer_precision: str = SPEED_DEFAULT, rounds: int = DEFAULT_ROUNDS) -> dict:
     """Job body: returns the `owb calibrate` JSON document."""
     calibration = Calibration(ctx.ws, spec, ctx)
+    if hasattr(ctx, "plan"):
+        plan(ctx, calibration, spec, bench_time, measure, infer_precision)
     child = calibration.run()
     parent, dataset = calibration.parent, calibration.dataset
     prov = child.provenance

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import statistics
 import threading
+import time
 import uuid
 from dataclasses import replace
 from typing import TYPE_CHECKING, Callable
@@ -179,6 +180,8 @@ def measure_figure(ws: Workspace, model: Model, settings: BenchmarkSettings, *, 
     for i in range(runs):
         stage = f"benchmark {model.name} {i + 1}/{runs}"
         report = (lambda d, t, i=i, stage=stage: progress(i * run_ms + d, runs * run_ms, stage)) if progress else None
+        if report:
+            report(0, run_ms)
         record, _ = run_benchmark(ws, model, settings, dataset=dataset, cancel=cancel, progress=report,
                                   series=series(i))
         records.append(record)
@@ -214,12 +217,36 @@ def measure_pair(ws: Workspace, a: Model, b: Model, settings: BenchmarkSettings,
         index = len(records[side])
         stage = f"benchmark {label + ' ' if label else ''}{model.name} {index + 1}/{rounds}"
         report = (lambda d, t, k=k, stage=stage: progress(k * run_ms + d, total, stage)) if progress else None
+        if report:
+            report(0, run_ms)
         record, _ = run_benchmark(ws, model, settings, dataset=dataset, cancel=cancel, progress=report,
                                   series=series[side](index))
         records[side].append(record)
+    if progress:
+        progress(total, total, "benchmarks done")
     fa, fb = figure(records["a"], "interleaved"), figure(records["b"], "interleaved")
     return {"a": fa, "b": fb, "ratio": ratio(fa, fb, paired=True), "source": "interleaved", "rounds": rounds,
             "settings": fa["settings"]}
+
+
+def figure_document(ws: Workspace, fig: dict) -> dict:
+    """A measured figure as `owb benchmark --json` prints it: the figure, its
+    runs in full, and the last run's facts (model, compile, threads…)."""
+    records = [ws.get(InferenceResult, x["id"]) for x in fig["per_run"]]
+    runs = [r.result | {"id": r.id, "project": r.project or None} for r in records]
+    last = runs[-1]
+    keep = ("model", "model_id", "model_precision", "device", "batch", "streams", "requests", "threads", "hint",
+            "api", "compiled_hint", "inference_precision", "requested_precision", "inputs", "dataset", "cpu",
+            "cpu_isa", "input_shapes", "compile_ms", "first_inference_ms", "execution_devices")
+    doc = {k: last.get(k) for k in keep}
+    doc.update({
+        "throughput_fps": fig["throughput_fps"], "throughput_spread": fig["throughput_spread"],
+        "latency_ms": fig["latency_ms"], "latency_spread": fig["latency_spread"],
+        "runs": fig["runs"], "disturbed_runs": fig["disturbed_runs"], "seconds_per_run": last.get("time_s"),
+        "settings": fig["settings"], "series": (last.get("series") or {}).get("id"),
+        "run_results": runs, "id": last["id"], "project": last.get("project") or None,
+    })
+    return doc
 
 
 # ---------------------------------------------------------------- history
@@ -282,7 +309,11 @@ def history_pair(ws: Workspace, a: Model, b: Model, *, hint: str = "throughput",
     key = max(shared, key=lambda k: min(mine[k][-1].created, theirs[k][-1].created))
     fa, fb = figure(mine[key][-runs:], "history"), figure(theirs[key][-runs:], "history")
     return {"a": fa, "b": fb, "ratio": ratio(fa, fb, paired=False), "source": "history", "settings": fa["settings"],
-            "dates": {"a": [fa["first"], fa["last"]], "b": [fb["first"], fb["last"]]}}
+            "dates": {"a": [stamp(fa["first"]), stamp(fa["last"])], "b": [stamp(fb["first"]), stamp(fb["last"])]}}
+
+
+def stamp(ts: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M", time.localtime(ts))
 
 
 # ---------------------------------------------------------------- words
@@ -312,8 +343,12 @@ def ratio_text(pair: dict) -> str:
     where = pair["source"]
     if pair["source"] == "history":
         d = pair["dates"]
-        where = f"from history: A {d['a'][0][:16]}…{d['a'][1][:16]}, B {d['b'][0][:16]}…{d['b'][1][:16]}"
+        where = f"from history: A {_span(d['a'])}, B {_span(d['b'])}"
     return f"{r['value']:.2f}× ({s['low']:.2f}–{s['high']:.2f}, {s['runs']} {how}, {where})"
+
+
+def _span(dates: list[str]) -> str:
+    return dates[0] if dates[0] == dates[1] else f"{dates[0]} to {dates[1]}"
 
 
 def agree(r1: dict, r2: dict) -> bool:

@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import Any
 
-from .common import add_command, emit, parse_ints, progress_bar, workspace
+from .common import add_command, emit, parse_ints, positive_int, progress_bar, workspace
 
 
 def register(sub: Any) -> None:
@@ -22,7 +22,7 @@ def register(sub: Any) -> None:
     p.add_argument("--dataset", help="feed this dataset's images instead of random data (stores in its project)")
     p.add_argument("--time", type=float, default=DEFAULT_TIME_S, metavar="S",
                    help=f"seconds to measure in all, shared by the runs (default {DEFAULT_TIME_S:g})")
-    p.add_argument("--runs", type=int, default=DEFAULT_ROUNDS, metavar="N",
+    p.add_argument("--runs", type=positive_int, default=DEFAULT_ROUNDS, metavar="N",
                    help=f"runs the time is split into; the figure is their median with its spread (default {DEFAULT_ROUNDS})")
     p.add_argument("--hint", choices=HINTS, default="throughput", help="performance hint (default throughput)")
     p.add_argument("--streams", type=int, metavar="N", help="NUM_STREAMS (default: what the hint picks)")
@@ -44,6 +44,9 @@ def register(sub: Any) -> None:
     p.add_argument("--runs", type=int, default=DEFAULT_RUNS, metavar="N", help=f"inferences to average (default {DEFAULT_RUNS})")
     p.add_argument("--batch", type=int, metavar="B")
     p.add_argument("--top", type=int, metavar="N", help="show only the N slowest layers")
+    p.add_argument("--hint", choices=("latency", "throughput"), default="latency",
+                   help="profile as that benchmark runs (default latency: one request, layers back to back); the "
+                        "sum is set beside the latest benchmark with the same hint and precision")
     add_precision(p)
 
     add_command(sub, "cpu", "what this CPU offers OpenVINO (ISA, VNNI, AMX, default precision)", cmd_cpu)
@@ -56,7 +59,7 @@ def _say(args: argparse.Namespace, text: str) -> None:
 
 def cmd_benchmark(args: argparse.Namespace) -> int:
     from engine.benchmark import BenchmarkSettings
-    from engine.measure.protocol import measure_figure
+    from engine.measure.protocol import figure_document, measure_figure
     from engine.records import Dataset, Model
 
     settings = BenchmarkSettings(time_s=args.time, hint=args.hint, streams=args.streams,
@@ -69,28 +72,8 @@ def cmd_benchmark(args: argparse.Namespace) -> int:
     with progress_bar(args, f"benchmark {model.name}") as bar:
         fig = measure_figure(ws, model, settings, runs=args.runs, total_time_s=settings.time_s, dataset=dataset,
                              progress=bar)
-    r = benchmark_document(ws, fig)
+    r = figure_document(ws, fig)
     return emit(args, r, lambda c: render_benchmark(c, r))
-
-
-def benchmark_document(ws: Any, fig: dict) -> dict:
-    """The figure, and the last run's facts (model, compile, threads…) beside it."""
-    from engine.records import InferenceResult
-
-    runs = [ws.get(InferenceResult, x["id"]).result | {"id": x["id"]} for x in fig["per_run"]]
-    last = runs[-1]
-    keep = ("model", "model_id", "model_precision", "device", "batch", "streams", "requests", "threads", "hint",
-            "api", "compiled_hint", "inference_precision", "requested_precision", "inputs", "dataset", "cpu",
-            "cpu_isa", "input_shapes", "compile_ms", "first_inference_ms", "execution_devices")
-    doc = {k: last.get(k) for k in keep}
-    doc.update({
-        "throughput_fps": fig["throughput_fps"], "throughput_spread": fig["throughput_spread"],
-        "latency_ms": fig["latency_ms"], "latency_spread": fig["latency_spread"],
-        "runs": fig["runs"], "disturbed_runs": fig["disturbed_runs"], "seconds_per_run": last.get("time_s"),
-        "settings": fig["settings"], "series": (last.get("series") or {}).get("id"),
-        "run_results": runs, "id": last["id"], "project": last.get("project") or None,
-    })
-    return doc
 
 
 def render_benchmark(c: Any, r: dict) -> None:
@@ -163,7 +146,9 @@ def render_explore(c: Any, r: dict) -> None:
 
 def cmd_layers(args: argparse.Namespace) -> int:
     from engine.errors import BadInput
-    from engine.layers import layers_for_model
+    from engine.measure.benchmark import BenchmarkSettings
+    from engine.measure.layers import against_benchmark, layers_for_model
+    from engine.measure.protocol import latest_figure
     from engine.records import Model
 
     if args.batch is not None and args.batch < 1:
@@ -174,8 +159,11 @@ def cmd_layers(args: argparse.Namespace) -> int:
         raise BadInput(f"--top must be 1 or more, not {args.top}")
     ws = workspace(args)
     model = ws.get(Model, args.model)
-    _say(args, f"profiling {model.name} over {args.runs} inferences…")
-    table = layers_for_model(ws, model, runs=args.runs, batch=args.batch, infer_precision=args.infer_precision)
+    _say(args, f"profiling {model.name} over {args.runs} inferences ({args.hint} hint)…")
+    settings = BenchmarkSettings(hint=args.hint, batch=args.batch, infer_precision=args.infer_precision)
+    table = layers_for_model(ws, model, runs=args.runs, settings=settings)
+    fig = latest_figure(ws, model, args.hint, precision=table["inference_precision"]) if args.batch is None else None
+    against_benchmark(table, fig["latency_ms"]["median"] if fig else None)
     return emit(args, table, lambda c: render_layers(c, table, args.top))
 
 
@@ -190,7 +178,15 @@ def render_layers(c: Any, table: dict, top: int | None) -> None:
     c.print(f"[bold]layers of {table['model']}[/] ({table['model_precision']} IR, {note}): "
             f"{table['executed_layers']} executed of {table['graph_nodes']} "
             f"runtime nodes, {table['total_ms']:.3f} ms summed, {table['latency_ms_avg']:.3f} ms per inference "
-            f"(mean of {table['runs']}); {table['cpu']}")
+            f"(mean of {table['runs']}), {table['hint']} hint; {table['cpu']}")
+    measured = table.get("measured_latency_ms")
+    if measured:
+        c.print(f"layer sum {table['total_ms']:.3f} ms vs {measured:.3f} ms median latency of the latest "
+                f"{table['hint']}-hint benchmark ({table['sum_vs_measured']:.0%}); profiling overhead "
+                f"{table['profiling_overhead']:+.0%}")
+    else:
+        c.print(f"[dim]no {table['hint']}-hint benchmark in {table['inference_precision']} to set the sum beside: "
+                f"owb benchmark MODEL --hint {table['hint']}[/]")
     for key, title in (("type", "by layer type"), ("runtime_precision", "by runtime precision")):
         groups = table["by_type" if key == "type" else "by_precision"]
         t = Table(key.replace("_", " "), "count", "total ms", "share", box=None, title=title)
