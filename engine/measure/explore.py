@@ -14,6 +14,7 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 from .benchmark import BenchmarkSettings, Progress, dataset_inputs, measure
+from .protocol import spread
 from ..errors import BadInput
 from ..precision import SPEED_DEFAULT
 from ..records import Dataset, InferenceResult, Model
@@ -74,13 +75,19 @@ def sweet_spot(cells: list[dict], latency_limit_ms: float | None) -> tuple[dict 
 def run_explore(ws: Workspace, model: Model, batches: list[int], streams: list[int], *,
                 time_s: float = DEFAULT_CELL_TIME_S, latency_limit_ms: float | None = None,
                 dataset: Dataset | None = None, device: str = "CPU", infer_precision: str = SPEED_DEFAULT,
-                cancel: threading.Event | None = None, progress: Progress | None = None) -> tuple[InferenceResult, dict]:
-    """Measure every (batch, streams) cell, pick the sweet spot, store it all."""
+                cancel: threading.Event | None = None, progress: Progress | None = None,
+                runs: int = 1) -> tuple[InferenceResult, dict]:
+    """Measure every (batch, streams) cell, pick the sweet spot, store it all.
+
+    With ``runs`` > 1 each cell's time is split into that many runs: the cell
+    shows its median run with the spread of all (engine.measure.protocol)."""
     from .. import models
     from ..device import cpu_facts
     from ..projects import ensure_project
 
     validate_grid(batches, streams, time_s, latency_limit_ms)
+    if runs < 1:
+        raise BadInput(f"--runs must be 1 or more, not {runs}")
     batches = sorted(set(batches))
     streams = sorted(set(streams))
     if model.config.layout.find("N") < 0 and batches != [1]:
@@ -102,17 +109,23 @@ def run_explore(ws: Workspace, model: Model, batches: list[int], streams: list[i
             if twin is not None:
                 cell = {"batch": b, "requested_streams": s, "measured": False,
                         "same_as": {"batch": twin["batch"], "streams": twin["requested_streams"]}}
-                cell.update({k: twin[k] for k in CELL_KEYS})
+                cell.update({k: twin[k] for k in (*CELL_KEYS, "runs", "throughput_spread", "latency_spread")})
             else:
                 source: Any = None
                 if dataset is not None:
                     source = lambda compiled, n: dataset_inputs(ws, model, dataset, compiled, n)  # noqa: E731
-                settings = BenchmarkSettings(time_s=time_s, hint="none", streams=s, device=device,
+                settings = BenchmarkSettings(time_s=max(time_s / runs, 0.2), hint="none", streams=s, device=device,
                                              infer_precision=infer_precision)
-                base = len(cells) * cell_ms
-                report = (lambda d, t, base=base: progress(base + d, total_ms)) if progress else None
-                run = measure(ov_model, settings, model.config.layout, source, cancel=cancel, progress=report)
-                cell = {"batch": b, "requested_streams": s, "measured": True, "same_as": None}
+                done = []
+                for k in range(runs):
+                    base = len(cells) * cell_ms + k * cell_ms // runs
+                    report = (lambda d, t, base=base: progress(base + d // runs, total_ms)) if progress else None
+                    done.append(measure(ov_model, settings, model.config.layout, source, cancel=cancel,
+                                        progress=report))
+                run = sorted(done, key=lambda r: r["throughput_fps"])[(len(done) - 1) // 2]  # a real, median run
+                cell = {"batch": b, "requested_streams": s, "measured": True, "same_as": None, "runs": runs,
+                        "throughput_spread": spread([r["throughput_fps"] for r in done]),
+                        "latency_spread": spread([r["latency_ms"]["median"] for r in done])}
                 cell.update({k: run[k] for k in CELL_KEYS})
                 done_by_key.setdefault((b, run["streams"]), cell)
             cells.append(cell)
@@ -129,6 +142,8 @@ def run_explore(ws: Workspace, model: Model, batches: list[int], streams: list[i
         "streams": streams,
         "max_streams": cap,
         "time_s": time_s,
+        "runs_per_cell": runs,
+        "inference_precision": next((c["inference_precision"] for c in cells if c["measured"]), None),
         "latency_limit_ms": latency_limit_ms,
         "latency_measure": "median",
         "cells": cells,

@@ -36,6 +36,8 @@ def register(sub: Any) -> None:
     p.add_argument("--streams", type=parse_ints, default=list(DEFAULT_STREAMS), metavar="1,2,4")
     p.add_argument("--time", type=float, default=DEFAULT_CELL_TIME_S, metavar="S", help=f"seconds per cell (default {DEFAULT_CELL_TIME_S:g})")
     p.add_argument("--latency-limit", type=float, metavar="MS", help="median latency limit for the sweet spot")
+    p.add_argument("--runs", type=positive_int, default=1, metavar="N",
+                   help="runs each cell's time is split into; the cell shows its median run and their spread (default 1)")
     p.add_argument("--dataset", help="feed this dataset's images instead of random data")
     add_precision(p)
 
@@ -115,15 +117,18 @@ def cmd_explore(args: argparse.Namespace) -> int:
     with progress_bar(args, f"explore {model.name}") as bar:
         _, r = run_explore(ws, model, args.batches, args.streams, time_s=args.time,
                            latency_limit_ms=args.latency_limit, dataset=dataset, infer_precision=args.infer_precision,
-                           progress=bar)
+                           progress=bar, runs=args.runs)
     return emit(args, r, lambda c: render_explore(c, r))
 
 
 def render_explore(c: Any, r: dict) -> None:
     from rich.table import Table
 
-    c.print(f"[bold]explore {r['model']}[/] ({r['model_precision']}) on {r['device']}: {r['cpu']}")
-    t = Table("batch", *[f"{s} streams" for s in r["streams"]], box=None, title="FPS / median latency ms")
+    c.print(f"[bold]explore {r['model']}[/] ({r['model_precision']}, {r.get('inference_precision')}) on "
+            f"{r['device']}: {r['cpu']}")
+    runs = r.get("runs_per_cell", 1)
+    title = "FPS / median latency ms" + (f" (median of {runs} runs, FPS min–max)" if runs > 1 else ", one run per cell")
+    t = Table("batch", *[f"{s} streams" for s in r["streams"]], box=None, title=title)
     best = r["sweet_spot"]
     by = {(cell["batch"], cell["requested_streams"]): cell for cell in r["cells"]}
     for b in r["batches"]:
@@ -131,6 +136,10 @@ def render_explore(c: Any, r: dict) -> None:
         for s in r["streams"]:
             cell = by[(b, s)]
             text = f"{cell['throughput_fps']:.1f} / {cell['latency_ms']['median']:.2f}"
+            if runs > 1 and cell.get("throughput_spread"):
+                text += f" ({cell['throughput_spread']['low']:.0f}–{cell['throughput_spread']['high']:.0f})"
+            if cell.get("disturbed"):
+                text += " [yellow]![/]"
             if not cell["measured"]:
                 text = f"[dim]= {cell['same_as']['streams']} streams[/]"
             elif best is not None and (best["batch"], best["requested_streams"]) == (b, s):
@@ -138,6 +147,8 @@ def render_explore(c: Any, r: dict) -> None:
             row.append(text)
         t.add_row(str(b), *row)
     c.print(t)
+    if any(cell.get("disturbed") for cell in r["cells"]):
+        c.print("[yellow]! a disturbed run: max latency over 10× its median (other work took the CPU)[/]")
     if any(not cell["measured"] for cell in r["cells"]):
         c.print(f"[dim]this CPU runs at most {r['max_streams']} streams; cells marked = ran as that configuration[/]")
     c.print(("[bold]sweet spot[/]: " if best else "[yellow]no sweet spot[/]: ") + r["sweet_spot_note"])
