@@ -3,9 +3,9 @@ AccuracyAware method (nncf.quantize_with_accuracy_control).
 
 The parent is never touched: the quantized model is written into a scratch
 folder and renamed into place, then recorded as a child model and project.
-Progress comes from two sources: a count in the transform function, which
-NNCF calls once per calibration sample, and NNCF's own loops (statistics,
-bias correction, ranking) through engine.nncf_progress."""
+Progress comes from NNCF's own loops (statistics, bias correction, ranking)
+through engine.nncf_progress; the transform function, which NNCF calls once
+per calibration sample, is where a cancel takes effect within one step."""
 
 from __future__ import annotations
 
@@ -164,7 +164,7 @@ class Calibration:
         images = CalibrationImages(pre, paths, chosen, DecodeCache.open(self.ws, self.cal_dataset, index, pre))
 
         def transform(arr: np.ndarray) -> np.ndarray:
-            # NNCF calls this once per sample: the one place owb sees every step.
+            # NNCF calls this once per sample, so a cancel lands within one step.
             self.ctx.check_cancel()
             return arr
 
