@@ -102,6 +102,29 @@ class RevertedOps(logging.Handler):
             self.names.extend(n for n in (ln.strip() for ln in lines[1:]) if n and n not in self.names)
 
 
+class CalibrationImages:
+    """The calibration subset as the stored model's f32 inputs, exactly as
+    Preprocessor.load makes them (NNCF quantizes the model as stored, so
+    nothing is folded into it), streamed through the decode pool and cache.
+    NNCF iterates it once per pass it needs; no __getitem__, so NNCF walks it
+    in order even when it picks indices."""
+
+    def __init__(self, pre: Any, paths: list, keys: list[int], cache: Any) -> None:
+        from .feed import ImageFeed, decode_workers, stream
+
+        # NNCF's synchronous inference takes every core; one decoder keeps ahead of it.
+        workers = decode_workers(threads_used=stream.usable_cores())
+        self.feed = ImageFeed(pre, pre.to_tensor, workers=workers, cache=cache)
+        self.paths, self.keys = paths, keys
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def __iter__(self) -> Any:
+        for _, arr, _ in self.feed.chunks(self.paths, keys=self.keys, batch=1, window=8):
+            yield arr
+
+
 class Calibration:
     """One calibration run; ``run`` returns the child model record."""
 
@@ -133,18 +156,19 @@ class Calibration:
         import nncf
 
         from .dataset_store import load_index
+        from .feed import DecodeCache
 
         index = load_index(self.ws, self.cal_dataset)
         chosen = subset_indices(len(index.items), self.spec.subset_pct)
         paths = [index.root / index.items[i].file for i in chosen]
+        images = CalibrationImages(pre, paths, chosen, DecodeCache.open(self.ws, self.cal_dataset, index, pre))
 
-        def transform(path: Any) -> np.ndarray:
+        def transform(arr: np.ndarray) -> np.ndarray:
             # NNCF calls this once per sample, so a cancel lands within one step.
             self.ctx.check_cancel()
-            arr, _ = pre.load(path)
             return arr
 
-        return nncf.Dataset(paths, transform), len(paths)
+        return nncf.Dataset(images, transform), len(paths)
 
     def run(self) -> Model:
         import nncf

@@ -316,8 +316,9 @@ def render_readme(ws: Workspace, model: Model, config: dict, plan: dict, figures
         "```",
         "",
         "- `model.xml`, `model.bin`: the OpenVINO IR as owb stored it.",
-        f"- `infer.py`: owb's preprocessing and {config['decoder']['kind']} decoding ({config['decoder']['form']}); "
-        "needs only openvino, numpy and pillow.",
+        f"- `infer.py`: owb's preprocessing (folded into the model as owb does) and {config['decoder']['kind']} "
+        f"decoding ({config['decoder']['form']}); needs only openvino, numpy and pillow. It runs in the plugin's "
+        "default precision; `--infer-precision f32` gives the f32 outputs owb measured accuracy with.",
         f"- `benchmark.sh`: benchmark_app with {plan['source']}.",
         "",
         "## Input",

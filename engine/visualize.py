@@ -83,7 +83,7 @@ def predict_one(ws: Workspace, model: Model, dataset: Dataset, item: int, **opti
         one = {k: v[item:item + 1] for k, v in stored.items()}
         return next(from_outputs(model, one, index.root, [index.items[item].file], **options))[1]
     runner = DatasetRunner(ws, model)
-    arr, meta = runner.pre.load(index.root / index.items[item].file)
+    arr, meta = runner.load(index.root / index.items[item].file)
     request = runner.compiled.create_infer_request()
     request.infer({0: arr})
     outputs = {name: request.get_output_tensor(k).data.copy() for k, name in enumerate(runner.output_names)}
