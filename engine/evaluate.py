@@ -15,15 +15,8 @@ import numpy as np
 from .adapters import make_adapter
 from .errors import BadInput
 from .inference import DatasetRunner, OutputStore, Progress
-from .records import Dataset, InferenceResult, Model
+from .records import TASK_FORMATS, Dataset, InferenceResult, Model
 from .workspace import Workspace
-
-TASK_FORMATS = {
-    "classification": ("imagenet", "imagefolder"),
-    "detection": ("voc-detection", "coco"),
-    "segmentation": ("voc-segmentation",),
-}
-
 
 def check_compatible(model: Model, dataset: Dataset) -> None:
     task = model.config.task

@@ -13,6 +13,12 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 TASKS = ("classification", "detection", "segmentation", "generic")
+# The dataset formats whose annotations a task's metric reads.
+TASK_FORMATS = {
+    "classification": ("imagenet", "imagefolder"),
+    "detection": ("voc-detection", "coco"),
+    "segmentation": ("voc-segmentation",),
+}
 COLORS = ("RGB", "BGR", "GRAY")
 RESIZE_MODES = ("stretch", "keep-aspect-pad")
 
