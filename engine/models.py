@@ -202,16 +202,24 @@ def import_model(
     *,
     name: str | None = None,
     labels_file: str | Path | None = None,
+    image_input: str | None = None,
+    outputs: list[str] | None = None,
     **config: Any,
 ) -> Model:
     """Convert ``path`` once to an FP32 IR in the workspace and record it.
 
-    The IR is written into a scratch folder and renamed into place before the
-    record is added, so a crash never leaves a listed half-written model."""
+    ``outputs`` cuts the graph at those tensor names; ``image_input`` names
+    the input owb feeds when the model has several. The IR is written into a
+    scratch folder and renamed into place before the record is added, so a
+    crash never leaves a listed half-written model."""
     import openvino as ov
+
+    from .graph_edit import decompress_fp16, select_graph
 
     src = Path(path).expanduser()
     model, fmt = read_source(src)
+    model = select_graph(model, image_input=image_input, outputs=outputs)
+    decompress_fp16(model)
     record = Model(name=ws.unique_name(Model, name or src.stem), source=str(src), source_format=fmt)
     if name and record.name != name:
         raise BadInput(f"a model named {name!r} already exists; choose another --name")
@@ -233,6 +241,8 @@ def import_model(
         raise
     record.path = ws.rel(final / "model.xml")
     record.config = cfg
+    if outputs or image_input:
+        record.provenance = {"cut_at": list(outputs or []), "image_input": image_input}
     record.size_bytes = ir_size(final / "model.xml")
     for key, value in facts.items():
         setattr(record, key, value)

@@ -17,6 +17,9 @@ def register(sub: Any) -> None:
     p = add_command(gsub, "import", "import a model (IR, ONNX, TFLite, Paddle, TF) as FP32 IR", cmd_import)
     p.add_argument("path", help="model file (.xml, .onnx, .tflite, .pdmodel, .pb) or SavedModel folder")
     p.add_argument("--name", help="name in the workspace (default: the file name)")
+    p.add_argument("--output", type=_names, metavar="NAME[,NAME]",
+                   help="cut the graph at these tensors: they become the model's outputs")
+    p.add_argument("--input", metavar="NAME", help="the image input of a model with several inputs")
     _config_flags(p)
 
     p = add_command(gsub, "configure", "edit a model's input configuration", cmd_configure)
@@ -37,6 +40,13 @@ def _config_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--scale", type=parse_floats, metavar="a,b,c", help="per-channel divisor applied after the mean")
     p.add_argument("--resize", choices=("stretch", "keep-aspect-pad"))
     p.add_argument("--labels", metavar="FILE", help="class names, one per line")
+
+
+def _names(text: str) -> list[str]:
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    if not names:
+        raise argparse.ArgumentTypeError("give tensor names separated by commas")
+    return names
 
 
 def _config(args: argparse.Namespace) -> dict:
@@ -67,7 +77,8 @@ def cmd_import(args: argparse.Namespace) -> int:
     from engine import models
 
     ws = workspace(args)
-    m = models.import_model(ws, args.path, name=args.name, labels_file=args.labels, **_config(args))
+    m = models.import_model(ws, args.path, name=args.name, labels_file=args.labels, image_input=args.input,
+                            outputs=args.output, **_config(args))
     return emit(args, model_json(ws, m), lambda c: _render_model(c, ws, m, f"imported model {m.name}"))
 
 
