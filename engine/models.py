@@ -148,6 +148,12 @@ def validate_config(config: InputConfig, inputs: list[dict]) -> None:
             raise BadInput(f"--{key} has {len(values)} values but the input has {n} channels")
     if any(s == 0 for s in config.scale):
         raise BadInput("--scale values must be non-zero (pixels are divided by them)")
+    from .adapters import DECODERS
+
+    if config.decoder not in DECODERS:
+        raise BadInput(f"unknown detection decoder {config.decoder!r}; use one of {', '.join(DECODERS)}")
+    if config.decoder != "auto" and config.task != "detection":
+        raise BadInput(f"a decoder applies to detection models; this one's task is {config.task}")
 
 
 def guess_task(outputs: list[dict]) -> str:

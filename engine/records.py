@@ -69,6 +69,7 @@ class InputConfig(Record):
     scale: list[float] = field(default_factory=lambda: [1.0, 1.0, 1.0])
     resize: str = "stretch"
     labels: list[str] | None = None
+    decoder: str = "auto"  # detection output decoder; auto picks it from the output shapes
 
 
 @dataclass

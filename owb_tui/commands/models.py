@@ -40,6 +40,8 @@ def _config_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--scale", type=parse_floats, metavar="a,b,c", help="per-channel divisor applied after the mean")
     p.add_argument("--resize", choices=("stretch", "keep-aspect-pad"))
     p.add_argument("--labels", metavar="FILE", help="class names, one per line")
+    p.add_argument("--decoder", choices=("auto", "ssd", "boxes", "yolov5", "yolov8", "yolox"),
+                   help="detection output decoder (default auto: picked from the output shapes)")
 
 
 def _names(text: str) -> list[str]:
@@ -50,7 +52,7 @@ def _names(text: str) -> list[str]:
 
 
 def _config(args: argparse.Namespace) -> dict:
-    return {k: getattr(args, k) for k in ("task", "shape", "layout", "color", "mean", "scale", "resize")}
+    return {k: getattr(args, k) for k in ("task", "shape", "layout", "color", "mean", "scale", "resize", "decoder")}
 
 
 def model_json(ws: Any, m: Any) -> dict:
@@ -131,5 +133,6 @@ def _render_model(c: Any, ws: Any, m: Any, title: str) -> None:
     c.print(t)
     labels = f"{len(cfg.labels)} labels" if cfg.labels else "no labels"
     c.print(f"task {cfg.task}, shape {cfg.shape}, layout {cfg.layout}, colour {cfg.color}, "
-            f"mean {cfg.mean}, scale {cfg.scale}, resize {cfg.resize}, {labels}")
+            f"mean {cfg.mean}, scale {cfg.scale}, resize {cfg.resize}, {labels}"
+            + (f", decoder {cfg.decoder}" if cfg.task == "detection" else ""))
     c.print(f"IR: {ws.path(m.path)}")
