@@ -104,3 +104,62 @@ async def test_form_opened_for_a_model_follows_its_task(ws, voc, tmp_path):
         app.screen.query_one("#import").press()
         await wait_for(pilot, lambda: "imported VOC2012" in summary(app), timeout=30)
     assert ws.get(Dataset, "VOC2012").format == "voc-segmentation"
+
+
+@pytest.fixture
+def picker_ws(ws, tmp_path):
+    """A segmentation model, an ImageNet set imported first, then two VOC segmentation sets."""
+    import model_builders as mb
+    from fixtures_datasets import make_imagenet
+
+    make_imagenet(tmp_path / "imagenet")
+    import_dataset(ws, tmp_path / "imagenet", name="imagenet")
+    for name in ("pages-a", "pages-b"):
+        make_voc_segmentation(tmp_path / name, n=3)
+        import_dataset(ws, tmp_path / name, name=name)
+    import_model(ws, mb.build_onnx(tmp_path), name="seg", task="segmentation")
+    return ws
+
+
+def test_pickers_list_what_fits_the_task_first_and_start_on_the_last_used(picker_ws):
+    from engine.dataset_choice import ordered
+    from engine.records import InferenceResult, Model
+
+    ws = picker_ws
+    seg = ws.get(Model, "seg")
+    names = lambda found: [d.name for d in found[0]]  # noqa: E731
+    assert names(ordered(ws, seg)) == ["pages-a", "pages-b", "imagenet"]
+    b = ws.get(Dataset, "pages-b")
+    ws.add(InferenceResult(kind="accuracy", model=seg.id, dataset=b.id, project="p"))
+    found = ordered(ws, seg)
+    assert names(found) == ["pages-b", "pages-a", "imagenet"] and found[1] == b.id
+    # a later run on a set that does not fit the task never becomes the default
+    ws.add(InferenceResult(kind="benchmark", model=seg.id, dataset=ws.get(Dataset, "imagenet").id, project="p"))
+    assert ordered(ws, seg)[1] == b.id
+
+
+async def test_dialogs_and_tabs_start_on_a_dataset_that_fits(picker_ws):
+    from textual.widgets import Select
+
+    from engine.records import Model
+    from owb_tui.screens.dialogs import AccuracyDialog
+    from owb_tui.screens.project import ProjectScreen
+
+    ws = picker_ws
+    seg = ws.get(Model, "seg")
+    pages_a = ws.get(Dataset, "pages-a").id
+    app = OwbApp(ws)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        app.push_screen(AccuracyDialog(seg))
+        await pilot.pause()
+        select = app.screen.query_one("#dataset", Select)
+        assert select.value == pages_a
+        assert [label.plain if hasattr(label, "plain") else str(label) for label, _ in select._options][-1].startswith("imagenet")
+        await pilot.press("escape")
+        app.push_screen(ProjectScreen(seg.id, tab="optimize"))
+        await wait_for(pilot, lambda: app.screen.query("#opt-dataset"), timeout=30)
+        assert app.screen.query_one("#opt-dataset", Select).value == pages_a
+        await app.screen.action_tab("reports")
+        await wait_for(pilot, lambda: app.screen.query("#rep-dataset"), timeout=30)
+        assert app.screen.query_one("#rep-dataset", Select).value == pages_a
