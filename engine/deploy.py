@@ -22,6 +22,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Iterator
 
+from .precision import ACCURACY
 from .errors import BadInput, NotFound
 from .records import Dataset, InferenceResult, Model, Project
 from .workspace import Workspace
@@ -157,6 +158,7 @@ def package_config(ws: Workspace, model: Model) -> dict:
         "decoder": {"kind": kind, "form": adapter.form, "options": dict(adapter.opts)},
         "labels": labels,
         "labels_source": labels_source,
+        "accuracy_precision": ACCURACY,
     }
 
 

@@ -66,10 +66,6 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         raise
 
 
-def atomic_write_json(path: Path, data: Any) -> None:
-    atomic_write_bytes(path, json.dumps(data, indent=1, sort_keys=True).encode())
-
-
 class AtomicJSONStorage(Storage):
     """TinyDB storage that never leaves a half-written DB behind.
 

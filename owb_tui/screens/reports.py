@@ -123,6 +123,7 @@ class ReportScreen(FilterKeys, Screen):
         self.report_id = report_id
         self.mode = "basic"
         self.sort: tuple[int, bool] | None = None
+        self.shown: Any = None  # the filtered, sorted table; None until a show succeeds
         self.flagged = False
         self.total: int | None = None  # rows before the flag and text filters
 
@@ -250,6 +251,9 @@ class ReportScreen(FilterKeys, Screen):
     @reports_errors
     def action_export(self) -> None:
         safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in self.report.name)
+        if self.shown is None:
+            self.app.notify("no rows are shown yet: nothing to export", severity="warning")
+            return
         target = Path.cwd() / f"{safe}.csv"
         self.shown.to_csv(target)
         self.app.notify(f"wrote {len(self.shown)} rows to {target}")
