@@ -39,7 +39,8 @@ def import_dataset(
     wanted = name or (src.name.split(".")[0] if src.is_file() else src.name) or "dataset"
     record = Dataset(name=ws.unique_name(Dataset, wanted), source=str(src))
     if name and record.name != name:
-        raise BadInput(f"a dataset named {name!r} already exists; choose another --name")
+        raise BadInput(f"a dataset named {name!r} already exists; choose another --name",
+                       tui=f"a dataset named {name!r} already exists; choose another name")
     scratch = ws.tmp_dir("dataset-")
     final = ws.home / "datasets" / record.id
     try:

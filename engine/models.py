@@ -228,7 +228,8 @@ def import_model(
     decompress_fp16(model)
     record = Model(name=ws.unique_name(Model, name or src.stem), source=str(src), source_format=fmt)
     if name and record.name != name:
-        raise BadInput(f"a model named {name!r} already exists; choose another --name")
+        raise BadInput(f"a model named {name!r} already exists; choose another --name",
+                       tui=f"a model named {name!r} already exists; choose another name")
     if labels_file:
         config["labels"] = read_labels(labels_file)
     facts = model_facts(model)
