@@ -12,7 +12,8 @@ from typing import Any, Iterator
 
 from .errors import BadInput
 from .model_facts import model_facts
-from .records import COLORS, RESIZE_MODES, TASKS, InputConfig, Model
+from .norm_presets import apply_norm
+from .records import COLORS, PAD_POSITIONS, RESIZE_MODES, TASKS, InputConfig, Model
 from .workspace import Workspace
 
 SUFFIX_FORMATS = {
@@ -125,6 +126,12 @@ def validate_config(config: InputConfig, inputs: list[dict]) -> None:
         raise BadInput(f"unknown colour order {config.color!r}; use one of {', '.join(COLORS)}")
     if config.resize not in RESIZE_MODES:
         raise BadInput(f"unknown resize mode {config.resize!r}; use one of {', '.join(RESIZE_MODES)}")
+    if not (isinstance(config.crop_fraction, (int, float)) and 0 < config.crop_fraction <= 1):
+        raise BadInput(f"--crop-fraction must be a number in (0, 1], like 0.875; got {config.crop_fraction!r}")
+    if config.pad_position not in PAD_POSITIONS:
+        raise BadInput(f"unknown pad position {config.pad_position!r}; use one of {', '.join(PAD_POSITIONS)}")
+    if not (isinstance(config.pad_value, int) and 0 <= config.pad_value <= 255):
+        raise BadInput(f"--pad-value must be a whole number 0..255; got {config.pad_value!r}")
     layout = config.layout.upper()
     if sorted(set(layout)) != sorted(layout) or not set(layout) <= set("NCHWD?"):
         raise BadInput(f"layout {config.layout!r} is not a layout like NCHW or NHWC")
@@ -187,6 +194,8 @@ def default_config(inputs: list[dict], outputs: list[dict] | None = None, **give
         config.mean = [0.0] * n
     if given.get("scale") is None:
         config.scale = [1.0] * n
+    apply_norm(config, n, mean_given=given.get("mean") is not None, scale_given=given.get("scale") is not None,
+               color_given=given.get("color") is not None)
     return config
 
 
@@ -303,6 +312,13 @@ def configure(ws: Workspace, record: Model, labels_file: str | Path | None = Non
     for key, value in changes.items():
         if value is not None:
             setattr(cfg, key, value)
+    typed = changes.get("mean") is not None or changes.get("scale") is not None
+    if changes.get("norm") is not None or (cfg.norm is not None and changes.get("color") is not None and not typed):
+        # a new preset, or the preset's numbers in the new channel order
+        apply_norm(cfg, channels(cfg), mean_given=changes.get("mean") is not None,
+                   scale_given=changes.get("scale") is not None, color_given=changes.get("color") is not None)
+    elif typed:
+        cfg.norm = None  # numbers typed over a preset: it no longer describes them
     import openvino as ov
 
     model = ov.Core().read_model(str(ws.path(record.path)))

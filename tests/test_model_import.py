@@ -300,6 +300,40 @@ def test_input_picks_the_image_input_and_ambiguity_is_refused(tmp_path, capsys):
     assert [i["name"] for i in out["inputs"]] == ["aux"] and [o["name"] for o in out["outputs"]] == ["aux_out"]
 
 
+# -- preprocessing configuration --------------------------------------------------
+
+def test_norm_presets_explicit_numbers_win_and_follow_the_channel_order(sources, tmp_path):
+    ws = Workspace(tmp_path / "ws")
+    m = models.import_model(ws, sources["onnx"], name="a", norm="imagenet")
+    assert (m.config.mean, m.config.scale, m.config.norm) == ([123.675, 116.28, 103.53], [58.395, 57.12, 57.375],
+                                                              "imagenet")
+    m = models.import_model(ws, sources["onnx"], name="b", norm="imagenet", color="BGR", scale=[1.0])
+    assert m.config.mean == [103.53, 116.28, 123.675] and m.config.scale == [1.0, 1.0, 1.0]  # --scale wins
+    m = models.import_model(ws, sources["onnx"], name="c", norm="caffe")
+    assert m.config.color == "BGR" and m.config.mean == [103.939, 116.779, 123.68]
+    m = models.configure(ws, m, norm="tf")
+    assert (m.config.mean, m.config.scale, m.config.color) == ([127.5] * 3, [127.5] * 3, "BGR")
+    m = models.configure(ws, ws.get(Model, "a"), color="BGR")  # the preset's numbers follow the new order
+    assert m.config.mean == [103.53, 116.28, 123.675]
+    m = models.configure(ws, m, mean=[1.0, 2.0, 3.0])
+    assert m.config.norm is None and m.config.mean == [1.0, 2.0, 3.0]
+
+
+def test_resize_options_are_stored_and_checked(sources, tmp_path, capsys):
+    home = str(tmp_path / "ws")
+    out = cli_json(capsys, "--home", home, "model", "import", str(sources["onnx"]), "--resize", "center-crop",
+                   "--crop-fraction", "0.9", "--norm", "tf")
+    assert out["config"]["resize"] == "center-crop" and out["config"]["crop_fraction"] == 0.9
+    assert out["config"]["mean"] == [127.5] * 3 and out["config"]["norm"] == "tf"
+    out = cli_json(capsys, "--home", home, "model", "configure", out["name"], "--resize", "keep-aspect-pad",
+                   "--pad-position", "top-left", "--pad-value", "114")
+    assert (out["config"]["pad_position"], out["config"]["pad_value"]) == ("top-left", 114)
+    for flags, message in ((["--crop-fraction", "0"], "--crop-fraction must be a number in (0, 1]"),
+                           (["--pad-value", "300"], "--pad-value must be a whole number 0..255")):
+        assert run_cli("--home", home, "model", "configure", out["name"], *flags) == 2
+        assert message in capsys.readouterr().err
+
+
 # -- precision -------------------------------------------------------------------
 
 def test_int8_weights_ir_is_recorded_int8(tmp_path):
