@@ -126,7 +126,7 @@ def package_config(ws: Workspace, model: Model) -> dict:
     import math
 
     from . import models
-    from .adapters import make_adapter
+    from .adapters import model_adapter
     from .model_facts import tensor_infos
     from .preprocess import Preprocessor
 
@@ -138,7 +138,7 @@ def package_config(ws: Workspace, model: Model) -> dict:
     shape = [d.get_length() for d in ov_model.inputs[0].get_partial_shape()]
     Preprocessor(cfg, shape)  # BadInput when the input is not an image
     outputs = tensor_infos(ov_model.outputs)
-    adapter = make_adapter(cfg.task, {o["name"]: o["shape"] for o in outputs})
+    adapter = model_adapter(model, {o["name"]: o["shape"] for o in outputs})
     kind = _decoder_kind(adapter)
     classes = None
     if kind == "classification":

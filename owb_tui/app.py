@@ -41,7 +41,7 @@ log = logging.getLogger("owb.tui")
 def error_text(exc: BaseException) -> str:
     """An OwbError's own one line; anything else is a bug, said in one line."""
     if isinstance(exc, OwbError):
-        return str(exc)
+        return exc.tui or str(exc)
     first = (str(exc).strip().splitlines() or [""])[0][:200]
     return f"internal error {type(exc).__name__}: {first}"
 
@@ -54,7 +54,7 @@ def reports_errors(method: F) -> F:
         try:
             return method(self, *args, **kw)
         except OwbError as exc:
-            self.app.notify(str(exc), severity="error", timeout=8)
+            self.app.notify(error_text(exc), severity="error", timeout=8)
             return None
 
     return wrapper  # type: ignore[return-value]

@@ -36,13 +36,14 @@ class OptimizeForm(VerticalScroll):
             yield Static(f"{self.model.name} is INT8 already; optimize its FP32 parent "
                          f"{parent.name if parent else ''} instead.", classes="hint", markup=False)
             return
-        datasets = self.app.ws.all(Dataset)
+        from engine.dataset_choice import ordered
+
+        datasets, first = ordered(self.app.ws, self.model)
         if not datasets:
             yield Static("No dataset yet: import one with d on the Projects screen (esc), then come back.",
                          classes="hint", markup=False)
             return
         choices = [(f"{d.name} ({d.images} img{'' if d.annotated else ', unannotated'})", d.id) for d in datasets]
-        first = next((d.id for d in datasets if d.annotated), datasets[0].id)
         yield row(("dataset", Select(choices, value=first, allow_blank=False, id="opt-dataset", compact=True)))
         yield row(("calib. on", Select([("the same dataset", ""), *choices], value="", allow_blank=False,
                                        id="opt-calibration", compact=True)))

@@ -82,6 +82,9 @@ class ProjectScreen(FilterKeys, Screen):
         Binding("b", "benchmark", "bench", tooltip="Benchmark this model", id="project-benchmark"),
         Binding("a", "accuracy", "accuracy", tooltip="Measure accuracy on an annotated dataset",
                 id="project-accuracy"),
+        Binding("d", "import_dataset", "dataset", show=False,
+                tooltip="Import a dataset for this model: its task settles a folder that fits two formats",
+                id="project-import-dataset"),
         Binding("p", "tab('performance')", "perf", show=False, tooltip="Performance tab: inference history",
                 id="tab-performance"),
         Binding("l", "layers", "layers", show=False,
@@ -225,6 +228,11 @@ class ProjectScreen(FilterKeys, Screen):
         from .dialogs import AccuracyDialog
 
         self.app.push_screen(AccuracyDialog(self.model))
+
+    def action_import_dataset(self) -> None:
+        from .import_dataset import ImportDatasetScreen
+
+        self.app.push_screen(ImportDatasetScreen(self.model), lambda _d: self.refresh_history())
 
     # -- layers --------------------------------------------------------------
     async def action_layers(self) -> None:
