@@ -12,6 +12,7 @@ import json
 import os
 import re
 import shutil
+import stat
 import tempfile
 import threading
 import time
@@ -60,10 +61,22 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(tmp, file_mode(path))
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def file_mode(path: Path) -> int:
+    """The mode a rewrite keeps: the file's own (a workspace shared with a
+    group stays readable by it), else what open() would give a new file."""
+    from .output import umask
+
+    try:
+        return stat.S_IMODE(os.stat(path).st_mode)
+    except OSError:
+        return 0o666 & ~umask()
 
 
 def atomic_write_json(path: Path, data: Any) -> None:

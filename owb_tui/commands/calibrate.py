@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import Any
 
-from .common import OwbArgumentParser, add_command, emit, positive_int, workspace
+from .common import OwbArgumentParser, add_command, emit, positive_int, styled, workspace
 
 
 def _pct(text: str) -> float:
@@ -128,11 +128,12 @@ def run_foreground(args: argparse.Namespace, runner: Any, kind: str, fn: Any, **
     """Run a job while showing its progress; Ctrl+C cancels it cleanly."""
     bar = None
     if not args.json and sys.stderr.isatty():
-        from rich.console import Console
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-        bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                       console=Console(stderr=True), transient=True)
+        from .common import console
+
+        bar = Progress(TextColumn("{task.description}", markup=False), BarColumn(), MofNCompleteColumn(),
+                       TimeRemainingColumn(), console=console(stderr=True), transient=True)
         task = bar.add_task("starting", total=None)
         runner.subscribe(lambda e: bar.update(task, description=e.stage or e.state, completed=e.step,
                                               total=e.total or None))
@@ -151,8 +152,8 @@ def run_foreground(args: argparse.Namespace, runner: Any, kind: str, fn: Any, **
 
 
 def render_result(c: Any, r: dict) -> None:
-    c.print(f"[bold]{r['model']}[/] ({r['id']}): INT8 child of {r['parent']} — {r['method']}/{r['preset']}, "
-            f"{r['subset_images']} calibration images, {r['seconds']:.1f} s")
+    c.print(styled((r["model"], "bold"), f" ({r['id']}): INT8 child of {r['parent']} — {r['method']}/{r['preset']}, "
+            f"{r['subset_images']} calibration images, {r['seconds']:.1f} s"))
     acc = r.get("accuracy")
     if acc:
         c.print(f"accuracy: parent {acc['parent'] * 100:.2f}%, child {acc['child'] * 100:.2f}%, drop {acc['drop']:.2f} pt")

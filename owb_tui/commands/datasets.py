@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from .common import OwbArgumentParser, add_command, emit, workspace
+from .common import OwbArgumentParser, add_command, emit, styled, workspace
 
 FORMATS = ("auto", "imagenet", "imagefolder", "voc-detection", "voc-segmentation", "coco", "unannotated")
 
@@ -71,11 +71,9 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 
 def render_dataset(c: Any, d: Any, title: str) -> None:
-    from rich.text import Text
-
     from engine.dataset_store import summary_lines
 
-    c.print(f"[bold]{title}[/] ({d.id})  format {d.format}, {d.images} images, {d.classes} classes, "
-            f"{'annotated' if d.annotated else 'unannotated'}")
+    c.print(styled((title, "bold"), f" ({d.id})  format {d.format}, {d.images} images, {d.classes} classes, "
+            f"{'annotated' if d.annotated else 'unannotated'}"))
     for line in summary_lines(d, classes=20, problems=10):
-        c.print(Text(line, style="yellow" if not line.startswith(("per class", "validation")) else ""))
+        c.print(styled((line, "yellow" if not line.startswith(("per class", "validation")) else "")))

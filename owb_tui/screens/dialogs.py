@@ -16,6 +16,7 @@ from textual.widgets import Button, Input, Label, Select, Static
 from engine.records import Dataset, Model
 
 from ..app import reports_errors
+from ..widgets.tables import literal
 from .forms import row
 
 
@@ -99,7 +100,7 @@ class BenchmarkDialog(RunDialog):
     def fields(self) -> ComposeResult:
         from engine.benchmark import DEFAULT_TIME_S, HINTS
 
-        datasets = [(d.name, d.id) for d in self.app.ws.all(Dataset)]
+        datasets = [(literal(d.name), d.id) for d in self.app.ws.all(Dataset)]
         yield row(("inputs", Select([("random data (benchmark_app default)", ""), *datasets], value="",
                                     allow_blank=False, id="dataset", compact=True)))
         yield row(("seconds", Input(f"{DEFAULT_TIME_S:g}", id="time", type="number", compact=True)),
@@ -130,7 +131,7 @@ class AccuracyDialog(RunDialog):
     TITLE_TEXT = "Accuracy of"
 
     def fields(self) -> ComposeResult:
-        annotated = [(f"{d.name} ({d.format}, {d.images} images)", d.id)
+        annotated = [(literal(f"{d.name} ({d.format}, {d.images} images)"), d.id)
                      for d in self.app.ws.all(Dataset) if d.annotated]
         if annotated:
             select = Select(annotated, value=annotated[0][1], allow_blank=False, id="dataset", compact=True)
