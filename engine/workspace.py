@@ -24,7 +24,7 @@ from tinydb import Query, TinyDB
 from tinydb.storages import Storage
 from tinydb.table import Table
 
-from .errors import NotFound, WorkspaceError
+from .errors import BadInput, NotFound, WorkspaceError
 from .records import Record
 
 SCHEMA_VERSION = 1
@@ -45,7 +45,9 @@ def default_home() -> Path:
 
 def resolve_home(home: str | os.PathLike | None = None) -> Path:
     """``--home`` wins, then ``OWB_HOME``, then the platform's user data dir."""
-    if home:
+    if home is not None:
+        if not os.fspath(home).strip():  # `--home "$UNSET_VAR"` must not fall back to the default home
+            raise BadInput("--home is empty; give the workspace folder, or leave --home out for the default")
         return Path(home).expanduser().resolve()
     if os.environ.get("OWB_HOME"):
         return Path(os.environ["OWB_HOME"]).expanduser().resolve()
@@ -97,6 +99,10 @@ class AtomicJSONStorage(Storage):
             raw = self.path.read_bytes()
         except FileNotFoundError:
             return None
+        except IsADirectoryError:
+            raise WorkspaceError(f"workspace database {self.path} is a folder, not owb's file; move it away") from None
+        except OSError as exc:
+            raise WorkspaceError(f"cannot read workspace database {self.path}: {exc.strerror or exc}") from None
         try:
             if not raw.strip():  # owb writes atomically, so an empty DB is damage, not a new workspace
                 raise ValueError("the file is empty")
@@ -201,6 +207,12 @@ class Workspace:
                     f"workspace {self.home} is locked by another owb process for over "
                     f"{self.LOCK_TIMEOUT_S:.0f} s; wait for it or remove {self.home / '.owb.lock'}"
                 ) from None
+            except IsADirectoryError:
+                raise WorkspaceError(f"the workspace's lock file {self.home / '.owb.lock'} is a folder; "
+                                     "remove it (owb makes the file)") from None
+            except OSError as exc:
+                raise WorkspaceError(f"cannot lock workspace {self.home}: {exc.strerror or exc} "
+                                     f"({self.home / '.owb.lock'})") from None
             try:
                 yield
             finally:
@@ -239,11 +251,18 @@ class Workspace:
         return Path(tempfile.mkdtemp(prefix=f"{prefix}{os.getpid()}-", dir=self.home / "tmp"))
 
     # -- records -------------------------------------------------------------
-    def add(self, record: R) -> R:
+    def add(self, record: R, *, unique: bool = False) -> R:
+        """Write ``record``. Its name is checked under the lock, in the same
+        step as the write: taken, it is refused, or with ``unique`` (a name
+        owb chose, not the user) the next free ``name-N`` is taken instead."""
         with self.locked():
             table = self._table(record.table)
-            if record.name and table.contains(Query().name == record.name):
-                raise WorkspaceError(f"a {record.table[:-1]} named {record.name!r} already exists")
+            if record.name:
+                taken = {d.get("name") for d in table.all()}
+                if record.name in taken:
+                    if not unique:
+                        raise WorkspaceError(f"a {record.table[:-1]} named {record.name!r} already exists")
+                    record.name = _free_name(record.name, taken)
             table.insert(record.to_dict())
         return record
 
@@ -285,10 +304,14 @@ class Workspace:
             return None
 
     def unique_name(self, cls: type[Record], wanted: str) -> str:
-        taken = {r.name for r in self.all(cls)}
-        if wanted not in taken:
-            return wanted
-        n = 2
-        while f"{wanted}-{n}" in taken:
-            n += 1
-        return f"{wanted}-{n}"
+        """A free name now (a suggestion: only ``add(unique=True)`` holds it)."""
+        return _free_name(wanted, {r.name for r in self.all(cls)})
+
+
+def _free_name(wanted: str, taken: set) -> str:
+    if wanted not in taken:
+        return wanted
+    n = 2
+    while f"{wanted}-{n}" in taken:
+        n += 1
+    return f"{wanted}-{n}"

@@ -81,11 +81,25 @@ def parse_ints(text: str) -> list[int]:
     return values
 
 
+def number(text: str) -> float:
+    """A finite float: nan would make every comparison false (a CI gate that
+    never fires), inf a run that never ends."""
+    import math
+
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a finite number")
+    return value
+
+
 def parse_floats(text: str) -> list[float]:
     try:
-        values = [float(v) for v in text.split(",") if v.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list of numbers") from None
+        values = [number(v) for v in text.split(",") if v.strip()]
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list of finite numbers") from None
     if not values:
         raise argparse.ArgumentTypeError("expected at least one number")
     return values

@@ -20,6 +20,9 @@ def register(sub: Any) -> None:
     add_command(gsub, "list", "list datasets", cmd_list)
     p = add_command(gsub, "show", "show a dataset's validation summary", cmd_show)
     p.add_argument("dataset", help="dataset name or id")
+    p = add_command(gsub, "remove", "delete a dataset and its copy in the workspace (results measured on it stay)",
+                    cmd_remove)
+    p.add_argument("dataset", help="dataset name or id")
 
 
 def dataset_json(ws: Any, d: Any) -> dict:
@@ -68,6 +71,18 @@ def cmd_show(args: argparse.Namespace) -> int:
     ws = workspace(args)
     d = ws.get(Dataset, args.dataset)
     return emit(args, dataset_json(ws, d), lambda c: render_dataset(c, d, f"dataset {d.name}"))
+
+
+def cmd_remove(args: argparse.Namespace) -> int:
+    from engine.dataset_store import remove_dataset
+    from engine.records import Dataset
+
+    from .common import human_size
+
+    ws = workspace(args)
+    r = remove_dataset(ws, ws.get(Dataset, args.dataset))
+    return emit(args, r, lambda c: c.print(f"removed dataset {r['name']} ({r['id']}): {r['images']} images, "
+                                           f"{human_size(r['bytes_freed'])} freed"))
 
 
 def render_dataset(c: Any, d: Any, title: str) -> None:

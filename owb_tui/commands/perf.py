@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import Any
 
-from .common import add_command, emit, parse_ints, styled, workspace
+from .common import add_command, emit, number, parse_ints, styled, workspace
 
 
 def register(sub: Any) -> None:
@@ -23,7 +23,7 @@ def register(sub: Any) -> None:
     p = add_command(sub, "benchmark", "measure throughput and latency the way benchmark_app does", cmd_benchmark)
     p.add_argument("model", help="model name or id")
     p.add_argument("--dataset", help="feed this dataset's images instead of random data (stores in its project)")
-    p.add_argument("--time", type=float, default=DEFAULT_TIME_S, metavar="S", help=f"seconds to measure (default {DEFAULT_TIME_S:g})")
+    p.add_argument("--time", type=number, default=DEFAULT_TIME_S, metavar="S", help=f"seconds to measure (default {DEFAULT_TIME_S:g})")
     p.add_argument("--hint", choices=HINTS, default="throughput", help="performance hint (default throughput)")
     p.add_argument("--streams", type=int, metavar="N", help="NUM_STREAMS (default: what the hint picks)")
     p.add_argument("--requests", type=int, metavar="N", help="infer requests (default: OPTIMAL_NUMBER_OF_INFER_REQUESTS)")
@@ -34,8 +34,8 @@ def register(sub: Any) -> None:
     p.add_argument("model", help="model name or id")
     p.add_argument("--batches", type=parse_ints, default=list(DEFAULT_BATCHES), metavar="1,2,4,8")
     p.add_argument("--streams", type=parse_ints, default=list(DEFAULT_STREAMS), metavar="1,2,4")
-    p.add_argument("--time", type=float, default=DEFAULT_CELL_TIME_S, metavar="S", help=f"seconds per cell (default {DEFAULT_CELL_TIME_S:g})")
-    p.add_argument("--latency-limit", type=float, metavar="MS", help="median latency limit for the sweet spot")
+    p.add_argument("--time", type=number, default=DEFAULT_CELL_TIME_S, metavar="S", help=f"seconds per cell (default {DEFAULT_CELL_TIME_S:g})")
+    p.add_argument("--latency-limit", type=number, metavar="MS", help="median latency limit for the sweet spot")
     p.add_argument("--dataset", help="feed this dataset's images instead of random data")
     add_precision(p)
 
@@ -128,14 +128,13 @@ def render_explore(c: Any, r: dict) -> None:
 
 
 def cmd_layers(args: argparse.Namespace) -> int:
+    from engine import limits
     from engine.errors import BadInput
     from engine.layers import layers_for_model
     from engine.records import Model
 
-    if args.batch is not None and args.batch < 1:
-        raise BadInput(f"--batch must be 1 or more, not {args.batch}")
-    if args.runs < 1:
-        raise BadInput(f"--runs must be 1 or more, not {args.runs}")
+    limits.count(args.batch, "--batch", limits.MAX_BATCH)
+    limits.count(args.runs, "--runs", limits.MAX_RUNS)
     if args.top is not None and args.top < 1:
         raise BadInput(f"--top must be 1 or more, not {args.top}")
     ws = workspace(args)

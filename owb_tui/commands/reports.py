@@ -7,16 +7,9 @@ import argparse
 import sys
 from typing import Any
 
-from .common import add_command, emit, human_size, positive_int, progress_bar, styled, workspace
+from .common import add_command, emit, human_size, number, positive_int, progress_bar, styled, workspace
 
 SHOWN_ROWS = 40
-
-
-def _fraction(text: str) -> float:
-    try:
-        return float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
 
 
 def register(sub: Any) -> None:
@@ -39,9 +32,9 @@ def register(sub: Any) -> None:
     p.add_argument("--force", action="store_true", help="overwrite --csv if it exists")
     p.add_argument("--limit", type=positive_int, default=SHOWN_ROWS, metavar="N",
                    help=f"rows printed as text (default {SHOWN_ROWS}; --json and --csv get all)")
-    p.add_argument("--conf-threshold", type=_fraction, default=0.25, metavar="P",
+    p.add_argument("--conf-threshold", type=number, default=0.25, metavar="P",
                    help="detection: count detections from this score (default 0.25)")
-    p.add_argument("--iou-threshold", type=_fraction, metavar="T",
+    p.add_argument("--iou-threshold", type=number, metavar="T",
                    help="segmentation: flag results below T (default 0.5 accuracy, 0.9 predictions)")
     p.add_argument("--refresh", action="store_true", help="rebuild even if a matching report is stored")
 
@@ -53,7 +46,7 @@ def register(sub: Any) -> None:
                         "compared with its parent (which becomes A), a parent with its fastest measured "
                         "optimized model, else its newest child")
     p.add_argument("--dataset", metavar="DS", help="take accuracy measured on this dataset")
-    p.add_argument("--time", type=float, default=10.0, metavar="S",
+    p.add_argument("--time", type=number, default=10.0, metavar="S",
                    help="seconds to benchmark a model that has no benchmark yet (default 10)")
     p.add_argument("--runs", type=positive_int, default=20, metavar="N",
                    help="inferences averaged for per-layer times (default 20)")
@@ -68,7 +61,7 @@ def register(sub: Any) -> None:
     p.add_argument("--out", required=True, metavar="FILE.png")
     p.add_argument("--force", action="store_true", help="overwrite --out if it exists")
     p.add_argument("--blend", action="store_true", help="segmentation: one blended picture instead of side by side")
-    p.add_argument("--conf-threshold", type=_fraction, default=0.25, metavar="P")
+    p.add_argument("--conf-threshold", type=number, default=0.25, metavar="P")
 
 
 # ------------------------------------------------------------------ report
