@@ -30,6 +30,9 @@ from .records import Record
 SCHEMA_VERSION = 1
 DB_NAME = "owb.json"
 R = TypeVar("R", bound=Record)
+# The command that lists each table, for "not found" hints: only commands that exist.
+LIST_COMMANDS = {"models": "owb model list", "datasets": "owb dataset list", "projects": "owb project list",
+                 "jobs": "owb jobs", "reports": "owb report list"}
 # A scratch folder is named '<kind>-<pid>-<random>' so that a later owb can
 # tell that its writer died (SIGKILL, power loss) and remove it. The age
 # guard covers a workspace shared with another host, where pids mean nothing.
@@ -295,7 +298,8 @@ class Workspace:
                 return r
         kind = cls.table[:-1]
         names = ", ".join(sorted(r.name for r in records)[:10]) or "none yet"
-        raise NotFound(f"no {kind} named or with id {key!r} (known: {names}); see `owb {kind} list`")
+        listing = LIST_COMMANDS.get(cls.table)
+        raise NotFound(f"no {kind} named or with id {key!r} (known: {names})" + (f"; see `{listing}`" if listing else ""))
 
     def maybe(self, cls: type[R], key: str) -> R | None:
         try:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import warnings
 from typing import Sequence
 
 from .commands import command_modules
@@ -59,6 +60,12 @@ def run_command(args: argparse.Namespace) -> int:
     from engine.terminal_text import printable
 
     debug = bool(os.environ.get("OWB_DEBUG"))
+    if not debug:
+        # numpy's floating-point RuntimeWarnings (overflow, nan, mean of an
+        # empty slice) come from model outputs owb already reports as n/a or
+        # inf; on stderr they would break the one-line contract.
+        warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"numpy(\.|$)")
+        warnings.filterwarnings("ignore", category=RuntimeWarning, message=r".*(encountered in|empty slice|degrees of freedom)")
     try:
         return int(args.func(args) or 0)
     except OwbError as exc:
