@@ -223,7 +223,7 @@ class Calibration:
         import nncf
 
         from .model_facts import model_facts
-        from .models import ir_size
+        from .models import ir_size, save_ir
         from .projects import ensure_project
 
         ws, spec, parent = self.ws, self.spec, self.parent
@@ -233,7 +233,7 @@ class Calibration:
         scratch = ws.tmp_dir("calib-")
         final = ws.home / "models" / child.id
         try:
-            ov.save_model(quantized, str(scratch / "model.xml"), compress_to_fp16=False)
+            save_ir(quantized, scratch / "model.xml")
             scratch.rename(final)
         except BaseException:
             shutil.rmtree(scratch, ignore_errors=True)

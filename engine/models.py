@@ -218,12 +218,10 @@ def import_model(
 
     The IR is written into a scratch folder and renamed into place before the
     record is added, so a crash never leaves a listed half-written model."""
-    import openvino as ov
-
-    src = Path(path).expanduser()
-    model, fmt = read_source(src)
     if name and ws.maybe(Model, name) is not None:
         raise BadInput(f"a model named {name!r} already exists; choose another --name")
+    src = Path(path).expanduser()
+    model, fmt = read_source(src)
     record = Model(name=name or src.stem or "model", source=str(src), source_format=fmt)
     if labels_file:
         config["labels"] = read_labels(labels_file)
@@ -232,7 +230,7 @@ def import_model(
     scratch = ws.tmp_dir("model-")
     final = ws.home / "models" / record.id
     try:
-        ov.save_model(model, str(scratch / "model.xml"), compress_to_fp16=False)
+        save_ir(model, scratch / "model.xml")
         if config.get("shape") is not None:  # a model's own static shapes need no reshape (two inputs, too)
             reshape(model, cfg.shape)  # proves the shape fits before anything else is checked
         validate_config(cfg, facts["inputs"])
@@ -251,6 +249,20 @@ def import_model(
     except BaseException:
         shutil.rmtree(final, ignore_errors=True)
         raise
+
+
+def save_ir(model: Any, xml: Path) -> None:
+    """Write an FP32 IR into the workspace. OpenVINO says a full disk or a
+    read-only folder as a bare RuntimeError; it becomes one BadInput line."""
+    import openvino as ov
+
+    try:
+        ov.save_model(model, str(xml), compress_to_fp16=False)
+    except OSError:
+        raise
+    except RuntimeError as exc:
+        free = shutil.disk_usage(xml.parent).free
+        raise BadInput(f"cannot write the IR into {xml.parent} ({free >> 20} MB free): {first_line(exc)}") from exc
 
 
 def ir_size(xml: Path) -> int:
