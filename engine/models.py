@@ -227,6 +227,8 @@ def import_model(
         config["labels"] = read_labels(labels_file)
     facts = model_facts(model)
     cfg = default_config(facts["inputs"], facts["outputs"], **config)
+    if config.get("shape") is not None:
+        limits.shape(cfg.shape)  # before a reshape to 3e10 elements is even tried
     scratch = ws.tmp_dir("model-")
     final = ws.home / "models" / record.id
     try:
