@@ -3,9 +3,9 @@ AccuracyAware method (nncf.quantize_with_accuracy_control).
 
 The parent is never touched: the quantized model is written into a scratch
 folder and renamed into place, then recorded as a child model and project.
-Progress comes from two sources: a count in the transform function, which
-NNCF calls once per calibration sample, and NNCF's own loops (statistics,
-bias correction, ranking) through engine.nncf_progress."""
+Progress comes from NNCF's own loops (statistics, bias correction, ranking)
+through engine.nncf_progress; the transform function, which NNCF calls once
+per calibration sample, is where a cancel takes effect within one step."""
 
 from __future__ import annotations
 
@@ -145,13 +145,11 @@ class Calibration:
         index = load_index(self.ws, self.cal_dataset)
         chosen = subset_indices(len(index.items), self.spec.subset_pct)
         paths = [index.root / index.items[i].file for i in chosen]
-        done = [0]
 
         def transform(path: Any) -> np.ndarray:
-            # NNCF calls this once per sample: the one place owb sees every step.
+            # NNCF calls this once per sample, so a cancel lands within one step.
             self.ctx.check_cancel()
             arr, _ = pre.load(path)
-            done[0] += 1
             return arr
 
         return nncf.Dataset(paths, transform), len(paths)

@@ -21,6 +21,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Iterator
 
+from .precision import ACCURACY
 from .errors import BadInput, NotFound
 from .output import atomic_output, output_path
 from .records import Dataset, InferenceResult, Model, Project
@@ -127,6 +128,7 @@ def package_config(ws: Workspace, model: Model) -> dict:
         "decoder": {"kind": kind, "form": adapter.form, "options": dict(adapter.opts)},
         "labels": labels,
         "labels_source": labels_source,
+        "accuracy_precision": ACCURACY,
     }
 
 

@@ -66,13 +66,6 @@ class InputConfig(Record):
 
 
 @dataclass
-class TensorInfo(Record):
-    name: str = ""
-    shape: list[int] = field(default_factory=list)  # -1 marks a dynamic dimension
-    type: str = ""
-
-
-@dataclass
 class Model(Record):
     table = "models"
 

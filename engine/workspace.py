@@ -84,10 +84,6 @@ def file_mode(path: Path) -> int:
         return 0o666 & ~umask()
 
 
-def atomic_write_json(path: Path, data: Any) -> None:
-    atomic_write_bytes(path, json.dumps(data, indent=1, sort_keys=True).encode())
-
-
 class AtomicJSONStorage(Storage):
     """TinyDB storage that never leaves a half-written DB behind.
 

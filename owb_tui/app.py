@@ -183,12 +183,6 @@ class OwbApp(App[int]):
     def active_jobs(self) -> list[Job]:
         return self.runner.running() + self.foreign_jobs
 
-    def active_job_for(self, model_id: str) -> Job | None:
-        for job in self.active_jobs():
-            if job.params.get("model") == model_id:
-                return job
-        return None
-
     # -- jobs ----------------------------------------------------------------
     @reports_errors
     def start_calibration(self, spec: CalibrationSpec, bench_time: float = 10.0) -> Job | None:

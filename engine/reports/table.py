@@ -239,9 +239,6 @@ class ReportTable:
         else:
             write(target)
 
-    def to_json(self) -> dict:
-        return {"columns": list(self.columns), "rows": self.rows()}
-
 
 def json_ready(obj: Any) -> Any:
     """Nested dicts/lists with every float made JSON-safe by ``json_value``."""

@@ -4,7 +4,6 @@ it; an archive is checked once extracted, on import."""
 
 from __future__ import annotations
 
-from pathlib import Path
 
 from textual import on
 from textual.app import ComposeResult

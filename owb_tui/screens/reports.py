@@ -120,6 +120,7 @@ class ReportScreen(FilterKeys, Screen):
         self.report_id = report_id
         self.mode = "basic"
         self.sort: tuple[int, bool] | None = None
+        self.shown: Any = None  # the filtered, sorted table; None until a show succeeds
         self.flagged = False
         self.total: int | None = None  # rows before the flag and text filters
 
@@ -249,6 +250,9 @@ class ReportScreen(FilterKeys, Screen):
         from engine.output import free_path, output_path
 
         safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in self.report.name)
+        if self.shown is None:
+            self.app.notify("no rows are shown yet: nothing to export", severity="warning")
+            return
         target = output_path(free_path(Path.cwd() / f"{safe}.csv"), home=self.app.ws.home, flag="CSV file")
         self.shown.to_csv(target)
         self.app.notify(f"wrote {len(self.shown)} rows to {target}")
