@@ -8,7 +8,7 @@ verdict is the median of the per-pair FPS ratios owb / benchmark_app. Goal:
 side runs second (measured here on PP-OCR cls: owb first 0.84–0.96 in six
 runs, owb second 0.98 and 1.09), and alternating cancels it.
 
-    /work/venv/bin/python benchmarks/bench_parity.py [--pairs 6] [--time 10]
+    python benchmarks/bench_parity.py [--pairs 6] [--time 10]
         [--models demo-cnn,cls] [--hints throughput,latency] [--precisions f32,bf16]
         [--home DIR] [--u8-input] [--order alternate|ab|ba] [--nice -10]
 

@@ -13,6 +13,7 @@ from dataclasses import asdict
 from typing import Any
 
 from .calibration import Calibration, CalibrationSpec
+from .errors import environment_error
 from .measure.protocol import DEFAULT_ROUNDS
 from .precision import SPEED_DEFAULT
 from .records import Dataset, Model
@@ -95,6 +96,17 @@ def plan(ctx: Any, calibration: Calibration, spec: CalibrationSpec, bench_time: 
 def run_optimize(ctx: Any, spec: CalibrationSpec, *, bench_time: float = 10.0, measure: bool = True,
                  infer_precision: str = SPEED_DEFAULT, rounds: int = DEFAULT_ROUNDS) -> dict:
     """Job body: returns the `owb calibrate` JSON document."""
+    try:
+        return _optimize(ctx, spec, bench_time, measure, infer_precision, rounds)
+    except (OSError, RecursionError) as exc:  # a full disk mid-calibration is the machine's, not owb's
+        known = environment_error(exc)
+        if known is None:
+            raise
+        raise known from exc
+
+
+def _optimize(ctx: Any, spec: CalibrationSpec, bench_time: float, measure: bool, infer_precision: str,
+              rounds: int) -> dict:
     calibration = Calibration(ctx.ws, spec, ctx)
     if hasattr(ctx, "plan"):
         plan(ctx, calibration, spec, bench_time, measure, infer_precision)

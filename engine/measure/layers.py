@@ -15,7 +15,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
-from ..errors import BadInput
+from .. import limits
 from ..precision import SPEED_DEFAULT
 from ..precision import compile_model as compile_pinned
 from ..records import Model
@@ -135,8 +135,7 @@ def layer_table(ov_model: Any, *, runs: int = DEFAULT_RUNS, device: str = "CPU",
     from .benchmark import random_inputs
     from ..device import cpu_facts, precision_name
 
-    if runs < 1:
-        raise BadInput(f"--runs must be 1 or more, not {runs}")
+    limits.count(runs, "--runs", limits.MAX_RUNS)
     settings = settings or BenchmarkSettings(hint="latency", device=device, infer_precision=infer_precision)
     settings.validate()
     t0 = time.perf_counter()
