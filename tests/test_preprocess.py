@@ -320,3 +320,24 @@ def test_accuracy_is_unchanged_by_the_fold_and_the_cache(ws, monkeypatch, tmp_pa
                 m.setenv("OWB_DECODE_CACHE_MB", "0")
                 python_path = evaluate.evaluate(ws, model, dataset, record=False)["value"]
             assert abs(folded[0] - python_path) <= 0.001 and folded[0] == folded[1], (model.name, resize)
+
+
+def test_decode_pool_takes_the_cores_the_model_leaves(monkeypatch):
+    from engine.feed import stream
+
+    class Compiled:
+        def __init__(self, threads: int) -> None:
+            self.threads = threads
+
+        def get_property(self, name: str) -> int:
+            assert name == "INFERENCE_NUM_THREADS"
+            return self.threads
+
+    monkeypatch.delenv(stream.WORKERS_ENV, raising=False)
+    monkeypatch.setattr(stream, "usable_cores", lambda: 2)
+    assert stream.decode_workers(Compiled(2)) == 1 and stream.decode_workers(Compiled(1)) == 1
+    monkeypatch.setattr(stream, "usable_cores", lambda: 16)
+    assert stream.decode_workers(Compiled(16)) == 4 and stream.decode_workers(Compiled(10)) == 6
+    assert stream.decode_workers(Compiled(0)) == stream.MAX_WORKERS
+    monkeypatch.setenv(stream.WORKERS_ENV, "3")
+    assert stream.decode_workers(Compiled(16)) == 3
