@@ -320,6 +320,8 @@ def test_accuracy_is_unchanged_by_the_fold_and_the_cache(ws, monkeypatch, tmp_pa
                 m.setenv("OWB_DECODE_CACHE_MB", "0")
                 python_path = evaluate.evaluate(ws, model, dataset, record=False)["value"]
             assert abs(folded[0] - python_path) <= 0.001 and folded[0] == folded[1], (model.name, resize)
+            # a batch of 4 u8 NHWC images through the folded model: the same figure
+            assert evaluate.evaluate(ws, model, dataset, batch=4, record=False)["value"] == folded[0]
 
 
 def test_decode_pool_takes_the_cores_the_model_leaves(monkeypatch):
