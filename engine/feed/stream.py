@@ -17,7 +17,7 @@ from typing import Any, Callable, Iterator, Sequence
 import numpy as np
 
 from ..predictions import ImageMeta
-from ..preprocess import Preprocessor
+from ..preprocess import Preprocessor, geometry
 from .cache import DecodeCache
 
 DECODE_GROUP = 8  # chunks per pool task
@@ -68,8 +68,6 @@ class ImageFeed:
             pixels, meta = self.pre.decode(path)
             out[...] = pixels
             return meta
-        from ..preprocess import geometry
-
         try:
             sig = cache.signature(path)
         except OSError:
