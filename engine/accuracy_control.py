@@ -11,7 +11,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .adapters import make_adapter
+from .adapters import model_adapter
 from .evaluate import Metric, load_mask
 from .records import Dataset, Model
 from .workspace import Workspace
@@ -42,7 +42,7 @@ def make_validation(ws: Workspace, model: Model, dataset: Dataset, index: Any, r
     def validation_fn(compiled: Any, items: Any) -> tuple[float, list[float]]:
         chosen = [int(i) for i in items]
         runner = runner_cls(ws, model, compiled=compiled)
-        adapter = make_adapter(task, runner.output_shapes(), **options)
+        adapter = model_adapter(model, runner.output_shapes(), **options)
         metric = Metric(task, index.labels, index.root)
         scores = [0.0] * len(chosen)
         paths = [index.root / index.items[i].file for i in chosen]

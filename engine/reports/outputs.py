@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from engine.adapters import ImageMeta, make_adapter
+from engine.adapters import ImageMeta, make_adapter, model_adapter
 from engine.errors import BadInput
 from engine.records import Dataset, InputConfig, Model
 from engine.workspace import Workspace
@@ -126,7 +126,7 @@ def image_sizes(root: Path, files: list[str]) -> list[tuple[int, int]]:
 def predictions(model: Model, stored: dict[str, np.ndarray], root: Path, files: list[str],
                 **adapter_options: Any) -> Iterator[tuple[int, Any]]:
     """(item index, prediction) for every item, from stored raw outputs."""
-    adapter = make_adapter(model.config.task, output_shapes(model, stored), **adapter_options)
+    adapter = model_adapter(model, output_shapes(model, stored), **adapter_options)
     n = len(files)
     if model.config.task in ("classification", "generic"):
         # These adapters never look at the geometry; skip reading image headers.
