@@ -15,7 +15,7 @@ from textual.widgets import Button, Input, Label, Select, Static
 
 from engine.records import Dataset, Model
 
-from ..app import reports_errors
+from ..app import error_text, reports_errors
 from .forms import row
 
 
@@ -122,7 +122,7 @@ class BenchmarkDialog(RunDialog):
         try:
             dataset = self.dataset("#dataset")
         except BadInput as exc:
-            self.app.notify(str(exc), severity="error")
+            self.app.notify(error_text(exc), severity="error")
             return None
         settings = BenchmarkSettings(time_s=seconds, hint=str(self.query_one("#hint", Select).value))
         return self.app.start_benchmark(self.model, dataset, settings)

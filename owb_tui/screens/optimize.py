@@ -15,7 +15,7 @@ from textual.widgets import Button, Checkbox, Collapsible, Input, Select, Static
 from engine.errors import BadInput
 from engine.records import Dataset, Model
 
-from ..app import reports_errors
+from ..app import error_text, reports_errors
 from .forms import number, row
 
 METHOD_NOTES = {
@@ -119,7 +119,7 @@ class OptimizeForm(VerticalScroll):
         try:
             spec, bench_time = self.spec()
         except BadInput as exc:
-            self.app.notify(str(exc), severity="error")
+            self.app.notify(error_text(exc), severity="error")
             return
         job = self.app.start_calibration(spec, bench_time)
         if job is not None:

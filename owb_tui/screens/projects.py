@@ -18,7 +18,7 @@ from engine.errors import NotFound
 from engine.projects import model_tree
 from engine.records import Dataset, InferenceResult, Model, Project
 
-from ..app import reports_errors
+from ..app import error_text, reports_errors
 from ..commands.common import human_size
 from ..widgets.footer import KeyFooter
 from ..widgets.progress import JobStatus
@@ -159,7 +159,7 @@ class ProjectsScreen(FilterKeys, Screen):
         try:
             return self.app.ws.get(Model, key)
         except NotFound as exc:
-            self.app.notify(str(exc), severity="error")
+            self.app.notify(error_text(exc), severity="error")
             self.refresh_rows()
             return None
 
