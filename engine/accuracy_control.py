@@ -37,6 +37,7 @@ def make_validation(ws: Workspace, model: Model, dataset: Dataset, index: Any, r
     task = model.config.task
     options = {"conf_threshold": 0.01} if task == "detection" else {}
     num_classes = max(len(index.labels), 2)
+    caches: dict[str, Any] = {}  # one decode cache entry serves every validation pass
 
     def validation_fn(compiled: Any, items: Any) -> tuple[float, list[float]]:
         chosen = [int(i) for i in items]
@@ -49,7 +50,9 @@ def make_validation(ws: Workspace, model: Model, dataset: Dataset, index: Any, r
         def progress(done: int, total: int) -> None:
             ctx.progress("validation", done, total)
 
-        for b in runner.run(paths, cancel=ctx.cancel, progress=progress):
+        if "entry" not in caches:
+            caches["entry"] = runner.open_cache(dataset, index)
+        for b in runner.run(paths, cancel=ctx.cancel, progress=progress, cache=caches["entry"], keys=chosen):
             for pos, pred in zip(b.indices, adapter.process(b.outputs, b.metas)):
                 item = index.items[chosen[pos]]
                 metric.update(pred, item)

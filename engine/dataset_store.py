@@ -36,11 +36,11 @@ def import_dataset(
         raise BadInput(f"dataset {src} does not exist")
     if fmt != "auto" and fmt not in FORMATS:
         raise BadInput(f"unknown dataset format {fmt!r}; use auto or one of {', '.join(FORMATS)}")
-    wanted = name or (src.name.split(".")[0] if src.is_file() else src.name) or "dataset"
-    record = Dataset(name=ws.unique_name(Dataset, wanted), source=str(src))
-    if name and record.name != name:
+    if name and ws.maybe(Dataset, name) is not None:
         raise BadInput(f"a dataset named {name!r} already exists; choose another --name",
                        tui=f"a dataset named {name!r} already exists; choose another name")
+    record = Dataset(name=name or (src.name.split(".")[0] if src.is_file() else src.name) or "dataset",
+                     source=str(src))
     scratch = ws.tmp_dir("dataset-")
     final = ws.home / "datasets" / record.id
     try:
@@ -67,7 +67,7 @@ def import_dataset(
     record.path = ws.rel(final / rel_root)
     record.index = ws.rel(final / "index.json")
     try:
-        return ws.add(record)
+        return ws.add(record, unique=not name)  # a free name chosen under the lock, as the record is written
     except BaseException:
         shutil.rmtree(final, ignore_errors=True)
         raise
@@ -131,3 +131,35 @@ def load_index(ws: Workspace, record: Dataset):
     index = DatasetIndex.load(ws.path(record.index))
     index.root = ws.path(record.path)
     return index
+
+
+def remove_dataset(ws: Workspace, record: Dataset) -> dict:
+    """Delete a dataset's record and its copy in the workspace. Results and
+    reports measured on it are kept (they name it by id, as an exported
+    project without its datasets does); a job still using it refuses."""
+    from .jobs import ACTIVE
+    from .records import Job
+
+    def uses(job: Job) -> bool:
+        return job.state in ACTIVE and record.id in (job.params.get("dataset"), job.params.get("calibration_dataset"))
+
+    busy = [j for j in ws.all(Job) if uses(j)]
+    if busy:
+        raise BadInput(f"dataset {record.name!r} is in use by job {busy[0].id} ({busy[0].state}); "
+                       "wait for it or cancel it (`owb jobs`)")
+    folder = ws.home / "datasets" / record.id
+    trash = ws.tmp_dir("remove-")
+    with ws.locked():
+        if ws.maybe(Dataset, record.id) is None:
+            raise BadInput(f"dataset {record.name!r} was removed meanwhile")
+        if folder.exists():
+            folder.rename(trash / "data")  # one rename: the copy is gone at once, deleted at leisure
+        try:
+            ws.remove(record)
+        except BaseException:
+            if (trash / "data").exists():
+                (trash / "data").rename(folder)
+            raise
+    freed = sum(p.stat().st_size for p in trash.rglob("*") if p.is_file() and not p.is_symlink())
+    shutil.rmtree(trash, ignore_errors=True)
+    return {"name": record.name, "id": record.id, "images": record.images, "bytes_freed": freed}

@@ -51,3 +51,28 @@ class Cancelled(OwbError):
     """A job was cancelled by the user."""
 
     exit_code = 130
+
+
+# The machine, not owb: a full disk, a read-only or unwritable folder, a file
+# where a folder belongs. Said in one line with the path, exit 2.
+_ENVIRONMENT_ERRNOS = ("ENOSPC", "EDQUOT", "EFBIG", "EROFS", "EACCES", "EPERM", "EISDIR", "ENOTDIR",
+                       "ENAMETOOLONG", "ELOOP", "EMFILE", "ENFILE", "EEXIST", "ENOTEMPTY", "EXDEV")
+
+
+def environment_error(exc: BaseException) -> OwbError | None:
+    """An OwbError for an OSError the user's machine caused, or None (a bug)."""
+    import errno
+    import os
+
+    if isinstance(exc, RecursionError):
+        return BadInput("a folder is nested too deeply to read (over Python's recursion limit); flatten it")
+    if not isinstance(exc, OSError) or exc.errno is None:
+        return None
+    name = errno.errorcode.get(exc.errno, "")
+    if name not in _ENVIRONMENT_ERRNOS:
+        return None
+    where = f" ({exc.filename})" if exc.filename else ""
+    hint = {"ENOSPC": "; free some space and run it again", "EDQUOT": "; free some space and run it again",
+            "EFBIG": "; free some space or raise the file size limit", "EROFS": "; use a writable workspace (--home)",
+            "EACCES": "; check the folder's permissions", "EPERM": "; check the folder's permissions"}.get(name, "")
+    return WorkspaceError(f"{exc.strerror or os.strerror(exc.errno)}{where}{hint}")

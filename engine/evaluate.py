@@ -92,7 +92,8 @@ def predictions(ws: Workspace, model: Model, dataset: Dataset, *, batch: int = 1
     runner = runner or DatasetRunner(ws, model, batch=batch)
     adapter = model_adapter(model, runner.output_shapes(), **adapter_options)
     sink = OutputStore(OutputStore.folder_for(ws, model.id, dataset.id)) if store and items is None else None
-    for b in runner.run(paths, cancel=cancel, progress=progress):
+    cache = runner.open_cache(dataset, index)
+    for b in runner.run(paths, cancel=cancel, progress=progress, cache=cache, keys=chosen):
         if sink:
             sink.write(b, len(paths))
         for pos, pred in zip(b.indices, adapter.process(b.outputs, b.metas)):

@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
+from . import limits
 from .errors import BadInput
 from .model_facts import model_facts
 from .norm_presets import apply_norm
@@ -86,10 +87,13 @@ def read_source(path: Path) -> tuple[Any, str]:
     if not path.exists():
         raise BadInput(f"model {path} does not exist")
     fmt = source_format(path)
-    if path.is_file() and path.stat().st_size == 0:
-        raise BadInput(f"model file {path} is empty")
+    if fmt != "tf-savedmodel":  # a FIFO would hang the read, /dev/zero behind a link never end it
+        if limits.regular_file(path, "model file").st_size == 0:
+            raise BadInput(f"model file {path} is empty")
     if fmt == "ir" and not path.with_suffix(".bin").exists():
         raise BadInput(f"IR {path.name} has no weights file {path.with_suffix('.bin').name} beside it")
+    if fmt == "ir":
+        limits.regular_file(path.with_suffix(".bin"), "weights file")
     try:
         # Core.read_model tries every frontend on a broken .xml, the TF one included.
         with _quiet_native_stderr(fmt.startswith("tf") or fmt == "ir"):
@@ -137,8 +141,7 @@ def validate_config(config: InputConfig, inputs: list[dict]) -> None:
         raise BadInput(f"layout {config.layout!r} is not a layout like NCHW or NHWC")
     config.layout = layout
     if config.shape is not None:
-        if any(d <= 0 for d in config.shape):
-            raise BadInput(f"shape {config.shape} must have positive dimensions, like 1,3,224,224")
+        limits.shape(config.shape)
         if len(inputs) == 1 and len(config.shape) != len(inputs[0]["shape"]):
             raise BadInput(
                 f"shape {config.shape} has {len(config.shape)} dimensions but input "
@@ -149,6 +152,8 @@ def validate_config(config: InputConfig, inputs: list[dict]) -> None:
     n = channels(config)
     for key in ("mean", "scale"):
         values = getattr(config, key)
+        for v in values:
+            limits.finite(v, f"--{key}")
         if len(values) == 1:
             setattr(config, key, values * n)
         elif len(values) != n:
@@ -200,14 +205,19 @@ def default_config(inputs: list[dict], outputs: list[dict] | None = None, **give
 
 
 def read_labels(path: str | Path) -> list[str]:
-    p = Path(path)
+    p = Path(path).expanduser()
     try:
-        text = p.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise BadInput(f"cannot read labels file {p}: {exc}") from None
+        text = limits.read_text_file(p, "labels file").decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise BadInput(f"labels file {p} is not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
     labels = [line.strip() for line in text.splitlines() if line.strip()]
     if not labels:
         raise BadInput(f"labels file {p} has no labels (one name per line)")
+    if len(labels) > limits.MAX_CLASSES:
+        raise BadInput(f"labels file {p} has {len(labels):,} lines, over owb's limit of {limits.MAX_CLASSES:,} classes")
+    long = next((i for i, name in enumerate(labels, 1) if len(name) > limits.MAX_LINE_CHARS), None)
+    if long is not None:
+        raise BadInput(f"labels file {p}: label {long} is over {limits.MAX_LINE_CHARS} characters long")
     return labels
 
 
@@ -227,27 +237,27 @@ def import_model(
     the input owb feeds when the model has several. The IR is written into a
     scratch folder and renamed into place before the record is added, so a
     crash never leaves a listed half-written model."""
-    import openvino as ov
-
     from .graph_edit import decompress_fp16, select_graph
 
+    if name and ws.maybe(Model, name) is not None:
+        raise BadInput(f"a model named {name!r} already exists; choose another --name",
+                       tui=f"a model named {name!r} already exists; choose another name")
     src = Path(path).expanduser()
     model, fmt = read_source(src)
     model = select_graph(model, image_input=image_input, outputs=outputs)
     decompress_fp16(model)
-    record = Model(name=ws.unique_name(Model, name or src.stem), source=str(src), source_format=fmt)
-    if name and record.name != name:
-        raise BadInput(f"a model named {name!r} already exists; choose another --name",
-                       tui=f"a model named {name!r} already exists; choose another name")
+    record = Model(name=name or src.stem or "model", source=str(src), source_format=fmt)
     if labels_file:
         config["labels"] = read_labels(labels_file)
     facts = model_facts(model)
     cfg = default_config(facts["inputs"], facts["outputs"], **config)
+    if config.get("shape") is not None:
+        limits.shape(cfg.shape)  # before a reshape to 3e10 elements is even tried
     scratch = ws.tmp_dir("model-")
     final = ws.home / "models" / record.id
     try:
-        ov.save_model(model, str(scratch / "model.xml"), compress_to_fp16=False)
-        if cfg.shape is not None:
+        save_ir(model, scratch / "model.xml")
+        if config.get("shape") is not None:  # a model's own static shapes need no reshape (two inputs, too)
             reshape(model, cfg.shape)  # proves the shape fits before anything else is checked
         validate_config(cfg, facts["inputs"])
         facts = model_facts(model)
@@ -263,10 +273,24 @@ def import_model(
     for key, value in facts.items():
         setattr(record, key, value)
     try:
-        return ws.add(record)
+        return ws.add(record, unique=not name)  # a free name chosen under the lock, as the record is written
     except BaseException:
         shutil.rmtree(final, ignore_errors=True)
         raise
+
+
+def save_ir(model: Any, xml: Path) -> None:
+    """Write an FP32 IR into the workspace. OpenVINO says a full disk or a
+    read-only folder as a bare RuntimeError; it becomes one BadInput line."""
+    import openvino as ov
+
+    try:
+        ov.save_model(model, str(xml), compress_to_fp16=False)
+    except OSError:
+        raise
+    except RuntimeError as exc:
+        free = shutil.disk_usage(xml.parent).free
+        raise BadInput(f"cannot write the IR into {xml.parent} ({free >> 20} MB free): {first_line(exc)}") from exc
 
 
 def ir_size(xml: Path) -> int:
@@ -298,6 +322,7 @@ def load(ws: Workspace, record: Model, batch: int | None = None) -> Any:
             f"model {record.name!r} has a dynamic input shape {shape}; set one with "
             f"`owb model configure {record.name} --shape 1,3,H,W`"
         )
+    limits.shape(shape, "input shape" + (" with --batch" if batch is not None else ""))
     current = [d.get_length() if d.is_static else -1 for d in model.inputs[0].get_partial_shape()]
     if shape != current:
         reshape(model, shape)
@@ -324,7 +349,7 @@ def configure(ws: Workspace, record: Model, labels_file: str | Path | None = Non
     model = ov.Core().read_model(str(ws.path(record.path)))
     original_inputs = model_facts(model)["inputs"]
     validate_config(cfg, original_inputs)
-    if cfg.shape is not None:
+    if cfg.shape is not None and (len(model.inputs) == 1 or changes.get("shape") is not None):
         reshape(model, cfg.shape)
     facts = model_facts(model)
     return ws.update(record, config=cfg, inputs=facts["inputs"], outputs=facts["outputs"], gflops=facts["gflops"])

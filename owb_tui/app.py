@@ -29,6 +29,7 @@ from textual.worker import Worker, WorkerState
 from engine.errors import OwbError
 from engine.jobs import ACTIVE, FINAL, JobEvent, JobRunner
 from engine.records import Dataset, Job, Model
+from engine.terminal_text import printable
 from engine.workspace import Workspace
 
 if TYPE_CHECKING:
@@ -109,6 +110,14 @@ class OwbApp(App[int]):
         self._db_mtime = 0.0
         self.runner.subscribe(self._from_worker_thread)
         self.sub_title = str(ws.home)
+
+    # -- user text -----------------------------------------------------------
+    def notify(self, message: str, *, title: str = "", markup: bool = False, **kw: Any) -> None:  # type: ignore[override]
+        """Every notification prints literally: its names are user text (markup off, controls visible)."""
+        super().notify(printable(message), title=printable(title), markup=markup, **kw)
+
+    def format_title(self, title: str, sub_title: str) -> Any:
+        return super().format_title(printable(title), printable(sub_title))
 
     # -- plumbing ------------------------------------------------------------
     def _from_worker_thread(self, event: JobEvent) -> None:

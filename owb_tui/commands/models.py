@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from .common import OwbArgumentParser, add_command, emit, human_size, parse_floats, parse_ints, workspace
+from .common import OwbArgumentParser, add_command, emit, human_size, parse_floats, parse_ints, styled, workspace
 
 TASKS = ("classification", "detection", "segmentation", "generic")
 
@@ -141,8 +141,8 @@ def _render_model(c: Any, ws: Any, m: Any, title: str) -> None:
     from rich.table import Table
 
     cfg = m.config
-    c.print(f"[bold]{title}[/] ({m.id})  {m.precision}  {human_size(m.size_bytes)}  "
-            f"{m.params:,} params  {m.gflops if m.gflops is not None else '?'} GFLOPs")
+    c.print(styled((title, "bold"), f" ({m.id})  {m.precision}  {human_size(m.size_bytes)}  "
+            f"{m.params:,} params  {m.gflops if m.gflops is not None else '?'} GFLOPs"))
     t = Table("", "name", "shape", "type", box=None)
     for kind, ports in (("input", m.inputs), ("output", m.outputs)):
         for p in ports:

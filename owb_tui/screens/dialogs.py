@@ -16,6 +16,7 @@ from textual.widgets import Button, Input, Label, Select, Static
 from engine.records import Dataset, Model
 
 from ..app import error_text, reports_errors
+from ..widgets.tables import literal
 from .forms import row
 
 
@@ -101,7 +102,7 @@ class BenchmarkDialog(RunDialog):
 
         from engine.dataset_choice import ordered
 
-        datasets = [(d.name, d.id) for d in ordered(self.app.ws, self.model)[0]]
+        datasets = [(literal(d.name), d.id) for d in ordered(self.app.ws, self.model)[0]]
         yield row(("inputs", Select([("random data (benchmark_app default)", ""), *datasets], value="",
                                     allow_blank=False, id="dataset", compact=True)))
         yield row(("seconds", Input(f"{DEFAULT_TIME_S:g}", id="time", type="number", compact=True)),
@@ -135,7 +136,7 @@ class AccuracyDialog(RunDialog):
         from engine.dataset_choice import ordered
 
         datasets, default = ordered(self.app.ws, self.model, annotated_only=True)
-        annotated = [(f"{d.name} ({d.format}, {d.images} images)", d.id) for d in datasets]
+        annotated = [(literal(f"{d.name} ({d.format}, {d.images} images)"), d.id) for d in datasets]
         if annotated:
             select = Select(annotated, value=default, allow_blank=False, id="dataset", compact=True)
         else:

@@ -16,6 +16,7 @@ from engine.errors import BadInput
 from engine.records import Dataset, Model
 
 from ..app import error_text, reports_errors
+from ..widgets.tables import literal
 from .forms import number, row
 
 METHOD_NOTES = {
@@ -43,7 +44,8 @@ class OptimizeForm(VerticalScroll):
             yield Static("No dataset yet: import one with d on the Projects screen (esc), then come back.",
                          classes="hint", markup=False)
             return
-        choices = [(f"{d.name} ({d.images} img{'' if d.annotated else ', unannotated'})", d.id) for d in datasets]
+        choices = [(literal(f"{d.name} ({d.images} img{'' if d.annotated else ', unannotated'})"), d.id)
+                   for d in datasets]
         yield row(("dataset", Select(choices, value=first, allow_blank=False, id="opt-dataset", compact=True)))
         yield row(("calib. on", Select([("the same dataset", ""), *choices], value="", allow_blank=False,
                                        id="opt-calibration", compact=True)))
@@ -86,7 +88,7 @@ class OptimizeForm(VerticalScroll):
         note = METHOD_NOTES[str(method)]
         if method == "accuracy-aware" and dataset is not None and not dataset.annotated:
             note = f"{dataset.name} has no annotations: AccuracyAware needs an annotated dataset."
-        self.query_one("#opt-note", Static).update(note)
+        self.query_one("#opt-note", Static).update(literal(note))
 
     def spec(self) -> tuple[Any, float]:
         from engine.calibration import CalibrationSpec

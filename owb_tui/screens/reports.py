@@ -22,7 +22,7 @@ from ..app import reports_errors
 from ..widgets.footer import KeyFooter
 from ..widgets.progress import JobStatus
 from ..widgets.report_view import ARROWS, ReportView
-from ..widgets.tables import FilterBar, FilterKeys, RowTable, cell, clip, filter_binding
+from ..widgets.tables import FilterBar, FilterKeys, RowTable, cell, clip, filter_binding, literal
 from .forms import row
 
 KIND_NOTES = {
@@ -51,7 +51,7 @@ class ReportsPane(Vertical):
         from engine.dataset_choice import ordered
 
         found, default = ordered(self.app.ws, self.model)
-        datasets = [(f"{d.name} ({d.format})", d.id) for d in found]
+        datasets = [(literal(f"{d.name} ({d.format})"), d.id) for d in found]
         yield row(("kind", Select(kinds, value="accuracy", allow_blank=False, id="rep-kind", compact=True)),
                   ("dataset", Select(datasets, value=default if datasets else Select.NULL,
                                      id="rep-dataset", compact=True)))
@@ -144,7 +144,7 @@ class ReportScreen(FilterKeys, Screen):
     def on_mount(self) -> None:
         report = self.report
         self.sub_title = report.name
-        self.query_one("#report-summary", Static).update(Text(f"{report.name}: {summary_line(report)}"))
+        self.query_one("#report-summary", Static).update(literal(f"{report.name}: {summary_line(report)}"))
         self.show()
 
     @reports_errors
@@ -250,10 +250,12 @@ class ReportScreen(FilterKeys, Screen):
 
     @reports_errors
     def action_export(self) -> None:
+        from engine.output import free_path, output_path
+
         safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in self.report.name)
         if self.shown is None:
             self.app.notify("no rows are shown yet: nothing to export", severity="warning")
             return
-        target = Path.cwd() / f"{safe}.csv"
+        target = output_path(free_path(Path.cwd() / f"{safe}.csv"), home=self.app.ws.home, flag="CSV file")
         self.shown.to_csv(target)
         self.app.notify(f"wrote {len(self.shown)} rows to {target}")
