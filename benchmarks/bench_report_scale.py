@@ -10,7 +10,7 @@ storage path, then times, as a screen would do them:
   export    CSV of every row
 The goal (issue 7) is <= 0.5 s for open, for each sort and for each filter.
 
-    /work/venv/bin/python benchmarks/bench_report_scale.py [--rows 50000] [--repeat 3]
+    python benchmarks/bench_report_scale.py [--rows 50000] [--repeat 3]
 """
 
 from __future__ import annotations

@@ -5,3 +5,7 @@ libraries (openvino, nncf) are imported by the modules that need them."""
 
 __all__ = ["__version__"]
 __version__ = "0.1.0"
+
+from .telemetry import opt_out as _opt_out_of_telemetry  # noqa: E402
+
+_opt_out_of_telemetry()

@@ -12,6 +12,7 @@ once."""
 from __future__ import annotations
 
 import logging
+import re
 import sys
 import time
 import traceback
@@ -28,16 +29,21 @@ from textual.worker import Worker, WorkerState
 from engine.errors import OwbError
 from engine.jobs import FINAL, JobEvent, read_progress
 from engine.records import Job
+from engine.terminal_text import printable
 from engine.workspace import DB_NAME, Workspace
 
 F = TypeVar("F", bound=Callable[..., Any])
 log = logging.getLogger("owb.tui")
 
 
+_FLAG = re.compile(r"(?<![\w-])--([a-z][a-z0-9-]*)")
+
+
 def error_text(exc: BaseException) -> str:
     """An OwbError's own one line; anything else is a bug, said in one line."""
     if isinstance(exc, OwbError):
-        return str(exc)
+        # a form has fields, not flags: "--pad-value" is its "pad value" field
+        return exc.tui or _FLAG.sub(lambda m: m.group(1).replace("-", " "), str(exc))
     first = (str(exc).strip().splitlines() or [""])[0][:200]
     return f"internal error {type(exc).__name__}: {first}"
 
@@ -50,7 +56,7 @@ def reports_errors(method: F) -> F:
         try:
             return method(self, *args, **kw)
         except OwbError as exc:
-            self.app.notify(str(exc), severity="error", timeout=8)
+            self.app.notify(error_text(exc), severity="error", timeout=8)
             return None
 
     return wrapper  # type: ignore[return-value]
@@ -89,6 +95,15 @@ class OwbApp(App[int]):
         self._checked = 0.0
         self.sub_title = str(ws.home)
 
+    # -- user text -----------------------------------------------------------
+    def notify(self, message: str, *, title: str = "", markup: bool = False, **kw: Any) -> None:  # type: ignore[override]
+        """Every notification prints literally: its names are user text (markup off, controls visible)."""
+        super().notify(printable(message), title=printable(title), markup=markup, **kw)
+
+    def format_title(self, title: str, sub_title: str) -> Any:
+        return super().format_title(printable(title), printable(sub_title))
+
+    # -- following jobs ------------------------------------------------------
     def get_default_screen(self) -> Screen:
         # the start screen is the base of the stack: pushing it over Textual's
         # blank default screen composed and laid out two screens before the
@@ -171,12 +186,6 @@ class OwbApp(App[int]):
 
     def active_jobs(self) -> list[Job]:
         return list(self.jobs)
-
-    def active_job_for(self, model_id: str) -> Job | None:
-        for job in self.jobs:
-            if job.params.get("model") == model_id:
-                return job
-        return None
 
     # -- jobs ----------------------------------------------------------------
     @reports_errors

@@ -2,10 +2,10 @@
 
 Dev-time only: torch is never a runtime dependency of owb. Two steps, two venvs:
 
-    python3 -m venv /work/torchvenv
-    /work/torchvenv/bin/pip install torch==2.13.0 numpy pillow onnx onnxscript
-    /work/torchvenv/bin/python tools/train_demo.py train    # writes engine/assets/demo_cnn.{onnx,json}
-    /work/venv/bin/python tools/train_demo.py verify        # OpenVINO + NNCF + benchmark_app, no torch
+    python3 -m venv torchvenv
+    torchvenv/bin/pip install torch==2.13.0 numpy pillow onnx onnxscript
+    torchvenv/bin/python tools/train_demo.py train    # writes engine/assets/demo_cnn.{onnx,json}
+    python tools/train_demo.py verify        # OpenVINO + NNCF + benchmark_app, no torch
 
 `train` fits a plain VGG-style CNN (standard 3x3 convs + BatchNorm + ReLU, no
 depthwise/grouped convs, so INT8 kernels pay off on AVX2 without VNNI) on

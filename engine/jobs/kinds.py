@@ -12,7 +12,6 @@ screens can show which models are busy."""
 
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any, Callable
@@ -41,17 +40,6 @@ def _dataset(ws: Workspace, key: str | None) -> Dataset | None:
     return ws.get(Dataset, key) if key else None
 
 
-def _seconds(value: Any, flag: str, zero_ok: bool = False) -> float:
-    try:
-        seconds = float(value)
-    except (TypeError, ValueError):
-        raise BadInput(f"{flag} must be a number of seconds, not {value!r}") from None
-    if not math.isfinite(seconds) or seconds < 0 or (seconds == 0 and not zero_ok):
-        raise BadInput(f"{flag} must be a {'' if zero_ok else 'positive '}finite number of seconds"
-                       f"{' (0 skips it)' if zero_ok else ''}, not {value}")
-    return seconds
-
-
 # -- calibrate -------------------------------------------------------------------------------
 
 def calibration_spec(params: dict) -> Any:
@@ -65,11 +53,18 @@ def calibrate_prepare(ws: Workspace, p: dict) -> tuple[dict, str]:
     from ..calibration import Calibration
     from ..optimize import resumable_child
 
+    from .. import limits
+    from ..measure.protocol import DEFAULT_ROUNDS
+    from ..precision import SPEED_DEFAULT
+    from ..precision import validate as validate_precision
+
     spec = calibration_spec(p)
-    bench_time = _seconds(p.get("bench_time", 10.0), "--bench-time", zero_ok=True)
+    bench_time = limits.seconds(p.get("bench_time", 10.0), "--bench-time", zero_ok=True)
     fail_on_drop = p.get("fail_on_drop")
-    if fail_on_drop is not None and not (math.isfinite(fail_on_drop) and fail_on_drop >= 0):
-        raise BadInput(f"--fail-on-drop must be 0 or more percentage points, not {fail_on_drop}")
+    if fail_on_drop is not None:
+        limits.finite(fail_on_drop, "--fail-on-drop", low=0)
+    precision = validate_precision(p.get("infer_precision") or SPEED_DEFAULT)
+    rounds = limits.count(int(p.get("rounds") or DEFAULT_ROUNDS), "--rounds", limits.MAX_RUNS)
     check = Calibration(ws, spec, ctx=None)
     spec.model, spec.dataset = check.parent.id, check.dataset.id
     spec.calibration_dataset = check.cal_dataset.id if spec.calibration_dataset else None
@@ -78,40 +73,47 @@ def calibrate_prepare(ws: Workspace, p: dict) -> tuple[dict, str]:
     resume = list(p.get("resume_jobs") or [])
     if spec.name and ws.maybe(Model, spec.name) is not None and resumable_child(ws, resume) is None:
         raise BadInput(f"a model named {spec.name!r} already exists; choose another --name")
-    return ({**asdict(spec), "bench_time": bench_time, "fail_on_drop": fail_on_drop, "resume_jobs": resume},
-            f"calibrate {check.parent.name}")
+    return ({**asdict(spec), "bench_time": bench_time, "fail_on_drop": fail_on_drop, "infer_precision": precision,
+             "rounds": rounds, "resume_jobs": resume}, f"calibrate {check.parent.name}")
 
 
 def calibrate_run(ctx: Any, p: dict) -> dict:
     from ..optimize import run_optimize
 
-    return run_optimize(ctx, calibration_spec(p), bench_time=p["bench_time"], resume_jobs=p.get("resume_jobs") or [])
+    return run_optimize(ctx, calibration_spec(p), bench_time=p["bench_time"], infer_precision=p["infer_precision"],
+                        rounds=p["rounds"], resume_jobs=p.get("resume_jobs") or [])
 
 
 # -- speed ------------------------------------------------------------------------------------
 
 def benchmark_prepare(ws: Workspace, p: dict) -> tuple[dict, str]:
-    from ..benchmark import BenchmarkSettings
+    from .. import limits
+    from ..measure.benchmark import BenchmarkSettings
+    from ..measure.protocol import DEFAULT_ROUNDS
 
     settings = BenchmarkSettings(**p.get("settings", {}))
     settings.validate()
+    runs = limits.count(int(p.get("runs") or DEFAULT_ROUNDS), "--runs", limits.MAX_RUNS)
     model = ws.get(Model, p["model"])
     dataset = _dataset(ws, p.get("dataset"))
-    return ({"model": model.id, "dataset": dataset.id if dataset else None, "settings": asdict(settings)},
-            f"benchmark {model.name}")
+    return ({"model": model.id, "dataset": dataset.id if dataset else None, "settings": asdict(settings),
+             "runs": runs}, f"benchmark {model.name}")
 
 
 def benchmark_run(ctx: Any, p: dict) -> dict:
-    from ..benchmark import BenchmarkSettings, run_benchmark
+    from ..measure.benchmark import BenchmarkSettings
+    from ..measure.protocol import figure_document, measure_figure
 
     ctx.progress("compiling")
-    _, result = run_benchmark(ctx.ws, ctx.ws.get(Model, p["model"]), BenchmarkSettings(**p["settings"]),
-                              dataset=_dataset(ctx.ws, p["dataset"]), cancel=ctx.cancel,
-                              progress=lambda done, total: ctx.progress("measuring (ms)", done, total))
-    return result
+    settings = BenchmarkSettings(**p["settings"])
+    fig = measure_figure(ctx.ws, ctx.ws.get(Model, p["model"]), settings, runs=p["runs"],
+                         total_time_s=settings.time_s, dataset=_dataset(ctx.ws, p["dataset"]), cancel=ctx.cancel,
+                         progress=lambda done, total, stage: ctx.progress(f"{stage} (ms)", done, total))
+    return figure_document(ctx.ws, fig)
 
 
 def explore_prepare(ws: Workspace, p: dict) -> tuple[dict, str]:
+    from .. import limits
     from ..explore import validate_grid
     from ..precision import SPEED_DEFAULT
     from ..precision import validate as validate_precision
@@ -121,57 +123,71 @@ def explore_prepare(ws: Workspace, p: dict) -> tuple[dict, str]:
     validate_precision(precision)
     model = ws.get(Model, p["model"])
     dataset = _dataset(ws, p.get("dataset"))
+    runs = limits.count(int(p.get("runs") or 1), "--runs", limits.MAX_RUNS)
     return ({"model": model.id, "batches": list(p["batches"]), "streams": list(p["streams"]),
-             "time_s": float(p["time_s"]), "latency_limit_ms": p.get("latency_limit_ms"),
+             "time_s": float(p["time_s"]), "latency_limit_ms": p.get("latency_limit_ms"), "runs": runs,
              "dataset": dataset.id if dataset else None, "infer_precision": precision}, f"explore {model.name}")
 
 
 def explore_run(ctx: Any, p: dict) -> dict:
     from ..explore import run_explore
 
-    cells = len(set(p["batches"])) * len(set(p["streams"]))
-    ctx.progress("cells", 0, cells)
+    ctx.progress("measuring cells (ms)")
     _, result = run_explore(ctx.ws, ctx.ws.get(Model, p["model"]), p["batches"], p["streams"], time_s=p["time_s"],
                             latency_limit_ms=p["latency_limit_ms"], dataset=_dataset(ctx.ws, p["dataset"]),
-                            infer_precision=p["infer_precision"], cancel=ctx.cancel,
-                            progress=lambda done, total: ctx.progress("cells", done, total))
+                            infer_precision=p["infer_precision"], cancel=ctx.cancel, runs=p.get("runs") or 1,
+                            progress=lambda done, total: ctx.progress("measuring cells (ms)", done, total))
     return result
 
 
 def layers_prepare(ws: Workspace, p: dict) -> tuple[dict, str]:
-    from ..layers import DEFAULT_RUNS
+    from .. import limits
+    from ..measure.layers import DEFAULT_RUNS
     from ..precision import SPEED_DEFAULT
     from ..precision import validate as validate_precision
 
-    runs_, batch = int(DEFAULT_RUNS if p.get("runs") is None else p["runs"]), p.get("batch")
-    if runs_ < 1:
-        raise BadInput(f"--runs must be 1 or more, not {runs_}")
-    if batch is not None and batch < 1:
-        raise BadInput(f"--batch must be 1 or more, not {batch}")
-    precision = p.get("infer_precision") or SPEED_DEFAULT
-    validate_precision(precision)
+    runs_ = limits.count(int(DEFAULT_RUNS if p.get("runs") is None else p["runs"]), "--runs", limits.MAX_RUNS)
+    batch = limits.count(p.get("batch"), "--batch", limits.MAX_BATCH)
+    hint = p.get("hint") or "latency"
+    if hint not in ("latency", "throughput"):
+        raise BadInput(f"unknown hint {hint!r}; layers profile with latency or throughput")
+    precision = validate_precision(p.get("infer_precision") or SPEED_DEFAULT)
     model = ws.get(Model, p["model"])
-    return {"model": model.id, "runs": runs_, "batch": batch, "infer_precision": precision}, f"layers {model.name}"
+    return ({"model": model.id, "runs": runs_, "batch": batch, "hint": hint, "infer_precision": precision},
+            f"layers {model.name}")
 
 
 def layers_run(ctx: Any, p: dict) -> dict:
-    from ..layers import layers_for_model
+    from ..measure.benchmark import BenchmarkSettings
+    from ..measure.layers import against_benchmark, layers_for_model
+    from ..measure.protocol import latest_figure
 
+    model = ctx.ws.get(Model, p["model"])
     ctx.progress(f"profiling over {p['runs']} inferences")
-    return layers_for_model(ctx.ws, ctx.ws.get(Model, p["model"]), runs=p["runs"], batch=p["batch"],
-                            infer_precision=p["infer_precision"])
+    settings = BenchmarkSettings(hint=p["hint"], batch=p["batch"], infer_precision=p["infer_precision"])
+    table = layers_for_model(ctx.ws, model, runs=p["runs"], settings=settings)
+    fig = latest_figure(ctx.ws, model, p["hint"], precision=table["inference_precision"]) if p["batch"] is None \
+        else None
+    return against_benchmark(table, fig["latency_ms"]["median"] if fig else None)
 
 
 def compare_prepare(ws: Workspace, p: dict) -> tuple[dict, str]:
     from ..compare import LAYER_RUNS, validate
+    from ..measure.protocol import DEFAULT_ROUNDS
+    from ..precision import SPEED_DEFAULT
+    from ..precision import validate as validate_precision
 
     a, b = ws.get(Model, p["a"]), ws.get(Model, p["b"])
     dataset = _dataset(ws, p.get("dataset"))
     bench_time = p.get("bench_time", 10.0)
     layer_runs = int(LAYER_RUNS if p.get("layer_runs") is None else p["layer_runs"])
-    validate(a, b, bench_time, layer_runs)
+    rounds = int(p.get("rounds") or DEFAULT_ROUNDS)
+    validate(a, b, bench_time, layer_runs, rounds)
+    hint = p.get("hint") or "throughput"
     return ({"model": b.id, "a": a.id, "b": b.id, "dataset": dataset.id if dataset else None,
-             "bench_time": float(bench_time), "layer_runs": layer_runs}, f"compare {a.name} {b.name}")
+             "bench_time": float(bench_time), "layer_runs": layer_runs, "rounds": rounds, "hint": hint,
+             "infer_precision": validate_precision(p.get("infer_precision") or SPEED_DEFAULT),
+             "from_history": bool(p.get("from_history"))}, f"compare {a.name} {b.name}")
 
 
 def compare_run(ctx: Any, p: dict) -> dict:
@@ -181,6 +197,8 @@ def compare_run(ctx: Any, p: dict) -> dict:
     ws = ctx.ws
     return measure(ws, ws.get(Model, p["a"]), ws.get(Model, p["b"]), dataset=_dataset(ws, p["dataset"]),
                    bench_time=p["bench_time"], layer_runs=p["layer_runs"], cancel=ctx.cancel,
+                   infer_precision=p["infer_precision"], hint=p["hint"], rounds=p["rounds"],
+                   from_history=p["from_history"],
                    progress=lambda done, total, stage: ctx.progress(stage, done, total))
 
 
@@ -194,7 +212,12 @@ def accuracy_prepare(ws: Workspace, p: dict) -> tuple[dict, str]:
     if batch < 1:
         raise BadInput(f"--batch must be 1 or more, not {batch}")
     check_compatible(model, dataset)
-    return {"model": model.id, "dataset": dataset.id, "batch": batch}, f"accuracy {model.name}"
+    from ..precision import ACCURACY
+    from ..precision import validate as validate_precision
+
+    precision = validate_precision(p.get("infer_precision") or ACCURACY)
+    return ({"model": model.id, "dataset": dataset.id, "batch": batch, "infer_precision": precision},
+            f"accuracy {model.name}")
 
 
 def accuracy_run(ctx: Any, p: dict) -> dict:
@@ -202,7 +225,7 @@ def accuracy_run(ctx: Any, p: dict) -> dict:
 
     model, dataset = ctx.ws.get(Model, p["model"]), ctx.ws.get(Dataset, p["dataset"])
     ctx.progress("compiling")
-    result = evaluate(ctx.ws, model, dataset, batch=p["batch"], cancel=ctx.cancel,
+    result = evaluate(ctx.ws, model, dataset, batch=p["batch"], cancel=ctx.cancel, precision=p["infer_precision"],
                       progress=lambda done, total: ctx.progress("inference", done, total))
     return {"model": model.name, "dataset": dataset.name, **result}
 
@@ -234,10 +257,10 @@ def report_run(ctx: Any, p: dict) -> dict:
 # -- files in and out -----------------------------------------------------------------------------
 
 def export_prepare(ws: Workspace, p: dict) -> tuple[dict, str]:
-    from ..deploy import output_path
+    from ..output import output_path
 
     force = bool(p.get("force"))
-    out = output_path(p["out"], force)  # absolute: the runner works in another folder
+    out = output_path(p["out"], force, home=ws.home)  # absolute: the runner works in another folder
     model = ws.get(Model, p["model"])
     return {"model": model.id, "out": str(out), "force": force}, f"export {model.name}"
 
@@ -261,14 +284,15 @@ def dataset_import_prepare(ws: Workspace, p: dict) -> tuple[dict, str]:
     name = p.get("name")
     if name and ws.maybe(Dataset, name) is not None:
         raise BadInput(f"a dataset named {name!r} already exists; choose another --name")
-    return {"path": str(src.resolve()), "name": name, "format": fmt}, f"import dataset {name or src.name}"
+    return ({"path": str(src.resolve()), "name": name, "format": fmt, "task": p.get("task")},
+            f"import dataset {name or src.name}")
 
 
 def dataset_import_run(ctx: Any, p: dict) -> dict:
     from ..dataset_store import import_dataset
 
     ctx.progress("reading the archive")
-    record = import_dataset(ctx.ws, p["path"], name=p["name"], fmt=p["format"])
+    record = import_dataset(ctx.ws, p["path"], name=p["name"], fmt=p["format"], task=p.get("task"))
     return {"dataset": record.id, "name": record.name, "images": record.images}
 
 

@@ -26,7 +26,7 @@ from pathlib import Path
 
 from ..errors import BadInput
 from ..records import Job
-from ..workspace import DB_NAME, Workspace, atomic_write_json
+from ..workspace import DB_NAME, Workspace, atomic_write_bytes
 from .executor import JobRunner
 from .liveness import process_token
 
@@ -206,8 +206,8 @@ def main(argv: list[str] | None = None) -> int:
         log.info("another runner serves %s; exiting", ws.home)
         return 0
     token = process_token()
-    atomic_write_json(pid_path(ws), {"pid": os.getpid(), "token": token, "idle_s": idle_seconds(),
-                                     "python": sys.executable, "home": str(ws.home)})
+    atomic_write_bytes(pid_path(ws), json.dumps({"pid": os.getpid(), "token": token, "idle_s": idle_seconds(),
+                                                 "python": sys.executable, "home": str(ws.home)}).encode())
     log.info("serving %s (idle timeout %g s)", ws.home, idle_seconds())
     runner = Runner(ws)
 

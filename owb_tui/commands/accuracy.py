@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from .common import add_command, emit, positive_int
+from .common import add_command, add_infer_precision, emit, positive_int, styled
 from .jobs import add_detach, run_job
 
 
@@ -14,23 +14,23 @@ def register(sub: Any) -> None:
     p.add_argument("model", help="model name or id")
     p.add_argument("--dataset", required=True, help="annotated dataset name or id")
     p.add_argument("--batch", type=positive_int, default=1)
+    add_infer_precision(p, "f32", "inference")
     add_detach(p)
 
 
 def cmd_accuracy(args: argparse.Namespace) -> int:
-    r = run_job(args, "accuracy", {"model": args.model, "dataset": args.dataset, "batch": args.batch})
+    r = run_job(args, "accuracy", {"model": args.model, "dataset": args.dataset, "batch": args.batch,
+                                   "infer_precision": args.infer_precision})
     return r if isinstance(r, int) else emit(args, r, lambda c: render_accuracy(c, r))
 
 
 def render_accuracy(c: Any, r: dict) -> None:
-    from rich.text import Text
-
-    c.print(Text.assemble(Text(r["model"], style="bold"), f" on {r['dataset']}: {r['metric']} = ",
-                          Text(f"{r['value'] * 100:.2f}%", style="bold"),
-                          f" over {r['images']} images ({r['images_per_s']:.1f} images/s)"))
+    c.print(styled((r["model"], "bold"), f" on {r['dataset']}: {r['metric']} = ",
+                   (f"{r['value'] * 100:.2f}%", "bold"), f" over {r['images']} images "
+                   f"({r['images_per_s']:.1f} images/s, {r['inference_precision']})"))
     for k, v in r["details"].items():
         if isinstance(v, float) and k != r["metric"]:
-            c.print(f"  {k}: {v * 100:.2f}%", markup=False)
+            c.print(f"  {k}: {v * 100:.2f}%")
     worst = sorted(r["per_class"].items(), key=lambda kv: kv[1])[:5]
     if worst and len(r["per_class"]) > 1:
-        c.print("  weakest classes: " + ", ".join(f"{k} {v * 100:.1f}%" for k, v in worst), markup=False)
+        c.print("  weakest classes: " + ", ".join(f"{k} {v * 100:.1f}%" for k, v in worst))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from .common import OwbArgumentParser, add_command, emit, workspace
+from .common import OwbArgumentParser, add_command, emit, styled, workspace
 from .jobs import add_detach, run_job
 
 FORMATS = ("auto", "imagenet", "imagefolder", "voc-detection", "voc-segmentation", "coco", "unannotated")
@@ -18,9 +18,14 @@ def register(sub: Any) -> None:
     p.add_argument("path")
     p.add_argument("--name")
     p.add_argument("--format", default="auto", choices=FORMATS)
+    p.add_argument("--model", metavar="MODEL",
+                   help="the model the dataset is for: its task settles a folder that fits two formats")
     add_detach(p)
     add_command(gsub, "list", "list datasets", cmd_list)
     p = add_command(gsub, "show", "show a dataset's validation summary", cmd_show)
+    p.add_argument("dataset", help="dataset name or id")
+    p = add_command(gsub, "remove", "delete a dataset and its copy in the workspace (results measured on it stay)",
+                    cmd_remove)
     p.add_argument("dataset", help="dataset name or id")
 
 
@@ -46,22 +51,24 @@ def cmd_import(args: argparse.Namespace) -> int:
 
     from engine.dataset_store import import_dataset
     from engine.datasets.archive import archive_kind
-    from engine.records import Dataset
+    from engine.records import Dataset, Model
 
     ws = workspace(args)
+    task = ws.get(Model, args.model).config.task if args.model else None
     src = Path(args.path).expanduser()
     if src.is_file() and archive_kind(src) is not None:
-        done = run_job(args, "dataset-import", {"path": args.path, "name": args.name, "format": args.format})
+        done = run_job(args, "dataset-import", {"path": args.path, "name": args.name, "format": args.format,
+                                                "task": task})
         if isinstance(done, int):
             return done
         d = ws.get(Dataset, done["dataset"])
     else:
-        d = import_dataset(ws, args.path, name=args.name, fmt=args.format)
+        d = import_dataset(ws, args.path, name=args.name, fmt=args.format, task=task)
     return emit(args, dataset_json(ws, d), lambda c: render_dataset(c, d, f"imported dataset {d.name}"))
 
 
 def render_import_job(c: Any, r: dict) -> None:
-    c.print(f"imported dataset {r['name']} ({r['images']} images); `owb dataset show {r['name']}`", markup=False)
+    c.print(f"imported dataset {r['name']} ({r['images']} images); `owb dataset show {r['name']}`")
 
 
 def cmd_list(args: argparse.Namespace) -> int:
@@ -89,12 +96,22 @@ def cmd_show(args: argparse.Namespace) -> int:
     return emit(args, dataset_json(ws, d), lambda c: render_dataset(c, d, f"dataset {d.name}"))
 
 
-def render_dataset(c: Any, d: Any, title: str) -> None:
-    from rich.text import Text
+def cmd_remove(args: argparse.Namespace) -> int:
+    from engine.dataset_store import remove_dataset
+    from engine.records import Dataset
 
+    from .common import human_size
+
+    ws = workspace(args)
+    r = remove_dataset(ws, ws.get(Dataset, args.dataset))
+    return emit(args, r, lambda c: c.print(f"removed dataset {r['name']} ({r['id']}): {r['images']} images, "
+                                           f"{human_size(r['bytes_freed'])} freed"))
+
+
+def render_dataset(c: Any, d: Any, title: str) -> None:
     from engine.dataset_store import summary_lines
 
-    c.print(f"[bold]{title}[/] ({d.id})  format {d.format}, {d.images} images, {d.classes} classes, "
-            f"{'annotated' if d.annotated else 'unannotated'}")
+    c.print(styled((title, "bold"), f" ({d.id})  format {d.format}, {d.images} images, {d.classes} classes, "
+            f"{'annotated' if d.annotated else 'unannotated'}"))
     for line in summary_lines(d, classes=20, problems=10):
-        c.print(Text(line, style="yellow" if not line.startswith(("per class", "validation")) else ""))
+        c.print(styled((line, "yellow" if not line.startswith(("per class", "validation")) else "")))

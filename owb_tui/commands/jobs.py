@@ -66,7 +66,7 @@ def finish(args: argparse.Namespace, ws: Any, job: Any) -> dict | int:
         data = {"job": job.id, "kind": job.kind, "name": job.name, "state": job.state}
         return emit(args, data, lambda c: c.print(f"job {job.id} queued: {job.name}\n"
                                                   f"follow it with `owb jobs follow {job.id}`, "
-                                                  f"cancel it with `owb jobs cancel {job.id}`", markup=False))
+                                                  f"cancel it with `owb jobs cancel {job.id}`"))
     job = follow(args, ws, job.id)
     if job.state != "done":
         return failed(job)
@@ -108,11 +108,12 @@ def follow(args: argparse.Namespace, ws: Any, job_id: str) -> Any:
 def _bar(args: argparse.Namespace) -> tuple[Any, Callable[[Any], None] | None]:
     if args.json or not sys.stderr.isatty():
         return None, None
-    from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                   console=Console(stderr=True), transient=True)
+    from .common import console
+
+    bar = Progress(TextColumn("{task.description}", markup=False), BarColumn(), MofNCompleteColumn(),
+                   TimeRemainingColumn(), console=console(stderr=True), transient=True)
     task = bar.add_task("queued", total=None)
     bar.start()
     return bar, lambda e: bar.update(task, description=e.stage or e.state, completed=e.step,
@@ -194,7 +195,7 @@ def cmd_job_cancel(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 1
     return emit(args, {"job": job.id, "state": job.state},
-                lambda c: c.print(f"job {job.id} {job.state}: {job.name}", markup=False))
+                lambda c: c.print(f"job {job.id} {job.state}: {job.name}"))
 
 
 def cmd_job_retry(args: argparse.Namespace) -> int:

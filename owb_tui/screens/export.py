@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
@@ -19,6 +20,7 @@ from engine.records import Job, Model
 
 from ..app import reports_errors
 from ..widgets.path_input import path_field
+from ..widgets.tables import literal
 
 NOTE = ("A tar.gz with the IR, infer.py (owb's preprocessing and decoding; needs only openvino, numpy "
         "and pillow), benchmark.sh (the best measured configuration), requirements.txt and a README "
@@ -63,8 +65,8 @@ class ExportPane(VerticalScroll):
         job = self.app.start_job("export", {"model": self.model.id, "out": out, "force": force})
         if job is not None:
             self.job_id = job.id
-            self.query_one("#export-note", Static).update(f"exporting {self.model.name} to {job.params['out']} …"
-                                                          f"\n{NOTE}")
+            self.query_one("#export-note", Static).update(
+                literal(f"exporting {self.model.name} to {job.params['out']} …") + Text(f"\n{NOTE}"))
 
     def on_mount(self) -> None:
         self.app.job_signal.subscribe(self, self._job_changed)
@@ -77,4 +79,4 @@ class ExportPane(VerticalScroll):
             return
         self.job_id = None
         done = f"written: {job.result.get('package')}" if job.state == "done" else f"export {job.state}: {job.error}"
-        self.query_one("#export-note", Static).update(f"{done}\n{NOTE}")
+        self.query_one("#export-note", Static).update(literal(done) + Text(f"\n{NOTE}"))

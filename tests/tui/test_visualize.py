@@ -234,3 +234,21 @@ def test_help_does_not_load_textual_image():
             "print('LOADED' if 'textual_image' in sys.modules else 'CLEAN', file=sys.stderr)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stderr.strip().endswith("CLEAN") and "usage: owb" in out.stdout
+
+
+async def test_export_after_a_failed_show_warns_instead_of_crashing(ws, tmp_path, monkeypatch):
+    """A report whose stored columns are gone fails to show; x then says there
+    is nothing to export, and writes no file."""
+    import shutil
+
+    report = the_report(ws)
+    shutil.rmtree(ws.home / "reports" / report.id)
+    monkeypatch.chdir(tmp_path)
+    app = OwbApp(ws)
+    async with app.run_test(size=SIZE) as pilot:
+        seen = record_notifications(app)
+        await open_report(app, pilot, report)
+        await pilot.press("x")
+        await pilot.pause()
+        assert any(sev == "warning" and "nothing to export" in msg for sev, msg in seen), seen
+    assert not list(tmp_path.glob("*.csv"))
