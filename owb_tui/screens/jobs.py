@@ -173,23 +173,20 @@ class JobsScreen(FilterKeys, Screen):
         if job is not None:
             self.app.push_screen(JobLogScreen(job.id))
 
-    @reports_errors
     def action_cancel_job(self) -> None:
-        job = self.selected_job()
-        if job is None:
-            self.app.notify("no job selected", severity="warning")
-            return
-        self.app.cancel_job(job)
-        self.refresh_jobs()
+        self._on_selected(self.app.cancel_job)
+
+    def action_retry_job(self) -> None:
+        self._on_selected(self.app.retry_job)
 
     @reports_errors
-    def action_retry_job(self) -> None:
+    def _on_selected(self, act: Any) -> None:
         job = self.selected_job()
         if job is None:
             self.app.notify("no job selected", severity="warning")
             return
-        if self.app.retry_job(job) is not None:
-            self.refresh_jobs()
+        act(job)
+        self.refresh_jobs()
 
     def action_filter(self) -> None:
         self.query_one("#filter", FilterBar).open()
