@@ -49,7 +49,13 @@ def compare_speed(ctx: Any, parent: Model, child: Model, bench_time: float, roun
 def run_optimize(ctx: Any, spec: CalibrationSpec, *, bench_time: float = 10.0, measure: bool = True) -> dict:
     """Job body: returns the `owb calibrate` JSON document."""
     calibration = Calibration(ctx.ws, spec, ctx)
-    child = calibration.run()
+    search = None
+    if spec.method == "speed-aware":
+        from .quantize.speed_aware import run_speed_aware
+
+        child, search = run_speed_aware(ctx, calibration, bench_time=spec.search_run_time)
+    else:
+        child = calibration.run()
     parent, dataset = calibration.parent, calibration.dataset
     prov = child.provenance
     out: dict[str, Any] = {
@@ -66,12 +72,21 @@ def run_optimize(ctx: Any, spec: CalibrationSpec, *, bench_time: float = 10.0, m
         "size_bytes": {"parent": parent.size_bytes, "child": child.size_bytes},
         "settings": asdict(spec),
     }
-    if measure and dataset.annotated and parent.config.task != "generic":
+    if search is not None:
+        out["speed_aware"] = search
+        out["keep_parent"] = prov["keep_parent"]
+        out["verdict"] = prov["verdict"]
+    if measure and calibration.agreement:
+        from .quantize.agreement import measure_agreement
+
+        out["agreement"] = measure_agreement(ctx, parent, child, dataset)
+    elif measure:
         a_parent = _accuracy(ctx, parent, dataset, "accuracy parent")
         a_child = _accuracy(ctx, child, dataset, "accuracy child")
         out["accuracy"] = {"parent": a_parent, "child": a_child, "drop": round((a_parent - a_child) * 100, 3),
                            "unit": "drop in percentage points"}
     if measure and bench_time > 0:
         out["throughput_fps"] = compare_speed(ctx, parent, child, bench_time)
-    ctx.ws.update(child, provenance={**child.provenance, "post": {k: out[k] for k in ("accuracy", "throughput_fps") if k in out}})
+    post = {k: out[k] for k in ("accuracy", "agreement", "throughput_fps") if k in out}
+    ctx.ws.update(child, provenance={**child.provenance, "post": post})
     return out

@@ -25,10 +25,17 @@ def register(sub: Any) -> None:
     p.add_argument("model", help="FP32 model name or id")
     p.add_argument("--dataset", required=True, help="the project's dataset (validation for AccuracyAware)")
     p.add_argument("--calibration-dataset", help="a separate dataset for statistics (default: --dataset)")
-    p.add_argument("--method", choices=("default", "accuracy-aware"), default="default")
+    p.add_argument("--method", choices=("default", "accuracy-aware", "speed-aware"), default="default",
+                   help="speed-aware keeps in floating point the quantizer groups INT8 makes slower on this CPU")
     p.add_argument("--preset", choices=("performance", "mixed"), default="performance")
     p.add_argument("--subset", type=_pct, default=100.0, metavar="PCT", help="percent of the calibration images (default 100)")
-    p.add_argument("--max-drop", type=_pct, default=0.5, metavar="PP", help="AccuracyAware: max accuracy drop (default 0.5)")
+    p.add_argument("--max-drop", type=_pct, default=0.5, metavar="PP",
+                   help="accuracy-/speed-aware: max drop (default 0.5); on unannotated data, the drop in "
+                        "agreement with the parent (100%% for the parent)")
+    p.add_argument("--search-time", type=_pct, default=600.0, metavar="S",
+                   help="speed-aware: seconds the search may take (default 600)")
+    p.add_argument("--search-run-time", type=_pct, default=1.0, metavar="S",
+                   help="speed-aware: seconds of each interleaved benchmark run in the search (default 1)")
     p.add_argument("--drop-type", choices=("absolute", "relative"), default="absolute")
     p.add_argument("--ranking-subset", type=positive_int, metavar="N", help="AccuracyAware: images used to rank layers")
     p.add_argument("--no-fast-bias-correction", action="store_true")
@@ -59,7 +66,6 @@ def _common() -> argparse.ArgumentParser:
 def cmd_calibrate(args: argparse.Namespace) -> int:
     from engine.calibration import Calibration, CalibrationSpec
     from engine.errors import BadInput
-    from engine.records import Dataset
 
     ws = workspace(args)
     spec = CalibrationSpec(
@@ -67,7 +73,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         preset=args.preset, subset_pct=args.subset, max_drop=args.max_drop, drop_type=args.drop_type,
         ranking_subset=args.ranking_subset, fast_bias_correction=not args.no_fast_bias_correction,
         ignore_types=args.ignore_types, ignore_names=args.ignore_names, ignore_patterns=args.ignore_patterns,
-        name=args.name)
+        name=args.name, search_time=args.search_time, search_run_time=args.search_run_time)
     if args.bench_time < 0:
         raise BadInput("--bench-time must be 0 or more seconds")
     if args.fail_on_drop is not None and args.fail_on_drop < 0:
@@ -75,8 +81,6 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     check = Calibration(ws, spec, ctx=None)  # refuse bad settings before a job exists
     spec.model, spec.dataset = check.parent.id, check.dataset.id
     spec.calibration_dataset = check.cal_dataset.id if args.calibration_dataset else None
-    if args.fail_on_drop is not None and not ws.get(Dataset, spec.dataset).annotated:
-        raise BadInput("--fail-on-drop needs an annotated --dataset to measure the drop")
     return _calibrate(args, ws, spec, args.bench_time, args.fail_on_drop)
 
 
@@ -95,7 +99,7 @@ def _calibrate(args: argparse.Namespace, ws: Any, spec: Any, bench_time: float, 
         return job.exit_code or 1
     result = {"job": job.id, **job.result}
     emit(args, result, lambda c: render_result(c, result))
-    drop = (result.get("accuracy") or {}).get("drop")
+    drop = (result.get("accuracy") or result.get("agreement") or {}).get("drop")
     if fail_on_drop is not None and drop is not None and drop > fail_on_drop:
         print(f"error: accuracy drop {drop:.2f} pt exceeds --fail-on-drop {fail_on_drop:g}", file=sys.stderr)
         return 3
@@ -156,6 +160,12 @@ def render_result(c: Any, r: dict) -> None:
     acc = r.get("accuracy")
     if acc:
         c.print(f"accuracy: parent {acc['parent'] * 100:.2f}%, child {acc['child'] * 100:.2f}%, drop {acc['drop']:.2f} pt")
+    agree = r.get("agreement")
+    if agree and agree.get("value") is not None:
+        c.print(f"agreement with the parent ({agree['metric']}, no labels): {agree['value'] * 100:.2f}%, "
+                f"drop {agree['drop']:.2f} pt")
+    if r.get("speed_aware"):
+        render_search(c, r["speed_aware"])
     fps = r.get("throughput_fps")
     if fps:
         word = "faster" if fps["ratio"] and fps["ratio"] >= 1 else "slower"
@@ -167,6 +177,29 @@ def render_result(c: Any, r: dict) -> None:
     if r["fp32_ops"]:
         shown = ", ".join(r["fp32_ops"][:8]) + (" …" if len(r["fp32_ops"]) > 8 else "")
         c.print(f"{len(r['fp32_ops'])} compute ops run in FP32: {shown}")
+
+
+def render_search(c: Any, s: dict) -> None:
+    from rich.table import Table
+
+    c.print(f"[bold]speed-aware search[/] ({s['seconds']:.0f} s, {s['stopped']}; {s['metric']}, "
+            f"max drop {s['max_drop']:g}): [bold]{s['verdict']}[/]")
+    t = Table("#", "candidate", "groups in FP", "× parent", "spread", "× its base", s["metric"], "drop", "kept",
+              "note", box=None)
+    for k in s["candidates"]:
+        sp = k["ratio_spread"] or {}
+        t.add_row(str(k["step"]), k["label"], str(len(k["fp_groups"])), f"{k['ratio']:.3f}" if k["ratio"] else "",
+                  f"{sp.get('low', 0):.2f}–{sp.get('high', 0):.2f}" if sp else "",
+                  f"{k['ratio_to_base']:.3f}" if k["ratio_to_base"] else "", f"{k['metric']:.4f}",
+                  f"{k['drop']:.2f}", "yes" if k["accepted"] else "no", k["note"])
+    c.print(t)
+    if s["kept_in_fp"]:
+        t = Table("kept in floating point", "ms INT8 added", "metric effect (pt)", "measured", box=None)
+        for g in s["kept_in_fp"]:
+            eff = g["metric_effect_pt"]
+            t.add_row(g["group"], f"{g['int8_added_ms']:+.4f}" if g["int8_added_ms"] is not None else "",
+                      f"{eff:+.2f}" if eff is not None else "", g["effect_measured"])
+        c.print(t)
 
 
 def cmd_jobs(args: argparse.Namespace) -> int:
