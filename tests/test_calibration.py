@@ -95,7 +95,7 @@ def test_job_is_listed_with_its_log(default_child):
     (["--subset", "0"], "--subset"),
     (["--subset", "150"], "--subset"),
     (["--max-drop", "-1"], "--max-drop"),
-    (["--method", "accuracy-aware", "--dataset", "text"], "annotat"),
+    (["--method", "speed-aware", "--search-time", "0"], "--search-time"),
     (["--ignore-names", "no_such_op"], "NNCF refused"),
 ])
 def test_bad_calibration_flags(cls_workspace, tmp_path, flags, words):

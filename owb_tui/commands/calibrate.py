@@ -182,24 +182,15 @@ def render_result(c: Any, r: dict) -> None:
 def render_search(c: Any, s: dict) -> None:
     from rich.table import Table
 
-    c.print(f"[bold]speed-aware search[/] ({s['seconds']:.0f} s, {s['stopped']}; {s['metric']}, "
-            f"max drop {s['max_drop']:g}): [bold]{s['verdict']}[/]")
-    t = Table("#", "candidate", "groups in FP", "× parent", "spread", "× its base", s["metric"], "drop", "kept",
-              "note", box=None)
-    for k in s["candidates"]:
-        sp = k["ratio_spread"] or {}
-        t.add_row(str(k["step"]), k["label"], str(len(k["fp_groups"])), f"{k['ratio']:.3f}" if k["ratio"] else "",
-                  f"{sp.get('low', 0):.2f}–{sp.get('high', 0):.2f}" if sp else "",
-                  f"{k['ratio_to_base']:.3f}" if k["ratio_to_base"] else "", f"{k['metric']:.4f}",
-                  f"{k['drop']:.2f}", "yes" if k["accepted"] else "no", k["note"])
-    c.print(t)
-    if s["kept_in_fp"]:
-        t = Table("kept in floating point", "ms INT8 added", "metric effect (pt)", "measured", box=None)
-        for g in s["kept_in_fp"]:
-            eff = g["metric_effect_pt"]
-            t.add_row(g["group"], f"{g['int8_added_ms']:+.4f}" if g["int8_added_ms"] is not None else "",
-                      f"{eff:+.2f}" if eff is not None else "", g["effect_measured"])
-        c.print(t)
+    from engine.quantize.trace import CANDIDATE_COLUMNS, GROUP_COLUMNS, candidate_rows, group_rows, summary
+
+    c.print(summary(s), markup=False)
+    for columns, rows in ((CANDIDATE_COLUMNS, candidate_rows(s)), (GROUP_COLUMNS, group_rows(s))):
+        if rows:
+            t = Table(*columns, box=None)
+            for r in rows:
+                t.add_row(*r)
+            c.print(t)
 
 
 def cmd_jobs(args: argparse.Namespace) -> int:

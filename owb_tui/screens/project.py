@@ -51,6 +51,10 @@ def facts_text(ws: Any, m: Model) -> Text:
                     f"{prov.get('subset_images', '?')} img of {prov.get('calibration_dataset_name', '?')}, "
                     f"{prov.get('seconds', 0):.1f} s, {len(prov.get('fp32_ops', []))} FP32 ops",
                     style="dim")
+        if prov.get("verdict"):
+            keep = prov.get("keep_parent")
+            text.append(f"\n{'KEEP THE PARENT — ' if keep else ''}{prov['verdict']} (Search tab)",
+                        style="bold yellow" if keep else "bold green")
     else:
         text.append(f"INT8 children: {', '.join(children) or 'none yet (o: optimize)'}", style="dim")
     return text
@@ -73,6 +77,21 @@ def result_summary(r: InferenceResult) -> tuple[str, str]:
                     f"{best['latency_ms']['median']:.2f} ms")
         return "no sweet spot", clip(x.get("sweet_spot_note", ""), 22)
     return r.kind, ""
+
+
+def search_pane(search: dict) -> Widget:
+    """The speed-aware search behind a child: every candidate, and the groups kept in FP."""
+    from engine.quantize.trace import CANDIDATE_COLUMNS, GROUP_COLUMNS, candidate_rows, group_rows, summary
+
+    parts: list[Widget] = [Static(summary(search), classes="hint", markup=False)]
+    for key, columns, rows in (("search-candidates", CANDIDATE_COLUMNS, candidate_rows(search)),
+                               ("search-groups", GROUP_COLUMNS, group_rows(search))):
+        t: DataTable = DataTable(id=key, cursor_type="row", zebra_stripes=True)
+        t.add_columns(*columns)
+        for r in rows:
+            t.add_row(*r)
+        parts.append(t)
+    return VerticalScroll(*parts)
 
 
 class ProjectScreen(FilterKeys, Screen):
@@ -127,6 +146,8 @@ class ProjectScreen(FilterKeys, Screen):
             yield TabPane("Explore (e)", id="explore")
             yield TabPane("Reports (r)", id="reports")
             yield TabPane("Export (x)", id="export")
+            if model.provenance.get("speed_aware"):
+                yield TabPane("Search", id="search")
         yield JobStatus()
         yield KeyFooter()
 
@@ -175,6 +196,8 @@ class ProjectScreen(FilterKeys, Screen):
             from .export import ExportPane
 
             return [ExportPane(self.model)]
+        if tab == "search":
+            return [search_pane(self.model.provenance["speed_aware"])]
         tables = []
         for key, labels in (("by-precision", ("precision", "count", "ms", "share")),
                             ("by-type", ("layer type", "count", "ms", "share")),
