@@ -73,7 +73,7 @@ def test_generic_agreement_is_the_output_energy_kept_with_sqnr_beside_it():
     r = a.result()
     assert r["value"] == pytest.approx(0.995)
     assert r["sqnr_db_worst"] == pytest.approx(20.0)
-    assert r["sqnr_db_mean"] == math.inf or r["sqnr_db_mean"] is None  # one output is exact
+    assert r["sqnr_db_mean"] == pytest.approx(20.0) and r["identical_outputs"] == 1
     assert energy_kept(np.ones(3), np.ones(4)) == (0.0, -math.inf)  # shapes differ: no agreement
     assert energy_kept(np.zeros(3), np.zeros(3))[0] == 1.0
 
@@ -107,3 +107,42 @@ def test_accuracy_aware_on_unannotated_data_keeps_top1_agreement(tmp_path):
     assert agreement["parent"] == 1.0
     assert agreement["child"] >= 0.99
     assert agreement["drop"] <= 1.0
+
+
+def _tiny(dest, w, name):
+    import openvino as ov
+    import openvino.opset13 as ops
+
+    import model_builders as mb
+
+    path = dest / f"{name}.xml"
+    ov.save_model(mb._ov_model(ops.constant(w.conv_w), w), str(path), compress_to_fp16=False)
+    return path
+
+
+def test_fidelity_tells_a_faithful_copy_from_a_diverging_one(tmp_path):
+    from dataclasses import replace
+
+    import model_builders as mb
+    from engine import synth
+    from engine.compare import fidelity_without_labels
+    from engine.dataset_store import import_dataset
+    from engine.models import import_model
+    from engine.quantize.fidelity import words
+    from engine.workspace import Workspace
+
+    ws = Workspace(tmp_path / "home")
+    w = mb.weights()
+    a = import_model(ws, _tiny(tmp_path, w, "a"), name="a", task="classification")
+    same = import_model(ws, _tiny(tmp_path, w, "same"), name="same", task="classification")
+    # Logits negated: every class ranking reversed, cosine −1.
+    flipped = import_model(ws, _tiny(tmp_path, replace(w, fc_w=-w.fc_w, fc_b=-w.fc_b), "flipped"), name="flipped",
+                           task="classification")
+    ds = import_dataset(ws, synth.write_unannotated(tmp_path / "imgs", 10, 3), name="imgs")
+    good = fidelity_without_labels(ws, a, same, ds, None)
+    assert good["faithful"] and good["agreement"] == 1.0 and good["cosine"] == pytest.approx(1.0, abs=1e-6)
+    assert good["images"] == 10 and "top-1 agreement 100.0%" in words(good)
+    bad = fidelity_without_labels(ws, a, flipped, ds, None)
+    assert not bad["faithful"] and bad["cosine"] == pytest.approx(-1.0, abs=1e-4) and bad["agreement"] == 0.0
+    assert words(bad) == "but its outputs diverge from a's (cosine -1.00): not a faithful copy"
+    assert fidelity_without_labels(ws, a, flipped, ds, 0.5) is None  # an annotated drop exists: no need

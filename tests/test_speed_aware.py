@@ -5,16 +5,11 @@ search as a job (cancel). Asserts what the search did, never how fast."""
 from __future__ import annotations
 
 import json
-import os
-import threading
-import time
 
 import pytest
 
-from conftest import CLS_CONFIG, run_owb
+from conftest import CLS_CONFIG, assert_cancel_leaves_nothing, run_owb
 from engine.calibration import CalibrationSpec
-from engine.jobs import JobRunner
-from engine.optimize import run_optimize
 from engine.records import Model
 
 
@@ -66,20 +61,7 @@ def test_speed_aware_child_carries_its_search(text_ws):
 
 
 def test_speed_aware_search_cancels_within_five_seconds(text_ws):
-    ws = text_ws
-    models_before = {m.id for m in ws.all(Model)}
-    dirs_before = set(os.listdir(ws.home / "models"))
-    runner = JobRunner(ws)
-    seen = threading.Event()
-    runner.subscribe(lambda e: seen.set() if e.stage.startswith("benchmark") else None)
     spec = CalibrationSpec(model="cls", dataset="text", method="speed-aware", subset_pct=50, max_drop=1,
                            search_time=600, search_run_time=2.0)
-    job = runner.submit("calibrate", lambda ctx: run_optimize(ctx, spec, bench_time=0, measure=False))
-    assert seen.wait(300), "the search never reached its benchmarks"
-    asked = time.monotonic()
-    runner.cancel(job.id)
-    final = runner.wait(job.id, timeout=30)
-    assert time.monotonic() - asked < 5
-    assert final.state == "cancelled"
-    assert {m.id for m in ws.all(Model)} == models_before
-    assert set(os.listdir(ws.home / "models")) == dirs_before
+    assert_cancel_leaves_nothing(text_ws, spec, lambda e: e.stage.startswith("benchmark"), "its benchmarks",
+                                 wait=300)

@@ -112,11 +112,12 @@ class Agreement:
             out["value"] = self.seg.result()["mean_iou"]
         else:
             out["value"] = float(np.mean(self.kept)) if self.kept else None
+            # JSON has no infinity: identical outputs are counted, the rest averaged.
             finite = [s for s in self.sqnr if math.isfinite(s)]
-            worst = min(self.sqnr) if self.sqnr else None
-            out["sqnr_db_mean"] = (round(float(np.mean(finite)), 3) if len(finite) == len(self.sqnr) and finite
-                                   else (math.inf if self.sqnr and not finite else None))
-            out["sqnr_db_worst"] = worst
+            out["sqnr_db_mean"] = round(float(np.mean(finite)), 3) if finite else None
+            out["sqnr_db_worst"] = round(min(finite), 3) if finite else None
+            out["identical_outputs"] = sum(1 for s in self.sqnr if s == math.inf)
+            out["empty_outputs"] = sum(1 for s in self.sqnr if s == -math.inf)
         return out
 
 
