@@ -22,6 +22,7 @@ import time
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any, Callable
 
+from . import limits
 from .errors import BadInput, Cancelled
 from .precision import SPEED_DEFAULT
 from .precision import properties as precision_properties
@@ -53,11 +54,11 @@ class BenchmarkSettings:
         validate_precision(self.infer_precision)
         if self.hint not in HINTS:
             raise BadInput(f"unknown hint {self.hint!r}; use one of {', '.join(HINTS)}")
-        if not (isinstance(self.time_s, (int, float)) and math.isfinite(self.time_s) and self.time_s > 0):
-            raise BadInput(f"--time must be a positive number of seconds, not {self.time_s}")
-        for flag, value in (("--streams", self.streams), ("--requests", self.requests), ("--batch", self.batch)):
-            if value is not None and value < 1:
-                raise BadInput(f"{flag} must be 1 or more, not {value}")
+        limits.seconds(self.time_s, "--time")
+        for flag, value, high in (("--streams", self.streams, limits.MAX_STREAMS),
+                                  ("--requests", self.requests, limits.MAX_REQUESTS),
+                                  ("--batch", self.batch, limits.MAX_BATCH)):
+            limits.count(value, flag, high)
         if self.hint == "latency" and self.requests not in (None, 1):
             raise BadInput("--requests needs --hint throughput or none; the latency hint runs one "
                            "synchronous request, as benchmark_app does")

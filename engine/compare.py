@@ -13,6 +13,7 @@ import statistics
 import threading
 from collections.abc import Callable
 
+from . import limits
 from .errors import BadInput
 from .records import Dataset, InferenceResult, Model
 from .workspace import Workspace
@@ -276,10 +277,8 @@ def default_pair(ws: Workspace, model: Model) -> tuple[Model, Model] | None:
 def validate(a: Model, b: Model, bench_time: float, layer_runs: int = LAYER_RUNS) -> None:
     if a.id == b.id:
         raise BadInput(f"both sides are {a.name!r}; compare two different models")
-    if not (bench_time > 0):
-        raise BadInput(f"--time must be a positive number of seconds, not {bench_time}")
-    if layer_runs < 1:
-        raise BadInput(f"--runs must be 1 or more, not {layer_runs}")
+    limits.seconds(bench_time, "--time")
+    limits.count(layer_runs, "--runs", limits.MAX_RUNS)
 
 
 def compare(ws: Workspace, a: Model, b: Model, *, dataset: Dataset | None = None, bench_time: float = 10.0,

@@ -15,7 +15,6 @@ import json
 import os
 import re
 import tarfile
-import tempfile
 import time
 from contextlib import contextmanager
 from importlib import resources
@@ -24,6 +23,7 @@ from typing import Any, Iterator
 
 from .precision import ACCURACY
 from .errors import BadInput, NotFound
+from .output import atomic_output, output_path
 from .records import Dataset, InferenceResult, Model, Project
 from .workspace import Workspace
 
@@ -35,41 +35,11 @@ NOT_MEASURED = "not measured"
 
 # ---------------------------------------------------------------- safe output files
 
-def output_path(out: str | os.PathLike, force: bool = False) -> Path:
-    """Where an archive may be written, or one BadInput line saying why not."""
-    if not str(out).strip():
-        raise BadInput("--out needs a file name, like model.tar.gz")
-    path = Path(out).expanduser()
-    if path.is_dir():
-        raise BadInput(f"{path} is a folder; give a file name inside it, like {path / 'package.tar.gz'}")
-    if path.exists() and not force:
-        raise BadInput(f"{path} already exists; overwrite it with --force or choose another --out")
-    parent = path.parent.resolve()
-    if not parent.is_dir():
-        raise BadInput(f"folder {parent} does not exist; create it first or choose another --out")
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise BadInput(f"cannot write into {parent} (permission denied); choose another --out")
-    return parent / path.name
-
-
 @contextmanager
 def atomic_tar(out: Path) -> Iterator[tarfile.TarFile]:
     """A gzip tar written beside ``out`` and renamed over it only when complete."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            with tarfile.open(fileobj=fh, mode="w:gz") as tar:
-                yield tar
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644)  # mkstemp's 0600 would hide the package from the user's group
-        os.replace(tmp, out)
-    except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
-        raise BadInput(f"cannot write {out}: {exc.strerror or exc}") from None
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_output(out) as tmp, open(tmp, "wb") as fh, tarfile.open(fileobj=fh, mode="w:gz") as tar:
+        yield tar
 
 
 def _member(name: str, size: int, mode: int) -> tarfile.TarInfo:
@@ -126,7 +96,7 @@ def package_config(ws: Workspace, model: Model) -> dict:
     import math
 
     from . import models
-    from .adapters import make_adapter
+    from .adapters import model_adapter
     from .model_facts import tensor_infos
     from .preprocess import Preprocessor
 
@@ -138,7 +108,7 @@ def package_config(ws: Workspace, model: Model) -> dict:
     shape = [d.get_length() for d in ov_model.inputs[0].get_partial_shape()]
     Preprocessor(cfg, shape)  # BadInput when the input is not an image
     outputs = tensor_infos(ov_model.outputs)
-    adapter = make_adapter(cfg.task, {o["name"]: o["shape"] for o in outputs})
+    adapter = model_adapter(model, {o["name"]: o["shape"] for o in outputs})
     kind = _decoder_kind(adapter)
     classes = None
     if kind == "classification":
@@ -316,8 +286,9 @@ def render_readme(ws: Workspace, model: Model, config: dict, plan: dict, figures
         "```",
         "",
         "- `model.xml`, `model.bin`: the OpenVINO IR as owb stored it.",
-        f"- `infer.py`: owb's preprocessing and {config['decoder']['kind']} decoding ({config['decoder']['form']}); "
-        "needs only openvino, numpy and pillow.",
+        f"- `infer.py`: owb's preprocessing (folded into the model as owb does) and {config['decoder']['kind']} "
+        f"decoding ({config['decoder']['form']}); needs only openvino, numpy and pillow. It runs in the plugin's "
+        "default precision; `--infer-precision f32` gives the f32 outputs owb measured accuracy with.",
         f"- `benchmark.sh`: benchmark_app with {plan['source']}.",
         "",
         "## Input",
@@ -352,7 +323,7 @@ def export_package(ws: Workspace, model: Model, out: str | os.PathLike, *, force
     """Write the deployment package of ``model`` to ``out`` (a .tar.gz)."""
     import openvino as ov
 
-    target = output_path(out, force)
+    target = output_path(out, force, home=ws.home)
     xml = ws.path(model.path)
     weights = xml.with_suffix(".bin")
     if not xml.is_file() or not weights.is_file():

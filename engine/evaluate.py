@@ -12,18 +12,11 @@ from typing import Any, Iterator
 
 import numpy as np
 
-from .adapters import make_adapter
+from .adapters import model_adapter
 from .errors import BadInput
 from .inference import DatasetRunner, OutputStore, Progress
-from .records import Dataset, InferenceResult, Model
+from .records import TASK_FORMATS, Dataset, InferenceResult, Model
 from .workspace import Workspace
-
-TASK_FORMATS = {
-    "classification": ("imagenet", "imagefolder"),
-    "detection": ("voc-detection", "coco"),
-    "segmentation": ("voc-segmentation",),
-}
-
 
 def check_compatible(model: Model, dataset: Dataset) -> None:
     task = model.config.task
@@ -97,9 +90,10 @@ def predictions(ws: Workspace, model: Model, dataset: Dataset, *, batch: int = 1
     chosen = list(range(len(index.items))) if items is None else items
     paths = [index.root / index.items[i].file for i in chosen]
     runner = runner or DatasetRunner(ws, model, batch=batch)
-    adapter = make_adapter(model.config.task, runner.output_shapes(), **adapter_options)
+    adapter = model_adapter(model, runner.output_shapes(), **adapter_options)
     sink = OutputStore(OutputStore.folder_for(ws, model.id, dataset.id)) if store and items is None else None
-    for b in runner.run(paths, cancel=cancel, progress=progress):
+    cache = runner.open_cache(dataset, index)
+    for b in runner.run(paths, cancel=cancel, progress=progress, cache=cache, keys=chosen):
         if sink:
             sink.write(b, len(paths))
         for pos, pred in zip(b.indices, adapter.process(b.outputs, b.metas)):

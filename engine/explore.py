@@ -9,11 +9,11 @@ not run again: it points at that cell (``same_as``), is marked
 
 from __future__ import annotations
 
-import math
 import threading
 from typing import TYPE_CHECKING, Any
 
 from .benchmark import BenchmarkSettings, Progress, dataset_inputs, measure
+from . import limits
 from .errors import BadInput
 from .precision import SPEED_DEFAULT
 from .records import Dataset, InferenceResult, Model
@@ -31,14 +31,13 @@ CELL_KEYS = ("throughput_fps", "latency_ms", "streams", "requests", "threads", "
 def validate_grid(batches: list[int], streams: list[int], time_s: float, latency_limit_ms: float | None) -> None:
     if not batches or not streams:
         raise BadInput("--batches and --streams each need at least one value, like --batches 1,2,4 --streams 1,2")
-    for flag, values in (("--batches", batches), ("--streams", streams)):
-        bad = [v for v in values if v < 1]
+    for flag, values, high in (("--batches", batches, limits.MAX_BATCH), ("--streams", streams, limits.MAX_STREAMS)):
+        bad = [v for v in values if not 1 <= v <= high]
         if bad:
-            raise BadInput(f"{flag} values must be 1 or more; got {', '.join(map(str, bad))}")
-    if not (math.isfinite(time_s) and time_s > 0):
-        raise BadInput(f"--time must be a positive number of seconds per cell, not {time_s}")
-    if latency_limit_ms is not None and not (math.isfinite(latency_limit_ms) and latency_limit_ms > 0):
-        raise BadInput(f"--latency-limit must be a positive number of milliseconds, not {latency_limit_ms}")
+            raise BadInput(f"{flag} values must be between 1 and {high:,}; got {', '.join(map(str, bad))}")
+    limits.seconds(time_s, "--time")
+    if latency_limit_ms is not None:
+        limits.finite(latency_limit_ms, "--latency-limit", low=0, low_open=True)
 
 
 def max_streams(device: str = "CPU") -> int:

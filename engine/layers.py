@@ -15,7 +15,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
-from .errors import BadInput
+from . import limits
 from .precision import SPEED_DEFAULT
 from .precision import compile_model as compile_pinned
 from .records import Model
@@ -97,8 +97,7 @@ def layer_table(ov_model: Any, *, runs: int = DEFAULT_RUNS, device: str = "CPU",
     from .benchmark import random_inputs
     from .device import cpu_facts, precision_name
 
-    if runs < 1:
-        raise BadInput(f"--runs must be 1 or more, not {runs}")
+    limits.count(runs, "--runs", limits.MAX_RUNS)
     t0 = time.perf_counter()
     compiled = compile_pinned(ov_model, device, infer_precision, {"PERF_COUNT": True, "PERFORMANCE_HINT": "LATENCY"})
     compile_ms = (time.perf_counter() - t0) * 1000

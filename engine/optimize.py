@@ -12,6 +12,7 @@ from dataclasses import asdict
 from typing import Any
 
 from .calibration import Calibration, CalibrationSpec
+from .errors import environment_error
 from .records import Dataset, Model
 
 
@@ -48,6 +49,16 @@ def compare_speed(ctx: Any, parent: Model, child: Model, bench_time: float, roun
 
 def run_optimize(ctx: Any, spec: CalibrationSpec, *, bench_time: float = 10.0, measure: bool = True) -> dict:
     """Job body: returns the `owb calibrate` JSON document."""
+    try:
+        return _optimize(ctx, spec, bench_time, measure)
+    except (OSError, RecursionError) as exc:  # a full disk mid-calibration is the machine's, not owb's
+        known = environment_error(exc)
+        if known is None:
+            raise
+        raise known from exc
+
+
+def _optimize(ctx: Any, spec: CalibrationSpec, bench_time: float, measure: bool) -> dict:
     calibration = Calibration(ctx.ws, spec, ctx)
     search = None
     if spec.method == "speed-aware":

@@ -28,6 +28,7 @@ from textual.worker import Worker, WorkerState
 from engine.errors import OwbError
 from engine.jobs import ACTIVE, FINAL, JobEvent, JobRunner
 from engine.records import Dataset, Job, Model
+from engine.terminal_text import printable
 from engine.workspace import Workspace
 
 if TYPE_CHECKING:
@@ -41,7 +42,7 @@ log = logging.getLogger("owb.tui")
 def error_text(exc: BaseException) -> str:
     """An OwbError's own one line; anything else is a bug, said in one line."""
     if isinstance(exc, OwbError):
-        return str(exc)
+        return exc.tui or str(exc)
     first = (str(exc).strip().splitlines() or [""])[0][:200]
     return f"internal error {type(exc).__name__}: {first}"
 
@@ -54,7 +55,7 @@ def reports_errors(method: F) -> F:
         try:
             return method(self, *args, **kw)
         except OwbError as exc:
-            self.app.notify(str(exc), severity="error", timeout=8)
+            self.app.notify(error_text(exc), severity="error", timeout=8)
             return None
 
     return wrapper  # type: ignore[return-value]
@@ -104,6 +105,14 @@ class OwbApp(App[int]):
         self._db_mtime = 0.0
         self.runner.subscribe(self._from_worker_thread)
         self.sub_title = str(ws.home)
+
+    # -- user text -----------------------------------------------------------
+    def notify(self, message: str, *, title: str = "", markup: bool = False, **kw: Any) -> None:  # type: ignore[override]
+        """Every notification prints literally: its names are user text (markup off, controls visible)."""
+        super().notify(printable(message), title=printable(title), markup=markup, **kw)
+
+    def format_title(self, title: str, sub_title: str) -> Any:
+        return super().format_title(printable(title), printable(sub_title))
 
     # -- plumbing ------------------------------------------------------------
     def _from_worker_thread(self, event: JobEvent) -> None:

@@ -152,7 +152,7 @@ class ParentReference:
 
         self.task = model.config.task
         self.index = index
-        runner = runner_cls(ws, model, ov_model=ov_model) if ov_model is not None else runner_cls(ws, model)
+        runner = unfolded_runner(ws, model, runner_cls, ov_model)
         shapes = runner.output_shapes()
         self.num_classes = num_classes_of(self.task, shapes)
         adapter = make_adapter(self.task, shapes, **adapter_options(self.task, "parent"))
@@ -189,6 +189,17 @@ class ParentReference:
         return agreement.result(), scores
 
 
+def unfolded_runner(ws: Any, model: Any, runner_cls: Any, ov_model: Any = None) -> Any:
+    """A runner over the model as stored, compiled in f32, preprocessing in
+    numpy: the way NNCF's accuracy control runs its candidates, so the parent
+    scores exactly 100% against its own reference."""
+    from .. import models
+    from ..inference import compile_model
+
+    source = ov_model if ov_model is not None else models.load(ws, model, 1)
+    return runner_cls(ws, model, compiled=compile_model(source))
+
+
 def _detach(pred: Any) -> Any:
     # Raw outputs may be views into a request's tensor, which the next
     # inference overwrites; predictions of other tasks are fresh arrays.
@@ -219,7 +230,7 @@ def measure_agreement(ctx: Any, parent: Any, child: Any, dataset: Any) -> dict:
 
     index = load_index(ctx.ws, dataset)
     reference = ParentReference(ctx.ws, parent, index, DatasetRunner, ctx)
-    result, _ = reference.score(DatasetRunner(ctx.ws, child), list(range(len(index.items))), ctx,
+    result, _ = reference.score(unfolded_runner(ctx.ws, child, DatasetRunner), list(range(len(index.items))), ctx,
                                 stage="agreement child")
     value = result["value"]
     ctx.log.info("agreement with the parent: %s = %s", result["metric"], value)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from .common import add_command, emit, positive_int, progress_bar, workspace
+from .common import add_command, emit, positive_int, progress_bar, styled, workspace
 
 
 def register(sub: Any) -> None:
@@ -26,9 +26,9 @@ def cmd_accuracy(args: argparse.Namespace) -> int:
     data = {"model": model.name, "dataset": dataset.name, **result}
 
     def render(c: Any) -> None:
-        c.print(f"[bold]{model.name}[/] on {dataset.name}: {result['metric']} = "
-                f"[bold]{result['value'] * 100:.2f}%[/] over {result['images']} images "
-                f"({result['images_per_s']:.1f} images/s)")
+        c.print(styled((model.name, "bold"), f" on {dataset.name}: {result['metric']} = ",
+                       (f"{result['value'] * 100:.2f}%", "bold"), f" over {result['images']} images "
+                       f"({result['images_per_s']:.1f} images/s)"))
         for k, v in result["details"].items():
             if isinstance(v, float) and k != result["metric"]:
                 c.print(f"  {k}: {v * 100:.2f}%")

@@ -6,14 +6,7 @@ import argparse
 import sys
 from typing import Any
 
-from .common import OwbArgumentParser, add_command, emit, positive_int, workspace
-
-
-def _pct(text: str) -> float:
-    try:
-        return float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+from .common import OwbArgumentParser, add_command, emit, number, positive_int, styled, workspace
 
 
 def _names(text: str) -> list[str]:
@@ -28,13 +21,13 @@ def register(sub: Any) -> None:
     p.add_argument("--method", choices=("default", "accuracy-aware", "speed-aware"), default="default",
                    help="speed-aware keeps in floating point the quantizer groups INT8 makes slower on this CPU")
     p.add_argument("--preset", choices=("performance", "mixed"), default="performance")
-    p.add_argument("--subset", type=_pct, default=100.0, metavar="PCT", help="percent of the calibration images (default 100)")
-    p.add_argument("--max-drop", type=_pct, default=0.5, metavar="PP",
+    p.add_argument("--subset", type=number, default=100.0, metavar="PCT", help="percent of the calibration images (default 100)")
+    p.add_argument("--max-drop", type=number, default=0.5, metavar="PP",
                    help="accuracy-/speed-aware: max drop (default 0.5); on unannotated data, the drop in "
                         "agreement with the parent (100%% for the parent)")
-    p.add_argument("--search-time", type=_pct, default=600.0, metavar="S",
+    p.add_argument("--search-time", type=number, default=600.0, metavar="S",
                    help="speed-aware: seconds the search may take (default 600)")
-    p.add_argument("--search-run-time", type=_pct, default=1.0, metavar="S",
+    p.add_argument("--search-run-time", type=number, default=1.0, metavar="S",
                    help="speed-aware: seconds of each interleaved benchmark run in the search (default 1)")
     p.add_argument("--drop-type", choices=("absolute", "relative"), default="absolute")
     p.add_argument("--ranking-subset", type=positive_int, metavar="N", help="AccuracyAware: images used to rank layers")
@@ -43,9 +36,9 @@ def register(sub: Any) -> None:
     p.add_argument("--ignore-names", type=_names, default=[], metavar="N1,N2", help="op names kept in FP32")
     p.add_argument("--ignore-patterns", type=_names, default=[], metavar="RE1,RE2", help="op name regexes kept in FP32")
     p.add_argument("--name", help="name of the INT8 child model")
-    p.add_argument("--bench-time", type=float, default=10.0, metavar="S",
+    p.add_argument("--bench-time", type=number, default=10.0, metavar="S",
                    help="seconds of benchmarking shared by parent and child afterwards; 0 skips it")
-    p.add_argument("--fail-on-drop", type=_pct, metavar="PP", help="exit 3 when the measured accuracy drop exceeds PP points")
+    p.add_argument("--fail-on-drop", type=number, metavar="PP", help="exit 3 when the measured accuracy drop exceeds PP points")
 
     group = sub.add_parser("jobs", help="list jobs; `owb jobs log ID` prints a job's log",
                            parents=[_common()])
@@ -64,6 +57,7 @@ def _common() -> argparse.ArgumentParser:
 
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
+    from engine import limits
     from engine.calibration import Calibration, CalibrationSpec
     from engine.errors import BadInput
 
@@ -74,10 +68,9 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         ranking_subset=args.ranking_subset, fast_bias_correction=not args.no_fast_bias_correction,
         ignore_types=args.ignore_types, ignore_names=args.ignore_names, ignore_patterns=args.ignore_patterns,
         name=args.name, search_time=args.search_time, search_run_time=args.search_run_time)
-    if args.bench_time < 0:
-        raise BadInput("--bench-time must be 0 or more seconds")
-    if args.fail_on_drop is not None and args.fail_on_drop < 0:
-        raise BadInput("--fail-on-drop must be 0 or more percentage points")
+    limits.seconds(args.bench_time, "--bench-time", zero_ok=True)
+    if args.fail_on_drop is not None:
+        limits.finite(args.fail_on_drop, "--fail-on-drop", low=0)
     check = Calibration(ws, spec, ctx=None)  # refuse bad settings before a job exists
     spec.model, spec.dataset = check.parent.id, check.dataset.id
     spec.calibration_dataset = check.cal_dataset.id if args.calibration_dataset else None
@@ -132,11 +125,12 @@ def run_foreground(args: argparse.Namespace, runner: Any, kind: str, fn: Any, **
     """Run a job while showing its progress; Ctrl+C cancels it cleanly."""
     bar = None
     if not args.json and sys.stderr.isatty():
-        from rich.console import Console
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-        bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                       console=Console(stderr=True), transient=True)
+        from .common import console
+
+        bar = Progress(TextColumn("{task.description}", markup=False), BarColumn(), MofNCompleteColumn(),
+                       TimeRemainingColumn(), console=console(stderr=True), transient=True)
         task = bar.add_task("starting", total=None)
         runner.subscribe(lambda e: bar.update(task, description=e.stage or e.state, completed=e.step,
                                               total=e.total or None))
@@ -155,8 +149,8 @@ def run_foreground(args: argparse.Namespace, runner: Any, kind: str, fn: Any, **
 
 
 def render_result(c: Any, r: dict) -> None:
-    c.print(f"[bold]{r['model']}[/] ({r['id']}): INT8 child of {r['parent']} — {r['method']}/{r['preset']}, "
-            f"{r['subset_images']} calibration images, {r['seconds']:.1f} s")
+    c.print(styled((r["model"], "bold"), f" ({r['id']}): INT8 child of {r['parent']} — {r['method']}/{r['preset']}, "
+            f"{r['subset_images']} calibration images, {r['seconds']:.1f} s"))
     acc = r.get("accuracy")
     if acc:
         c.print(f"accuracy: parent {acc['parent'] * 100:.2f}%, child {acc['child'] * 100:.2f}%, drop {acc['drop']:.2f} pt")

@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import Any
 
-from .common import add_command, emit, parse_ints, workspace
+from .common import add_command, emit, number, parse_ints, styled, workspace
 
 
 def register(sub: Any) -> None:
@@ -23,7 +23,7 @@ def register(sub: Any) -> None:
     p = add_command(sub, "benchmark", "measure throughput and latency the way benchmark_app does", cmd_benchmark)
     p.add_argument("model", help="model name or id")
     p.add_argument("--dataset", help="feed this dataset's images instead of random data (stores in its project)")
-    p.add_argument("--time", type=float, default=DEFAULT_TIME_S, metavar="S", help=f"seconds to measure (default {DEFAULT_TIME_S:g})")
+    p.add_argument("--time", type=number, default=DEFAULT_TIME_S, metavar="S", help=f"seconds to measure (default {DEFAULT_TIME_S:g})")
     p.add_argument("--hint", choices=HINTS, default="throughput", help="performance hint (default throughput)")
     p.add_argument("--streams", type=int, metavar="N", help="NUM_STREAMS (default: what the hint picks)")
     p.add_argument("--requests", type=int, metavar="N", help="infer requests (default: OPTIMAL_NUMBER_OF_INFER_REQUESTS)")
@@ -34,8 +34,8 @@ def register(sub: Any) -> None:
     p.add_argument("model", help="model name or id")
     p.add_argument("--batches", type=parse_ints, default=list(DEFAULT_BATCHES), metavar="1,2,4,8")
     p.add_argument("--streams", type=parse_ints, default=list(DEFAULT_STREAMS), metavar="1,2,4")
-    p.add_argument("--time", type=float, default=DEFAULT_CELL_TIME_S, metavar="S", help=f"seconds per cell (default {DEFAULT_CELL_TIME_S:g})")
-    p.add_argument("--latency-limit", type=float, metavar="MS", help="median latency limit for the sweet spot")
+    p.add_argument("--time", type=number, default=DEFAULT_CELL_TIME_S, metavar="S", help=f"seconds per cell (default {DEFAULT_CELL_TIME_S:g})")
+    p.add_argument("--latency-limit", type=number, metavar="MS", help="median latency limit for the sweet spot")
     p.add_argument("--dataset", help="feed this dataset's images instead of random data")
     add_precision(p)
 
@@ -76,9 +76,9 @@ def render_benchmark(c: Any, r: dict) -> None:
     from engine.device import float_precision_note
 
     note = float_precision_note(r["model_precision"], r["inference_precision"])
-    c.print(f"[bold]benchmark {r['model']}[/] ({r['model_precision']} IR, {note}) on {r['device']}: {r['cpu']}")
-    c.print(f"throughput [bold green]{r['throughput_fps']:.1f} FPS[/]   {r['hint']} hint ({r['api']}), {r['streams']} streams, "
-            f"{r['requests']} requests, {r['threads']} threads, batch {r['batch']}")
+    c.print(styled((f"benchmark {r['model']}", "bold"), f" ({r['model_precision']} IR, {note}) on {r['device']}: {r['cpu']}"))
+    c.print(styled("throughput ", (f"{r['throughput_fps']:.1f} FPS", "bold green"), f"   {r['hint']} hint ({r['api']}), "
+                   f"{r['streams']} streams, {r['requests']} requests, {r['threads']} threads, batch {r['batch']}"))
     c.print(f"latency ms  median {lat['median']:.2f}  avg {lat['avg']:.2f}  min {lat['min']:.2f}  "
             f"max {lat['max']:.2f}  p90 {lat['p90']:.2f}")
     c.print(f"{r['iterations']} iterations in {r['elapsed_s']:.2f} s; compile {r['compile_ms']:.0f} ms, "
@@ -105,7 +105,7 @@ def cmd_explore(args: argparse.Namespace) -> int:
 def render_explore(c: Any, r: dict) -> None:
     from rich.table import Table
 
-    c.print(f"[bold]explore {r['model']}[/] ({r['model_precision']}) on {r['device']}: {r['cpu']}")
+    c.print(styled((f"explore {r['model']}", "bold"), f" ({r['model_precision']}) on {r['device']}: {r['cpu']}"))
     t = Table("batch", *[f"{s} streams" for s in r["streams"]], box=None, title="FPS / median latency ms")
     best = r["sweet_spot"]
     by = {(cell["batch"], cell["requested_streams"]): cell for cell in r["cells"]}
@@ -115,27 +115,26 @@ def render_explore(c: Any, r: dict) -> None:
             cell = by[(b, s)]
             text = f"{cell['throughput_fps']:.1f} / {cell['latency_ms']['median']:.2f}"
             if not cell["measured"]:
-                text = f"[dim]= {cell['same_as']['streams']} streams[/]"
+                text = styled((f"= {cell['same_as']['streams']} streams", "dim"))
             elif best is not None and (best["batch"], best["requested_streams"]) == (b, s):
-                text = f"[bold green]★ {text}[/]"
+                text = styled((f"★ {text}", "bold green"))
             row.append(text)
         t.add_row(str(b), *row)
     c.print(t)
     if any(not cell["measured"] for cell in r["cells"]):
-        c.print(f"[dim]this CPU runs at most {r['max_streams']} streams; cells marked = ran as that configuration[/]")
-    c.print(("[bold]sweet spot[/]: " if best else "[yellow]no sweet spot[/]: ") + r["sweet_spot_note"])
+        c.print(styled((f"this CPU runs at most {r['max_streams']} streams; cells marked = ran as that configuration", "dim")))
+    c.print(styled(("sweet spot", "bold") if best else ("no sweet spot", "yellow"), ": " + r["sweet_spot_note"]))
     c.print(f"stored as {r['id']}")
 
 
 def cmd_layers(args: argparse.Namespace) -> int:
+    from engine import limits
     from engine.errors import BadInput
     from engine.layers import layers_for_model
     from engine.records import Model
 
-    if args.batch is not None and args.batch < 1:
-        raise BadInput(f"--batch must be 1 or more, not {args.batch}")
-    if args.runs < 1:
-        raise BadInput(f"--runs must be 1 or more, not {args.runs}")
+    limits.count(args.batch, "--batch", limits.MAX_BATCH)
+    limits.count(args.runs, "--runs", limits.MAX_RUNS)
     if args.top is not None and args.top < 1:
         raise BadInput(f"--top must be 1 or more, not {args.top}")
     ws = workspace(args)
@@ -148,15 +147,14 @@ def cmd_layers(args: argparse.Namespace) -> int:
 def render_layers(c: Any, table: dict, top: int | None) -> None:
     from rich.table import Table
 
+    from engine.device import float_precision_note
     from engine.layers import slowest
 
-    from engine.device import float_precision_note
-
     note = float_precision_note(table["model_precision"], table["inference_precision"])
-    c.print(f"[bold]layers of {table['model']}[/] ({table['model_precision']} IR, {note}): "
+    c.print(styled((f"layers of {table['model']}", "bold"), f" ({table['model_precision']} IR, {note}): "
             f"{table['executed_layers']} executed of {table['graph_nodes']} "
             f"runtime nodes, {table['total_ms']:.3f} ms summed, {table['latency_ms_avg']:.3f} ms per inference "
-            f"(mean of {table['runs']}); {table['cpu']}")
+            f"(mean of {table['runs']}); {table['cpu']}"))
     for key, title in (("type", "by layer type"), ("runtime_precision", "by runtime precision")):
         groups = table["by_type" if key == "type" else "by_precision"]
         t = Table(key.replace("_", " "), "count", "total ms", "share", box=None, title=title)
@@ -186,7 +184,7 @@ def cmd_cpu(args: argparse.Namespace) -> int:
     facts = dict(cpu_facts())
 
     def render(c: Any) -> None:
-        c.print(f"[bold]{facts['full_device_name']}[/]: {facts['cores']} cores, {facts['isa']}")
+        c.print(styled((facts["full_device_name"], "bold"), f": {facts['cores']} cores, {facts['isa']}"))
         c.print(f"OpenVINO capabilities: {', '.join(facts['optimization_capabilities'])}; "
                 f"FP32 models run as {facts['default_inference_precision']}")
         c.print(f"INT8: {facts['int8_note']}")

@@ -7,16 +7,9 @@ import argparse
 import sys
 from typing import Any
 
-from .common import add_command, emit, human_size, positive_int, progress_bar, workspace
+from .common import add_command, emit, human_size, number, positive_int, progress_bar, styled, workspace
 
 SHOWN_ROWS = 40
-
-
-def _fraction(text: str) -> float:
-    try:
-        return float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
 
 
 def register(sub: Any) -> None:
@@ -36,11 +29,12 @@ def register(sub: Any) -> None:
     p.add_argument("--only-erroneous", action="store_true", help="accuracy: rows that disagree with the annotation")
     p.add_argument("--filter", metavar="TEXT", help="rows whose text holds TEXT (any case)")
     p.add_argument("--csv", metavar="FILE", help="write the (sorted, filtered) rows as CSV")
+    p.add_argument("--force", action="store_true", help="overwrite --csv if it exists")
     p.add_argument("--limit", type=positive_int, default=SHOWN_ROWS, metavar="N",
                    help=f"rows printed as text (default {SHOWN_ROWS}; --json and --csv get all)")
-    p.add_argument("--conf-threshold", type=_fraction, default=0.25, metavar="P",
+    p.add_argument("--conf-threshold", type=number, default=0.25, metavar="P",
                    help="detection: count detections from this score (default 0.25)")
-    p.add_argument("--iou-threshold", type=_fraction, metavar="T",
+    p.add_argument("--iou-threshold", type=number, metavar="T",
                    help="segmentation: flag results below T (default 0.5 accuracy, 0.9 predictions)")
     p.add_argument("--refresh", action="store_true", help="rebuild even if a matching report is stored")
 
@@ -52,7 +46,7 @@ def register(sub: Any) -> None:
                         "compared with its parent (which becomes A), a parent with its fastest measured "
                         "optimized model, else its newest child")
     p.add_argument("--dataset", metavar="DS", help="take accuracy measured on this dataset")
-    p.add_argument("--time", type=float, default=10.0, metavar="S",
+    p.add_argument("--time", type=number, default=10.0, metavar="S",
                    help="seconds to benchmark a model that has no benchmark yet (default 10)")
     p.add_argument("--runs", type=positive_int, default=20, metavar="N",
                    help="inferences averaged for per-layer times (default 20)")
@@ -65,8 +59,9 @@ def register(sub: Any) -> None:
     p.add_argument("--dataset", required=True, metavar="DS")
     p.add_argument("--image", required=True, metavar="NAME", help="image path in the dataset, file name, or a unique part")
     p.add_argument("--out", required=True, metavar="FILE.png")
+    p.add_argument("--force", action="store_true", help="overwrite --out if it exists")
     p.add_argument("--blend", action="store_true", help="segmentation: one blended picture instead of side by side")
-    p.add_argument("--conf-threshold", type=_fraction, default=0.25, metavar="P")
+    p.add_argument("--conf-threshold", type=number, default=0.25, metavar="P")
 
 
 # ------------------------------------------------------------------ report
@@ -93,6 +88,7 @@ def report_build(args: argparse.Namespace) -> int:
     if not args.dataset:
         raise BadInput("--dataset is required to build a report")
     ws = workspace(args)
+    _csv_target(args, ws)
     model = ws.get(Model, args.model)
     kind = args.kind or ("predictions" if args.vs or model.parent else "accuracy")
     spec = ReportSpec(kind=kind, model=args.model, dataset=args.dataset, reference=args.vs,
@@ -112,9 +108,18 @@ def report_show(args: argparse.Namespace) -> int:
     from engine.records import Report
 
     ws = workspace(args)
+    _csv_target(args, ws)
     report = ws.get(Report, args.target)
     _check_filters(args, report.kind)
     return _show(args, ws, report)
+
+
+def _csv_target(args: argparse.Namespace, ws: Any) -> None:
+    """Refuse a bad --csv before minutes of inference (and never inside the workspace)."""
+    from engine.output import output_path
+
+    if args.csv is not None:
+        args.csv = str(output_path(args.csv, args.force, home=ws.home, flag="--csv", example="rows.csv"))
 
 
 def _check_filters(args: argparse.Namespace, kind: str) -> None:
@@ -153,12 +158,12 @@ def render_report(c: Any, data: dict, table: Any, limit: int) -> None:
 
     s = data["summary"]
     vs = f" vs {data['reference']}" if data["reference"] else ""
-    c.print(f"[bold]{data['kind']} report[/] {data['model']}{vs} on {data['dataset']} ({data['mode']}), "
-            f"id {data['id']}: {len(table)} of {data['total_rows']} rows")
+    c.print(styled((f"{data['kind']} report", "bold"), f" {data['model']}{vs} on {data['dataset']} ({data['mode']}), "
+            f"id {data['id']}: {len(table)} of {data['total_rows']} rows"))
     if s.get("metric"):
         value = s.get("value")
         shown = f"{value * 100:.2f}%" if isinstance(value, float) else "n/a"
-        c.print(f"[bold]{s['metric']} = {shown}[/] over {s.get('images')} images")
+        c.print(styled((f"{s['metric']} = {shown}", "bold"), f" over {s.get('images')} images"))
     coco = s.get("coco") or {}
     if coco.get("map50") is not None:
         c.print(f"pycocotools: mAP@[.5:.95] {coco['map'] * 100:.2f}%, mAP@0.5 {coco['map50'] * 100:.2f}%")
@@ -178,7 +183,7 @@ def render_report(c: Any, data: dict, table: Any, limit: int) -> None:
         t.add_row(*(table.cell(r, k) for k in range(len(table.columns))))
     c.print(t)
     if len(table) > limit:
-        c.print(f"[dim]… {len(table) - limit} more rows; --limit N, --json or --csv FILE for all[/]")
+        c.print(styled((f"… {len(table) - limit} more rows; --limit N, --json or --csv FILE for all", "dim")))
     if data.get("csv"):
         c.print(f"wrote {len(table)} rows to {data['csv']}")
 
@@ -287,7 +292,7 @@ def render_compare(c: Any, r: dict, top: int) -> None:
         from .calibrate import render_search
 
         render_search(c, r["speed_aware"])
-    c.print(f"[bold]verdict[/]: {r['verdict']}")
+    c.print(styled(("verdict", "bold"), f": {r['verdict']}"))
 
 
 def _runs(side: dict) -> str:
@@ -304,22 +309,20 @@ def cmd_visualize(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from engine.errors import BadInput
+    from engine.output import output_path
     from engine.records import Dataset, Model
-    from engine.visualize import render
+    from engine.visualize import render, save_picture
 
     ws = workspace(args)
     model = ws.get(Model, args.model)
     dataset = ws.get(Dataset, args.dataset)
     reference = ws.get(Model, args.vs) if args.vs else (ws.get(Model, model.parent) if model.parent else None)
-    out = Path(args.out)
-    if out.suffix.lower() not in (".png", ".jpg", ".jpeg"):
-        raise BadInput(f"--out {out.name} must end in .png or .jpg")
+    if Path(args.out).suffix.lower() not in (".png", ".jpg", ".jpeg"):
+        raise BadInput(f"--out {Path(args.out).name} must end in .png or .jpg")
+    out = output_path(args.out, args.force, home=ws.home, example="picture.png")
     picture = render(ws, model, dataset, args.image, reference=reference,
                      layout="blend" if args.blend else "side-by-side", conf_threshold=args.conf_threshold)
-    try:
-        picture.save(out)
-    except OSError as exc:
-        raise BadInput(f"cannot write {out}: {exc}") from None
+    save_picture(picture, out)
     data = {"out": str(out), "width": picture.width, "height": picture.height, "model": model.name,
             "reference": reference.name if reference else None, "image": args.image}
     return emit(args, data, lambda c: c.print(f"wrote {out} ({picture.width}×{picture.height})"))

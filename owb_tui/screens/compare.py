@@ -23,7 +23,7 @@ from ..app import reports_errors
 from ..commands.common import human_size
 from ..widgets.footer import KeyFooter
 from ..widgets.progress import JobStatus
-from ..widgets.tables import SortableTable, cell, clip, num
+from ..widgets.tables import SortableTable, cell, clip, literal, num
 from .forms import row
 
 
@@ -56,7 +56,7 @@ class CompareScreen(Screen):
         from engine.compare import family
 
         ws = self.app.ws
-        options = [(clip(f"{m.name} {m.precision}", 30), m.id) for m in family(ws, ws.get(Model, self.a_id))]
+        options = [(literal(clip(f"{m.name} {m.precision}", 30)), m.id) for m in family(ws, ws.get(Model, self.a_id))]
         yield Header()
         with VerticalScroll(id="compare-body"):
             yield row(("A", Select(options, value=self.a_id, allow_blank=False, id="cmp-a", compact=True)),
@@ -110,7 +110,7 @@ class CompareScreen(Screen):
             self.load(measure=False)
 
     def clear(self, message: str) -> None:
-        self.query_one("#verdict", Static).update(message)
+        self.query_one("#verdict", Static).update(literal(message))
         for table in self.query(".compare-table").results(DataTable):
             table.clear()
 

@@ -16,6 +16,7 @@ from textual.widgets import Button, Input, Label, Select, Static
 from engine.records import Dataset, Model
 
 from ..app import reports_errors
+from ..widgets.tables import literal
 from .forms import row
 
 
@@ -99,7 +100,9 @@ class BenchmarkDialog(RunDialog):
     def fields(self) -> ComposeResult:
         from engine.benchmark import DEFAULT_TIME_S, HINTS
 
-        datasets = [(d.name, d.id) for d in self.app.ws.all(Dataset)]
+        from engine.dataset_choice import ordered
+
+        datasets = [(literal(d.name), d.id) for d in ordered(self.app.ws, self.model)[0]]
         yield row(("inputs", Select([("random data (benchmark_app default)", ""), *datasets], value="",
                                     allow_blank=False, id="dataset", compact=True)))
         yield row(("seconds", Input(f"{DEFAULT_TIME_S:g}", id="time", type="number", compact=True)),
@@ -130,10 +133,12 @@ class AccuracyDialog(RunDialog):
     TITLE_TEXT = "Accuracy of"
 
     def fields(self) -> ComposeResult:
-        annotated = [(f"{d.name} ({d.format}, {d.images} images)", d.id)
-                     for d in self.app.ws.all(Dataset) if d.annotated]
+        from engine.dataset_choice import ordered
+
+        datasets, default = ordered(self.app.ws, self.model, annotated_only=True)
+        annotated = [(literal(f"{d.name} ({d.format}, {d.images} images)"), d.id) for d in datasets]
         if annotated:
-            select = Select(annotated, value=annotated[0][1], allow_blank=False, id="dataset", compact=True)
+            select = Select(annotated, value=default, allow_blank=False, id="dataset", compact=True)
         else:
             select = Select([], id="dataset", prompt="no annotated dataset: import one with d", compact=True)
         yield row(("dataset", select))

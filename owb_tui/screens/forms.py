@@ -12,6 +12,8 @@ from textual.widgets import Button, Input, Label, Static
 
 from engine.errors import BadInput
 
+from ..widgets.tables import literal
+
 
 def row(*pairs: tuple[str, Widget]) -> Horizontal:
     """One form line: ``label [field]  label [field]``."""
@@ -74,7 +76,7 @@ class ImportForm(ModalScreen):
 
     def _say(self, text: str, error: bool = False) -> None:
         status = self.query_one(self.STATUS, Static)
-        status.update(text)
+        status.update(literal(text))
         status.set_class(error, "error")
 
     def _new_path(self) -> str | None:

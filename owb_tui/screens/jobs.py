@@ -14,6 +14,7 @@ from textual.widgets import DataTable, Header, Input, Static, TextArea
 
 from engine.jobs import ACTIVE, read_log
 from engine.records import Job
+from engine.terminal_text import printable
 
 from ..app import reports_errors
 from ..widgets.footer import KeyFooter
@@ -142,11 +143,11 @@ class JobsScreen(FilterKeys, Screen):
             detail.update("No jobs yet. Optimize, benchmark, accuracy and explore run here as jobs.")
             return
         text = Text()
-        text.append(f"{job.name}", style="bold")
+        text.append(printable(job.name), style="bold")
         text.append(f"  {job.state}", style=STATE_STYLES.get(job.state, ""))
         text.append(f"  stage: {job.stage or '-'}\nstarted {stamp(job.started)}  finished {stamp(job.finished)}")
         if job.error:
-            text.append(f"\n{job.error}", style="red")
+            text.append("\n" + printable(job.error), style="red")
         text.append("\nenter: whole log" + ("   x: cancel" if job.state in ACTIVE else ""), style="dim")
         detail.update(text)
 
@@ -213,9 +214,9 @@ class JobLogScreen(Screen):
         if job is None:
             self.app.notify(f"job {self.job_id} no longer exists", severity="error")
             return
-        title = Text(f"{job.name}  {job.state}", style="bold")
+        title = Text(f"{printable(job.name)}  {job.state}", style="bold")
         if job.error:
-            title.append(f"\n{job.error}", style="red")
+            title.append("\n" + printable(job.error), style="red")
         self.query_one("#log-title", Static).update(title)
         text = read_log(self.app.ws, job) or f"job {job.id} has no log yet\n"
         if text == self._shown:

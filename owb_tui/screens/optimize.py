@@ -16,6 +16,7 @@ from engine.errors import BadInput
 from engine.records import Dataset, Model
 
 from ..app import reports_errors
+from ..widgets.tables import literal
 from .forms import number, row
 
 METHOD_NOTES = {
@@ -41,13 +42,15 @@ class OptimizeForm(VerticalScroll):
             yield Static(f"{self.model.name} is INT8 already; optimize its FP32 parent "
                          f"{parent.name if parent else ''} instead.", classes="hint", markup=False)
             return
-        datasets = self.app.ws.all(Dataset)
+        from engine.dataset_choice import ordered
+
+        datasets, first = ordered(self.app.ws, self.model)
         if not datasets:
             yield Static("No dataset yet: import one with d on the Projects screen (esc), then come back.",
                          classes="hint", markup=False)
             return
-        choices = [(f"{d.name} ({d.images} img{'' if d.annotated else ', unannotated'})", d.id) for d in datasets]
-        first = next((d.id for d in datasets if d.annotated), datasets[0].id)
+        choices = [(literal(f"{d.name} ({d.images} img{'' if d.annotated else ', unannotated'})"), d.id)
+                   for d in datasets]
         yield row(("dataset", Select(choices, value=first, allow_blank=False, id="opt-dataset", compact=True)))
         yield row(("calib. on", Select([("the same dataset", ""), *choices], value="", allow_blank=False,
                                        id="opt-calibration", compact=True)))
@@ -94,7 +97,7 @@ class OptimizeForm(VerticalScroll):
         note = METHOD_NOTES[str(method)]
         if aware and dataset is not None and not dataset.annotated:
             note += AGREEMENT_NOTE.format(name=dataset.name)
-        self.query_one("#opt-note", Static).update(note)
+        self.query_one("#opt-note", Static).update(literal(note))
 
     def spec(self) -> tuple[Any, float]:
         from engine.calibration import CalibrationSpec

@@ -18,12 +18,13 @@ from textual.worker import Worker, WorkerState
 
 from engine.benchmark import history
 from engine.records import Dataset, InferenceResult, Model, Project
+from engine.terminal_text import printable
 
 from ..app import error_text, reports_errors
 from ..commands.common import human_size
 from ..widgets.footer import KeyFooter
 from ..widgets.progress import JobStatus
-from ..widgets.tables import FilterBar, FilterKeys, cell, cells, clip, filter_binding, matches, num
+from ..widgets.tables import FilterBar, FilterKeys, cell, cells, clip, filter_binding, literal, matches, num
 from .explore import ExplorePane
 from .optimize import OptimizeForm
 
@@ -39,16 +40,16 @@ def facts_text(ws: Any, m: Model) -> Text:
     ds = ", ".join(f"{d.name} ({d.format}, {d.images} img{'' if d.annotated else ', unannotated'})"
                    for d in used) or "none yet"
     text = Text()
-    text.append(m.name, style="bold")
+    text.append(printable(m.name), style="bold")
     text.append(f"  {m.precision} {cfg.task}  input {shape} {cfg.layout} {cfg.color}\n")
-    text.append(f"{human_size(m.size_bytes)}, {m.params:,} params, {gflops}; datasets: {ds}\n")
+    text.append(f"{human_size(m.size_bytes)}, {m.params:,} params, {gflops}; datasets: {printable(ds)}\n")
     children = [x.name for x in models.values() if x.parent == m.id]
     if m.parent:
         prov = m.provenance
         parent = models.get(m.parent)
-        text.append(f"from {parent.name if parent else prov.get('parent_name', '?')}: "
+        text.append(f"from {printable(parent.name if parent else prov.get('parent_name', '?'))}: "
                     f"{prov.get('method', '?')}/{prov.get('preset', '?')}, "
-                    f"{prov.get('subset_images', '?')} img of {prov.get('calibration_dataset_name', '?')}, "
+                    f"{prov.get('subset_images', '?')} img of {printable(prov.get('calibration_dataset_name', '?'))}, "
                     f"{prov.get('seconds', 0):.1f} s, {len(prov.get('fp32_ops', []))} FP32 ops",
                     style="dim")
         if prov.get("verdict"):
@@ -56,7 +57,7 @@ def facts_text(ws: Any, m: Model) -> Text:
             text.append(f"\n{'KEEP THE PARENT — ' if keep else ''}{prov['verdict']} (Search tab)",
                         style="bold yellow" if keep else "bold green")
     else:
-        text.append(f"INT8 children: {', '.join(children) or 'none yet (o: optimize)'}", style="dim")
+        text.append(f"INT8 children: {printable(', '.join(children)) or 'none yet (o: optimize)'}", style="dim")
     return text
 
 
@@ -101,6 +102,9 @@ class ProjectScreen(FilterKeys, Screen):
         Binding("b", "benchmark", "bench", tooltip="Benchmark this model", id="project-benchmark"),
         Binding("a", "accuracy", "accuracy", tooltip="Measure accuracy on an annotated dataset",
                 id="project-accuracy"),
+        Binding("d", "import_dataset", "dataset", show=False,
+                tooltip="Import a dataset for this model: its task settles a folder that fits two formats",
+                id="project-import-dataset"),
         Binding("p", "tab('performance')", "perf", show=False, tooltip="Performance tab: inference history",
                 id="tab-performance"),
         Binding("l", "layers", "layers", show=False,
@@ -249,6 +253,11 @@ class ProjectScreen(FilterKeys, Screen):
 
         self.app.push_screen(AccuracyDialog(self.model))
 
+    def action_import_dataset(self) -> None:
+        from .import_dataset import ImportDatasetScreen
+
+        self.app.push_screen(ImportDatasetScreen(self.model), lambda _d: self.refresh_history())
+
     # -- layers --------------------------------------------------------------
     async def action_layers(self) -> None:
         await self.action_tab("layers")
@@ -260,7 +269,7 @@ class ProjectScreen(FilterKeys, Screen):
         ws, model = self.app.ws, self.model
         busy = bool(self.app.active_jobs())
         note = " (a job is running: times are inflated)" if busy else ""
-        self.query_one("#layers-note", Static).update(f"profiling {model.name} …{note}")
+        self.query_one("#layers-note", Static).update(literal(f"profiling {model.name} …{note}"))
 
         def work() -> dict:
             from engine.layers import layers_for_model
@@ -275,7 +284,7 @@ class ProjectScreen(FilterKeys, Screen):
         event.stop()
         note = self.query_one("#layers-note", Static)
         if event.state == WorkerState.ERROR:
-            note.update(Text(error_text(event.worker.error), style="red"))
+            note.update(literal(error_text(event.worker.error), style="red"))
             self.app.show_error(event.worker.error)
         elif event.state == WorkerState.SUCCESS:
             self.layer_table = event.worker.result

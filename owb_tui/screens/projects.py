@@ -17,6 +17,7 @@ from engine.benchmark import history
 from engine.errors import NotFound
 from engine.projects import model_tree
 from engine.records import Dataset, InferenceResult, Model, Project
+from engine.terminal_text import printable
 
 from ..app import reports_errors
 from ..commands.common import human_size
@@ -51,7 +52,7 @@ def model_rows(ws: Any) -> list[ModelRow]:
 
 def tree_label(depth: int, name: str, busy: bool) -> Text:
     prefix = "  " * max(0, depth - 1) + ("└ " if depth else "")
-    text = Text(clip(prefix + name, 24))
+    text = Text(clip(prefix + printable(name), 24))
     if busy:
         text.append(" *", style="bold yellow")
     return text
