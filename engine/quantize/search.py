@@ -9,9 +9,10 @@ and its metric stays within the accuracy budget. Per-layer sums are only a
 hint (fusions and reorders move time between layers); the whole-model run is
 the judge.
 
-Plan: first every losing group at once; if that is faster, put each one back
-to INT8 in turn, the smallest loss first, keeping whatever is faster; if not,
-try the losing groups one at a time. The search stops when the time budget
+Plan: first every losing group at once; if that is faster, put the reverted
+groups back to INT8 in halves, then quarters, … (the smallest estimated
+losses first), keeping whatever is faster; if not, move the losing groups to
+floating point the same way, the largest losses first. The search stops when the time budget
 would be exceeded by the next step, and returns the fastest configuration
 confirmed within the accuracy budget, or says to keep the parent.
 
@@ -101,6 +102,11 @@ def spread(values: list[float]) -> dict:
     return {"low": round(ordered[0], 4), "high": round(ordered[-1], 4), "kind": "min-max", "runs": len(ordered)}
 
 
+def halves(items: list[str]) -> list[list[str]]:
+    mid = (len(items) + 1) // 2
+    return [part for part in (items[:mid], items[mid:]) if part]
+
+
 def paired(base: list[float], other: list[float]) -> list[float]:
     return [o / b for b, o in zip(base, other) if b]
 
@@ -130,7 +136,10 @@ class Search:
     def measure(self, ignored: frozenset[str], label: str, base: Candidate | None) -> Candidate:
         t0 = self.clock()
         step = len(self.candidates)
-        self.report(f"candidate {step}: {label}", step, None)
+        # The search's own clock in the stage name: its steps are NNCF's and the
+        # benchmarks', each with its ETA; this says where the whole search is.
+        self.report(f"search {self.elapsed():.0f}/{self.budget.search_time_s:.0f} s, candidate {step}: {label}",
+                    step, None)
         model = self.src.build(ignored)
         self.models[ignored] = model
         lineup = [self.parent, model] + ([self.models[frozenset(base.fp_groups)]] if base else [])
@@ -206,15 +215,30 @@ class Search:
             return current
         bulk = self.attempt(frozenset(losing), f"all {len(losing)} losing groups in FP", current)
         if bulk is not None:
-            current = bulk
-            for g in reversed(losing):  # the least certain loss first
-                if g not in current.fp_groups:
-                    continue
-                kept = frozenset(current.fp_groups) - {g}
-                current = self.attempt(kept, f"{g} back to INT8", current) or current
-            return current
-        for g in losing:
-            current = self.attempt(frozenset(current.fp_groups) | {g}, f"{g} in FP", current) or current
+            # Per-layer times are noisy: put the reverted groups back to INT8
+            # in ever smaller chunks, the smallest estimated losses first.
+            return self.bisect(bulk, sorted(losing, key=lambda g: losses[g]), back=True)
+        return self.bisect(current, losing, back=False)
+
+    def bisect(self, current: Candidate, groups: list[str], *, back: bool) -> Candidate:
+        """Move chunks of ``groups`` (halves, then their halves, breadth
+        first, so the largest moves come first when time is short): back to
+        INT8, or into floating point. A chunk not kept is split and tried
+        again; a chunk of several that is kept may have carried a group the
+        other way's loss hid, so its halves are tried in the other direction."""
+        queue = [(chunk, back) for chunk in halves(groups)]
+        while queue:
+            chunk, to_int8 = queue.pop(0)
+            fp = set(current.fp_groups)
+            ignored = frozenset(fp - set(chunk)) if to_int8 else frozenset(fp | set(chunk))
+            if ignored == fp:
+                continue
+            what = chunk[0] if len(chunk) == 1 else f"{len(chunk)} groups ({chunk[0]} …)"
+            kept = self.attempt(ignored, f"{what} back to INT8" if to_int8 else f"{what} in FP", current)
+            if kept is not None:
+                current = kept
+            if len(chunk) > 1:
+                queue.extend((half, to_int8 if kept is None else not to_int8) for half in halves(chunk))
         return current
 
     def outcome(self, current: Candidate, losses: dict[str, float], groups: list[str], stopped: str) -> Outcome:
