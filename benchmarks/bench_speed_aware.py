@@ -101,10 +101,11 @@ def prepare(ws, name: str, spec: tuple, images: int, scratch: Path) -> tuple[str
     return name, ds_name
 
 
-def benchmark_app(xml: Path, seconds: int, f32: bool) -> float:
+def benchmark_app(xml: Path, shape: list[int], seconds: int, f32: bool) -> float:
     exe = Path(PY).parent / "benchmark_app"
     cmd = [str(exe if exe.exists() else "benchmark_app"), "-m", str(xml), "-d", "CPU", "-hint", "throughput",
-           "-t", str(seconds), "-ip", "f32"] + (["-infer_precision", "f32"] if f32 else [])
+           "-t", str(seconds), "-ip", "f32", "-shape", "[" + ",".join(map(str, shape)) + "]"]
+    cmd += ["-infer_precision", "f32"] if f32 else []
     out = subprocess.run(cmd, capture_output=True, text=True)
     found = re.search(r"Throughput:\s+([\d.]+)\s*FPS", out.stdout + out.stderr)
     if out.returncode != 0 or not found:
@@ -112,12 +113,12 @@ def benchmark_app(xml: Path, seconds: int, f32: bool) -> float:
     return float(found.group(1))
 
 
-def interleaved(xmls: list[Path], rounds: int, seconds: int, f32: bool) -> list[list[float]]:
+def interleaved(xmls: list[Path], shape: list[int], rounds: int, seconds: int, f32: bool) -> list[list[float]]:
     runs: list[list[float]] = [[] for _ in xmls]
     for r in range(rounds):
         order = range(len(xmls)) if r % 2 == 0 else reversed(range(len(xmls)))
         for i in order:
-            runs[i].append(benchmark_app(xmls[i], seconds, f32))
+            runs[i].append(benchmark_app(xmls[i], shape, seconds, f32))
     return runs
 
 
@@ -144,13 +145,15 @@ def run_model(home: Path, ws, name: str, spec: tuple, args: argparse.Namespace, 
                "--search-time", str(args.search_time), "--search-run-time", str(args.search_run_time),
                "--name", f"{model}-speed", *common)
     xmls = [ws.path(ws.get(Model, n).path) for n in (model, f"{model}-default", f"{model}-speed")]
+    parent = ws.get(Model, model)
+    shape = parent.config.shape or parent.inputs[0]["shape"]  # the shape owb calibrated and measured at
     search = fast["speed_aware"]
     print(f"\n{model}: dataset {dataset}; search {search['seconds']:.0f} s ({search['stopped']}), "
           f"{len(search['candidates'])} candidates, {len(search['chosen']['fp_groups'])} groups kept in FP")
     print(f"  verdict: {search['verdict']}")
     print(f"  drops: Default {drop_of(default)}, speed-aware {drop_of(fast)}")
     for f32 in (False, True):
-        runs = interleaved(xmls, args.rounds, args.time, f32)
+        runs = interleaved(xmls, shape, args.rounds, args.time, f32)
         label = "-infer_precision f32" if f32 else "default inference precision"
         print(f"  benchmark_app, {label}, {args.rounds} interleaved rounds of {args.time} s:")
         print(f"    parent {statistics.median(runs[0]):.1f} FPS ({min(runs[0]):.1f}–{max(runs[0]):.1f})"

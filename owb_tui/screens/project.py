@@ -119,6 +119,9 @@ class ProjectScreen(FilterKeys, Screen):
                 id="tab-reports"),
         Binding("x", "tab('export')", "export", show=False,
                 tooltip="Export tab: deployment package (IR, infer.py, benchmark.sh)", id="tab-export"),
+        Binding("t", "search_tab", "search", show=False,
+                tooltip="Search tab: a speed-aware child's candidates and the groups kept in floating point",
+                id="tab-search"),
         filter_binding("Filter the inference history", "project-filter", show=False),
     ]
 
@@ -151,7 +154,7 @@ class ProjectScreen(FilterKeys, Screen):
             yield TabPane("Reports (r)", id="reports")
             yield TabPane("Export (x)", id="export")
             if model.provenance.get("speed_aware"):
-                yield TabPane("Search", id="search")
+                yield TabPane("Search (t)", id="search")
         yield JobStatus()
         yield KeyFooter()
 
@@ -228,10 +231,16 @@ class ProjectScreen(FilterKeys, Screen):
         await self.ensure_tab(tab)
         first = {"performance": "#history", "layers": "#layers VerticalScroll",
                  "optimize": "#opt-dataset, #calibrate", "explore": "#ex-batches", "reports": "#rep-list",
-                 "export": "#export-path"}[tab]
+                 "export": "#export-path", "search": "#search-candidates"}[tab]
         found = self.query(first)
         if found:
             found.first().focus()
+
+    async def action_search_tab(self) -> None:
+        if self.model.provenance.get("speed_aware"):
+            await self.action_tab("search")
+        else:
+            self.notify("only a speed-aware child has a search to show", severity="warning")
 
     async def action_filter(self) -> None:
         await self.action_tab("performance")
