@@ -313,7 +313,8 @@ def compare(ws: Workspace, a: Model, b: Model, *, dataset: Dataset | None = None
     if fid is not None:
         from .quantize.fidelity import words
 
-        line = f"{line}, {words(fid)}" if not fid["faithful"] else f"{line}; {words(fid)}"
+        said = words(fid, "the parent" if b.parent == a.id else None)
+        line = f"{line}, {said}" if not fid["faithful"] else f"{line}; {said}"
     if b.provenance.get("keep_parent"):
         line = f"keep the parent: the speed-aware search found no INT8 configuration faster than it. {line}"
     return {

@@ -146,3 +146,11 @@ def test_fidelity_tells_a_faithful_copy_from_a_diverging_one(tmp_path):
     assert not bad["faithful"] and bad["cosine"] == pytest.approx(-1.0, abs=1e-4) and bad["agreement"] == 0.0
     assert words(bad) == "but its outputs diverge from a's (cosine -1.00): not a faithful copy"
     assert fidelity_without_labels(ws, a, flipped, ds, 0.5) is None  # an annotated drop exists: no need
+
+    # Compare, child against parent with no annotated accuracy: the verdict says so.
+    from engine.compare import compare
+
+    ws.update(flipped, parent=a.id, provenance={"dataset": ds.id})
+    result = compare(ws, a, ws.get(type(a), "flipped"), bench_time=0.3, layer_runs=2)
+    assert result["agreement"]["faithful"] is False
+    assert result["verdict"].endswith("but its outputs diverge from the parent's (cosine -1.00): not a faithful copy")

@@ -81,11 +81,13 @@ def fidelity(ws: Any, a: Any, b: Any, dataset: Any, *, items: int = DEFAULT_ITEM
             "reference": a.name}
 
 
-def words(f: dict) -> str:
-    """The clause Compare's verdict adds about fidelity."""
+def words(f: dict, reference: str | None = None) -> str:
+    """The clause Compare's verdict adds about fidelity; ``reference`` names
+    A in the verdict's words ("the parent")."""
+    who = reference or f["reference"]
     if not f["faithful"]:
         cos = f" (cosine {f['cosine']:.2f})" if f["cosine"] is not None else ""
-        return f"but its outputs diverge from {f['reference']}'s{cos}: not a faithful copy"
+        return f"but its outputs diverge from {who}'s{cos}: not a faithful copy"
     value = f"{f['agreement'] * 100:.1f}%" if f["agreement"] is not None else "n/a"
     cos = f", cosine {f['cosine']:.3f}" if f["cosine"] is not None else ""
-    return f"{f['metric']} {value} against {f['reference']} on {f['images']} unlabelled images{cos}"
+    return f"{f['metric']} {value} against {who} on {f['images']} unlabelled images{cos}"
