@@ -12,7 +12,8 @@ FakeQuantize that feeds it, is charged to that group. A FakeQuantize is named
 after the tensor it quantizes (``relu_1/fq_output_0``), not after the op that
 reads it, so quantizers are mapped to groups through the graph itself. Nodes
 the plugin inserted (Reorders, Converts) have no original layer and are
-charged to the node they feed, the way engine.layers lines layers up."""
+charged to the node they feed (engine.measure.attribution.served_layers),
+as Compare lines layers up."""
 
 from __future__ import annotations
 
@@ -24,7 +25,6 @@ OTHER = "(other)"
 PASSTHROUGH = {"Convert", "Reshape", "Transpose", "Squeeze", "Unsqueeze", "MaxPool", "Split", "VariadicSplit",
                "StridedSlice", "Concat", "Gather", "Slice", "Pad", "DepthToSpace", "SpaceToDepth",
                "ShuffleChannels"}
-SERVE_DEPTH = 8
 
 
 def quantizer_groups(int8_model: Any) -> dict[str, list[str]]:
@@ -71,30 +71,19 @@ def owners(groups: dict[str, list[str]]) -> dict[str, list[str]]:
     return out
 
 
-def _served(row: dict, by_name: dict[str, dict]) -> list[str]:
-    current, seen = row, set()
-    for _ in range(SERVE_DEPTH):
-        if current["original_layers"]:
-            return current["original_layers"]
-        nxt = next((by_name[c] for c in current.get("consumers", []) if c in by_name and c not in seen), None)
-        if nxt is None:
-            return []
-        seen.add(nxt["name"])
-        current = nxt
-    return []
-
-
 def charge(table: dict, groups: dict[str, list[str]]) -> dict[str, float]:
     """Milliseconds per inference of each group in a per-layer table
     (engine.layers.layer_table); time no group owns goes to OTHER. A runtime
     node shared by several groups (fused ops) is split evenly between them."""
+    from ..measure.attribution import served_layers
+
     owned = owners(groups)
     by_name = {r["name"]: r for r in table["layers"]}
     out: dict[str, float] = {}
     for row in table["layers"]:
         if not row.get("executed"):
             continue
-        mine = sorted({g for n in _served(row, by_name) for g in owned.get(n, ())})
+        mine = sorted({g for n in served_layers(row, by_name) for g in owned.get(n, ())})
         for g in mine or [OTHER]:
             out[g] = out.get(g, 0.0) + row["exec_ms"] / max(len(mine), 1)
     return out

@@ -26,6 +26,8 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Any, Callable, Protocol
 
+from ..measure.protocol import spread
+
 MIN_LOSS_MS = 0.0  # a group is proposed when INT8 adds any time to it
 STEP_GAIN = 1.01  # a step must beat the configuration it improves by 1% (median of paired runs)
 SPEEDUP = 1.02  # below this median ratio against the parent, INT8 is no speed-up worth shipping
@@ -94,12 +96,6 @@ class Outcome:
         out.pop("model")
         out.pop("default_model")
         return out
-
-
-def spread(values: list[float]) -> dict:
-    """min–max of the runs (engine.measure.protocol's spread once merged)."""
-    ordered = sorted(values)
-    return {"low": round(ordered[0], 4), "high": round(ordered[-1], 4), "kind": "min-max", "runs": len(ordered)}
 
 
 def halves(items: list[str]) -> list[list[str]]:

@@ -5,7 +5,8 @@ wired to real sources, and the child it always produces.
   the Default INT8 graph NNCF built (engine.quantize.groups);
 - timing: candidates and the parent measured interleaved with identical
   settings (engine.quantize.timing), in the speed precision;
-- profile: per-layer times with PERF_COUNT (engine.layers) charged to groups;
+- profile: per-layer times with PERF_COUNT (engine.measure.layers) in the
+  benchmark's settings, charged to groups;
 - evaluate: the accuracy budget's metric, compiled in f32: the task metric on
   annotated data, agreement with the parent on unannotated data.
 
@@ -63,11 +64,14 @@ class RealSources:
         return list(self.fq_groups)
 
     def profile(self, model: Any) -> dict[str, float]:
-        from ..layers import layer_table
+        from ..measure.benchmark import BenchmarkSettings
+        from ..measure.layers import layer_table
         from .groups import charge
 
+        # In the settings the candidates are benchmarked with (the protocol's rule).
         self.c.ctx.progress("per-layer times")
-        return charge(layer_table(model, runs=PROFILE_RUNS, infer_precision=self.precision), self.fq_groups)
+        table = layer_table(model, runs=PROFILE_RUNS, settings=BenchmarkSettings(infer_precision=self.precision))
+        return charge(table, self.fq_groups)
 
     def evaluate(self, model: Any) -> float:
         from ..inference import compile_model

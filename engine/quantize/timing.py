@@ -1,11 +1,13 @@
 """The timing source the speed-aware search measures candidates with:
 several in-memory models measured interleaved, one throughput figure per run.
 
+The rules are engine.measure.protocol's: identical settings for every model,
+interleaved runs, ratios only within one measurement, spread from the runs.
 Candidates are ov.Models that are not (yet) workspace models, so they are
-measured with the benchmark loop itself (engine.benchmark.measure: the
-benchmark_app loop, the same settings for every model) rather than through
-stored runs. The order alternates from round to round (A B C, C B A, …), so
-a slow drift in machine load does not favour whichever model runs last."""
+measured with the protocol's benchmark loop itself
+(engine.measure.benchmark.measure) rather than through stored runs. The
+order alternates from round to round (A B C, C B A, …), as the protocol's
+A B, B A does for two, so a slow drift in machine load favours no model."""
 
 from __future__ import annotations
 
@@ -33,7 +35,7 @@ class InterleavedTiming:
         self.inference_precision = ""  # what actually ran, from the last run
 
     def __call__(self, models: list[Any]) -> list[list[float]]:
-        from ..benchmark import BenchmarkSettings, measure
+        from ..measure.benchmark import BenchmarkSettings, measure
 
         settings = BenchmarkSettings(time_s=self.seconds, infer_precision=self.precision)
         runs: list[list[float]] = [[] for _ in models]

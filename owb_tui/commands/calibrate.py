@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import Any
 
-from .common import OwbArgumentParser, add_command, emit, number, positive_int, styled, workspace
+from .common import OwbArgumentParser, add_command, add_infer_precision, emit, number, positive_int, styled, workspace
 
 
 def _names(text: str) -> list[str]:
@@ -38,6 +38,9 @@ def register(sub: Any) -> None:
     p.add_argument("--name", help="name of the INT8 child model")
     p.add_argument("--bench-time", type=number, default=10.0, metavar="S",
                    help="seconds of benchmarking shared by parent and child afterwards; 0 skips it")
+    p.add_argument("--rounds", type=positive_int, default=3, metavar="N",
+                   help="interleaved parent/child rounds the benchmark time is split into (default 3)")
+    add_infer_precision(p, what="benchmark after calibration (where auto means bf16, f32 is measured too)")
     p.add_argument("--fail-on-drop", type=number, metavar="PP", help="exit 3 when the measured accuracy drop exceeds PP points")
 
     group = sub.add_parser("jobs", help="list jobs; `owb jobs log ID` prints a job's log",
@@ -74,18 +77,22 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     check = Calibration(ws, spec, ctx=None)  # refuse bad settings before a job exists
     spec.model, spec.dataset = check.parent.id, check.dataset.id
     spec.calibration_dataset = check.cal_dataset.id if args.calibration_dataset else None
-    return _calibrate(args, ws, spec, args.bench_time, args.fail_on_drop)
+    return _calibrate(args, ws, spec, args.bench_time, args.fail_on_drop, args.infer_precision, args.rounds)
 
 
-def _calibrate(args: argparse.Namespace, ws: Any, spec: Any, bench_time: float, fail_on_drop: float | None) -> int:
+def _calibrate(args: argparse.Namespace, ws: Any, spec: Any, bench_time: float, fail_on_drop: float | None,
+               infer_precision: str = "auto", rounds: int = 3) -> int:
     from engine.jobs import JobRunner
     from engine.optimize import run_optimize
     from engine.records import Model
 
     runner = JobRunner(ws)
     parent = ws.get(Model, spec.model)
-    job = run_foreground(args, runner, "calibrate", lambda ctx: run_optimize(ctx, spec, bench_time=bench_time),
-                         params={**spec.__dict__, "bench_time": bench_time, "fail_on_drop": fail_on_drop},
+    job = run_foreground(args, runner, "calibrate",
+                         lambda ctx: run_optimize(ctx, spec, bench_time=bench_time, infer_precision=infer_precision,
+                                                  rounds=rounds),
+                         params={**spec.__dict__, "bench_time": bench_time, "fail_on_drop": fail_on_drop,
+                                 "infer_precision": infer_precision, "rounds": rounds},
                          name=f"calibrate {parent.name}")
     if job.state != "done":
         print(f"error: calibration {job.state}: {job.error} (log: owb jobs log {job.id})", file=sys.stderr)
@@ -118,7 +125,8 @@ def cmd_job_retry(args: argparse.Namespace) -> int:
     fields = {f.name for f in dataclasses.fields(CalibrationSpec)}
     spec = CalibrationSpec(**{k: v for k, v in job.params.items() if k in fields})
     Calibration(ws, spec, ctx=None)
-    return _calibrate(args, ws, spec, float(job.params.get("bench_time", 10.0)), job.params.get("fail_on_drop"))
+    return _calibrate(args, ws, spec, float(job.params.get("bench_time", 10.0)), job.params.get("fail_on_drop"),
+                      job.params.get("infer_precision", "auto"), int(job.params.get("rounds", 3)))
 
 
 def run_foreground(args: argparse.Namespace, runner: Any, kind: str, fn: Any, **kw: Any) -> Any:
@@ -162,10 +170,16 @@ def render_result(c: Any, r: dict) -> None:
         render_search(c, r["speed_aware"])
     fps = r.get("throughput_fps")
     if fps:
-        word = "faster" if fps["ratio"] and fps["ratio"] >= 1 else "slower"
-        c.print(f"throughput: parent {fps['parent']:.1f} FPS, child {fps['child']:.1f} FPS → "
-                f"{fps['ratio']:.2f}× ({word}; medians of {len(fps['runs']['child'])} interleaved runs on "
-                f"{fps['cpu']})")
+        from engine.measure.protocol import spread_text
+
+        for precision, f in fps.get("by_precision", {"": fps}).items():
+            word = "faster" if f["ratio"] and f["ratio"] >= 1 else "slower"
+            spread = f.get("ratio_spread")
+            within = f" ({spread_text(spread, '{:.2f}')} paired)" if spread else ""
+            ran = f" in {precision}" if precision else ""
+            c.print(f"throughput{ran}: parent {f['parent']:.1f} FPS, child {f['child']:.1f} FPS → "
+                    f"{f['ratio']:.2f}×{within} ({word}; medians of {len(f['runs']['child'])} interleaved runs)")
+        c.print(styled((f"throughput hint, {fps['seconds_per_run']} s per run, on {fps['cpu']}", "dim")))
     size = r["size_bytes"]
     c.print(f"size: {size['parent'] / 1e6:.2f} MB → {size['child'] / 1e6:.2f} MB")
     if r["fp32_ops"]:

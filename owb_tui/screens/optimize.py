@@ -17,7 +17,7 @@ from engine.records import Dataset, Model
 
 from ..app import reports_errors
 from ..widgets.tables import literal
-from .forms import number, row
+from .forms import chosen_precision, number, precision_select, row
 
 METHOD_NOTES = {
     "default": "Default: NNCF post-training quantization; seconds to minutes, works without annotations.",
@@ -67,6 +67,7 @@ class OptimizeForm(VerticalScroll):
             yield row(("preset", Select([("Performance (symmetric)", "performance"),
                                          ("Mixed (asym. activations)", "mixed")],
                                         value="performance", allow_blank=False, id="opt-preset", compact=True)))
+            yield row(("float in", precision_select("opt-infer")))
             yield row(("bench s", Input("10", id="opt-bench", type="number", compact=True)),
                       ("ranking", Input(placeholder="images (AA)", id="opt-ranking", type="integer",
                                         compact=True)))
@@ -133,7 +134,7 @@ class OptimizeForm(VerticalScroll):
         except BadInput as exc:
             self.app.notify(str(exc), severity="error")
             return
-        job = self.app.start_calibration(spec, bench_time)
+        job = self.app.start_calibration(spec, bench_time, infer_precision=chosen_precision(self, "opt-infer"))
         if job is not None:
             self.app.notify(f"{job.name} started; its progress shows on Projects and in Jobs (j)")
             self.app.go_home()

@@ -16,7 +16,7 @@ from textual.widget import Widget
 from textual.widgets import DataTable, Header, Input, Static, TabbedContent, TabPane
 from textual.worker import Worker, WorkerState
 
-from engine.benchmark import history
+from engine.measure.benchmark import history
 from engine.records import Dataset, InferenceResult, Model, Project
 from engine.terminal_text import printable
 
@@ -58,7 +58,29 @@ def facts_text(ws: Any, m: Model) -> Text:
                         style="bold yellow" if keep else "bold green")
     else:
         text.append(f"INT8 children: {printable(', '.join(children)) or 'none yet (o: optimize)'}", style="dim")
+    text.append("\n" + printable(speed_line(ws, m)))
     return text
+
+
+def speed_line(ws: Any, m: Model) -> str:
+    """The throughput-hint figure and, apart from it, the latency-hint one,
+    each with its spread, runs and precision."""
+    from engine.measure.protocol import figure_text, latest_figure
+
+    parts = []
+    for hint in ("throughput", "latency"):
+        fig = latest_figure(ws, m, hint)
+        parts.append(figure_text(fig) if fig else f"{hint} hint: not measured (b: benchmark)")
+    return "speed: " + " | ".join(parts)
+
+
+def layer_sum_text(table: dict) -> str:
+    measured = table.get("measured_latency_ms")
+    if not measured:
+        return (f"layers sum to {table['total_ms']:.3f} ms (no latency-hint benchmark in {table['inference_precision']} "
+                "to set beside it: b, hint latency)")
+    return (f"layers sum to {table['total_ms']:.3f} ms vs {measured:.3f} ms measured by the latest latency-hint "
+            f"benchmark ({table['sum_vs_measured']:.0%}), profiling overhead {table['profiling_overhead']:+.0%}")
 
 
 def result_summary(r: InferenceResult) -> tuple[str, str]:
@@ -66,9 +88,12 @@ def result_summary(r: InferenceResult) -> tuple[str, str]:
     x = r.result
     if r.kind == "benchmark":
         lat = x.get("latency_ms", {}).get("median")
-        return (f"{x.get('throughput_fps', 0):.1f} FPS  {lat:.2f} ms",
+        series = x.get("series") or {}
+        run = f" run {series['index'] + 1}/{series['runs']}" if series else ""
+        flag = " disturbed" if x.get("disturbed") else ""
+        return (f"{x.get('throughput_fps', 0):.1f} FPS  {lat:.2f} ms{flag}",
                 f"{x.get('hint', '?')[:3]} {x.get('streams', '?')}s/{x.get('requests', '?')}r "
-                f"b{x.get('batch', '?')} {x.get('inference_precision', '')}")
+                f"b{x.get('batch', '?')} {x.get('inference_precision', '')}{run}")
     if r.kind == "accuracy":
         return f"{x.get('metric', '?')} {x.get('value', 0) * 100:.2f}%", f"{x.get('images', '?')} images"
     if r.kind == "explore":
@@ -281,9 +306,12 @@ class ProjectScreen(FilterKeys, Screen):
         self.query_one("#layers-note", Static).update(literal(f"profiling {model.name} …{note}"))
 
         def work() -> dict:
-            from engine.layers import layers_for_model
+            from engine.measure.layers import against_benchmark, layers_for_model
+            from engine.measure.protocol import latest_figure
 
-            return layers_for_model(ws, model)
+            table = layers_for_model(ws, model)  # the latency hint: one request, layers back to back
+            fig = latest_figure(ws, model, "latency", precision=table["inference_precision"])
+            return against_benchmark(table, fig["latency_ms"]["median"] if fig else None)
 
         self.run_worker(work, thread=True, exclusive=True, group="layers", exit_on_error=False)
 
@@ -306,7 +334,8 @@ class ProjectScreen(FilterKeys, Screen):
         self.query_one("#layers-note", Static).update(Text(
             f"{table['executed_layers']} of {table['graph_nodes']} runtime nodes executed, "
             f"{table['latency_ms_avg']:.3f} ms per inference (mean of {table['runs']}), "
-            f"{float_precision_note(table['model_precision'], table['inference_precision'])}; {table['cpu']}"))
+            f"{float_precision_note(table['model_precision'], table['inference_precision'])}, latency hint; "
+            f"{layer_sum_text(table)}; {table['cpu']}"))
         for key, groups, field in (("by-precision", table["by_precision"], "runtime_precision"),
                                    ("by-type", table["by_type"], "type")):
             t = self.query_one(f"#{key}", DataTable)
