@@ -142,8 +142,8 @@ class Search:
         runs = self.src.timing(lineup)
         parent_runs, mine = runs[0], runs[1]
         ratios = paired(parent_runs, mine)
-        cand = Candidate(step=step, label=label, base_step=base.step if base else None, fp_groups=sorted(ignored), fps=[round(f, 3) for f in mine],
-                         parent_fps=[round(f, 3) for f in parent_runs],
+        cand = Candidate(step=step, label=label, base_step=base.step if base else None, fp_groups=sorted(ignored),
+                         fps=[round(f, 3) for f in mine], parent_fps=[round(f, 3) for f in parent_runs],
                          ratio=round(statistics.median(ratios), 4) if ratios else None,
                          ratio_spread=spread(ratios) if ratios else None)
         if base is not None:
@@ -181,6 +181,10 @@ class Search:
             raise OutOfTime
         cand = self.measure(ignored, label, base)
         cand.accepted = self.better(cand, base)
+        if not cand.accepted and base.within_budget and ignored and ignored != frozenset(base.fp_groups):
+            # Once a base is within the budget every later base is too, and the
+            # answer is the last base: a rejected candidate is never needed again.
+            self.models.pop(ignored, None)
         return cand if cand.accepted else None
 
     # ------------------------------------------------------------ the plan
