@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import sys
 import traceback
 from dataclasses import asdict
@@ -39,10 +40,14 @@ F = TypeVar("F", bound=Callable[..., Any])
 log = logging.getLogger("owb.tui")
 
 
+_FLAG = re.compile(r"(?<![\w-])--([a-z][a-z0-9-]*)")
+
+
 def error_text(exc: BaseException) -> str:
     """An OwbError's own one line; anything else is a bug, said in one line."""
     if isinstance(exc, OwbError):
-        return exc.tui or str(exc)
+        # a form has fields, not flags: "--pad-value" is its "pad value" field
+        return exc.tui or _FLAG.sub(lambda m: m.group(1).replace("-", " "), str(exc))
     first = (str(exc).strip().splitlines() or [""])[0][:200]
     return f"internal error {type(exc).__name__}: {first}"
 

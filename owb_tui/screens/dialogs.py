@@ -15,7 +15,7 @@ from textual.widgets import Button, Input, Label, Select, Static
 
 from engine.records import Dataset, Model
 
-from ..app import reports_errors
+from ..app import error_text, reports_errors
 from ..widgets.tables import literal
 from .forms import chosen_precision, precision_select, row
 
@@ -125,7 +125,7 @@ class BenchmarkDialog(RunDialog):
         try:
             dataset = self.dataset("#dataset")
         except BadInput as exc:
-            self.app.notify(str(exc), severity="error")
+            self.app.notify(error_text(exc), severity="error")
             return None
         settings = BenchmarkSettings(time_s=seconds, hint=str(self.query_one("#hint", Select).value),
                                      infer_precision=chosen_precision(self, "infer-precision"))

@@ -14,7 +14,7 @@ from textual.widgets import Button, DataTable, Input, Static
 from engine.errors import BadInput
 from engine.records import InferenceResult, Model
 
-from ..app import reports_errors
+from ..app import error_text, reports_errors
 from .forms import chosen_precision, ints, number, precision_select, row
 
 
@@ -110,7 +110,7 @@ class ExplorePane(VerticalScroll):
             time_s = number(value("#ex-time"), "seconds per cell")
             limit = number(value("#ex-limit"), "latency limit") if value("#ex-limit") else None
         except BadInput as exc:
-            self.app.notify(str(exc), severity="error")
+            self.app.notify(error_text(exc), severity="error")
             return
         job = self.app.start_explore(self.model, batches, streams, time_s, limit,
                                      infer_precision=chosen_precision(self, "ex-infer"))

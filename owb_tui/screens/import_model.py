@@ -158,7 +158,7 @@ class ImportModelScreen(ImportForm):
         try:
             config = self.config()
         except BadInput as exc:
-            self.app.notify(str(exc), severity="error")
+            self.app.notify(error_text(exc), severity="error")
             return
         name = self.query_one("#name", Input).value.strip() or None
         labels = self.query_one("#labels", Input).value.strip() or None

@@ -15,7 +15,7 @@ from textual.widgets import Button, Checkbox, Collapsible, Input, Select, Static
 from engine.errors import BadInput
 from engine.records import Dataset, Model
 
-from ..app import reports_errors
+from ..app import error_text, reports_errors
 from ..widgets.tables import literal
 from .forms import chosen_precision, number, precision_select, row
 
@@ -132,7 +132,7 @@ class OptimizeForm(VerticalScroll):
         try:
             spec, bench_time = self.spec()
         except BadInput as exc:
-            self.app.notify(str(exc), severity="error")
+            self.app.notify(error_text(exc), severity="error")
             return
         job = self.app.start_calibration(spec, bench_time, infer_precision=chosen_precision(self, "opt-infer"))
         if job is not None:

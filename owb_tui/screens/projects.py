@@ -19,7 +19,7 @@ from engine.projects import model_tree
 from engine.records import Dataset, InferenceResult, Model, Project
 from engine.terminal_text import printable
 
-from ..app import reports_errors
+from ..app import error_text, reports_errors
 from ..commands.common import human_size
 from ..widgets.footer import KeyFooter
 from ..widgets.progress import JobStatus
@@ -187,7 +187,7 @@ class ProjectsScreen(FilterKeys, Screen):
         try:
             return self.app.ws.get(Model, key)
         except NotFound as exc:
-            self.app.notify(str(exc), severity="error")
+            self.app.notify(error_text(exc), severity="error")
             self.refresh_rows()
             return None
 

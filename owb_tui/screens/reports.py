@@ -51,7 +51,7 @@ class ReportsPane(Vertical):
         from engine.dataset_choice import ordered
 
         found, default = ordered(self.app.ws, self.model)
-        datasets = [(f"{d.name} ({d.format})", d.id) for d in found]
+        datasets = [(literal(f"{d.name} ({d.format})"), d.id) for d in found]
         yield row(("kind", Select(kinds, value="accuracy", allow_blank=False, id="rep-kind", compact=True)),
                   ("dataset", Select(datasets, value=default if datasets else Select.NULL,
                                      id="rep-dataset", compact=True)))
