@@ -163,3 +163,33 @@ async def test_dialogs_and_tabs_start_on_a_dataset_that_fits(picker_ws):
         await app.screen.action_tab("reports")
         await wait_for(pilot, lambda: app.screen.query("#rep-dataset"), timeout=30)
         assert app.screen.query_one("#rep-dataset", Select).value == pages_a
+
+
+async def test_import_form_picks_the_image_input_and_cuts_the_graph(ws, tmp_path):
+    """The form's input and cut at fields do what --input and --output do."""
+    import model_builders as mb
+
+    from engine.records import Model
+    from owb_tui.screens.import_model import ImportModelScreen
+
+    src = mb.build_two_input_ir(tmp_path)
+    app = OwbApp(ws)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await pilot.press("m")
+        await pilot.pause()
+        form = app.screen
+        assert isinstance(form, ImportModelScreen)
+        form.query_one("#path").value = str(src)
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: "in: image" in str(form.query_one("#facts").render()), timeout=30)
+        form.query_one("#task").value = "generic"
+        await pilot.click("#import")
+        await wait_for(pilot, lambda: "2 inputs" in str(form.query_one("#facts").render()), timeout=30)
+        assert "input field" in str(form.query_one("#facts").render()) and "--" not in str(form.query_one("#facts").render())
+        form.query_one("#image-input").value = "image"
+        form.query_one("#outputs").value = "logits"
+        await pilot.click("#import")
+        await wait_for(pilot, lambda: ws.maybe(Model, "two_inputs") is not None, timeout=30)
+    model = ws.get(Model, "two_inputs")
+    assert [i["name"] for i in model.inputs] == ["image"] and [o["name"] for o in model.outputs] == ["logits"]
