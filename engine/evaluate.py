@@ -14,7 +14,10 @@ import numpy as np
 
 from .adapters import model_adapter
 from .errors import BadInput
+from .device import precision_name
 from .inference import DatasetRunner, OutputStore, Progress
+from .precision import ACCURACY
+from .precision import validate as validate_precision
 from .records import TASK_FORMATS, Dataset, InferenceResult, Model
 from .workspace import Workspace
 
@@ -104,8 +107,10 @@ def predictions(ws: Workspace, model: Model, dataset: Dataset, *, batch: int = 1
 
 def evaluate(ws: Workspace, model: Model, dataset: Dataset, *, batch: int = 1,
              cancel: threading.Event | None = None, progress: Progress | None = None,
-             record: bool = True) -> dict:
-    """Measure the task metric; stores the result in the project's history."""
+             record: bool = True, precision: str = ACCURACY) -> dict:
+    """Measure the task metric; stores the result in the project's history.
+    ``precision`` is the floating-point precision inference runs in (true f32
+    by default, engine.precision says why)."""
     from .dataset_store import load_index
     from .projects import ensure_project
 
@@ -113,7 +118,8 @@ def evaluate(ws: Workspace, model: Model, dataset: Dataset, *, batch: int = 1,
     index = load_index(ws, dataset)
     options = {"conf_threshold": 0.01} if model.config.task == "detection" else {}
     metric = Metric(model.config.task, index.labels, index.root)
-    runner = DatasetRunner(ws, model, batch=batch)
+    validate_precision(precision)
+    runner = DatasetRunner(ws, model, batch=batch, precision=precision)
     start = time.perf_counter()  # after compiling: images/s is the streaming rate
     stream = predictions(ws, model, dataset, cancel=cancel, progress=progress, runner=runner, index=index, **options)
     if model.config.task == "detection":
@@ -125,6 +131,7 @@ def evaluate(ws: Workspace, model: Model, dataset: Dataset, *, batch: int = 1,
     result = metric.result()
     result["seconds"] = round(time.perf_counter() - start, 3)
     result["images_per_s"] = round(result["images"] / max(result["seconds"], 1e-9), 2)
+    result["inference_precision"] = precision_name(runner.compiled.get_property("INFERENCE_PRECISION_HINT"))
     if record:
         project = ensure_project(ws, model, dataset)
         ws.add(InferenceResult(kind="accuracy", project=project.id, model=model.id, dataset=dataset.id, result=result))

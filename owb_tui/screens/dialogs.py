@@ -17,7 +17,7 @@ from engine.records import Dataset, Model
 
 from ..app import error_text, reports_errors
 from ..widgets.tables import literal
-from .forms import row
+from .forms import chosen_precision, precision_select, row
 
 
 class ConfirmScreen(ModalScreen[bool]):
@@ -108,8 +108,10 @@ class BenchmarkDialog(RunDialog):
         yield row(("seconds", Input(f"{DEFAULT_TIME_S:g}", id="time", type="number", compact=True)),
                   ("hint", Select([(h, h) for h in HINTS], value="throughput", allow_blank=False, id="hint",
                                   compact=True)))
-        yield Static("Throughput hint: all streams busy, like benchmark_app -hint throughput. A running job "
-                     "slows the measurement, so benchmarks queue behind other jobs.", classes="hint")
+        yield row(("float in", precision_select("infer-precision")))
+        yield Static("Throughput hint: all streams busy, like benchmark_app -hint throughput. The time is split "
+                     "into 3 runs; the figure is their median with its spread. A running job slows the "
+                     "measurement, so benchmarks queue behind other jobs.", classes="hint")
 
     def start(self) -> Any:
         from engine.benchmark import BenchmarkSettings
@@ -125,7 +127,8 @@ class BenchmarkDialog(RunDialog):
         except BadInput as exc:
             self.app.notify(error_text(exc), severity="error")
             return None
-        settings = BenchmarkSettings(time_s=seconds, hint=str(self.query_one("#hint", Select).value))
+        settings = BenchmarkSettings(time_s=seconds, hint=str(self.query_one("#hint", Select).value),
+                                     infer_precision=chosen_precision(self, "infer-precision"))
         return self.app.start_benchmark(self.model, dataset, settings)
 
 
@@ -142,6 +145,9 @@ class AccuracyDialog(RunDialog):
         else:
             select = Select([], id="dataset", prompt="no annotated dataset: import one with d", compact=True)
         yield row(("dataset", select))
+        yield row(("float in", precision_select("infer-precision", "f32")))
+        yield Static("f32 (default) gives the model's own accuracy; bf16 shows what bf16 execution costs.",
+                     classes="hint")
 
     def start(self) -> Any:
         dataset = self.dataset("#dataset")
@@ -149,4 +155,4 @@ class AccuracyDialog(RunDialog):
             self.app.notify("choose an annotated dataset; import one with d on the projects screen",
                             severity="error")
             return None
-        return self.app.start_accuracy(self.model, dataset)
+        return self.app.start_accuracy(self.model, dataset, precision=chosen_precision(self, "infer-precision"))
