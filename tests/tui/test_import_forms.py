@@ -1,6 +1,7 @@
-"""Datasets in the TUI: the import form's format detection (a resolving
-val.txt, a folder that fits two formats, the model's task) and the dataset
-pickers, which list what fits the model's task first."""
+"""Real models and real data in the TUI: the dataset form's format detection
+(a resolving val.txt, a folder that fits two formats, the model's task), the
+dataset pickers (what fits the model's task first), and the model form's
+preprocessing, image input and graph cut fields."""
 
 from __future__ import annotations
 
@@ -193,3 +194,31 @@ async def test_import_form_picks_the_image_input_and_cuts_the_graph(ws, tmp_path
         await wait_for(pilot, lambda: ws.maybe(Model, "two_inputs") is not None, timeout=30)
     model = ws.get(Model, "two_inputs")
     assert [i["name"] for i in model.inputs] == ["image"] and [o["name"] for o in model.outputs] == ["logits"]
+
+
+async def test_import_form_stores_center_crop_and_a_norm_preset(ws):
+    from ocr_fixtures import ppocr_model
+
+    from engine.records import Model
+
+    app = OwbApp(ws)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        await pilot.press("m")
+        await pilot.pause()
+        form = app.screen
+        form.query_one("#path").value = str(ppocr_model("cls"))
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: "softmax" in str(form.query_one("#facts").render()), timeout=30)
+        form.query_one("#shape").value = "1,3,48,192"
+        form.query_one("#color").value = "BGR"
+        form.query_one("#norm").value = "imagenet"  # the preset's numbers, in BGR order
+        await wait_for(pilot, lambda: form.query_one("#mean").value == "103.53,116.28,123.675", timeout=5)
+        assert form.query_one("#scale").value == "57.375,57.12,58.395"
+        form.query_one("#resize").value = "center-crop"
+        form.query_one("#crop-fraction").value = "0.9"
+        await pilot.click("#import")
+        await wait_for(pilot, lambda: ws.maybe(Model, "cls") is not None, timeout=30)
+    cfg = ws.get(Model, "cls").config
+    assert (cfg.resize, cfg.crop_fraction, cfg.norm, cfg.color) == ("center-crop", 0.9, "imagenet", "BGR")
+    assert cfg.mean == [103.53, 116.28, 123.675]
