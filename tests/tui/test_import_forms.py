@@ -166,6 +166,18 @@ async def test_dialogs_and_tabs_start_on_a_dataset_that_fits(picker_ws):
         assert app.screen.query_one("#rep-dataset", Select).value == pages_a
 
 
+async def open_model_form(pilot, app, path, shown: str):
+    """m, then the model's path: the form once it shows the model's tensors."""
+    await pilot.pause()
+    await pilot.press("m")
+    await pilot.pause()
+    form = app.screen
+    form.query_one("#path").value = str(path)
+    await pilot.press("enter")
+    await wait_for(pilot, lambda: shown in str(form.query_one("#facts").render()), timeout=30)
+    return form
+
+
 async def test_import_form_picks_the_image_input_and_cuts_the_graph(ws, tmp_path):
     """The form's input and cut at fields do what --input and --output do."""
     import model_builders as mb
@@ -173,17 +185,10 @@ async def test_import_form_picks_the_image_input_and_cuts_the_graph(ws, tmp_path
     from engine.records import Model
     from owb_tui.screens.import_model import ImportModelScreen
 
-    src = mb.build_two_input_ir(tmp_path)
     app = OwbApp(ws)
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.pause()
-        await pilot.press("m")
-        await pilot.pause()
-        form = app.screen
+        form = await open_model_form(pilot, app, mb.build_two_input_ir(tmp_path), "in: image")
         assert isinstance(form, ImportModelScreen)
-        form.query_one("#path").value = str(src)
-        await pilot.press("enter")
-        await wait_for(pilot, lambda: "in: image" in str(form.query_one("#facts").render()), timeout=30)
         form.query_one("#task").value = "generic"
         await pilot.click("#import")
         await wait_for(pilot, lambda: "2 inputs" in str(form.query_one("#facts").render()), timeout=30)
@@ -203,13 +208,7 @@ async def test_import_form_stores_center_crop_and_a_norm_preset(ws):
 
     app = OwbApp(ws)
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.pause()
-        await pilot.press("m")
-        await pilot.pause()
-        form = app.screen
-        form.query_one("#path").value = str(ppocr_model("cls"))
-        await pilot.press("enter")
-        await wait_for(pilot, lambda: "softmax" in str(form.query_one("#facts").render()), timeout=30)
+        form = await open_model_form(pilot, app, ppocr_model("cls"), "softmax")
         form.query_one("#shape").value = "1,3,48,192"
         form.query_one("#color").value = "BGR"
         form.query_one("#norm").value = "imagenet"  # the preset's numbers, in BGR order
