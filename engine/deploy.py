@@ -123,7 +123,8 @@ def package_config(ws: Workspace, model: Model) -> dict:
         "task": cfg.task,
         "ir": "model.xml",
         "input": {"shape": shape, "layout": cfg.layout, "color": cfg.color, "mean": list(cfg.mean),
-                  "scale": list(cfg.scale), "resize": cfg.resize},
+                  "scale": list(cfg.scale), "resize": cfg.resize, "crop_fraction": cfg.crop_fraction,
+                  "pad_position": cfg.pad_position, "pad_value": cfg.pad_value},
         "outputs": [o["name"] for o in outputs],
         "decoder": {"kind": kind, "form": adapter.form, "options": dict(adapter.opts)},
         "labels": labels,
@@ -276,6 +277,7 @@ def _provenance(ws: Workspace, model: Model) -> list[str]:
 
 def render_readme(ws: Workspace, model: Model, config: dict, plan: dict, figures: dict) -> str:
     from .device import cpu_summary
+    from .preprocess import describe_resize
 
     cfg = config["input"]
     acc = [f"- {a['metric']} **{a['value'] * 100:.2f}%** on dataset {a['dataset']} ({a['images']} images), "
@@ -304,7 +306,7 @@ def render_readme(ws: Workspace, model: Model, config: dict, plan: dict, figures
         "## Input",
         "",
         f"Shape {cfg['shape']} ({cfg['layout']}), colour {cfg['color']}, mean {cfg['mean']}, scale {cfg['scale']}, "
-        f"resize {cfg['resize']} (bilinear). Labels: {config['labels_source']}.",
+        f"resize {describe_resize(cfg)} (bilinear). Labels: {config['labels_source']}.",
         "",
         "## Measured by owb",
         "",

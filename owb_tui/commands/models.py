@@ -129,16 +129,10 @@ def cmd_show(args: argparse.Namespace) -> int:
     return emit(args, model_json(ws, m), lambda c: _render_model(c, ws, m, f"model {m.name}"))
 
 
-def resize_text(cfg: Any) -> str:
-    if cfg.resize == "center-crop":
-        return f"center-crop {cfg.crop_fraction:g}"
-    if cfg.resize == "keep-aspect-pad":
-        return f"keep-aspect-pad {cfg.pad_position} value {cfg.pad_value}"
-    return cfg.resize
-
-
 def _render_model(c: Any, ws: Any, m: Any, title: str) -> None:
     from rich.table import Table
+
+    from engine.preprocess import describe_resize
 
     cfg = m.config
     c.print(styled((title, "bold"), f" ({m.id})  {m.precision}  {human_size(m.size_bytes)}  "
@@ -150,7 +144,7 @@ def _render_model(c: Any, ws: Any, m: Any, title: str) -> None:
     c.print(t)
     labels = f"{len(cfg.labels)} labels" if cfg.labels else "no labels"
     c.print(f"task {cfg.task}, shape {cfg.shape}, layout {cfg.layout}, colour {cfg.color}, "
-            f"mean {cfg.mean}, scale {cfg.scale}{f' ({cfg.norm})' if cfg.norm else ''}, resize {resize_text(cfg)}, "
+            f"mean {cfg.mean}, scale {cfg.scale}{f' ({cfg.norm})' if cfg.norm else ''}, resize {describe_resize(cfg)}, "
             f"{labels}"
             + (f", decoder {cfg.decoder}" if cfg.task == "detection" else ""))
     c.print(f"IR: {ws.path(m.path)}")

@@ -155,7 +155,7 @@ def test_db_keeps_its_mode_on_every_write(tmp_path):
     assert stat.S_IMODE(db.stat().st_mode) == 0o664
 
 
-def test_onnx_with_two_static_inputs_imports(tmp_path):
+def test_onnx_with_two_static_inputs_is_refused_naming_its_inputs(tmp_path):
     import onnx
     from onnx import TensorProto, helper
 
@@ -167,8 +167,13 @@ def test_onnx_with_two_static_inputs_imports(tmp_path):
         [helper.make_tensor_value_info("sum", TensorProto.FLOAT, [1, 3, 8, 8])])
     path = tmp_path / "two.onnx"
     onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)], ir_version=8), str(path))
-    m = import_model(Workspace(tmp_path / "ws"), path, task="generic")
-    assert [i["name"] for i in m.inputs] == ["a", "b"]
+    # owb feeds one image input (issue 15): an ambiguous pair is refused by naming the inputs, not --shape
+    with pytest.raises(BadInput, match=r"2 inputs \(a \[1,3,8,8\], b \[1,3,8,8\]\); name the image input") as err:
+        import_model(Workspace(tmp_path / "ws"), path, task="generic")
+    assert "--shape" not in str(err.value)
+    with pytest.raises(BadInput, match=r"the outputs read input\(s\) b \[1,3,8,8\] besides the image input"):
+        import_model(Workspace(tmp_path / "ws"), path, task="generic", image_input="a")
+    assert not (tmp_path / "ws" / "models").exists() or not any((tmp_path / "ws" / "models").iterdir())
 
 
 def test_a_killed_writers_temp_file_is_removed_by_the_next_write(tmp_path):
