@@ -19,6 +19,7 @@ from textual.widgets import DataTable, Header, Select, Static
 
 from engine.jobs import ACTIVE, FINAL
 from engine.records import Job, Model
+from engine.terminal_text import printable
 
 from ..app import reports_errors
 from ..commands.common import human_size
@@ -165,9 +166,12 @@ class CompareScreen(Screen):
             from engine.quantize.trace import group_rows, summary
 
             search = r["speed_aware"]
-            verdict.append(f"\n{summary(search)}; {len(search['candidates'])} candidates (B's page, Search tab)")
+            verdict.append("\n")
+            verdict.append(printable(f"{summary(search)}; {len(search['candidates'])} candidates (B's page, t)"))
             for g, ms, effect, how in group_rows(search)[:8]:
-                verdict.append(f"\n  FP: {g}  INT8 added {ms} ms, metric {effect or '?'} pt ({how})", style="dim")
+                verdict.append("\n")
+                verdict.append(printable(f"  FP: {g}  INT8 added {ms} ms, metric {effect or '?'} pt ({how})"),
+                               style="dim")
         self.query_one("#verdict", Static).update(verdict)
         summary = self.query_one("#summary", DataTable)
         summary.clear()

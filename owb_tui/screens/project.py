@@ -115,7 +115,7 @@ def search_pane(search: dict) -> Widget:
         t: DataTable = DataTable(id=key, cursor_type="row", zebra_stripes=True)
         t.add_columns(*columns)
         for r in rows:
-            t.add_row(*r)
+            t.add_row(*cells(*r))
         parts.append(t)
     return VerticalScroll(*parts)
 
