@@ -49,6 +49,7 @@ def test_speed_aware_child_carries_its_search(text_ws):
     chosen = s["chosen"]
     assert [g["group"] for g in s["kept_in_fp"]] == chosen["fp_groups"]
     assert set(chosen["fp_groups"]) <= set(s["groups"])
+    assert out["reverted_ops"] == chosen["fp_groups"]  # Compare's "why" reads them as kept out on purpose
     assert out["keep_parent"] == s["keep_parent"]
     if s["keep_parent"]:
         assert out["verdict"].startswith("keep the parent")

@@ -154,7 +154,10 @@ def run_speed_aware(ctx: Any, calibration: Any, *, bench_time: float = 1.0, roun
     }
     from ..calibration import fp32_operations
 
-    child = calibration.save(outcome.model, n, time.perf_counter() - start, fp32_operations(outcome.model), [],
+    # The groups kept in floating point stand where AccuracyAware's reverted
+    # ops do, so Compare's "why" names them as kept out on purpose.
+    child = calibration.save(outcome.model, n, time.perf_counter() - start, fp32_operations(outcome.model),
+                             list(outcome.chosen.fp_groups),
                              extra={"speed_aware": search, "keep_parent": outcome.keep_parent,
                                     "verdict": outcome.verdict})
     ctx.log.info("speed-aware: %s", outcome.verdict)
