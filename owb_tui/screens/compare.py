@@ -67,8 +67,8 @@ class CompareScreen(Screen):
         yield Header()
         with VerticalScroll(id="compare-body"):
             yield row(("A", Select(options, value=self.a_id, allow_blank=False, id="cmp-a", compact=True)),
-                      ("B", Select(options, value=self.b_id, allow_blank=False, id="cmp-b", compact=True)),
-                      ("float in", precision_select("cmp-infer")))
+                      ("B", Select(options, value=self.b_id, allow_blank=False, id="cmp-b", compact=True)))
+            yield row(("float in", precision_select("cmp-infer")))
             yield Static(id="verdict", classes="detail")
             for key, labels in (("summary", ("", "A", "B", "B/A")),
                                 ("cmp-why", ("ms B-A", "why", "B n", "layers")),
