@@ -159,6 +159,9 @@ def run_foreground(args: argparse.Namespace, runner: Any, kind: str, fn: Any, **
 def render_result(c: Any, r: dict) -> None:
     c.print(styled((r["model"], "bold"), f" ({r['id']}): INT8 child of {r['parent']} — {r['method']}/{r['preset']}, "
             f"{r['subset_images']} calibration images, {r['seconds']:.1f} s"))
+    if r.get("keep_parent"):
+        c.print(styled(("KEEP THE PARENT", "bold yellow"), f": {r['verdict']}; this child is kept for its search "
+                       "trace, not as a speed-up"))
     acc = r.get("accuracy")
     if acc:
         c.print(f"accuracy: parent {acc['parent'] * 100:.2f}%, child {acc['child'] * 100:.2f}%, drop {acc['drop']:.2f} pt")
@@ -197,7 +200,7 @@ def render_search(c: Any, s: dict) -> None:
         if rows:
             t = Table(*columns, box=None)
             for r in rows:
-                t.add_row(*r)
+                t.add_row(*(styled(x) for x in r))
             c.print(t)
 
 

@@ -56,7 +56,7 @@ def register(sub: Any) -> None:
                    help="take the ratio from stored runs with identical settings instead of measuring now "
                         "(refused when there are none)")
     p.add_argument("--runs", type=positive_int, default=20, metavar="N",
-                   help="inferences averaged for per-layer times (default 20)")
+                   help="profiled inferences; a layer's time is its median (default 20)")
     p.add_argument("--top", type=positive_int, default=15, metavar="N", help="kernel rows printed as text")
     add_infer_precision(p)
 
@@ -308,7 +308,8 @@ def render_compare(c: Any, r: dict, top: int) -> None:
     c.print(p)
     c.print(_layer_sums(layers))
     k = Table("layer", "type", "time A ms", "time B ms", "delta", "precision A", "precision B", "only in", box=None,
-              title=f"layers by original layer, largest change first ({top} of {len(layers['kernels'])}); "
+              title=f"layers by original layer, largest change first ({min(top, len(layers['kernels']))} of "
+                    f"{len(layers['kernels'])}); "
                     "B's inserted Reorder/Convert/FakeQuantize work is charged to the layer it serves")
     for row in layers["kernels"][:top]:
         k.add_row(row["layer"][:48], row["type"], _ms(row["time_a_ms"]), _ms(row["time_b_ms"]),

@@ -171,7 +171,7 @@ async def test_screenshot_shows_tree_and_key_hints(ws):
     # The SVG holds one <text> per run of same-styled cells; join them and
     # compare without spaces (which it writes as &#160;).
     text = "".join(re.findall(r"<text[^>]*>([^<]*)</text>", svg)).replace("&#160;", "").replace(" ", "")
-    for expected in ("cls", "└cls-int8", "INT8", "FP32", "latms", "mmodel", "oint8", "ccompare", "jjobs", "qquit"):
+    for expected in ("cls", "└cls-int8", "INT8", "FP32", "msthr", "mslat", "mmodel", "oint8", "ccompare", "jjobs", "qquit"):
         assert expected in text, expected
 
 

@@ -141,6 +141,8 @@ async def test_tutorial_by_keys(demo_ws, tmp_path):
         await pilot.pause()
         assert "demo-shapes (imagenet, 500 images)" in screen_text(app)
         await pilot.press("tab")
+        assert focused_id(app) == "infer-precision"  # f32 by default: the model's own accuracy
+        await pilot.press("tab")
         assert focused_id(app) == "start"
         await pilot.press("enter")
         await pilot.pause()
