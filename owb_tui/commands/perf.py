@@ -7,6 +7,7 @@ import sys
 from typing import Any
 
 from .common import add_command, emit, parse_ints, workspace
+from .targets import add_target_flag, run_on_target
 
 
 def register(sub: Any) -> None:
@@ -29,6 +30,7 @@ def register(sub: Any) -> None:
     p.add_argument("--requests", type=int, metavar="N", help="infer requests (default: OPTIMAL_NUMBER_OF_INFER_REQUESTS)")
     p.add_argument("--batch", type=int, metavar="B", help="batch size (default: the model's configured shape)")
     add_precision(p)
+    add_target_flag(p)
 
     p = add_command(sub, "explore", "sweep batch × streams and find the best throughput under a latency limit", cmd_explore)
     p.add_argument("model", help="model name or id")
@@ -57,6 +59,8 @@ def _say(args: argparse.Namespace, text: str) -> None:
 
 
 def cmd_benchmark(args: argparse.Namespace) -> int:
+    from dataclasses import asdict
+
     from engine.benchmark import BenchmarkSettings, run_benchmark
     from engine.records import Dataset, Model
 
@@ -66,6 +70,11 @@ def cmd_benchmark(args: argparse.Namespace) -> int:
     ws = workspace(args)
     model = ws.get(Model, args.model)
     dataset = ws.get(Dataset, args.dataset) if args.dataset else None
+    if args.target:
+        params = {"kind": "benchmark", "model": model.id, "dataset": dataset.id if dataset else None,
+                  "settings": asdict(settings)}
+        r = run_on_target(args, ws, params, f"benchmark {model.name}")
+        return emit(args, r, lambda c: render_benchmark(c, r))
     _say(args, f"benchmarking {model.name} for {settings.time_s:g} s ({settings.hint} hint)…")
     _, r = run_benchmark(ws, model, settings, dataset=dataset)
     return emit(args, r, lambda c: render_benchmark(c, r))
@@ -84,6 +93,8 @@ def render_benchmark(c: Any, r: dict) -> None:
     c.print(f"{r['iterations']} iterations in {r['elapsed_s']:.2f} s; compile {r['compile_ms']:.0f} ms, "
             f"first inference {r['first_inference_ms']:.2f} ms; inputs {r['inputs']}")
     where = f"project {r['project']}" if r.get("project") else "model history"
+    if r.get("target"):
+        where += f", measured on target {r['target']}"
     c.print(f"stored as {r['id']} in the {where}")
 
 

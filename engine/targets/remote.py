@@ -1,0 +1,194 @@
+"""The host side of a job on a target: prepare assets, upload, start the job
+there detached, follow its progress, and bring its results home.
+
+`remote_job(ctx, params)` is a plain job body of (context, parameters), so
+the same function runs under engine.jobs' JobRunner today and under a
+detached per-workspace runner later. Results come back tagged with the
+target (``result["target"]``, projects on device "<target>:CPU"); a
+calibrated child's IR is downloaded, verified against the hashes the target
+computed, and listed only once it is whole."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+from ..errors import BadInput, Cancelled, OwbError
+from ..records import Dataset, InferenceResult, Model, Target
+from ..workspace import Workspace
+from .prepare import ensure_prepared, prepare, worker_argv
+from .transport import Ssh, TargetUnreachable, in_root
+from .upload import HashCache, download, upload
+
+KINDS = ("benchmark", "accuracy", "calibrate")
+RECONNECTS = 3  # follow re-attaches this many times before the job is called lost
+
+
+def device_of(target: str | None) -> str:
+    """The Project.device of results measured on ``target`` (None: this machine)."""
+    return f"{target}:CPU" if target else "CPU"
+
+
+def connect(ws: Workspace, target: Target) -> Ssh:
+    return Ssh(ws.home, target.name, target.dest)
+
+
+def check(ws: Workspace, target: Target, say: Any = lambda s: None) -> Target:
+    """`owb target check`: connect (host key checked), prepare, read CPU facts."""
+    ssh = connect(ws, target)
+    say("connect")
+    ssh.run("true", timeout=60)
+    return prepare(ws, ssh, target, say)
+
+
+def model_files(ws: Workspace, model: Model) -> list[Path]:
+    xml = ws.path(model.path)
+    return [xml, xml.with_suffix(".bin")]
+
+
+def dataset_files(ws: Workspace, dataset: Dataset) -> list[Path]:
+    folder = ws.path(dataset.index).parent
+    return sorted(p for p in folder.rglob("*") if p.is_file())
+
+
+def assets(ws: Workspace, models: list[Model], datasets: list[Dataset], ctx: Any) -> dict[str, tuple[Path, str]]:
+    """Every file the job reads, by workspace-relative path, with its sha256."""
+    paths = [p for m in models for p in model_files(ws, m)] + [p for d in datasets for p in dataset_files(ws, d)]
+    cache = HashCache(ws.home)
+    out = {}
+    for i, p in enumerate(paths):
+        out[p.relative_to(ws.home).as_posix()] = (p, cache.sha(p))
+        if i % 20 == 0:
+            ctx.progress("prepare assets", i, len(paths))
+    cache.save()
+    ctx.progress("prepare assets", len(paths), len(paths))
+    return out
+
+
+def job_inputs(ws: Workspace, params: dict) -> tuple[Model, list[Dataset]]:
+    model = ws.get(Model, params["model"])
+    names = [params.get("dataset"), (params.get("calibration") or {}).get("calibration_dataset")]
+    datasets: list[Dataset] = []
+    for n in names:
+        if n and all(d.id != n and d.name != n for d in datasets):
+            datasets.append(ws.get(Dataset, n))
+    return model, datasets
+
+
+def remote_job(ctx: Any, params: dict) -> dict:
+    """Job body: run ``params["kind"]`` on ``params["target"]``; the local command's JSON document."""
+    ws: Workspace = ctx.ws
+    kind = params["kind"]
+    if kind not in KINDS:
+        raise BadInput(f"{kind} does not run on targets yet (it does: {', '.join(KINDS)})")
+    target = ws.get(Target, params["target"])
+    ssh = connect(ws, target)
+    ctx.progress("prepare target")
+    target = ensure_prepared(ws, ssh, target, say=lambda s: ctx.progress(f"prepare target: {s}"))
+    model, datasets = job_inputs(ws, params)
+    files = assets(ws, [model], datasets, ctx)
+    ctx.progress("upload", 0, 1)
+    sent = upload(ssh, target.root, target.prepared["python"], files,
+                  progress=lambda d, t: ctx.progress("upload", d, t or 1))
+    ctx.log.info("upload to %s: %s", target.name, sent)
+    spec = {"kind": kind, "files": {rel: sha for rel, (_, sha) in files.items()},
+            "models": [model.to_dict()], "datasets": [d.to_dict() for d in datasets],
+            "model": model.id, "dataset": datasets[0].id if datasets and params.get("dataset") else None,
+            **{k: params[k] for k in ("settings", "batch", "calibration", "bench_time") if k in params}}
+    if kind == "calibrate":
+        spec["calibration"] = {**params["calibration"], "model": model.id}
+    job_id = ctx.job.id
+    ssh.run(in_root(target.root, worker_argv(target.prepared, "start", job_id)), input=json.dumps(spec).encode())
+    final = follow(ctx, ssh, target, job_id)
+    if final["state"] == "cancelled":
+        raise Cancelled("cancelled by the user")
+    if final["state"] != "done":
+        err = OwbError(f"on target {target.name!r}: {final.get('error', 'failed')}")
+        err.exit_code = final.get("exit_code", 1)
+        raise err
+    return bring_home(ws, ssh, target, job_id, kind, final["result"], sent)
+
+
+def follow(ctx: Any, ssh: Ssh, target: Target, job_id: str) -> dict:
+    """Progress of the job on the target until it ends; the final record.
+    A dropped connection is re-attached from the last offset a few times."""
+    offset, failures, stage, cancel_sent = 0, 0, "starting", False
+    while True:
+        proc = ssh.popen(in_root(target.root, worker_argv(target.prepared, "follow", job_id, str(offset))))
+        assert proc.stdout is not None and proc.stderr is not None
+        for line in proc.stdout:
+            event = json.loads(line)
+            if "final" in event:
+                proc.wait()
+                return event["final"]
+            offset += len(line)
+            failures = 0
+            stage = event["stage"]
+            if ctx.cancel.is_set():
+                if not cancel_sent:
+                    ssh.run(in_root(target.root, worker_argv(target.prepared, "cancel", job_id)))
+                    cancel_sent = True
+                continue
+            try:
+                ctx.progress(stage, event["step"], event["total"] or None)
+            except Cancelled:
+                pass  # sent to the target on the next event; its final record says when it stopped
+        code = proc.wait()
+        why = (proc.stderr.read().decode(errors="replace").strip().splitlines() or [f"exit code {code}"])[-1]
+        failures += 1
+        ctx.log.warning("lost the connection to %s (%s), attempt %d", target.name, why, failures)
+        if failures > RECONNECTS:
+            raise TargetUnreachable(
+                f"lost the connection to target {target.name!r} during the job (at stage {stage!r}): {why}. "
+                "Nothing from this run was kept; run the command again to retry")
+        time.sleep(1.5 * failures)
+
+
+def bring_home(ws: Workspace, ssh: Ssh, target: Target, job_id: str, kind: str, result: dict, sent: dict) -> dict:
+    from ..projects import ensure_project
+
+    ws.update(target, facts=result["facts"])
+    out = dict(result["output"])
+    if kind == "calibrate":
+        child = bring_child(ws, ssh, target, job_id, out)
+        out["model"], out["id"] = child.name, child.id
+    projects: dict[str, str] = {}
+    for raw in result["records"]:
+        rec = InferenceResult.from_dict(raw)
+        rec.result = {**rec.result, "target": target.name}
+        remote_project = rec.project
+        if rec.dataset:
+            model, dataset = ws.get(Model, rec.model), ws.get(Dataset, rec.dataset)
+            rec.project = ensure_project(ws, model, dataset, device_of(target.name)).id
+        projects[remote_project] = rec.project
+        if ws.maybe(InferenceResult, rec.id) is None:
+            ws.add(rec)
+    if kind == "benchmark" and out.get("project"):
+        out["project"] = projects.get(out["project"], out["project"])
+    out["target"] = target.name
+    out["upload"] = sent
+    return out
+
+
+def bring_child(ws: Workspace, ssh: Ssh, target: Target, job_id: str, out: dict) -> Model:
+    """Download the calibrated child's IR into the workspace and list it."""
+    child = Model.from_dict(out["child"])
+    if ws.maybe(Model, child.id) is not None:  # brought home already by an earlier attempt
+        return ws.get(Model, child.id)
+    scratch = ws.tmp_dir("remote-child-")
+    try:
+        folder = Path(child.path).parent
+        for rel, sha in out["child_files"].items():
+            download(ssh, target.root, f"jobs/{job_id}/ws/{rel}", sha, scratch / Path(rel).relative_to(folder))
+        final = ws.path(folder.as_posix())
+        if final.exists():
+            raise OwbError(f"{final} exists already; owb will not overwrite it")
+        scratch.rename(final)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    child.name = ws.unique_name(Model, child.name)
+    child.provenance = {**child.provenance, "target": target.name}
+    return ws.add(child)
