@@ -14,7 +14,7 @@ import threading
 from collections.abc import Callable
 
 from .errors import BadInput
-from .records import Dataset, InferenceResult, Model
+from .records import Dataset, InferenceResult, Model, Target
 from .workspace import Workspace
 
 HISTORY_RUNS = 5  # the most recent comparable benchmarks, whose median is used
@@ -22,36 +22,54 @@ LAYER_RUNS = 20
 StageProgress = Callable[[int, int, str], None]
 
 
-def _comparable(result: dict, cpu: str) -> bool:
-    """Runs with benchmark_app's defaults on this CPU: throughput hint, streams,
-    requests and batch left to OpenVINO (a sweep cell is not a baseline)."""
+def _comparable(result: dict, cpu: str, target: str | None = None) -> bool:
+    """Runs with benchmark_app's defaults on this CPU (or this target's):
+    throughput hint, streams, requests and batch left to OpenVINO (a sweep
+    cell is not a baseline). A target's runs never mix with local ones, even
+    when its CPU reads the same."""
     s = result.get("settings") or {}
     return (result.get("hint") == "throughput" and s.get("streams") is None and s.get("requests") is None
-            and s.get("batch") is None and result.get("device", "CPU") == "CPU" and result.get("cpu") == cpu)
+            and s.get("batch") is None and result.get("device", "CPU") == "CPU" and result.get("cpu") == cpu
+            and result.get("target") == target)
 
 
-def recent_benchmarks(ws: Workspace, model: Model) -> list[InferenceResult]:
-    """The model's latest HISTORY_RUNS comparable benchmarks on this CPU, oldest first."""
+def recent_benchmarks(ws: Workspace, model: Model, target: Target | None = None) -> list[InferenceResult]:
+    """The model's latest HISTORY_RUNS comparable benchmarks on this CPU (or
+    the target's), oldest first."""
     from .benchmark import history
     from .device import cpu_summary
 
-    cpu = cpu_summary()
-    return [r for r in history(ws, model, "benchmark") if _comparable(r.result, cpu)][-HISTORY_RUNS:]
+    cpu = target.facts.get("summary") if target else cpu_summary()
+    name = target.name if target else None
+    return [r for r in history(ws, model, "benchmark") if _comparable(r.result, cpu, name)][-HISTORY_RUNS:]
 
 
 def speed(ws: Workspace, model: Model, *, bench_time: float, cancel: threading.Event | None = None,
-          progress: StageProgress | None = None) -> dict:
-    """Median throughput and latency of the model's latest comparable benchmarks,
-    benchmarking it now (``bench_time`` seconds) when there are none."""
+          progress: StageProgress | None = None, target: Target | None = None) -> dict:
+    """Median throughput and latency of the model's latest comparable benchmarks
+    (on ``target`` when given), benchmarking it now (``bench_time`` seconds)
+    when there are none."""
     from .benchmark import BenchmarkSettings, run_benchmark
 
-    runs = recent_benchmarks(ws, model)
+    runs = recent_benchmarks(ws, model, target)
     measured_now = not runs
     if measured_now:
         stage = f"benchmarking {model.name} for {bench_time:g} s"
         report = (lambda d, t: progress(d, t, stage)) if progress else None
-        record, _ = run_benchmark(ws, model, BenchmarkSettings(time_s=bench_time), cancel=cancel, progress=report)
-        runs = [record]
+        if target is not None:
+            from dataclasses import asdict
+
+            from .targets.remote import call_for, run_remote
+
+            run_remote(call_for(ws, progress, cancel), {"kind": "benchmark", "target": target.id,
+                                                        "model": model.id,
+                                                        "settings": asdict(BenchmarkSettings(time_s=bench_time))})
+            target = ws.get(Target, target.id)  # its CPU facts are known now
+            runs = recent_benchmarks(ws, model, target)[-1:]
+        else:
+            record, _ = run_benchmark(ws, model, BenchmarkSettings(time_s=bench_time), cancel=cancel,
+                                      progress=report)
+            runs = [record]
     results = [r.result for r in runs]
     return {
         "throughput_fps": round(statistics.median(r["throughput_fps"] for r in results), 3),
@@ -253,33 +271,55 @@ def default_pair(ws: Workspace, model: Model) -> tuple[Model, Model] | None:
     return (model, b) if b else None
 
 
-def validate(a: Model, b: Model, bench_time: float, layer_runs: int = LAYER_RUNS) -> None:
-    if a.id == b.id:
-        raise BadInput(f"both sides are {a.name!r}; compare two different models")
+def validate(a: Model, b: Model, bench_time: float, layer_runs: int = LAYER_RUNS, same_place: bool = True) -> None:
+    if a.id == b.id and same_place:
+        raise BadInput(f"both sides are {a.name!r} on the same machine; compare two different models, "
+                       "or one model on two targets")
     if not (bench_time > 0):
         raise BadInput(f"--time must be a positive number of seconds, not {bench_time}")
     if layer_runs < 1:
         raise BadInput(f"--runs must be 1 or more, not {layer_runs}")
 
 
-def compare(ws: Workspace, a: Model, b: Model, *, dataset: Dataset | None = None, bench_time: float = 10.0,
-            layer_runs: int = LAYER_RUNS, cancel: threading.Event | None = None,
-            progress: StageProgress | None = None) -> dict:
-    """The Compare page as plain data (the `owb compare --json` document)."""
-    from .device import cpu_facts
+def profile(ws: Workspace, model: Model, runs: int, target: Target | None, cancel: threading.Event | None,
+            progress: StageProgress | None) -> dict:
+    """Per-layer table of the model, here or on the target."""
     from .layers import layers_for_model
 
-    validate(a, b, bench_time, layer_runs)
-    perf_a = speed(ws, a, bench_time=bench_time, cancel=cancel, progress=progress)
-    perf_b = speed(ws, b, bench_time=bench_time, cancel=cancel, progress=progress)
+    if target is None:
+        return layers_for_model(ws, model, runs=runs)
+    from .precision import SPEED_DEFAULT
+    from .targets.remote import call_for, run_remote
+
+    return run_remote(call_for(ws, progress, cancel), {
+        "kind": "layers", "target": target.id, "model": model.id,
+        "layers": {"runs": runs, "batch": None, "infer_precision": SPEED_DEFAULT}})
+
+
+def compare(ws: Workspace, a: Model, b: Model, *, dataset: Dataset | None = None, bench_time: float = 10.0,
+            layer_runs: int = LAYER_RUNS, cancel: threading.Event | None = None,
+            progress: StageProgress | None = None, target: Target | None = None,
+            target_b: Target | None = None) -> dict:
+    """The Compare page as plain data (the `owb compare --json` document).
+
+    ``target`` measures both sides on that target; ``target_b`` puts B on
+    another one (then A and B may be the same model)."""
+    from .device import cpu_facts
+
+    target_b = target_b or target
+    place_a, place_b = (target.name if target else None), (target_b.name if target_b else None)
+    validate(a, b, bench_time, layer_runs, same_place=place_a == place_b)
+    perf_a = speed(ws, a, bench_time=bench_time, cancel=cancel, progress=progress, target=target)
+    perf_b = speed(ws, b, bench_time=bench_time, cancel=cancel, progress=progress, target=target_b)
     acc_a, acc_b = accuracies(ws, a, b, dataset)
     sa, sb = side(a, perf_a, acc_a), side(b, perf_b, acc_b)
+    sa["target"], sb["target"] = place_a, place_b
     if progress:
         progress(0, 2, f"profiling layers of {a.name}")
-    ta = layers_for_model(ws, a, runs=layer_runs)
+    ta = profile(ws, a, layer_runs, target, cancel, progress)
     if progress:
         progress(1, 2, f"profiling layers of {b.name}")
-    tb = layers_for_model(ws, b, runs=layer_runs)
+    tb = profile(ws, b, layer_runs, target_b, cancel, progress)
     fps_a, fps_b = perf_a["throughput_fps"], perf_b["throughput_fps"]
     throughput_ratio = round(fps_b / fps_a, 3) if fps_a else None
     size_ratio = round(b.size_bytes / a.size_bytes, 3) if a.size_bytes else None
@@ -288,7 +328,8 @@ def compare(ws: Workspace, a: Model, b: Model, *, dataset: Dataset | None = None
             and acc_b["value"] is not None:
         drop = round((acc_a["value"] - acc_b["value"]) * 100, 3)
     types = per_type(ta, tb)
-    facts = cpu_facts()
+    facts = ws.get(Target, target.id).facts if target else cpu_facts()
+    facts_b = ws.get(Target, target_b.id).facts if target_b else cpu_facts()
     return {
         "a": sa,
         "b": sb,
@@ -308,4 +349,6 @@ def compare(ws: Workspace, a: Model, b: Model, *, dataset: Dataset | None = None
             "runs": layer_runs,
         },
         "cpu": facts["summary"],
+        "cpu_b": facts_b["summary"],
+        "targets": {"a": place_a, "b": place_b},
     }

@@ -41,7 +41,8 @@ def remote(tmp_path_factory):
     root = tmp / "target-root"
     env = server.env
     yield server, home, env, root
-    run_owb("target", "remove", "edge", home=home, env=env)
+    for name in ("edge", "edge2"):
+        run_owb("target", "remove", name, home=home, env=env)
     server.kill()
 
 
@@ -135,6 +136,32 @@ def test_remote_calibration_brings_the_child_home(remote):
     assert acc["value"] == there["accuracy"]["child"]
     tagged = [r for r in ws.find(InferenceResult, model=child.id) if r.result.get("target") == "edge"]
     assert tagged, "the child's measurements on the target are kept, tagged with it"
+
+
+def test_compare_keeps_targets_apart(remote):
+    server, home, env, root = remote
+    from engine.records import InferenceResult
+    from engine.workspace import Workspace
+
+    # The same machine under its user@host:port form: a second target, its host key already accepted.
+    owb(remote, "target", "add", "edge2", f"{server.user}@127.0.0.1:{server.port}", "--python", sys.executable,
+        "--root", str(root))
+    on_edge = json.loads(owb(remote, "compare", "cls", "cls-edge", "--target", "edge", "--time", "1",
+                             "--runs", "2", "--json").stdout)
+    assert on_edge["targets"] == {"a": "edge", "b": "edge"}
+    ws = Workspace(home)
+    tag = lambda ids: {ws.get(InferenceResult, i).result.get("target") for i in ids}  # noqa: E731
+    assert tag(on_edge["a"]["benchmarks"]) == tag(on_edge["b"]["benchmarks"]) == {"edge"}
+    across = json.loads(owb(remote, "compare", "cls", "--target", "edge", "--vs-target", "edge2", "--time", "1",
+                            "--runs", "2", "--json").stdout)
+    assert across["a"]["name"] == across["b"]["name"] == "cls"
+    assert across["targets"] == {"a": "edge", "b": "edge2"}
+    assert tag(across["a"]["benchmarks"]) == {"edge"} and tag(across["b"]["benchmarks"]) == {"edge2"}
+    here = json.loads(owb(remote, "compare", "cls", "cls-here", "--time", "1", "--runs", "2", "--json").stdout)
+    assert here["targets"] == {"a": None, "b": None}
+    assert tag(here["a"]["benchmarks"]) == tag(here["b"]["benchmarks"]) == {None}
+    same = owb(remote, "compare", "cls", "cls", "--target", "edge", check=False)
+    assert same.returncode == 2 and "same machine" in same.stderr
 
 
 def _remote_job_pid(root: Path, job: str) -> int:

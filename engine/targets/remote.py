@@ -23,7 +23,7 @@ from .prepare import ensure_prepared, prepare, worker_argv
 from .transport import Ssh, TargetUnreachable, in_root
 from .upload import HashCache, download, upload
 
-KINDS = ("benchmark", "accuracy", "calibrate")
+KINDS = ("benchmark", "accuracy", "calibrate", "explore", "layers")
 RECONNECTS = 3  # follow re-attaches this many times before the job is called lost
 
 
@@ -78,12 +78,42 @@ def job_inputs(ws: Workspace, params: dict) -> tuple[Model, list[Dataset]]:
     return model, datasets
 
 
+class Call:
+    """What a remote run needs of its caller: the workspace, a job id to name
+    the run on the target, progress (stage, step, total; may raise Cancelled),
+    a cancel flag and a log. A JobContext is one; `call_for` makes one."""
+
+    def __init__(self, ws: Workspace, job_id: str, progress: Any, cancel: Any, log: Any) -> None:
+        self.ws, self.job_id, self.progress, self.cancel, self.log = ws, job_id, progress, cancel, log
+
+
 def remote_job(ctx: Any, params: dict) -> dict:
     """Job body: run ``params["kind"]`` on ``params["target"]``; the local command's JSON document."""
-    ws: Workspace = ctx.ws
+    return run_remote(Call(ctx.ws, ctx.job.id, ctx.progress, ctx.cancel, ctx.log), params)
+
+
+def call_for(ws: Workspace, progress: Any = None, cancel: Any = None) -> Call:
+    """A Call for engine code that is not a job itself (compare's measuring part)."""
+    import logging
+    import threading
+
+    from ..records import new_id
+
+    def report(stage: str, step: int = 0, total: int | None = None) -> None:
+        if progress:
+            progress(step, total or 0, stage)
+        if call.cancel.is_set():
+            raise Cancelled("cancelled by the user")
+
+    call = Call(ws, f"c{new_id()}", report, cancel or threading.Event(), logging.getLogger("owb.targets"))
+    return call
+
+
+def run_remote(ctx: Call, params: dict) -> dict:
+    ws = ctx.ws
     kind = params["kind"]
     if kind not in KINDS:
-        raise BadInput(f"{kind} does not run on targets yet (it does: {', '.join(KINDS)})")
+        raise BadInput(f"{kind} does not run on targets (these do: {', '.join(KINDS)})")
     target = ws.get(Target, params["target"])
     ssh = connect(ws, target)
     ctx.progress("prepare target")
@@ -94,13 +124,13 @@ def remote_job(ctx: Any, params: dict) -> dict:
     sent = upload(ssh, target.root, target.prepared["python"], files,
                   progress=lambda d, t: ctx.progress("upload", d, t or 1))
     ctx.log.info("upload to %s: %s", target.name, sent)
-    spec = {"kind": kind, "files": {rel: sha for rel, (_, sha) in files.items()},
+    spec = {**{k: v for k, v in params.items() if k not in ("target", "model", "dataset")},
+            "files": {rel: sha for rel, (_, sha) in files.items()},
             "models": [model.to_dict()], "datasets": [d.to_dict() for d in datasets],
-            "model": model.id, "dataset": datasets[0].id if datasets and params.get("dataset") else None,
-            **{k: params[k] for k in ("settings", "batch", "calibration", "bench_time") if k in params}}
+            "model": model.id, "dataset": datasets[0].id if datasets and params.get("dataset") else None}
     if kind == "calibrate":
         spec["calibration"] = {**params["calibration"], "model": model.id}
-    job_id = ctx.job.id
+    job_id = ctx.job_id
     ssh.run(in_root(target.root, worker_argv(target.prepared, "start", job_id)), input=json.dumps(spec).encode())
     final = follow(ctx, ssh, target, job_id)
     if final["state"] == "cancelled":
@@ -166,7 +196,7 @@ def bring_home(ws: Workspace, ssh: Ssh, target: Target, job_id: str, kind: str, 
         projects[remote_project] = rec.project
         if ws.maybe(InferenceResult, rec.id) is None:
             ws.add(rec)
-    if kind == "benchmark" and out.get("project"):
+    if kind in ("benchmark", "explore") and out.get("project"):
         out["project"] = projects.get(out["project"], out["project"])
     out["target"] = target.name
     out["upload"] = sent

@@ -60,13 +60,11 @@ def start(job_id: str) -> None:
 
 
 def alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+    from ..workspace import pid_alive
+
+    if not pid_alive(pid):
         return False
-    except PermissionError:
-        return True
-    try:  # a zombie is gone for our purposes
+    try:  # a zombie (where no init reaps orphans) is gone for our purposes
         with open(f"/proc/{pid}/stat") as f:
             return f.read().rsplit(")", 1)[1].split()[0] != "Z"
     except OSError:
@@ -163,6 +161,8 @@ def execute(ctx: RemoteContext, spec: dict) -> dict:
     from ..calibration import CalibrationSpec
     from ..device import cpu_facts
     from ..evaluate import evaluate
+    from ..explore import run_explore
+    from ..layers import layers_for_model
     from ..optimize import run_optimize
     from ..records import Dataset, InferenceResult, Model
     from .upload import sha256_file
@@ -183,6 +183,15 @@ def execute(ctx: RemoteContext, spec: dict) -> dict:
     elif kind == "accuracy":
         out = evaluate(ws, model, dataset, batch=spec.get("batch", 1), cancel=ctx.cancel,
                        progress=lambda d, t: ctx.progress("accuracy", d, t))
+    elif kind == "explore":
+        e = spec["explore"]
+        _, out = run_explore(ws, model, e["batches"], e["streams"], time_s=e["time_s"],
+                             latency_limit_ms=e.get("latency_limit_ms"), dataset=dataset,
+                             infer_precision=e["infer_precision"], cancel=ctx.cancel,
+                             progress=lambda d, t: ctx.progress("explore", d, t))
+    elif kind == "layers":
+        ctx.progress("layers")
+        out = layers_for_model(ws, model, **spec["layers"])
     elif kind == "calibrate":
         out = run_optimize(ctx, CalibrationSpec(**spec["calibration"]), bench_time=spec["bench_time"])
         child = ws.get(Model, out["id"])

@@ -40,6 +40,7 @@ def register(sub: Any) -> None:
     p.add_argument("--latency-limit", type=float, metavar="MS", help="median latency limit for the sweet spot")
     p.add_argument("--dataset", help="feed this dataset's images instead of random data")
     add_precision(p)
+    add_target_flag(p)
 
     p = add_command(sub, "layers", "per-layer runtime precision, kernel and time", cmd_layers)
     p.add_argument("model", help="model name or id")
@@ -47,6 +48,7 @@ def register(sub: Any) -> None:
     p.add_argument("--batch", type=int, metavar="B")
     p.add_argument("--top", type=int, metavar="N", help="show only the N slowest layers")
     add_precision(p)
+    add_target_flag(p)
 
     add_command(sub, "cpu", "what this CPU offers OpenVINO (ISA, VNNI, AMX, default precision)", cmd_cpu)
 
@@ -107,6 +109,12 @@ def cmd_explore(args: argparse.Namespace) -> int:
     model = ws.get(Model, args.model)
     dataset = ws.get(Dataset, args.dataset) if args.dataset else None
     cells = len(set(args.batches)) * len(set(args.streams))
+    if args.target:
+        params = {"kind": "explore", "model": model.id, "dataset": dataset.id if dataset else None,
+                  "explore": {"batches": args.batches, "streams": args.streams, "time_s": args.time,
+                              "latency_limit_ms": args.latency_limit, "infer_precision": args.infer_precision}}
+        r = run_on_target(args, ws, params, f"explore {model.name}")
+        return emit(args, r, lambda c: render_explore(c, r))
     _say(args, f"exploring {model.name}: {cells} cells × {args.time:g} s…")
     _, r = run_explore(ws, model, args.batches, args.streams, time_s=args.time,
                        latency_limit_ms=args.latency_limit, dataset=dataset, infer_precision=args.infer_precision)
@@ -151,6 +159,11 @@ def cmd_layers(args: argparse.Namespace) -> int:
         raise BadInput(f"--top must be 1 or more, not {args.top}")
     ws = workspace(args)
     model = ws.get(Model, args.model)
+    if args.target:
+        params = {"kind": "layers", "model": model.id,
+                  "layers": {"runs": args.runs, "batch": args.batch, "infer_precision": args.infer_precision}}
+        table = run_on_target(args, ws, params, f"layers of {model.name}")
+        return emit(args, table, lambda c: render_layers(c, table, args.top))
     _say(args, f"profiling {model.name} over {args.runs} inferences…")
     table = layers_for_model(ws, model, runs=args.runs, batch=args.batch, infer_precision=args.infer_precision)
     return emit(args, table, lambda c: render_layers(c, table, args.top))

@@ -57,6 +57,9 @@ def register(sub: Any) -> None:
     p.add_argument("--runs", type=positive_int, default=20, metavar="N",
                    help="inferences averaged for per-layer times (default 20)")
     p.add_argument("--top", type=positive_int, default=15, metavar="N", help="kernel rows printed as text")
+    p.add_argument("--target", metavar="NAME", help="measure both sides on this remote target")
+    p.add_argument("--vs-target", metavar="NAME",
+                   help="measure B on this target (A stays on --target, else here); without B, B is A")
 
     p = add_command(sub, "visualize", "draw a model's predictions (and its parent's) on a dataset image",
                     cmd_visualize)
@@ -224,23 +227,30 @@ def report_list(args: argparse.Namespace) -> int:
 def cmd_compare(args: argparse.Namespace) -> int:
     from engine.compare import compare, default_pair, validate
     from engine.errors import BadInput
-    from engine.records import Dataset, Model
+    from engine.records import Dataset, Model, Target
 
     ws = workspace(args)
     a = ws.get(Model, args.a)
+    target = ws.get(Target, args.target) if args.target else None
+    target_b = ws.get(Target, args.vs_target) if args.vs_target else None
     if args.b:
         b = ws.get(Model, args.b)
+    elif target_b is not None:
+        b = a
     else:
         pair = default_pair(ws, a)
         if pair is None:
             raise BadInput(f"{a.name} has no optimized model to compare with; name B, or optimize {a.name} first")
         a, b = pair
     dataset = ws.get(Dataset, args.dataset) if args.dataset else None
-    validate(a, b, args.time, args.runs)
+    place_a = target.name if target else "here"
+    place_b = target_b.name if target_b else place_a
+    validate(a, b, args.time, args.runs, same_place=place_a == place_b)
     if not args.json:
-        print(f"comparing {a.name} and {b.name} (benchmarks from history, or {args.time:g} s each where "
-              f"missing; layers over {args.runs} inferences)…", file=sys.stderr, flush=True)
-    result = compare(ws, a, b, dataset=dataset, bench_time=args.time, layer_runs=args.runs)
+        print(f"comparing {a.name} ({place_a}) and {b.name} ({place_b}) (benchmarks from history, or "
+              f"{args.time:g} s each where missing; layers over {args.runs} inferences)…", file=sys.stderr, flush=True)
+    result = compare(ws, a, b, dataset=dataset, bench_time=args.time, layer_runs=args.runs, target=target,
+                     target_b=target_b)
     return emit(args, result, lambda c: render_compare(c, result, args.top))
 
 
@@ -248,7 +258,10 @@ def render_compare(c: Any, r: dict, top: int) -> None:
     from rich.table import Table
 
     a, b = r["a"], r["b"]
-    t = Table("", f"A {a['name']}", f"B {b['name']}", "B / A", box=None, title=r["cpu"])
+    where = r.get("targets") or {}
+    title = r["cpu"] if r.get("cpu_b", r["cpu"]) == r["cpu"] else f"A: {r['cpu']}\nB: {r['cpu_b']}"
+    t = Table("", f"A {a['name']}" + (f" on {where['a']}" if where.get("a") else ""),
+              f"B {b['name']}" + (f" on {where['b']}" if where.get("b") else ""), "B / A", box=None, title=title)
 
     def ratio(x: Any, y: Any) -> str:
         return f"{y / x:.2f}×" if isinstance(x, (int, float)) and isinstance(y, (int, float)) and x else ""
