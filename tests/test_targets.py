@@ -100,6 +100,9 @@ def test_remote_benchmark_uploads_once_and_quotes_names(remote, tmp_path):
     first = json.loads(owb(remote, "benchmark", name, "--target", "edge", "--time", "1", "--json").stdout)
     assert first["target"] == "edge" and first["throughput_fps"] > 0 and first["model"] == name
     assert first["upload"]["sent_bytes"] > 0
+    log = owb(remote, "jobs", "log", first["job"]).stdout
+    stages = re.findall(r"stage: (.+)", log)
+    assert stages.index("prepare assets") < stages.index("upload") < stages.index("benchmark"), stages
     again = json.loads(owb(remote, "benchmark", name, "--target", "edge", "--time", "1", "--json").stdout)
     assert again["upload"] == {**again["upload"], "sent_files": 0, "sent_bytes": 0}
     assert not evil.exists()
