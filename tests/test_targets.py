@@ -81,12 +81,19 @@ def test_unknown_host_is_refused_with_its_fingerprint_then_trusted(remote):
     assert [t["name"] for t in listed] == ["edge"]
 
 
-def test_bad_target_input(remote):
+def test_bad_target_input(remote, tmp_path):
+    server, home, env, root = remote
+    evil = tmp_path / "pwned"
+    owb(remote, "target", "add", "evil-py", server.alias, "--python", f"$(touch {evil})", "--root", str(root))
     for args, words in ((("target", "add", "x", "-oProxyCommand=touch /tmp/p"), "not user@host"),
                         (("target", "add", "x y", "h"), "target name"),
-                        (("benchmark", "cls", "--target", "nowhere"), "no target named")):
+                        (("target", "add", "x", "h", "--root", "../up"), "--root"),
+                        (("benchmark", "cls", "--target", "nowhere"), "no target named"),
+                        (("target", "check", "evil-py"), "does not run there")):
         proc = owb(remote, *args, check=False)
         assert proc.returncode == 2 and words in proc.stderr, proc.stderr
+    assert not evil.exists()
+    owb(remote, "target", "remove", "evil-py")
 
 
 def test_remote_benchmark_uploads_once_and_quotes_names(remote, tmp_path):
@@ -107,6 +114,7 @@ def test_remote_benchmark_uploads_once_and_quotes_names(remote, tmp_path):
     assert again["upload"] == {**again["upload"], "sent_files": 0, "sent_bytes": 0}
     assert not evil.exists()
     assert list(root.glob("cas/.tmp-*")) == []
+    assert not (root / "jobs" / first["job"]).exists(), "a finished job's folder is cleaned once its results are home"
 
 
 def test_remote_accuracy_equals_local(remote):
@@ -204,3 +212,27 @@ def test_server_killed_mid_job_fails_clearly_and_retry_works(remote):
     out = json.loads(retry.stdout)
     assert out["model"] == "cls-killed" and out["upload"]["sent_bytes"] == 0
     assert Workspace(home).get(Model, "cls-killed").precision == "INT8"
+
+
+def test_cancel_reaches_the_job_on_the_target(remote, monkeypatch):
+    server, home, env, root = remote
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+    from engine.jobs import JobRunner
+    from engine.records import Model, Target
+    from engine.targets.remote import remote_job
+    from engine.workspace import Workspace
+
+    ws = Workspace(home)
+    params = {"kind": "benchmark", "target": ws.get(Target, "edge").id, "model": ws.get(Model, "cls").id,
+              "dataset": None, "settings": {"time_s": 120.0}}
+    runner = JobRunner(ws)
+    job = runner.submit("benchmark", lambda ctx: remote_job(ctx, params), params=params)
+    deadline = time.monotonic() + 120
+    while runner.running() and runner.running()[0].stage != "benchmark" and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert runner.cancel(job.id)
+    done = runner.wait(job.id, timeout=120)
+    assert done.state == "cancelled", (done.state, done.error)
+    final = json.loads((root / "jobs" / job.id / "result.json").read_text())
+    assert final["state"] == "cancelled"

@@ -20,7 +20,7 @@ from ..errors import BadInput, Cancelled, OwbError
 from ..records import Dataset, InferenceResult, Model, Target
 from ..workspace import Workspace
 from .prepare import ensure_prepared, prepare, worker_argv
-from .transport import Ssh, TargetUnreachable, in_root
+from .transport import RemoteFailed, Ssh, TargetUnreachable, in_root
 from .upload import HashCache, download, upload
 
 KINDS = ("benchmark", "accuracy", "calibrate", "explore", "layers")
@@ -131,7 +131,13 @@ def run_remote(ctx: Call, params: dict) -> dict:
     if kind == "calibrate":
         spec["calibration"] = {**params["calibration"], "model": model.id}
     job_id = ctx.job_id
-    ssh.run(in_root(target.root, worker_argv(target.prepared, "start", job_id)), input=json.dumps(spec).encode())
+    payload = json.dumps(spec).encode()
+    try:
+        ssh.run(in_root(target.root, worker_argv(target.prepared, "start", job_id)), input=payload)
+    except RemoteFailed:  # owb's folder there was cleaned or damaged since the last check: prepare again
+        target = prepare(ws, ssh, target, say=lambda s: ctx.progress(f"prepare target: {s}"))
+        upload(ssh, target.root, target.prepared["python"], files)
+        ssh.run(in_root(target.root, worker_argv(target.prepared, "start", job_id)), input=payload)
     final = follow(ctx, ssh, target, job_id)
     if final["state"] == "cancelled":
         raise Cancelled("cancelled by the user")
@@ -139,7 +145,12 @@ def run_remote(ctx: Call, params: dict) -> dict:
         err = OwbError(f"on target {target.name!r}: {final.get('error', 'failed')}")
         err.exit_code = final.get("exit_code", 1)
         raise err
-    return bring_home(ws, ssh, target, job_id, kind, final["result"], sent)
+    out = bring_home(ws, ssh, target, job_id, kind, final["result"], sent)
+    try:  # everything is home; a failed job's folder stays there with its logs
+        ssh.run(in_root(target.root, ["rm", "-rf", "--", f"jobs/{job_id}"]))
+    except OwbError as exc:
+        ctx.log.warning("could not clean jobs/%s on %s: %s", job_id, target.name, exc)
+    return out
 
 
 def follow(ctx: Any, ssh: Ssh, target: Target, job_id: str) -> dict:
