@@ -23,7 +23,7 @@ from .prepare import ensure_prepared, prepare, worker_argv
 from .transport import RemoteFailed, Ssh, TargetUnreachable, in_root
 from .upload import HashCache, download, upload
 
-KINDS = ("benchmark", "accuracy", "calibrate", "explore", "layers")
+KINDS = ("benchmark", "accuracy", "calibrate", "explore", "layers", "pair")
 RECONNECTS = 3  # follow re-attaches this many times before the job is called lost
 
 
@@ -68,14 +68,14 @@ def assets(ws: Workspace, models: list[Model], datasets: list[Dataset], ctx: Any
     return out
 
 
-def job_inputs(ws: Workspace, params: dict) -> tuple[Model, list[Dataset]]:
-    model = ws.get(Model, params["model"])
+def job_inputs(ws: Workspace, params: dict) -> tuple[list[Model], list[Dataset]]:
+    models = [ws.get(Model, params[k]) for k in ("model", "model_b") if params.get(k)]
     names = [params.get("dataset"), (params.get("calibration") or {}).get("calibration_dataset")]
     datasets: list[Dataset] = []
     for n in names:
         if n and all(d.id != n and d.name != n for d in datasets):
             datasets.append(ws.get(Dataset, n))
-    return model, datasets
+    return models, datasets
 
 
 class Call:
@@ -118,15 +118,16 @@ def run_remote(ctx: Call, params: dict) -> dict:
     ssh = connect(ws, target)
     ctx.progress("prepare target")
     target = ensure_prepared(ws, ssh, target, say=lambda s: ctx.progress(f"prepare target: {s}"))
-    model, datasets = job_inputs(ws, params)
-    files = assets(ws, [model], datasets, ctx)
+    models, datasets = job_inputs(ws, params)
+    model = models[0]
+    files = assets(ws, models, datasets, ctx)
     ctx.progress("upload", 0, 1)
     sent = upload(ssh, target.root, target.prepared["python"], files,
                   progress=lambda d, t: ctx.progress("upload", d, t or 1))
     ctx.log.info("upload to %s: %s", target.name, sent)
     spec = {**{k: v for k, v in params.items() if k not in ("target", "model", "dataset")},
             "files": {rel: sha for rel, (_, sha) in files.items()},
-            "models": [model.to_dict()], "datasets": [d.to_dict() for d in datasets],
+            "models": [m.to_dict() for m in models], "datasets": [d.to_dict() for d in datasets],
             "model": model.id, "dataset": datasets[0].id if datasets and params.get("dataset") else None}
     if kind == "calibrate":
         spec["calibration"] = {**params["calibration"], "model": model.id}
@@ -209,6 +210,8 @@ def bring_home(ws: Workspace, ssh: Ssh, target: Target, job_id: str, kind: str, 
             ws.add(rec)
     if kind in ("benchmark", "explore") and out.get("project"):
         out["project"] = projects.get(out["project"], out["project"])
+    for run in out.get("run_results", []):
+        run.update(target=target.name, project=projects.get(run.get("project") or "", run.get("project")))
     out["target"] = target.name
     out["upload"] = sent
     return out

@@ -124,6 +124,9 @@ class RemoteContext:
         self.log.setLevel(logging.INFO)
         self.log.addHandler(self.log_handler)
 
+    def plan(self, phases: list) -> None:
+        """The host estimates the whole job's time; nothing to do here."""
+
     def check_cancel(self) -> None:
         from ..errors import Cancelled
 
@@ -157,12 +160,13 @@ def materialize(ws, files: dict[str, str]) -> None:
 
 
 def execute(ctx: RemoteContext, spec: dict) -> dict:
-    from ..benchmark import BenchmarkSettings, run_benchmark
     from ..calibration import CalibrationSpec
     from ..device import cpu_facts
     from ..evaluate import evaluate
-    from ..explore import run_explore
-    from ..layers import layers_for_model
+    from ..measure.benchmark import BenchmarkSettings
+    from ..measure.explore import run_explore
+    from ..measure.layers import layers_for_model
+    from ..measure.protocol import figure_document, measure_figure, measure_pair
     from ..optimize import run_optimize
     from ..records import Dataset, InferenceResult, Model
     from .upload import sha256_file
@@ -175,25 +179,34 @@ def execute(ctx: RemoteContext, spec: dict) -> dict:
         ws.add(Dataset.from_dict(ds))
     model = ws.get(Model, spec["model"])
     dataset = ws.get(Dataset, spec["dataset"]) if spec.get("dataset") else None
+    staged = lambda d, t, stage: ctx.progress(stage, d, t)  # noqa: E731  (the protocol's (done, total, stage))
     kind, out = spec["kind"], {}
     if kind == "benchmark":
         settings = BenchmarkSettings(**spec["settings"])
-        _, out = run_benchmark(ws, model, settings, dataset=dataset, cancel=ctx.cancel,
-                               progress=lambda d, t: ctx.progress("benchmark", d, t))
+        fig = measure_figure(ws, model, settings, runs=spec.get("runs", 1), total_time_s=settings.time_s,
+                             dataset=dataset, cancel=ctx.cancel, progress=staged)
+        out = figure_document(ws, fig)
+    elif kind == "pair":
+        out = measure_pair(ws, model, ws.get(Model, spec["model_b"]), BenchmarkSettings(**spec["settings"]),
+                           rounds=spec["rounds"], total_time_s=spec["bench_time"], cancel=ctx.cancel,
+                           progress=staged)
     elif kind == "accuracy":
         out = evaluate(ws, model, dataset, batch=spec.get("batch", 1), cancel=ctx.cancel,
-                       progress=lambda d, t: ctx.progress("accuracy", d, t))
+                       progress=lambda d, t: ctx.progress("accuracy", d, t),
+                       **({"precision": spec["precision"]} if spec.get("precision") else {}))
     elif kind == "explore":
         e = spec["explore"]
-        _, out = run_explore(ws, model, e["batches"], e["streams"], time_s=e["time_s"],
+        _, out = run_explore(ws, model, e["batches"], e["streams"], time_s=e["time_s"], runs=e.get("runs", 1),
                              latency_limit_ms=e.get("latency_limit_ms"), dataset=dataset,
                              infer_precision=e["infer_precision"], cancel=ctx.cancel,
                              progress=lambda d, t: ctx.progress("explore", d, t))
     elif kind == "layers":
         ctx.progress("layers")
-        out = layers_for_model(ws, model, **spec["layers"])
+        out = layers_for_model(ws, model, runs=spec["layers"]["runs"],
+                               settings=BenchmarkSettings(**spec["layers"]["settings"]))
     elif kind == "calibrate":
-        out = run_optimize(ctx, CalibrationSpec(**spec["calibration"]), bench_time=spec["bench_time"])
+        out = run_optimize(ctx, CalibrationSpec(**spec["calibration"]), bench_time=spec["bench_time"],
+                           **{k: spec[k] for k in ("infer_precision", "rounds") if k in spec})
         child = ws.get(Model, out["id"])
         folder = ws.path(child.path).parent
         out["child"] = child.to_dict()

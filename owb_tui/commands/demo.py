@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from .common import add_command, emit, workspace
+from .common import add_command, emit, styled, workspace
 
 
 def register(sub: Any) -> None:
@@ -36,13 +36,14 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     def render(c: Any) -> None:
         made = ", ".join(out["created"]) or "nothing new (already there)"
-        c.print(f"[bold]owb demo[/] in {ws.home}: created {made}")
+        c.print(styled(("owb demo", "bold"), f" in {ws.home}: created {made}"))
         ds = out["datasets"]
         c.print(f"model {m.name}: {m.precision}, input {m.inputs[0]['shape']}, {len(m.config.labels or [])} classes")
         c.print(f"datasets: {ANNOTATED_NAME} ({ds[ANNOTATED_NAME].images} annotated images), "
                 f"{UNANNOTATED_NAME} ({ds[UNANNOTATED_NAME].images} unannotated)")
         c.print("next:")
         for cmd, why in steps:
-            c.print(f"  [dim]# {why}[/]\n  [bold]{cmd}[/]", soft_wrap=True)
+            c.print(styled(("  # " + why, "dim")), soft_wrap=True)
+            c.print(styled(("  " + cmd, "bold")), soft_wrap=True)
 
     return emit(args, data, render)

@@ -16,13 +16,13 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Button, Header, Input, Select, Static
 
-from engine.records import Dataset, Model, Report
+from engine.records import Model, Report
 
 from ..app import reports_errors
 from ..widgets.footer import KeyFooter
 from ..widgets.progress import JobStatus
 from ..widgets.report_view import ARROWS, ReportView
-from ..widgets.tables import FilterBar, FilterKeys, RowTable, cell, clip, filter_binding
+from ..widgets.tables import FilterBar, FilterKeys, RowTable, cell, clip, filter_binding, literal
 from .forms import row
 
 KIND_NOTES = {
@@ -48,9 +48,12 @@ class ReportsPane(Vertical):
         kinds = [("accuracy vs annotations", "accuracy")]
         if self.model.parent:
             kinds += [("predictions vs parent", "predictions"), ("tensor distance vs parent", "tensor-distance")]
-        datasets = [(d.name, d.id) for d in self.app.ws.all(Dataset)]
+        from engine.dataset_choice import ordered
+
+        found, default = ordered(self.app.ws, self.model)
+        datasets = [(literal(f"{d.name} ({d.format})"), d.id) for d in found]
         yield row(("kind", Select(kinds, value="accuracy", allow_blank=False, id="rep-kind", compact=True)),
-                  ("dataset", Select(datasets, value=datasets[0][1] if datasets else Select.NULL,
+                  ("dataset", Select(datasets, value=default if datasets else Select.NULL,
                                      id="rep-dataset", compact=True)))
         with Horizontal(classes="buttons"):
             yield Static(KIND_NOTES["accuracy"], id="rep-note", classes="hint", markup=False)
@@ -141,7 +144,7 @@ class ReportScreen(FilterKeys, Screen):
     def on_mount(self) -> None:
         report = self.report
         self.sub_title = report.name
-        self.query_one("#report-summary", Static).update(Text(f"{report.name}: {summary_line(report)}"))
+        self.query_one("#report-summary", Static).update(literal(f"{report.name}: {summary_line(report)}"))
         self.show()
 
     @reports_errors
@@ -247,10 +250,12 @@ class ReportScreen(FilterKeys, Screen):
 
     @reports_errors
     def action_export(self) -> None:
+        from engine.output import free_path, output_path
+
         safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in self.report.name)
         if self.shown is None:
             self.app.notify("no rows are shown yet: nothing to export", severity="warning")
             return
-        target = Path.cwd() / f"{safe}.csv"
+        target = output_path(free_path(Path.cwd() / f"{safe}.csv"), home=self.app.ws.home, flag="CSV file")
         self.shown.to_csv(target)
         self.app.notify(f"wrote {len(self.shown)} rows to {target}")

@@ -23,7 +23,10 @@ from textual.widgets import Header, Static
 from textual.worker import get_current_worker
 
 from engine.errors import BadInput, OwbError
+from engine.output import free_path, output_path
 from engine.records import Dataset, Model, Report
+from engine.terminal_text import printable
+from engine.visualize import save_picture
 
 from ..widgets.footer import KeyFooter
 from ..widgets.image_view import ImageView
@@ -107,8 +110,10 @@ class VisualizeScreen(Screen[int]):
             self.reference = ws.get(Model, self.report.reference) if self.report.reference else None
             self.dataset = ws.get(Dataset, self.report.dataset)
         except OwbError as exc:
-            self.query_one(ImageView).fail(str(exc))
-            self.app.notify(str(exc), severity="error", timeout=8)
+            from ..app import error_text
+
+            self.query_one(ImageView).fail(error_text(exc))
+            self.app.notify(error_text(exc), severity="error", timeout=8)
             return
         self.draw()
 
@@ -144,12 +149,12 @@ class VisualizeScreen(Screen[int]):
         text.append("\n")
         if self.reference is not None:
             text.append("■", style=PARENT)
-            text.append(f" parent {self.reference.name}  ")
+            text.append(f" parent {printable(self.reference.name)}  ")
             text.append("■", style=OPTIMIZED)
-            text.append(f" optimized {self.model.name if self.model else ''}  ")
+            text.append(f" optimized {printable(self.model.name) if self.model else ''}  ")
         elif self.model is not None:
             text.append("■", style=OPTIMIZED)
-            text.append(f" {self.model.name}  ")
+            text.append(f" {printable(self.model.name)}  ")
         if self.dataset is not None and self.dataset.annotated and self.arrangement != "blend":
             text.append("■", style=ANNOTATION)
             text.append(" annotation  ")
@@ -233,10 +238,10 @@ class VisualizeScreen(Screen[int]):
             return
         model = self.model.name if self.model else "model"
         suffix = "-blend" if self.arrangement == "blend" else ""
-        target = Path.cwd() / f"{safe_name(model)}-{safe_name(Path(self.image_name).stem)}{suffix}.png"
+        target = free_path(Path.cwd() / f"{safe_name(model)}-{safe_name(Path(self.image_name).stem)}{suffix}.png")
         try:
-            picture.save(target)
-        except OSError as exc:
-            self.app.notify(f"cannot write {target}: {exc.strerror or exc}", severity="error", timeout=8)
+            save_picture(picture, output_path(target, home=self.app.ws.home, flag="picture"))
+        except OwbError as exc:
+            self.app.notify(str(exc), severity="error", timeout=8)
             return
         self.app.notify(f"saved {target}")
