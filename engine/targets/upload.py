@@ -8,13 +8,13 @@ so a second run of the same model and dataset sends nothing."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import re
 from pathlib import Path
 from typing import Callable
 
+from ..bundle import sha256 as sha256_file
 from .transport import Ssh, in_root
 
 SHA_RE = re.compile(r"^[0-9a-f]{64}$")
@@ -54,12 +54,6 @@ for s in sys.stdin.read().split():
 BytesProgress = Callable[[int, int], None]
 
 
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 class HashCache:
