@@ -125,6 +125,18 @@ def test_remote_accuracy_equals_local(remote):
     assert there["value"] == local["value"]  # both run in true f32 on the same CPU
 
 
+def test_remote_explore_and_layers(remote):
+    explored = json.loads(owb(remote, "explore", "cls", "--batches", "1", "--streams", "1", "--time", "0.5",
+                              "--target", "edge", "--json").stdout)
+    assert explored["target"] == "edge" and len(explored["cells"]) == 1
+    assert explored["cells"][0]["throughput_fps"] > 0
+    table = json.loads(owb(remote, "layers", "cls", "--runs", "2", "--target", "edge", "--json").stdout)
+    assert table["target"] == "edge" and table["executed_layers"] > 0
+    from engine.device import cpu_facts
+
+    assert table["inference_precision"] == cpu_facts()["default_inference_precision"]
+
+
 def test_remote_calibration_brings_the_child_home(remote):
     server, home, env, root = remote
     there = json.loads(owb(remote, "calibrate", "cls", "--dataset", "orient", "--target", "edge",

@@ -7,7 +7,7 @@ import re
 import sys
 from typing import Any
 
-from .common import OwbArgumentParser, add_command, emit, human_size, workspace
+from .common import OwbArgumentParser, add_command, emit, human_size, styled, workspace
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
@@ -64,8 +64,8 @@ def cmd_add(args: argparse.Namespace) -> int:
     if ws.maybe(Target, args.name):
         raise BadInput(f"a target named {args.name!r} exists already; `owb target remove {args.name}` first")
     t = ws.add(Target(name=args.name, dest=args.dest, python=args.python, wheelhouse=wheelhouse, root=args.root))
-    return emit(args, t.to_dict(), lambda c: c.print(
-        f"target [bold]{t.name}[/] → {t.dest}; `owb target check {t.name}` connects and prepares it"))
+    return emit(args, t.to_dict(), lambda c: c.print(styled(
+        "target ", (t.name, "bold"), f" → {t.dest}; `owb target check {t.name}` connects and prepares it")))
 
 
 def cmd_list(args: argparse.Namespace) -> int:
@@ -93,14 +93,14 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 
 def render_target(c: Any, t: Any) -> None:
-    c.print(f"[bold]{t.name}[/] → {t.dest}, owb's folder there: {t.root}")
+    c.print(styled((t.name, "bold"), f" → {t.dest}, owb's folder there: {t.root}"))
     p = t.prepared
     if p:
         pk = p.get("packages", {})
         c.print(f"python {p['python']} ({p['python_version']}), openvino {pk.get('openvino')}, "
                 f"nncf {pk.get('nncf') or 'missing: no remote calibration'}; owb code {p['code'][:12]}")
         for w in p.get("warnings", []):
-            c.print(f"[yellow]version differs[/]: {w}")
+            c.print(styled(("version differs", "yellow"), f": {w}"))
     if t.facts:
         c.print(f"CPU: {t.facts['summary']}")
         c.print(f"INT8: {t.facts['int8_note']}")
