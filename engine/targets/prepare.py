@@ -155,8 +155,10 @@ def make_venv(ws: Workspace, ssh: Ssh, target: Target, want: dict, say: Say) -> 
         ssh.run(in_root(target.root, ["rm", "-rf", "wheelhouse"], ["mkdir", "wheelhouse"], *links))
         source = ["--no-index", "--find-links", "wheelhouse"]
     say("install openvino on the target")
+    # --no-cache-dir: pip's cache would be ~/.cache/pip, outside owb's folder there.
     ssh.run(in_root(target.root, ["rm", "-rf", "venv"], ["python3", "-m", "venv", "venv"],
-                    [VENV_PYTHON, "-m", "pip", "install", "-q", "--disable-pip-version-check", *source, *reqs]),
+                    [VENV_PYTHON, "-m", "pip", "install", "-q", "--disable-pip-version-check", "--no-cache-dir",
+                     *source, *reqs]),
             timeout=3600)
 
 
