@@ -309,6 +309,12 @@ class OwbApp(App[int]):
         else:
             self.push_screen(JobsScreen())
 
+    def action_targets(self) -> None:
+        from .screens.targets import TargetsScreen
+
+        if not isinstance(self.screen, TargetsScreen):
+            self.push_screen(TargetsScreen())
+
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "back":
             from .screens.projects import ProjectsScreen

@@ -6,6 +6,7 @@ import argparse
 import sys
 from typing import Any
 
+from .targets import add_target_flag, run_on_target
 from .common import OwbArgumentParser, add_command, add_infer_precision, emit, number, positive_int, styled, workspace
 
 
@@ -42,6 +43,7 @@ def register(sub: Any) -> None:
                    help="interleaved parent/child rounds the benchmark time is split into (default 3)")
     add_infer_precision(p, what="benchmark after calibration (where auto means bf16, f32 is measured too)")
     p.add_argument("--fail-on-drop", type=number, metavar="PP", help="exit 3 when the measured accuracy drop exceeds PP points")
+    add_target_flag(p)
 
     group = sub.add_parser("jobs", help="list jobs; `owb jobs log ID` prints a job's log",
                            parents=[_common()])
@@ -86,8 +88,15 @@ def _calibrate(args: argparse.Namespace, ws: Any, spec: Any, bench_time: float, 
     from engine.optimize import run_optimize
     from engine.records import Model
 
-    runner = JobRunner(ws)
     parent = ws.get(Model, spec.model)
+    if getattr(args, "target", None):
+        from dataclasses import asdict
+
+        params = {"kind": "calibrate", "model": spec.model, "dataset": spec.dataset, "calibration": asdict(spec),
+                  "bench_time": bench_time, "fail_on_drop": fail_on_drop, "infer_precision": infer_precision,
+                  "rounds": rounds}
+        return _report(args, run_on_target(args, ws, params, f"calibrate {parent.name}"), fail_on_drop)
+    runner = JobRunner(ws)
     job = run_foreground(args, runner, "calibrate",
                          lambda ctx: run_optimize(ctx, spec, bench_time=bench_time, infer_precision=infer_precision,
                                                   rounds=rounds),
@@ -97,7 +106,10 @@ def _calibrate(args: argparse.Namespace, ws: Any, spec: Any, bench_time: float, 
     if job.state != "done":
         print(f"error: calibration {job.state}: {job.error} (log: owb jobs log {job.id})", file=sys.stderr)
         return job.exit_code or 1
-    result = {"job": job.id, **job.result}
+    return _report(args, {"job": job.id, **job.result}, fail_on_drop)
+
+
+def _report(args: argparse.Namespace, result: dict, fail_on_drop: float | None) -> int:
     emit(args, result, lambda c: render_result(c, result))
     drop = (result.get("accuracy") or result.get("agreement") or {}).get("drop")
     if fail_on_drop is not None and drop is not None and drop > fail_on_drop:
@@ -118,10 +130,16 @@ def cmd_job_retry(args: argparse.Namespace) -> int:
     ws = workspace(args)
     mark_interrupted(ws)
     job = ws.get(Job, args.job)
-    if job.kind != "calibrate":
-        raise BadInput(f"job {job.id} is a {job.kind} job; only calibrations can be retried")
+    if job.kind != "calibrate" and not job.params.get("target"):
+        raise BadInput(f"job {job.id} is a {job.kind} job; only calibrations and jobs on targets can be retried")
     if job.state not in ("failed", "cancelled", "interrupted"):
         raise BadInput(f"job {job.id} is {job.state}; only failed, cancelled or interrupted jobs can be retried")
+    if job.params.get("target"):  # the same remote job again; its assets are cached there already
+        args.target = job.params["target"]
+        result = run_on_target(args, ws, job.params, job.name.rsplit(" on ", 1)[0])
+        if job.kind == "calibrate":
+            return _report(args, result, job.params.get("fail_on_drop"))
+        return emit(args, result, lambda c: c.print(f"{job.kind} on target {result['target']}: done, job {result['job']}"))
     fields = {f.name for f in dataclasses.fields(CalibrationSpec)}
     spec = CalibrationSpec(**{k: v for k, v in job.params.items() if k in fields})
     Calibration(ws, spec, ctx=None)

@@ -6,6 +6,7 @@ import argparse
 import sys
 from typing import Any
 
+from .targets import add_target_flag, run_on_target
 from .common import add_command, emit, number, parse_ints, positive_int, progress_bar, styled, workspace
 
 
@@ -29,6 +30,7 @@ def register(sub: Any) -> None:
     p.add_argument("--requests", type=int, metavar="N", help="infer requests (default: OPTIMAL_NUMBER_OF_INFER_REQUESTS)")
     p.add_argument("--batch", type=int, metavar="B", help="batch size (default: the model's configured shape)")
     add_precision(p)
+    add_target_flag(p)
 
     p = add_command(sub, "explore", "sweep batch × streams and find the best throughput under a latency limit", cmd_explore)
     p.add_argument("model", help="model name or id")
@@ -40,6 +42,7 @@ def register(sub: Any) -> None:
                    help="runs each cell's time is split into; the cell shows its median run and their spread (default 1)")
     p.add_argument("--dataset", help="feed this dataset's images instead of random data")
     add_precision(p)
+    add_target_flag(p)
 
     p = add_command(sub, "layers", "per-layer runtime precision, kernel and time", cmd_layers)
     p.add_argument("model", help="model name or id")
@@ -50,6 +53,7 @@ def register(sub: Any) -> None:
                    help="profile as that benchmark runs (default latency: one request, layers back to back); the "
                         "sum is set beside the latest benchmark with the same hint and precision")
     add_precision(p)
+    add_target_flag(p)
 
     add_command(sub, "cpu", "what this CPU offers OpenVINO (ISA, VNNI, AMX, default precision)", cmd_cpu)
 
@@ -70,6 +74,13 @@ def cmd_benchmark(args: argparse.Namespace) -> int:
     ws = workspace(args)
     model = ws.get(Model, args.model)
     dataset = ws.get(Dataset, args.dataset) if args.dataset else None
+    if args.target:
+        from dataclasses import asdict
+
+        params = {"kind": "benchmark", "model": model.id, "dataset": dataset.id if dataset else None,
+                  "settings": asdict(settings), "runs": args.runs}
+        r = run_on_target(args, ws, params, f"benchmark {model.name}")
+        return emit(args, r, lambda c: render_benchmark(c, r))
     _say(args, f"benchmarking {model.name}: {args.runs} run(s) in {settings.time_s:g} s ({settings.hint} hint)…")
     with progress_bar(args, f"benchmark {model.name}") as bar:
         fig = measure_figure(ws, model, settings, runs=args.runs, total_time_s=settings.time_s, dataset=dataset,
@@ -113,6 +124,12 @@ def cmd_explore(args: argparse.Namespace) -> int:
     model = ws.get(Model, args.model)
     dataset = ws.get(Dataset, args.dataset) if args.dataset else None
     cells = len(set(args.batches)) * len(set(args.streams))
+    if args.target:
+        params = {"kind": "explore", "model": model.id, "dataset": dataset.id if dataset else None,
+                  "explore": {"batches": args.batches, "streams": args.streams, "time_s": args.time, "runs": args.runs,
+                              "latency_limit_ms": args.latency_limit, "infer_precision": args.infer_precision}}
+        r = run_on_target(args, ws, params, f"explore {model.name}")
+        return emit(args, r, lambda c: render_explore(c, r))
     _say(args, f"exploring {model.name}: {cells} cells × {args.time:g} s…")
     with progress_bar(args, f"explore {model.name}") as bar:
         _, r = run_explore(ws, model, args.batches, args.streams, time_s=args.time,
@@ -169,10 +186,17 @@ def cmd_layers(args: argparse.Namespace) -> int:
         raise BadInput(f"--top must be 1 or more, not {args.top}")
     ws = workspace(args)
     model = ws.get(Model, args.model)
-    _say(args, f"profiling {model.name} over {args.runs} inferences ({args.hint} hint)…")
     settings = BenchmarkSettings(hint=args.hint, batch=args.batch, infer_precision=args.infer_precision)
-    table = layers_for_model(ws, model, runs=args.runs, settings=settings)
-    fig = latest_figure(ws, model, args.hint, precision=table["inference_precision"]) if args.batch is None else None
+    if args.target:
+        from dataclasses import asdict
+
+        params = {"kind": "layers", "model": model.id, "layers": {"runs": args.runs, "settings": asdict(settings)}}
+        table = run_on_target(args, ws, params, f"layers of {model.name}")
+    else:
+        _say(args, f"profiling {model.name} over {args.runs} inferences ({args.hint} hint)…")
+        table = layers_for_model(ws, model, runs=args.runs, settings=settings)
+    fig = latest_figure(ws, model, args.hint, precision=table["inference_precision"],
+                        target=table.get("target")) if args.batch is None else None
     against_benchmark(table, fig["latency_ms"]["median"] if fig else None)
     return emit(args, table, lambda c: render_layers(c, table, args.top))
 

@@ -58,6 +58,9 @@ def register(sub: Any) -> None:
     p.add_argument("--runs", type=positive_int, default=20, metavar="N",
                    help="profiled inferences; a layer's time is its median (default 20)")
     p.add_argument("--top", type=positive_int, default=15, metavar="N", help="kernel rows printed as text")
+    p.add_argument("--target", metavar="NAME", help="measure both sides on this remote target")
+    p.add_argument("--vs-target", metavar="NAME",
+                   help="measure B on this target (A stays on --target, else here); without B, B is A")
     add_infer_precision(p)
 
     p = add_command(sub, "visualize", "draw a model's predictions (and its parent's) on a dataset image",
@@ -237,28 +240,34 @@ def report_list(args: argparse.Namespace) -> int:
 def cmd_compare(args: argparse.Namespace) -> int:
     from engine.compare import compare, default_pair, validate
     from engine.errors import BadInput
-    from engine.records import Dataset, Model
+    from engine.records import Dataset, Model, Target
 
     ws = workspace(args)
     a = ws.get(Model, args.a)
+    target = ws.get(Target, args.target) if args.target else None
+    target_b = ws.get(Target, args.vs_target) if args.vs_target else None
     if args.b:
         b = ws.get(Model, args.b)
+    elif target_b is not None:
+        b = a
     else:
         pair = default_pair(ws, a)
         if pair is None:
             raise BadInput(f"{a.name} has no optimized model to compare with; name B, or optimize {a.name} first")
         a, b = pair
     dataset = ws.get(Dataset, args.dataset) if args.dataset else None
-    validate(a, b, args.time, args.runs, args.rounds)
+    place_a = target.name if target else "here"
+    place_b = target_b.name if target_b else place_a
+    validate(a, b, args.time, args.runs, args.rounds, same_place=place_a == place_b)
     how = "stored runs with identical settings" if args.from_history else \
         f"{args.rounds} interleaved rounds, {args.time:g} s per model"
     if not args.json:
-        print(f"comparing {a.name} and {b.name} ({how}; layers over {args.runs} inferences)…",
+        print(f"comparing {a.name} ({place_a}) and {b.name} ({place_b}) ({how}; layers over {args.runs} inferences)…",
               file=sys.stderr, flush=True)
     with progress_bar(args, f"compare {a.name} {b.name}") as bar:
         result = compare(ws, a, b, dataset=dataset, bench_time=args.time, layer_runs=args.runs, progress=bar,
                          infer_precision=args.infer_precision, hint=args.hint, rounds=args.rounds,
-                         from_history=args.from_history)
+                         from_history=args.from_history, target=target, target_b=target_b)
     return emit(args, result, lambda c: render_compare(c, result, args.top))
 
 
@@ -269,7 +278,10 @@ def render_compare(c: Any, r: dict, top: int) -> None:
 
     a, b = r["a"], r["b"]
     speed = r["speed"]
-    t = Table("", f"A {a['name']}", f"B {b['name']}", "B / A", box=None, title=r["cpu"])
+    where = r.get("targets") or {}
+    title = r["cpu"] if r.get("cpu_b", r["cpu"]) == r["cpu"] else f"A: {r['cpu']}\nB: {r['cpu_b']}"
+    t = Table("", f"A {a['name']}" + (f" on {where['a']}" if where.get("a") else ""),
+              f"B {b['name']}" + (f" on {where['b']}" if where.get("b") else ""), "B / A", box=None, title=title)
 
     def ratio(x: Any, y: Any) -> str:
         return f"{y / x:.2f}×" if isinstance(x, (int, float)) and isinstance(y, (int, float)) and x else ""

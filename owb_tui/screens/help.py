@@ -45,6 +45,7 @@ class OwbCommands(Provider):
         if extra is not None:
             for title, help_text, callback in extra():
                 yield title, help_text, callback
+        yield "Targets: remote machines to measure on", "screen", self.app.action_targets
 
     async def discover(self) -> Hits:
         for title, help_text, callback in self._commands():
