@@ -280,3 +280,25 @@ def test_output_guard_refuses_a_bad_target(tmp_path):
                         ("", "needs a file name"), (tmp_path, "is a folder"), (tmp_path / "no" / "x.csv", "does not exist")):
         with pytest.raises(BadInput, match=why):
             output_path(target, force=True, home=home)
+
+
+async def test_tui_palette_removes_a_dataset_after_asking(tmp_path):
+    from owb_tui.app import OwbApp
+    from owb_tui.screens.dialogs import ConfirmScreen
+
+    ws = Workspace(tmp_path / "ws")
+    from engine.dataset_store import import_dataset
+
+    d = import_dataset(ws, hostile_dataset(tmp_path / "set", n=2), name=HOSTILE)
+    app = OwbApp(ws)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        ((title, _, remove),) = app.screen.palette_commands()
+        assert title == f"Remove dataset {printable(HOSTILE)}"
+        remove()
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("y")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert ws.all(Dataset) == [] and not (ws.home / "datasets" / d.id).exists()
