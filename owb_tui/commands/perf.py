@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from typing import Any
 
-from .common import add_command, emit, number, parse_ints, styled, workspace
+from .common import add_command, emit, number, parse_ints, say, styled, workspace
 
 
 def register(sub: Any) -> None:
@@ -49,13 +48,6 @@ def register(sub: Any) -> None:
     add_command(sub, "cpu", "what this CPU offers OpenVINO (ISA, VNNI, AMX, default precision)", cmd_cpu)
 
 
-def _say(args: argparse.Namespace, text: str) -> None:
-    # One line before a long measurement, not a spinner: a refreshing display
-    # would steal CPU from the run it is timing.
-    if not args.json:
-        print(text, file=sys.stderr, flush=True)
-
-
 def cmd_benchmark(args: argparse.Namespace) -> int:
     from engine.benchmark import BenchmarkSettings, run_benchmark
     from engine.records import Dataset, Model
@@ -66,7 +58,7 @@ def cmd_benchmark(args: argparse.Namespace) -> int:
     ws = workspace(args)
     model = ws.get(Model, args.model)
     dataset = ws.get(Dataset, args.dataset) if args.dataset else None
-    _say(args, f"benchmarking {model.name} for {settings.time_s:g} s ({settings.hint} hint)…")
+    say(args, f"benchmarking {model.name} for {settings.time_s:g} s ({settings.hint} hint)…")
     _, r = run_benchmark(ws, model, settings, dataset=dataset)
     return emit(args, r, lambda c: render_benchmark(c, r))
 
@@ -96,7 +88,7 @@ def cmd_explore(args: argparse.Namespace) -> int:
     model = ws.get(Model, args.model)
     dataset = ws.get(Dataset, args.dataset) if args.dataset else None
     cells = len(set(args.batches)) * len(set(args.streams))
-    _say(args, f"exploring {model.name}: {cells} cells × {args.time:g} s…")
+    say(args, f"exploring {model.name}: {cells} cells × {args.time:g} s…")
     _, r = run_explore(ws, model, args.batches, args.streams, time_s=args.time,
                        latency_limit_ms=args.latency_limit, dataset=dataset, infer_precision=args.infer_precision)
     return emit(args, r, lambda c: render_explore(c, r))
@@ -139,7 +131,7 @@ def cmd_layers(args: argparse.Namespace) -> int:
         raise BadInput(f"--top must be 1 or more, not {args.top}")
     ws = workspace(args)
     model = ws.get(Model, args.model)
-    _say(args, f"profiling {model.name} over {args.runs} inferences…")
+    say(args, f"profiling {model.name} over {args.runs} inferences…")
     table = layers_for_model(ws, model, runs=args.runs, batch=args.batch, infer_precision=args.infer_precision)
     return emit(args, table, lambda c: render_layers(c, table, args.top))
 

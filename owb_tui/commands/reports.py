@@ -4,10 +4,9 @@ tensor distance; side-by-side comparison; predictions drawn on an image."""
 from __future__ import annotations
 
 import argparse
-import sys
 from typing import Any
 
-from .common import add_command, emit, human_size, number, positive_int, progress_bar, styled, workspace
+from .common import add_command, emit, human_size, number, positive_int, progress_bar, say, styled, workspace
 
 SHOWN_ROWS = 40
 
@@ -242,9 +241,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
         a, b = pair
     dataset = ws.get(Dataset, args.dataset) if args.dataset else None
     validate(a, b, args.time, args.runs)
-    if not args.json:
-        print(f"comparing {a.name} and {b.name} (benchmarks from history, or {args.time:g} s each where "
-              f"missing; layers over {args.runs} inferences)…", file=sys.stderr, flush=True)
+    say(args, f"comparing {a.name} and {b.name} (benchmarks from history, or {args.time:g} s each where "
+              f"missing; layers over {args.runs} inferences)…")
     result = compare(ws, a, b, dataset=dataset, bench_time=args.time, layer_runs=args.runs)
     return emit(args, result, lambda c: render_compare(c, result, args.top))
 
