@@ -125,7 +125,7 @@ class CompareScreen(Screen):
         if job.state == "done":
             self.show(job.result)
         else:
-            self.query_one("#verdict", Static).update(Text(f"comparison {job.state}: {job.error}", style="red"))
+            self.query_one("#verdict", Static).update(literal(f"comparison {job.state}: {job.error}", style="red"))
 
     @reports_errors
     def action_rerun(self) -> None:
@@ -137,7 +137,7 @@ class CompareScreen(Screen):
 
     def show(self, r: dict) -> None:
         a, b = r["a"], r["b"]
-        verdict = Text(r["verdict"], style="bold")
+        verdict = literal(r["verdict"], style="bold")
         verdict.append(f"\n{r['cpu']}", style="dim")
         self.query_one("#verdict", Static).update(verdict)
         summary = self.query_one("#summary", DataTable)
