@@ -4,13 +4,39 @@ it as ``error: <message>`` and exits 2, the TUI shows it as a notification."""
 
 
 class OwbError(Exception):
-    """A failure the user can act on; ``str(err)`` is the one-line message."""
+    """A failure the user can act on; ``str(err)`` is the one-line message.
+
+    ``tui`` is the same message for the terminal UI where the CLI's names a
+    flag: a form has fields, not flags."""
 
     exit_code = 2
+
+    def __init__(self, message: str = "", *, tui: str | None = None) -> None:
+        super().__init__(message)
+        self.tui = tui
+
+    def __reduce__(self):  # errors cross process boundaries (jobs) with their attributes
+        return _rebuild, (type(self), str(self), self.__dict__)
+
+
+def _rebuild(cls: type, message: str, state: dict) -> "OwbError":
+    err = Exception.__new__(cls)
+    Exception.__init__(err, message)
+    err.__dict__.update(state)
+    return err
 
 
 class BadInput(OwbError):
     """A model, dataset, archive, image or flag that owb cannot use."""
+
+
+class AmbiguousFormat(BadInput):
+    """A dataset folder that fits several formats; ``candidates`` lists them
+    so a form can offer exactly those."""
+
+    def __init__(self, message: str, candidates: list[str], *, tui: str | None = None) -> None:
+        super().__init__(message, tui=tui)
+        self.candidates = candidates
 
 
 class NotFound(OwbError):

@@ -13,7 +13,8 @@ from typing import Any, Iterator
 from . import limits
 from .errors import BadInput
 from .model_facts import model_facts
-from .records import COLORS, RESIZE_MODES, TASKS, InputConfig, Model
+from .norm_presets import apply_norm
+from .records import COLORS, PAD_POSITIONS, RESIZE_MODES, TASKS, InputConfig, Model
 from .workspace import Workspace
 
 SUFFIX_FORMATS = {
@@ -129,6 +130,12 @@ def validate_config(config: InputConfig, inputs: list[dict]) -> None:
         raise BadInput(f"unknown colour order {config.color!r}; use one of {', '.join(COLORS)}")
     if config.resize not in RESIZE_MODES:
         raise BadInput(f"unknown resize mode {config.resize!r}; use one of {', '.join(RESIZE_MODES)}")
+    if not (isinstance(config.crop_fraction, (int, float)) and 0 < config.crop_fraction <= 1):
+        raise BadInput(f"--crop-fraction must be a number in (0, 1], like 0.875; got {config.crop_fraction!r}")
+    if config.pad_position not in PAD_POSITIONS:
+        raise BadInput(f"unknown pad position {config.pad_position!r}; use one of {', '.join(PAD_POSITIONS)}")
+    if not (isinstance(config.pad_value, int) and 0 <= config.pad_value <= 255):
+        raise BadInput(f"--pad-value must be a whole number 0..255; got {config.pad_value!r}")
     layout = config.layout.upper()
     if sorted(set(layout)) != sorted(layout) or not set(layout) <= set("NCHWD?"):
         raise BadInput(f"layout {config.layout!r} is not a layout like NCHW or NHWC")
@@ -153,6 +160,12 @@ def validate_config(config: InputConfig, inputs: list[dict]) -> None:
             raise BadInput(f"--{key} has {len(values)} values but the input has {n} channels")
     if any(s == 0 for s in config.scale):
         raise BadInput("--scale values must be non-zero (pixels are divided by them)")
+    from .adapters import DECODERS
+
+    if config.decoder not in DECODERS:
+        raise BadInput(f"unknown detection decoder {config.decoder!r}; use one of {', '.join(DECODERS)}")
+    if config.decoder != "auto" and config.task != "detection":
+        raise BadInput(f"a decoder applies to detection models; this one's task is {config.task}")
 
 
 def guess_task(outputs: list[dict]) -> str:
@@ -186,6 +199,8 @@ def default_config(inputs: list[dict], outputs: list[dict] | None = None, **give
         config.mean = [0.0] * n
     if given.get("scale") is None:
         config.scale = [1.0] * n
+    apply_norm(config, n, mean_given=given.get("mean") is not None, scale_given=given.get("scale") is not None,
+               color_given=given.get("color") is not None)
     return config
 
 
@@ -212,16 +227,25 @@ def import_model(
     *,
     name: str | None = None,
     labels_file: str | Path | None = None,
+    image_input: str | None = None,
+    outputs: list[str] | None = None,
     **config: Any,
 ) -> Model:
     """Convert ``path`` once to an FP32 IR in the workspace and record it.
 
-    The IR is written into a scratch folder and renamed into place before the
-    record is added, so a crash never leaves a listed half-written model."""
+    ``outputs`` cuts the graph at those tensor names; ``image_input`` names
+    the input owb feeds when the model has several. The IR is written into a
+    scratch folder and renamed into place before the record is added, so a
+    crash never leaves a listed half-written model."""
+    from .graph_edit import decompress_fp16, select_graph
+
     if name and ws.maybe(Model, name) is not None:
-        raise BadInput(f"a model named {name!r} already exists; choose another --name")
+        raise BadInput(f"a model named {name!r} already exists; choose another --name",
+                       tui=f"a model named {name!r} already exists; choose another name")
     src = Path(path).expanduser()
     model, fmt = read_source(src)
+    model = select_graph(model, image_input=image_input, outputs=outputs)
+    decompress_fp16(model)
     record = Model(name=name or src.stem or "model", source=str(src), source_format=fmt)
     if labels_file:
         config["labels"] = read_labels(labels_file)
@@ -243,6 +267,8 @@ def import_model(
         raise
     record.path = ws.rel(final / "model.xml")
     record.config = cfg
+    if outputs or image_input:
+        record.provenance = {"cut_at": list(outputs or []), "image_input": image_input}
     record.size_bytes = ir_size(final / "model.xml")
     for key, value in facts.items():
         setattr(record, key, value)
@@ -311,6 +337,13 @@ def configure(ws: Workspace, record: Model, labels_file: str | Path | None = Non
     for key, value in changes.items():
         if value is not None:
             setattr(cfg, key, value)
+    typed = changes.get("mean") is not None or changes.get("scale") is not None
+    if changes.get("norm") is not None or (cfg.norm is not None and changes.get("color") is not None and not typed):
+        # a new preset, or the preset's numbers in the new channel order
+        apply_norm(cfg, channels(cfg), mean_given=changes.get("mean") is not None,
+                   scale_given=changes.get("scale") is not None, color_given=changes.get("color") is not None)
+    elif typed:
+        cfg.norm = None  # numbers typed over a preset: it no longer describes them
     import openvino as ov
 
     model = ov.Core().read_model(str(ws.path(record.path)))

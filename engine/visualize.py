@@ -71,7 +71,7 @@ def predict_one(ws: Workspace, model: Model, dataset: Dataset, item: int, **opti
     ran the model over this dataset, else by running the model on that image.
 
     One image needs one synchronous request, not the streaming runner."""
-    from .adapters import make_adapter
+    from .adapters import model_adapter
     from .dataset_store import load_index
     from .inference import DatasetRunner
     from .reports.outputs import predictions as from_outputs
@@ -83,11 +83,11 @@ def predict_one(ws: Workspace, model: Model, dataset: Dataset, item: int, **opti
         one = {k: v[item:item + 1] for k, v in stored.items()}
         return next(from_outputs(model, one, index.root, [index.items[item].file], **options))[1]
     runner = DatasetRunner(ws, model)
-    arr, meta = runner.pre.load(index.root / index.items[item].file)
+    arr, meta = runner.load(index.root / index.items[item].file)
     request = runner.compiled.create_infer_request()
     request.infer({0: arr})
     outputs = {name: request.get_output_tensor(k).data.copy() for k, name in enumerate(runner.output_names)}
-    return make_adapter(model.config.task, runner.output_shapes(), **options).process(outputs, [meta])[0]
+    return model_adapter(model, runner.output_shapes(), **options).process(outputs, [meta])[0]
 
 
 def render(ws: Workspace, model: Model, dataset: Dataset, image: str | int, *, reference: Model | None = None,

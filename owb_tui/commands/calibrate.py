@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import Any
 
-from .common import OwbArgumentParser, add_command, emit, number, positive_int, styled, workspace
+from .common import OwbArgumentParser, add_command, add_infer_precision, emit, number, positive_int, styled, workspace
 
 
 def _names(text: str) -> list[str]:
@@ -18,10 +18,17 @@ def register(sub: Any) -> None:
     p.add_argument("model", help="FP32 model name or id")
     p.add_argument("--dataset", required=True, help="the project's dataset (validation for AccuracyAware)")
     p.add_argument("--calibration-dataset", help="a separate dataset for statistics (default: --dataset)")
-    p.add_argument("--method", choices=("default", "accuracy-aware"), default="default")
+    p.add_argument("--method", choices=("default", "accuracy-aware", "speed-aware"), default="default",
+                   help="speed-aware keeps in floating point the quantizer groups INT8 makes slower on this CPU")
     p.add_argument("--preset", choices=("performance", "mixed"), default="performance")
     p.add_argument("--subset", type=number, default=100.0, metavar="PCT", help="percent of the calibration images (default 100)")
-    p.add_argument("--max-drop", type=number, default=0.5, metavar="PP", help="AccuracyAware: max accuracy drop (default 0.5)")
+    p.add_argument("--max-drop", type=number, default=0.5, metavar="PP",
+                   help="accuracy-/speed-aware: max drop (default 0.5); on unannotated data, the drop in "
+                        "agreement with the parent (100%% for the parent)")
+    p.add_argument("--search-time", type=number, default=600.0, metavar="S",
+                   help="speed-aware: seconds the search may take (default 600)")
+    p.add_argument("--search-run-time", type=number, default=1.0, metavar="S",
+                   help="speed-aware: seconds of each interleaved benchmark run in the search (default 1)")
     p.add_argument("--drop-type", choices=("absolute", "relative"), default="absolute")
     p.add_argument("--ranking-subset", type=positive_int, metavar="N", help="AccuracyAware: images used to rank layers")
     p.add_argument("--no-fast-bias-correction", action="store_true")
@@ -31,6 +38,9 @@ def register(sub: Any) -> None:
     p.add_argument("--name", help="name of the INT8 child model")
     p.add_argument("--bench-time", type=number, default=10.0, metavar="S",
                    help="seconds of benchmarking shared by parent and child afterwards; 0 skips it")
+    p.add_argument("--rounds", type=positive_int, default=3, metavar="N",
+                   help="interleaved parent/child rounds the benchmark time is split into (default 3)")
+    add_infer_precision(p, what="benchmark after calibration (where auto means bf16, f32 is measured too)")
     p.add_argument("--fail-on-drop", type=number, metavar="PP", help="exit 3 when the measured accuracy drop exceeds PP points")
 
     group = sub.add_parser("jobs", help="list jobs; `owb jobs log ID` prints a job's log",
@@ -53,7 +63,6 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     from engine import limits
     from engine.calibration import Calibration, CalibrationSpec
     from engine.errors import BadInput
-    from engine.records import Dataset
 
     ws = workspace(args)
     spec = CalibrationSpec(
@@ -61,27 +70,29 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         preset=args.preset, subset_pct=args.subset, max_drop=args.max_drop, drop_type=args.drop_type,
         ranking_subset=args.ranking_subset, fast_bias_correction=not args.no_fast_bias_correction,
         ignore_types=args.ignore_types, ignore_names=args.ignore_names, ignore_patterns=args.ignore_patterns,
-        name=args.name)
+        name=args.name, search_time=args.search_time, search_run_time=args.search_run_time)
     limits.seconds(args.bench_time, "--bench-time", zero_ok=True)
     if args.fail_on_drop is not None:
         limits.finite(args.fail_on_drop, "--fail-on-drop", low=0)
     check = Calibration(ws, spec, ctx=None)  # refuse bad settings before a job exists
     spec.model, spec.dataset = check.parent.id, check.dataset.id
     spec.calibration_dataset = check.cal_dataset.id if args.calibration_dataset else None
-    if args.fail_on_drop is not None and not ws.get(Dataset, spec.dataset).annotated:
-        raise BadInput("--fail-on-drop needs an annotated --dataset to measure the drop")
-    return _calibrate(args, ws, spec, args.bench_time, args.fail_on_drop)
+    return _calibrate(args, ws, spec, args.bench_time, args.fail_on_drop, args.infer_precision, args.rounds)
 
 
-def _calibrate(args: argparse.Namespace, ws: Any, spec: Any, bench_time: float, fail_on_drop: float | None) -> int:
+def _calibrate(args: argparse.Namespace, ws: Any, spec: Any, bench_time: float, fail_on_drop: float | None,
+               infer_precision: str = "auto", rounds: int = 3) -> int:
     from engine.jobs import JobRunner
     from engine.optimize import run_optimize
     from engine.records import Model
 
     runner = JobRunner(ws)
     parent = ws.get(Model, spec.model)
-    job = run_foreground(args, runner, "calibrate", lambda ctx: run_optimize(ctx, spec, bench_time=bench_time),
-                         params={**spec.__dict__, "bench_time": bench_time, "fail_on_drop": fail_on_drop},
+    job = run_foreground(args, runner, "calibrate",
+                         lambda ctx: run_optimize(ctx, spec, bench_time=bench_time, infer_precision=infer_precision,
+                                                  rounds=rounds),
+                         params={**spec.__dict__, "bench_time": bench_time, "fail_on_drop": fail_on_drop,
+                                 "infer_precision": infer_precision, "rounds": rounds},
                          name=f"calibrate {parent.name}")
     if job.state != "done":
         from engine.terminal_text import printable
@@ -90,7 +101,7 @@ def _calibrate(args: argparse.Namespace, ws: Any, spec: Any, bench_time: float, 
         return job.exit_code or 1
     result = {"job": job.id, **job.result}
     emit(args, result, lambda c: render_result(c, result))
-    drop = (result.get("accuracy") or {}).get("drop")
+    drop = (result.get("accuracy") or result.get("agreement") or {}).get("drop")
     if fail_on_drop is not None and drop is not None and drop > fail_on_drop:
         print(f"error: accuracy drop {drop:.2f} pt exceeds --fail-on-drop {fail_on_drop:g}", file=sys.stderr)
         return 3
@@ -116,7 +127,8 @@ def cmd_job_retry(args: argparse.Namespace) -> int:
     fields = {f.name for f in dataclasses.fields(CalibrationSpec)}
     spec = CalibrationSpec(**{k: v for k, v in job.params.items() if k in fields})
     Calibration(ws, spec, ctx=None)
-    return _calibrate(args, ws, spec, float(job.params.get("bench_time", 10.0)), job.params.get("fail_on_drop"))
+    return _calibrate(args, ws, spec, float(job.params.get("bench_time", 10.0)), job.params.get("fail_on_drop"),
+                      job.params.get("infer_precision", "auto"), int(job.params.get("rounds", 3)))
 
 
 def run_foreground(args: argparse.Namespace, runner: Any, kind: str, fn: Any, **kw: Any) -> Any:
@@ -152,17 +164,43 @@ def render_result(c: Any, r: dict) -> None:
     acc = r.get("accuracy")
     if acc:
         c.print(f"accuracy: parent {acc['parent'] * 100:.2f}%, child {acc['child'] * 100:.2f}%, drop {acc['drop']:.2f} pt")
+    agree = r.get("agreement")
+    if agree and agree.get("value") is not None:
+        c.print(f"agreement with the parent ({agree['metric']}, no labels): {agree['value'] * 100:.2f}%, "
+                f"drop {agree['drop']:.2f} pt")
+    if r.get("speed_aware"):
+        render_search(c, r["speed_aware"])
     fps = r.get("throughput_fps")
     if fps:
-        word = "faster" if fps["ratio"] and fps["ratio"] >= 1 else "slower"
-        c.print(f"throughput: parent {fps['parent']:.1f} FPS, child {fps['child']:.1f} FPS → "
-                f"{fps['ratio']:.2f}× ({word}; medians of {len(fps['runs']['child'])} interleaved runs on "
-                f"{fps['cpu']})")
+        from engine.measure.protocol import spread_text
+
+        for precision, f in fps.get("by_precision", {"": fps}).items():
+            word = "faster" if f["ratio"] and f["ratio"] >= 1 else "slower"
+            spread = f.get("ratio_spread")
+            within = f" ({spread_text(spread, '{:.2f}')} paired)" if spread else ""
+            ran = f" in {precision}" if precision else ""
+            c.print(f"throughput{ran}: parent {f['parent']:.1f} FPS, child {f['child']:.1f} FPS → "
+                    f"{f['ratio']:.2f}×{within} ({word}; medians of {len(f['runs']['child'])} interleaved runs)")
+        c.print(styled((f"throughput hint, {fps['seconds_per_run']} s per run, on {fps['cpu']}", "dim")))
     size = r["size_bytes"]
     c.print(f"size: {size['parent'] / 1e6:.2f} MB → {size['child'] / 1e6:.2f} MB")
     if r["fp32_ops"]:
         shown = ", ".join(r["fp32_ops"][:8]) + (" …" if len(r["fp32_ops"]) > 8 else "")
         c.print(f"{len(r['fp32_ops'])} compute ops run in FP32: {shown}")
+
+
+def render_search(c: Any, s: dict) -> None:
+    from rich.table import Table
+
+    from engine.quantize.trace import CANDIDATE_COLUMNS, GROUP_COLUMNS, candidate_rows, group_rows, summary
+
+    c.print(summary(s), markup=False)
+    for columns, rows in ((CANDIDATE_COLUMNS, candidate_rows(s)), (GROUP_COLUMNS, group_rows(s))):
+        if rows:
+            t = Table(*columns, box=None)
+            for r in rows:
+                t.add_row(*r)
+            c.print(t)
 
 
 def cmd_jobs(args: argparse.Namespace) -> int:

@@ -34,6 +34,16 @@ def add_command(sub: Any, name: str, help: str, func: Callable, **kw: Any) -> ar
     return p
 
 
+def add_infer_precision(p: argparse.ArgumentParser, default: str | None = None, what: str = "speed") -> None:
+    from engine.precision import CHOICES, SPEED_DEFAULT
+
+    default = default or SPEED_DEFAULT
+    note = ("default auto: the plugin's choice, bf16 on CPUs with BF16" if default == "auto"
+            else f"default {default}: the model's own numbers")
+    p.add_argument("--infer-precision", choices=CHOICES, default=default,
+                   help=f"floating-point precision the {what} runs in ({note})")
+
+
 def workspace(args: argparse.Namespace):
     from engine.workspace import Workspace
 
@@ -146,8 +156,11 @@ class progress_bar:
             return None
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+        # Two refreshes a second: a busier display would steal CPU from the
+        # measurement it shows.
         self.bar = Progress(TextColumn("{task.description}", markup=False), BarColumn(), MofNCompleteColumn(),
-                            TimeRemainingColumn(), console=console(stderr=True), transient=True)
+                            TimeRemainingColumn(), console=console(stderr=True), transient=True,
+                            refresh_per_second=2)
         self.bar.start()
         self.task = self.bar.add_task(self.title, total=None)
         return self.update

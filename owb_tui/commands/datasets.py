@@ -17,6 +17,8 @@ def register(sub: Any) -> None:
     p.add_argument("path")
     p.add_argument("--name")
     p.add_argument("--format", default="auto", choices=FORMATS)
+    p.add_argument("--model", metavar="MODEL",
+                   help="the model the dataset is for: its task settles a folder that fits two formats")
     add_command(gsub, "list", "list datasets", cmd_list)
     p = add_command(gsub, "show", "show a dataset's validation summary", cmd_show)
     p.add_argument("dataset", help="dataset name or id")
@@ -43,8 +45,11 @@ def dataset_json(ws: Any, d: Any) -> dict:
 def cmd_import(args: argparse.Namespace) -> int:
     from engine.dataset_store import import_dataset
 
+    from engine.records import Model
+
     ws = workspace(args)
-    d = import_dataset(ws, args.path, name=args.name, fmt=args.format)
+    task = ws.get(Model, args.model).config.task if args.model else None
+    d = import_dataset(ws, args.path, name=args.name, fmt=args.format, task=task)
     return emit(args, dataset_json(ws, d), lambda c: render_dataset(c, d, f"imported dataset {d.name}"))
 
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from .common import add_command, emit, human_size, number, positive_int, progress_bar, say, styled, workspace
+from .common import (add_command, add_infer_precision, emit, human_size, number, positive_int, progress_bar, say, styled,
+                     workspace)
 
 SHOWN_ROWS = 40
 
@@ -46,10 +47,18 @@ def register(sub: Any) -> None:
                         "optimized model, else its newest child")
     p.add_argument("--dataset", metavar="DS", help="take accuracy measured on this dataset")
     p.add_argument("--time", type=number, default=10.0, metavar="S",
-                   help="seconds to benchmark a model that has no benchmark yet (default 10)")
+                   help="seconds of benchmarking per model, shared by its interleaved runs (default 10)")
+    p.add_argument("--rounds", type=positive_int, default=3, metavar="N",
+                   help="interleaved rounds: A and B measured in turn N times (default 3)")
+    p.add_argument("--hint", choices=("throughput", "latency"), default="throughput",
+                   help="performance hint of the benchmark and the per-layer profile (default throughput)")
+    p.add_argument("--from-history", action="store_true",
+                   help="take the ratio from stored runs with identical settings instead of measuring now "
+                        "(refused when there are none)")
     p.add_argument("--runs", type=positive_int, default=20, metavar="N",
                    help="inferences averaged for per-layer times (default 20)")
     p.add_argument("--top", type=positive_int, default=15, metavar="N", help="kernel rows printed as text")
+    add_infer_precision(p)
 
     p = add_command(sub, "visualize", "draw a model's predictions (and its parent's) on a dataset image",
                     cmd_visualize)
@@ -240,17 +249,24 @@ def cmd_compare(args: argparse.Namespace) -> int:
             raise BadInput(f"{a.name} has no optimized model to compare with; name B, or optimize {a.name} first")
         a, b = pair
     dataset = ws.get(Dataset, args.dataset) if args.dataset else None
-    validate(a, b, args.time, args.runs)
-    say(args, f"comparing {a.name} and {b.name} (benchmarks from history, or {args.time:g} s each where "
-              f"missing; layers over {args.runs} inferences)…")
-    result = compare(ws, a, b, dataset=dataset, bench_time=args.time, layer_runs=args.runs)
+    validate(a, b, args.time, args.runs, args.rounds)
+    how = "stored runs with identical settings" if args.from_history else \
+        f"{args.rounds} interleaved rounds, {args.time:g} s per model"
+    say(args, f"comparing {a.name} and {b.name} ({how}; layers over {args.runs} inferences)…")
+    with progress_bar(args, f"compare {a.name} {b.name}") as bar:
+        result = compare(ws, a, b, dataset=dataset, bench_time=args.time, layer_runs=args.runs, progress=bar,
+                         infer_precision=args.infer_precision, hint=args.hint, rounds=args.rounds,
+                         from_history=args.from_history)
     return emit(args, result, lambda c: render_compare(c, result, args.top))
 
 
 def render_compare(c: Any, r: dict, top: int) -> None:
     from rich.table import Table
 
+    from engine.measure.protocol import ratio_text, spread_text
+
     a, b = r["a"], r["b"]
+    speed = r["speed"]
     t = Table("", f"A {a['name']}", f"B {b['name']}", "B / A", box=None, title=r["cpu"])
 
     def ratio(x: Any, y: Any) -> str:
@@ -258,29 +274,75 @@ def render_compare(c: Any, r: dict, top: int) -> None:
 
     t.add_row("throughput FPS", f"{a['throughput_fps']:.1f}", f"{b['throughput_fps']:.1f}",
               f"{r['throughput_ratio']:.2f}×" if r["throughput_ratio"] else "")
+    t.add_row("  spread", spread_text(a["throughput_spread"]), spread_text(b["throughput_spread"]),
+              spread_text(r["throughput_ratio_spread"], "{:.2f}"))
     t.add_row("latency median ms", f"{a['latency_ms_median']:.3f}", f"{b['latency_ms_median']:.3f}",
               ratio(a["latency_ms_median"], b["latency_ms_median"]))
+    t.add_row("latency p99 ms", _ms(a["latency_ms"].get("p99")), _ms(b["latency_ms"].get("p99")), "")
     t.add_row("size", human_size(a["size_bytes"]), human_size(b["size_bytes"]),
               f"{r['size_ratio']:.2f}×" if r["size_ratio"] else "")
     t.add_row("storage precision", a["precision"], b["precision"], "")
-    t.add_row("executed precision", a["inference_precision"] or "?", b["inference_precision"] or "?", "")
+    t.add_row("float ops run in", a["inference_precision"] or "?", b["inference_precision"] or "?", "")
     acc = lambda s: f"{s['accuracy']['metric']} {s['accuracy']['value'] * 100:.2f}%" if s["accuracy"] else "not measured"
     drop = r["accuracy_drop"]
     t.add_row("accuracy", acc(a), acc(b), f"drop {drop:.2f} pt" if drop is not None else "")
-    t.add_row("benchmarks used", _runs(a), _runs(b), "")
+    fid = r.get("agreement")
+    if fid:
+        value = f"{fid['agreement'] * 100:.2f}%" if fid["agreement"] is not None else "n/a"
+        cos = f", cosine {fid['cosine']:.3f}" if fid["cosine"] is not None else ""
+        t.add_row(f"{fid['metric']} ({fid['images']} img)", "100% (reference)", value + cos,
+                  "faithful" if fid["faithful"] else "NOT faithful")
+    t.add_row("benchmark runs", _runs(a), _runs(b), "")
     c.print(t)
+    st = speed["settings"]
+    c.print(f"ratio {ratio_text({**speed, 'ratio': speed['ratio']})}; settings: {st['hint']} hint, "
+            f"{st['inference_precision']}, inputs {st['inputs']}, {st['seconds_per_run']} s per run")
+    if a.get("disturbed_runs") or b.get("disturbed_runs"):
+        c.print(styled(("some runs were disturbed (max latency > 10× median): other work shared the CPU", "yellow")))
     layers = r["layers"]
     p = Table("precision", "A layers", "A ms", "B layers", "B ms", box=None, title="per runtime precision")
     for row in layers["by_precision"]:
         p.add_row(row["precision"], str(row["a_count"]), f"{row['a_ms']:.3f}", str(row["b_count"]), f"{row['b_ms']:.3f}")
     c.print(p)
+    c.print(_layer_sums(layers))
     k = Table("layer", "type", "time A ms", "time B ms", "delta", "precision A", "precision B", "only in", box=None,
-              title=f"kernels, largest change first ({top} of {len(layers['kernels'])})")
+              title=f"layers by original layer, largest change first ({top} of {len(layers['kernels'])}); "
+                    "B's inserted Reorder/Convert/FakeQuantize work is charged to the layer it serves")
     for row in layers["kernels"][:top]:
         k.add_row(row["layer"][:48], row["type"], _ms(row["time_a_ms"]), _ms(row["time_b_ms"]),
                   f"{row['delta_ms']:+.4f}", row["precision_a"] or "-", row["precision_b"] or "-", row["only_in"] or "")
     c.print(k)
+    render_why(c, r["why"])
+    if r.get("speed_aware"):
+        from .calibrate import render_search
+
+        render_search(c, r["speed_aware"])
     c.print(styled(("verdict", "bold"), f": {r['verdict']}"))
+
+
+def _layer_sums(layers: dict) -> str:
+    def one(tag: str) -> str:
+        measured = layers["measured_latency_ms"][tag]
+        overhead = layers["profiling_overhead"][tag]
+        return (f"{tag.upper()} {layers['total_ms'][tag]:.3f} ms summed vs {_ms(measured)} ms measured "
+                f"({(layers['sum_vs_measured'][tag] or 0):.0%}), profiling overhead {(overhead or 0):+.0%}")
+
+    return f"per-layer times ({layers['hint']} hint, {layers['runs']} inferences): {one('a')}; {one('b')}"
+
+
+def render_why(c: Any, why: dict) -> None:
+    from rich.table import Table
+
+    word = "faster" if why["faster"] else "slower"
+    t = Table("ms (B − A)", "what", "B nodes", "layers", box=None,
+              title=f"why B is {word} here: {why['total_a_ms']:.3f} → {why['total_b_ms']:.3f} ms in the layers")
+    for k in why["contributors"]:
+        if not k["ms"] and not k["b_ms"]:
+            continue
+        what = k["title"] + (f": {k['why']}" if k["why"] else "")
+        t.add_row(f"{k['ms']:+.3f}", what, str(k["nodes_b"]), ", ".join(k["layers"][:3]))
+    c.print(t)
+    c.print("CPU: " + "; ".join(why["cpu"]["notes"]))
 
 
 def _runs(side: dict) -> str:

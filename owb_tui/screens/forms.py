@@ -24,6 +24,24 @@ def row(*pairs: tuple[str, Widget]) -> Horizontal:
     return Horizontal(*children, classes="form-row")
 
 
+def precision_select(id: str, default: str = "auto") -> Widget:
+    """The inference-precision field (engine.precision): auto is the plugin's
+    choice, bf16 on CPUs with BF16."""
+    from textual.widgets import Select
+
+    from engine.precision import CHOICES
+
+    labels = {"auto": "auto (plugin's choice)", "f32": "f32", "bf16": "bf16", "f16": "f16"}
+    return Select([(labels[c], c) for c in CHOICES], value=default, allow_blank=False, id=id, compact=True)
+
+
+def chosen_precision(screen: Any, id: str) -> str:
+    from textual.widgets import Select
+
+    value = screen.query_one(f"#{id}", Select).value
+    return value if isinstance(value, str) else "auto"
+
+
 def ints(text: str, field: str) -> list[int] | None:
     text = text.strip()
     if not text:

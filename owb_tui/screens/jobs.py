@@ -37,11 +37,18 @@ def done_summary(job: Job) -> str:
         if acc:
             text += f"; accuracy drop {acc['drop']:.2f} pt"
         fps = r.get("throughput_fps")
-        if fps and fps.get("ratio"):
-            text += f"; {fps['ratio']:.2f}x throughput"
+        for precision, f in (fps.get("by_precision") or {"": fps} if fps else {}).items():
+            if f.get("ratio"):
+                s = f.get("ratio_spread")
+                text += f"; {f['ratio']:.2f}x throughput" + (f" in {precision}" if precision else "") + (
+                    f" ({s['low']:.2f}-{s['high']:.2f}, {s['runs']} runs)" if s else "")
         return text
     if job.kind == "benchmark" and "throughput_fps" in r:
-        return f"{job.name}: {r['throughput_fps']:.1f} FPS, median latency {r['latency_ms']['median']:.2f} ms"
+        from engine.measure.protocol import spread_text
+
+        spread = f" ({spread_text(r['throughput_spread'])})" if r.get("throughput_spread") else ""
+        return (f"{job.name}: {r['throughput_fps']:.1f} FPS{spread}, median latency {r['latency_ms']['median']:.2f} ms, "
+                f"{r.get('hint', '?')} hint, {r.get('inference_precision', '?')}")
     if job.kind == "accuracy" and "value" in r:
         return f"{job.name}: {r['metric']} {r['value'] * 100:.2f}% on {r['images']} images"
     if job.kind == "report" and "name" in r:

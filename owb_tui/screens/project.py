@@ -16,7 +16,7 @@ from textual.widget import Widget
 from textual.widgets import DataTable, Header, Input, Static, TabbedContent, TabPane
 from textual.worker import Worker, WorkerState
 
-from engine.benchmark import history
+from engine.measure.benchmark import history
 from engine.records import Dataset, InferenceResult, Model, Project
 from engine.terminal_text import printable
 
@@ -52,9 +52,35 @@ def facts_text(ws: Any, m: Model) -> Text:
                     f"{prov.get('subset_images', '?')} img of {printable(prov.get('calibration_dataset_name', '?'))}, "
                     f"{prov.get('seconds', 0):.1f} s, {len(prov.get('fp32_ops', []))} FP32 ops",
                     style="dim")
+        if prov.get("verdict"):
+            keep = prov.get("keep_parent")
+            text.append(f"\n{'KEEP THE PARENT — ' if keep else ''}{prov['verdict']} (Search tab)",
+                        style="bold yellow" if keep else "bold green")
     else:
         text.append(f"INT8 children: {printable(', '.join(children)) or 'none yet (o: optimize)'}", style="dim")
+    text.append("\n" + printable(speed_line(ws, m)))
     return text
+
+
+def speed_line(ws: Any, m: Model) -> str:
+    """The throughput-hint figure and, apart from it, the latency-hint one,
+    each with its spread, runs and precision."""
+    from engine.measure.protocol import figure_text, latest_figure
+
+    parts = []
+    for hint in ("throughput", "latency"):
+        fig = latest_figure(ws, m, hint)
+        parts.append(figure_text(fig) if fig else f"{hint} hint: not measured (b: benchmark)")
+    return "speed: " + " | ".join(parts)
+
+
+def layer_sum_text(table: dict) -> str:
+    measured = table.get("measured_latency_ms")
+    if not measured:
+        return (f"layers sum to {table['total_ms']:.3f} ms (no latency-hint benchmark in {table['inference_precision']} "
+                "to set beside it: b, hint latency)")
+    return (f"layers sum to {table['total_ms']:.3f} ms vs {measured:.3f} ms measured by the latest latency-hint "
+            f"benchmark ({table['sum_vs_measured']:.0%}), profiling overhead {table['profiling_overhead']:+.0%}")
 
 
 def result_summary(r: InferenceResult) -> tuple[str, str]:
@@ -62,9 +88,12 @@ def result_summary(r: InferenceResult) -> tuple[str, str]:
     x = r.result
     if r.kind == "benchmark":
         lat = x.get("latency_ms", {}).get("median")
-        return (f"{x.get('throughput_fps', 0):.1f} FPS  {lat:.2f} ms",
+        series = x.get("series") or {}
+        run = f" run {series['index'] + 1}/{series['runs']}" if series else ""
+        flag = " disturbed" if x.get("disturbed") else ""
+        return (f"{x.get('throughput_fps', 0):.1f} FPS  {lat:.2f} ms{flag}",
                 f"{x.get('hint', '?')[:3]} {x.get('streams', '?')}s/{x.get('requests', '?')}r "
-                f"b{x.get('batch', '?')} {x.get('inference_precision', '')}")
+                f"b{x.get('batch', '?')} {x.get('inference_precision', '')}{run}")
     if r.kind == "accuracy":
         return f"{x.get('metric', '?')} {x.get('value', 0) * 100:.2f}%", f"{x.get('images', '?')} images"
     if r.kind == "explore":
@@ -76,6 +105,21 @@ def result_summary(r: InferenceResult) -> tuple[str, str]:
     return r.kind, ""
 
 
+def search_pane(search: dict) -> Widget:
+    """The speed-aware search behind a child: every candidate, and the groups kept in FP."""
+    from engine.quantize.trace import CANDIDATE_COLUMNS, GROUP_COLUMNS, candidate_rows, group_rows, summary
+
+    parts: list[Widget] = [Static(summary(search), classes="hint", markup=False)]
+    for key, columns, rows in (("search-candidates", CANDIDATE_COLUMNS, candidate_rows(search)),
+                               ("search-groups", GROUP_COLUMNS, group_rows(search))):
+        t: DataTable = DataTable(id=key, cursor_type="row", zebra_stripes=True)
+        t.add_columns(*columns)
+        for r in rows:
+            t.add_row(*r)
+        parts.append(t)
+    return VerticalScroll(*parts)
+
+
 class ProjectScreen(FilterKeys, Screen):
     AUTO_FOCUS = None  # on_mount focuses the first field of the initial tab
     HELP_TITLE = "Project page"
@@ -83,6 +127,9 @@ class ProjectScreen(FilterKeys, Screen):
         Binding("b", "benchmark", "bench", tooltip="Benchmark this model", id="project-benchmark"),
         Binding("a", "accuracy", "accuracy", tooltip="Measure accuracy on an annotated dataset",
                 id="project-accuracy"),
+        Binding("d", "import_dataset", "dataset", show=False,
+                tooltip="Import a dataset for this model: its task settles a folder that fits two formats",
+                id="project-import-dataset"),
         Binding("p", "tab('performance')", "perf", show=False, tooltip="Performance tab: inference history",
                 id="tab-performance"),
         Binding("l", "layers", "layers", show=False,
@@ -97,6 +144,9 @@ class ProjectScreen(FilterKeys, Screen):
                 id="tab-reports"),
         Binding("x", "tab('export')", "export", show=False,
                 tooltip="Export tab: deployment package (IR, infer.py, benchmark.sh)", id="tab-export"),
+        Binding("t", "search_tab", "search", show=False,
+                tooltip="Search tab: a speed-aware child's candidates and the groups kept in floating point",
+                id="tab-search"),
         filter_binding("Filter the inference history", "project-filter", show=False),
     ]
 
@@ -128,6 +178,8 @@ class ProjectScreen(FilterKeys, Screen):
             yield TabPane("Explore (e)", id="explore")
             yield TabPane("Reports (r)", id="reports")
             yield TabPane("Export (x)", id="export")
+            if model.provenance.get("speed_aware"):
+                yield TabPane("Search (t)", id="search")
         yield JobStatus()
         yield KeyFooter()
 
@@ -176,6 +228,8 @@ class ProjectScreen(FilterKeys, Screen):
             from .export import ExportPane
 
             return [ExportPane(self.model)]
+        if tab == "search":
+            return [search_pane(self.model.provenance["speed_aware"])]
         tables = []
         for key, labels in (("by-precision", ("precision", "count", "ms", "share")),
                             ("by-type", ("layer type", "count", "ms", "share")),
@@ -202,10 +256,16 @@ class ProjectScreen(FilterKeys, Screen):
         await self.ensure_tab(tab)
         first = {"performance": "#history", "layers": "#layers VerticalScroll",
                  "optimize": "#opt-dataset, #calibrate", "explore": "#ex-batches", "reports": "#rep-list",
-                 "export": "#export-path"}[tab]
+                 "export": "#export-path", "search": "#search-candidates"}[tab]
         found = self.query(first)
         if found:
             found.first().focus()
+
+    async def action_search_tab(self) -> None:
+        if self.model.provenance.get("speed_aware"):
+            await self.action_tab("search")
+        else:
+            self.notify("only a speed-aware child has a search to show", severity="warning")
 
     async def action_filter(self) -> None:
         await self.action_tab("performance")
@@ -227,6 +287,11 @@ class ProjectScreen(FilterKeys, Screen):
 
         self.app.push_screen(AccuracyDialog(self.model))
 
+    def action_import_dataset(self) -> None:
+        from .import_dataset import ImportDatasetScreen
+
+        self.app.push_screen(ImportDatasetScreen(self.model), lambda _d: self.refresh_history())
+
     # -- layers --------------------------------------------------------------
     async def action_layers(self) -> None:
         await self.action_tab("layers")
@@ -241,9 +306,12 @@ class ProjectScreen(FilterKeys, Screen):
         self.query_one("#layers-note", Static).update(literal(f"profiling {model.name} …{note}"))
 
         def work() -> dict:
-            from engine.layers import layers_for_model
+            from engine.measure.layers import against_benchmark, layers_for_model
+            from engine.measure.protocol import latest_figure
 
-            return layers_for_model(ws, model)
+            table = layers_for_model(ws, model)  # the latency hint: one request, layers back to back
+            fig = latest_figure(ws, model, "latency", precision=table["inference_precision"])
+            return against_benchmark(table, fig["latency_ms"]["median"] if fig else None)
 
         self.run_worker(work, thread=True, exclusive=True, group="layers", exit_on_error=False)
 
@@ -266,7 +334,8 @@ class ProjectScreen(FilterKeys, Screen):
         self.query_one("#layers-note", Static).update(Text(
             f"{table['executed_layers']} of {table['graph_nodes']} runtime nodes executed, "
             f"{table['latency_ms_avg']:.3f} ms per inference (mean of {table['runs']}), "
-            f"{float_precision_note(table['model_precision'], table['inference_precision'])}; {table['cpu']}"))
+            f"{float_precision_note(table['model_precision'], table['inference_precision'])}, latency hint; "
+            f"{layer_sum_text(table)}; {table['cpu']}"))
         for key, groups, field in (("by-precision", table["by_precision"], "runtime_precision"),
                                    ("by-type", table["by_type"], "type")):
             t = self.query_one(f"#{key}", DataTable)

@@ -16,7 +16,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Button, Header, Input, Select, Static
 
-from engine.records import Dataset, Model, Report
+from engine.records import Model, Report
 
 from ..app import reports_errors
 from ..widgets.footer import KeyFooter
@@ -48,9 +48,12 @@ class ReportsPane(Vertical):
         kinds = [("accuracy vs annotations", "accuracy")]
         if self.model.parent:
             kinds += [("predictions vs parent", "predictions"), ("tensor distance vs parent", "tensor-distance")]
-        datasets = [(d.name, d.id) for d in self.app.ws.all(Dataset)]
+        from engine.dataset_choice import ordered
+
+        found, default = ordered(self.app.ws, self.model)
+        datasets = [(literal(f"{d.name} ({d.format})"), d.id) for d in found]
         yield row(("kind", Select(kinds, value="accuracy", allow_blank=False, id="rep-kind", compact=True)),
-                  ("dataset", Select(datasets, value=datasets[0][1] if datasets else Select.NULL,
+                  ("dataset", Select(datasets, value=default if datasets else Select.NULL,
                                      id="rep-dataset", compact=True)))
         with Horizontal(classes="buttons"):
             yield Static(KIND_NOTES["accuracy"], id="rep-note", classes="hint", markup=False)

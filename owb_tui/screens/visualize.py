@@ -110,8 +110,10 @@ class VisualizeScreen(Screen[int]):
             self.reference = ws.get(Model, self.report.reference) if self.report.reference else None
             self.dataset = ws.get(Dataset, self.report.dataset)
         except OwbError as exc:
-            self.query_one(ImageView).fail(str(exc))
-            self.app.notify(str(exc), severity="error", timeout=8)
+            from ..app import error_text
+
+            self.query_one(ImageView).fail(error_text(exc))
+            self.app.notify(error_text(exc), severity="error", timeout=8)
             return
         self.draw()
 
