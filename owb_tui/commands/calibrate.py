@@ -104,7 +104,9 @@ def _calibrate(args: argparse.Namespace, ws: Any, spec: Any, bench_time: float, 
                                  "infer_precision": infer_precision, "rounds": rounds},
                          name=f"calibrate {parent.name}")
     if job.state != "done":
-        print(f"error: calibration {job.state}: {job.error} (log: owb jobs log {job.id})", file=sys.stderr)
+        from engine.terminal_text import printable
+
+        print(f"error: calibration {job.state}: {printable(job.error)} (log: owb jobs log {job.id})", file=sys.stderr)
         return job.exit_code or 1
     return _report(args, {"job": job.id, **job.result}, fail_on_drop)
 
@@ -252,5 +254,9 @@ def cmd_job_log(args: argparse.Namespace) -> int:
     text = read_log(ws, job)
     if args.json:
         return emit(args, {"id": job.id, "state": job.state, "error": job.error, "log": text}, lambda c: None)
-    sys.stdout.write(text or f"job {job.id} has no log\n")
+    from engine.terminal_text import printable
+
+    # a log quotes names and NNCF's messages: each line printed literally
+    lines = [printable(line) + "\n" for line in text.splitlines()] if text else [f"job {job.id} has no log\n"]
+    sys.stdout.write("".join(lines))
     return 0

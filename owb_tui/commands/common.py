@@ -12,7 +12,9 @@ class OwbArgumentParser(argparse.ArgumentParser):
     """argparse, but a wrong flag gives one ``error:`` line and exit 2."""
 
     def error(self, message: str) -> NoReturn:
-        sys.stderr.write(f"error: {message} (see `{self.prog} --help`)\n")
+        from engine.terminal_text import printable
+
+        sys.stderr.write(f"error: {printable(message)} (see `{self.prog} --help`)\n")
         raise SystemExit(2)
 
 
@@ -55,6 +57,15 @@ def emit(args: argparse.Namespace, data: Any, render: Callable[[Any], None]) -> 
         return 0
     render(console())
     return 0
+
+
+def say(args: argparse.Namespace, text: str) -> None:
+    """One progress line on stderr before a long step (none with --json).
+    Not a spinner: a refreshing display would steal CPU from a timed run."""
+    if not args.json:
+        from engine.terminal_text import printable
+
+        print(printable(text), file=sys.stderr, flush=True)
 
 
 def console(stderr: bool = False) -> Any:

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from typing import Any
 
 from .targets import add_target_flag, run_on_target
-from .common import add_command, emit, number, parse_ints, positive_int, progress_bar, styled, workspace
+from .common import add_command, emit, number, parse_ints, positive_int, progress_bar, say, styled, workspace
 
 
 def register(sub: Any) -> None:
@@ -58,11 +57,6 @@ def register(sub: Any) -> None:
     add_command(sub, "cpu", "what this CPU offers OpenVINO (ISA, VNNI, AMX, default precision)", cmd_cpu)
 
 
-def _say(args: argparse.Namespace, text: str) -> None:
-    if not args.json:
-        print(text, file=sys.stderr, flush=True)
-
-
 def cmd_benchmark(args: argparse.Namespace) -> int:
     from engine.benchmark import BenchmarkSettings
     from engine.measure.protocol import figure_document, measure_figure
@@ -81,7 +75,7 @@ def cmd_benchmark(args: argparse.Namespace) -> int:
                   "settings": asdict(settings), "runs": args.runs}
         r = run_on_target(args, ws, params, f"benchmark {model.name}")
         return emit(args, r, lambda c: render_benchmark(c, r))
-    _say(args, f"benchmarking {model.name}: {args.runs} run(s) in {settings.time_s:g} s ({settings.hint} hint)…")
+    say(args, f"benchmarking {model.name}: {args.runs} run(s) in {settings.time_s:g} s ({settings.hint} hint)…")
     with progress_bar(args, f"benchmark {model.name}") as bar:
         fig = measure_figure(ws, model, settings, runs=args.runs, total_time_s=settings.time_s, dataset=dataset,
                              progress=bar)
@@ -130,7 +124,7 @@ def cmd_explore(args: argparse.Namespace) -> int:
                               "latency_limit_ms": args.latency_limit, "infer_precision": args.infer_precision}}
         r = run_on_target(args, ws, params, f"explore {model.name}")
         return emit(args, r, lambda c: render_explore(c, r))
-    _say(args, f"exploring {model.name}: {cells} cells × {args.time:g} s…")
+    say(args, f"exploring {model.name}: {cells} cells × {args.time:g} s…")
     with progress_bar(args, f"explore {model.name}") as bar:
         _, r = run_explore(ws, model, args.batches, args.streams, time_s=args.time,
                            latency_limit_ms=args.latency_limit, dataset=dataset, infer_precision=args.infer_precision,
@@ -193,7 +187,7 @@ def cmd_layers(args: argparse.Namespace) -> int:
         params = {"kind": "layers", "model": model.id, "layers": {"runs": args.runs, "settings": asdict(settings)}}
         table = run_on_target(args, ws, params, f"layers of {model.name}")
     else:
-        _say(args, f"profiling {model.name} over {args.runs} inferences ({args.hint} hint)…")
+        say(args, f"profiling {model.name} over {args.runs} inferences ({args.hint} hint)…")
         table = layers_for_model(ws, model, runs=args.runs, settings=settings)
     fig = latest_figure(ws, model, args.hint, precision=table["inference_precision"],
                         target=table.get("target")) if args.batch is None else None

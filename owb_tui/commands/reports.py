@@ -4,10 +4,10 @@ tensor distance; side-by-side comparison; predictions drawn on an image."""
 from __future__ import annotations
 
 import argparse
-import sys
 from typing import Any
 
-from .common import add_command, add_infer_precision, emit, human_size, number, positive_int, progress_bar, styled, workspace
+from .common import (add_command, add_infer_precision, emit, human_size, number, positive_int, progress_bar, say, styled,
+                     workspace)
 
 SHOWN_ROWS = 40
 
@@ -261,9 +261,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     validate(a, b, args.time, args.runs, args.rounds, same_place=place_a == place_b)
     how = "stored runs with identical settings" if args.from_history else \
         f"{args.rounds} interleaved rounds, {args.time:g} s per model"
-    if not args.json:
-        print(f"comparing {a.name} ({place_a}) and {b.name} ({place_b}) ({how}; layers over {args.runs} inferences)…",
-              file=sys.stderr, flush=True)
+    say(args, f"comparing {a.name} ({place_a}) and {b.name} ({place_b}) ({how}; layers over {args.runs} inferences)…")
     with progress_bar(args, f"compare {a.name} {b.name}") as bar:
         result = compare(ws, a, b, dataset=dataset, bench_time=args.time, layer_runs=args.runs, progress=bar,
                          infer_precision=args.infer_precision, hint=args.hint, rounds=args.rounds,

@@ -139,7 +139,7 @@ class CompareScreen(Screen):
         if job.state == "done":
             self.show(job.result)
         else:
-            self.query_one("#verdict", Static).update(Text(f"comparison {job.state}: {job.error}", style="red"))
+            self.query_one("#verdict", Static).update(literal(f"comparison {job.state}: {job.error}", style="red"))
 
     @reports_errors
     def action_rerun(self) -> None:
@@ -163,7 +163,7 @@ class CompareScreen(Screen):
         if speed:
             st = speed["settings"]
             notes.append(f"throughput ratio {ratio_text(speed)}; {st['hint']} hint, {st['inference_precision']}, "
-                         f"{st['seconds_per_run']} s per run, inputs {st['inputs']}")
+                         f"{st['seconds_per_run']} s per run, inputs {printable(st['inputs'])}")
             if a.get("disturbed_runs") or b.get("disturbed_runs"):
                 notes.append("\nsome runs were disturbed (max latency > 10x median)", style="yellow")
         if r.get("why"):

@@ -226,6 +226,7 @@ class JobLogScreen(Screen):
             title.append("\n" + printable(job.error), style="red")
         self.query_one("#log-title", Static).update(title)
         text = read_log(self.app.ws, job) or f"job {job.id} has no log yet\n"
+        text = "".join(printable(line) + "\n" for line in text.splitlines())  # the log quotes user text
         if text == self._shown:
             return
         log = self.query_one("#log", TextArea)

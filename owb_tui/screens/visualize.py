@@ -138,7 +138,7 @@ class VisualizeScreen(Screen[int]):
     def caption(self) -> Text:
         table, row = self.table, self.row
         text = Text()
-        text.append(self.image_name, style="bold")
+        text.append(printable(self.image_name), style="bold")
         text.append(f"  row {row + 1} of {len(table)}")
         flagged = [name for name, mask in table.flags.items() if mask[row]]
         if flagged:
