@@ -277,11 +277,13 @@ def _provenance(ws: Workspace, model: Model) -> list[str]:
         f"{prov.get('seconds', '?')} s; {len(prov.get('fp32_ops', []))} compute ops left in FP32, "
         f"{len(prov.get('reverted_ops', []))} reverted by accuracy control.",
     ]
+    from .metrics import accuracy_change
+
     post = prov.get("post", {})
     if "accuracy" in post:
         a = post["accuracy"]
         lines.append(f"Accuracy measured right after calibration: parent {a['parent'] * 100:.2f}%, this model "
-                     f"{a['child'] * 100:.2f}% (drop {a['drop']:.2f} points).")
+                     f"{a['child'] * 100:.2f}% ({accuracy_change(a['drop'])}).")
     if "throughput_fps" in post:
         t = post["throughput_fps"]
         lines.append(f"Throughput measured right after calibration (median of interleaved runs): parent "

@@ -84,8 +84,10 @@ def test_verdict_reads_the_numbers():
     b = {"id": "c", "name": "net-int8", "precision": "INT8", "parent": "p"}
     types = [{"type": "Convolution", "delta_ms": -0.5}, {"type": "Reorder", "delta_ms": 0.1}]
     assert verdict(a, b, 1.21, 1 / 3.9, 0.2, types, "AVX-512, AVX-512 VNNI") == (
-        "INT8 runs 1.21× faster than the parent on this CPU (AVX-512, AVX-512 VNNI), 3.9× smaller, top1 −0.2 pt; "
+        "INT8 runs 1.21× faster than the parent on this CPU (AVX-512, AVX-512 VNNI), 3.9× smaller, top1 −0.20 pt; "
         "most of the gained time is in: Convolution")
+    # a negative drop is a gain, rounded as the Compare table rounds it
+    assert ", top1 +0.75 pt;" in verdict(a, b, 1.21, 1 / 3.9, -0.754, types, "AVX2")
     assert verdict(a, b, 0.67, 1.12, None, types, "AVX2, no VNNI") == (
         "INT8 runs at 0.67× the parent's throughput on this CPU (AVX2, no VNNI), 1.12× larger; "
         "most of the lost time is in: Reorder")

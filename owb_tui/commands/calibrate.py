@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import Any
 
-from .common import OwbArgumentParser, add_command, emit, positive_int, workspace
+from .common import OwbArgumentParser, add_command, cli_table, emit, positive_int, workspace
 
 
 def _pct(text: str) -> float:
@@ -151,11 +151,14 @@ def run_foreground(args: argparse.Namespace, runner: Any, kind: str, fn: Any, **
 
 
 def render_result(c: Any, r: dict) -> None:
+    from engine.metrics import accuracy_change
+
     c.print(f"[bold]{r['model']}[/] ({r['id']}): INT8 child of {r['parent']} — {r['method']}/{r['preset']}, "
             f"{r['subset_images']} calibration images, {r['seconds']:.1f} s")
     acc = r.get("accuracy")
     if acc:
-        c.print(f"accuracy: parent {acc['parent'] * 100:.2f}%, child {acc['child'] * 100:.2f}%, drop {acc['drop']:.2f} pt")
+        c.print(f"accuracy: parent {acc['parent'] * 100:.2f}%, child {acc['child'] * 100:.2f}% "
+                f"({accuracy_change(acc['drop'])})")
     fps = r.get("throughput_fps")
     if fps:
         word = "faster" if fps["ratio"] and fps["ratio"] >= 1 else "slower"
@@ -170,7 +173,6 @@ def render_result(c: Any, r: dict) -> None:
 
 
 def cmd_jobs(args: argparse.Namespace) -> int:
-    from rich.table import Table
 
     from engine.jobs import mark_interrupted
     from engine.records import Job
@@ -181,10 +183,10 @@ def cmd_jobs(args: argparse.Namespace) -> int:
     data = [{k: v for k, v in j.to_dict().items() if k != "result"} | {"result": j.result} for j in jobs]
 
     def render(c: Any) -> None:
-        t = Table("id", "job", "state", "stage", "progress", "error", box=None)
+        t = cli_table("id", "job", "state", "stage", "progress", "error", key=1)
         for j in jobs:
             prog = f"{j.step}/{j.total}" if j.total else ""
-            t.add_row(j.id, j.name, j.state, j.stage, prog, j.error[:60])
+            t.add_row(j.id, j.name, j.state, j.stage, prog, j.error)
         c.print(t if jobs else "no jobs yet")
 
     return emit(args, data, render)

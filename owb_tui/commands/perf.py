@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import Any
 
-from .common import add_command, emit, parse_ints, workspace
+from .common import add_command, cli_table, emit, parse_ints, workspace
 
 
 def register(sub: Any) -> None:
@@ -103,10 +103,9 @@ def cmd_explore(args: argparse.Namespace) -> int:
 
 
 def render_explore(c: Any, r: dict) -> None:
-    from rich.table import Table
 
     c.print(f"[bold]explore {r['model']}[/] ({r['model_precision']}) on {r['device']}: {r['cpu']}")
-    t = Table("batch", *[f"{s} streams" for s in r["streams"]], box=None, title="FPS / median latency ms")
+    t = cli_table("batch", *[f"{s} streams" for s in r["streams"]], key=None, title="FPS / median latency ms")
     best = r["sweet_spot"]
     by = {(cell["batch"], cell["requested_streams"]): cell for cell in r["cells"]}
     for b in r["batches"]:
@@ -146,7 +145,6 @@ def cmd_layers(args: argparse.Namespace) -> int:
 
 
 def render_layers(c: Any, table: dict, top: int | None) -> None:
-    from rich.table import Table
 
     from engine.layers import slowest
 
@@ -159,18 +157,13 @@ def render_layers(c: Any, table: dict, top: int | None) -> None:
             f"(mean of {table['runs']}); {table['cpu']}")
     for key, title in (("type", "by layer type"), ("runtime_precision", "by runtime precision")):
         groups = table["by_type" if key == "type" else "by_precision"]
-        t = Table(key.replace("_", " "), "count", "total ms", "share", box=None, title=title)
+        t = cli_table(key.replace("_", " "), "count", "total ms", "share", title=title)
         for g in groups:
             t.add_row(g[key], str(g["count"]), f"{g['total_ms']:.3f}", f"{g['share']:.1%}")
         c.print(t)
     rows = slowest(table, top) if top else [r for r in table["layers"] if r["executed"]]
-    t = Table(box=None, title=f"the {top} slowest layers" if top else "executed layers in order")
-    t.add_column("#", justify="right")
-    t.add_column("ms", justify="right")
-    t.add_column("type", no_wrap=True)
-    t.add_column("precision", no_wrap=True)
-    t.add_column("kernel", no_wrap=True)
-    t.add_column("name (+ fused original layers)", overflow="fold")
+    t = cli_table("#", "ms", "type", "precision", "kernel", "name (+ fused original layers)", key=None,
+                  title=f"the {top} slowest layers" if top else "executed layers in order")
     for r in rows:
         outs = sorted(set(r["output_precisions"]))
         prec = r["runtime_precision"] + (f"→{','.join(outs)}" if outs and outs != [r["runtime_precision"]] else "")

@@ -7,7 +7,7 @@ import argparse
 import sys
 from typing import Any
 
-from .common import add_command, emit, human_size, positive_int, progress_bar, workspace
+from .common import add_command, cli_table, emit, human_size, positive_int, progress_bar, workspace
 
 SHOWN_ROWS = 40
 
@@ -149,8 +149,6 @@ def _show(args: argparse.Namespace, ws: Any, report: Any) -> int:
 
 
 def render_report(c: Any, data: dict, table: Any, limit: int) -> None:
-    from rich.table import Table
-
     s = data["summary"]
     vs = f" vs {data['reference']}" if data["reference"] else ""
     c.print(f"[bold]{data['kind']} report[/] {data['model']}{vs} on {data['dataset']} ({data['mode']}), "
@@ -170,17 +168,26 @@ def render_report(c: Any, data: dict, table: Any, limit: int) -> None:
                 f"{_num(m['cosine']['mean'])} worst {_num(m['cosine']['worst'])}; SQNR mean "
                 f"{_num(m['sqnr_db']['mean'])} dB worst {_num(m['sqnr_db']['worst'])} dB "
                 f"({m['sqnr_db']['worst_image']})")
-    t = Table(box=None)
-    for k, title in enumerate(table.columns):
-        # Image names are the key to a row: fold them rather than cut them.
-        t.add_column(title, overflow="fold" if k == 0 else "ellipsis")
-    for r in range(min(limit, len(table))):
-        t.add_row(*(table.cell(r, k) for k in range(len(table.columns))))
-    c.print(t)
+    print_rows(c, data, table, limit)
     if len(table) > limit:
         c.print(f"[dim]… {len(table) - limit} more rows; --limit N, --json or --csv FILE for all[/]")
     if data.get("csv"):
         c.print(f"wrote {len(table)} rows to {data['csv']}")
+
+
+def print_rows(c: Any, data: dict, table: Any, limit: int) -> None:
+    """The first ``limit`` rows under short headings and a legend line naming
+    the sides; the full titles are in --json and the CSV."""
+    from engine.reports.headings import legend, short
+
+    c.print(f"[dim]{legend(data['kind'], list(table.columns), data['model'], data['reference'])}[/]")
+    t = cli_table(*(short(title) for title in table.columns))
+    for k, column in enumerate(t.columns):
+        if k and table.kinds[k] != "text":
+            column.justify = "right"
+    for r in range(min(limit, len(table))):
+        t.add_row(*(table.cell(r, k) for k in range(len(table.columns))))
+    c.print(t)
 
 
 def _num(v: Any) -> str:
@@ -192,7 +199,6 @@ def _num(v: Any) -> str:
 
 
 def report_list(args: argparse.Namespace) -> int:
-    from rich.table import Table
 
     from engine.records import Dataset, Model
     from engine.reports import list_reports
@@ -209,7 +215,7 @@ def report_list(args: argparse.Namespace) -> int:
              "value": r.summary.get("value")} for r in reports]
 
     def render(c: Any) -> None:
-        t = Table("id", "kind", "model", "vs", "dataset", "rows", "summary", box=None)
+        t = cli_table("id", "kind", "model", "vs", "dataset", "rows", "summary", key=2)
         for r in rows:
             value = f"{r['metric']} {r['value'] * 100:.2f}%" if isinstance(r["value"], float) else ""
             t.add_row(r["id"], r["kind"], r["model"], r["reference"] or "-", r["dataset"],
@@ -245,10 +251,11 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 
 def render_compare(c: Any, r: dict, top: int) -> None:
-    from rich.table import Table
+    from engine.metrics import accuracy_change
 
     a, b = r["a"], r["b"]
-    t = Table("", f"A {a['name']}", f"B {b['name']}", "B / A", box=None, title=r["cpu"])
+    c.print(f"[dim]{r['cpu']}[/]")
+    t = cli_table("", f"A {a['name']}", f"B {b['name']}", "B / A")
 
     def ratio(x: Any, y: Any) -> str:
         return f"{y / x:.2f}×" if isinstance(x, (int, float)) and isinstance(y, (int, float)) and x else ""
@@ -263,18 +270,18 @@ def render_compare(c: Any, r: dict, top: int) -> None:
     t.add_row("executed precision", a["inference_precision"] or "?", b["inference_precision"] or "?", "")
     acc = lambda s: f"{s['accuracy']['metric']} {s['accuracy']['value'] * 100:.2f}%" if s["accuracy"] else "not measured"
     drop = r["accuracy_drop"]
-    t.add_row("accuracy", acc(a), acc(b), f"drop {drop:.2f} pt" if drop is not None else "")
+    t.add_row("accuracy", acc(a), acc(b), accuracy_change(drop) if drop is not None else "")
     t.add_row("benchmarks used", _runs(a), _runs(b), "")
     c.print(t)
     layers = r["layers"]
-    p = Table("precision", "A layers", "A ms", "B layers", "B ms", box=None, title="per runtime precision")
+    p = cli_table("precision", "A layers", "A ms", "B layers", "B ms", title="per runtime precision")
     for row in layers["by_precision"]:
         p.add_row(row["precision"], str(row["a_count"]), f"{row['a_ms']:.3f}", str(row["b_count"]), f"{row['b_ms']:.3f}")
     c.print(p)
-    k = Table("layer", "type", "time A ms", "time B ms", "delta", "precision A", "precision B", "only in", box=None,
-              title=f"kernels, largest change first ({top} of {len(layers['kernels'])})")
+    k = cli_table("layer", "type", "A ms", "B ms", "Δ ms", "A prec", "B prec", "only in", key=None,
+                  title=f"kernels, largest change first ({top} of {len(layers['kernels'])})")
     for row in layers["kernels"][:top]:
-        k.add_row(row["layer"][:48], row["type"], _ms(row["time_a_ms"]), _ms(row["time_b_ms"]),
+        k.add_row(row["layer"], row["type"], _ms(row["time_a_ms"]), _ms(row["time_b_ms"]),
                   f"{row['delta_ms']:+.4f}", row["precision_a"] or "-", row["precision_b"] or "-", row["only_in"] or "")
     c.print(k)
     c.print(f"[bold]verdict[/]: {r['verdict']}")
