@@ -166,6 +166,30 @@ class OwbApp(App[int]):
         if event.state == WorkerState.ERROR and event.worker.error is not None:
             self.show_error(event.worker.error)
 
+    def notify(self, message: str, *, title: str = "", severity: Any = "information", timeout: float | None = None,
+               markup: bool = True) -> None:
+        """Notifications go to the message line above the footer, which takes a
+        line of the layout, so they never cover a table's rows (toasts stack
+        over the bottom of an 80x24 screen). A dialog has no footer: it gets
+        one small toast, the newest replacing the last."""
+        from rich.errors import MarkupError
+        from rich.text import Text
+
+        from .widgets.footer import KeyFooter
+
+        footers = list(self.screen.query(KeyFooter)) if not self.screen.is_modal else []
+        if not footers:
+            self.clear_notifications()
+            super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
+            return
+        text = f"{title}: {message}" if title else message
+        if markup:
+            try:
+                text = Text.from_markup(text).plain
+            except MarkupError:
+                pass
+        footers[0].show_message(text, severity, timeout or self.NOTIFICATION_TIMEOUT)
+
     def show_error(self, exc: BaseException) -> None:
         if not isinstance(exc, OwbError):
             log.error("".join(traceback.format_exception(exc)))

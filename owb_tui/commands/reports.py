@@ -96,7 +96,7 @@ def report_build(args: argparse.Namespace) -> int:
     model = ws.get(Model, args.model)
     kind = args.kind or ("predictions" if args.vs or model.parent else "accuracy")
     spec = ReportSpec(kind=kind, model=args.model, dataset=args.dataset, reference=args.vs,
-                      conf_threshold=args.conf_threshold, seg_threshold=args.iou_threshold)
+                      conf_threshold=args.conf_threshold, seg_threshold=args.iou_threshold, mode=args.mode)
     spec.validate()
     _check_filters(args, kind)
     # Refuse a bad --mode or --sort now, not after minutes of inference.
