@@ -42,6 +42,11 @@ def cmd_export(args: argparse.Namespace) -> int:
     model = ws.get(Model, args.model)
     _say(args, f"packaging {model.name}…")
     r = export_package(ws, model, args.out, force=args.force)
+    speed = r.get("speed_vs_parent")
+    if speed and speed["slower"]:
+        from engine.child_speed import sentence
+
+        print(f"warning: {sentence(model, speed)}", file=sys.stderr, flush=True)
 
     def render(c: Any) -> None:
         c.print(f"[bold]deployment package[/] {r['package']} ({human_size(r['bytes'])}): "

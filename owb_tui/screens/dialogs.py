@@ -16,7 +16,7 @@ from textual.widgets import Button, Input, Label, Select, Static
 from engine.records import Dataset, Model
 
 from ..app import reports_errors
-from .forms import row
+from .forms import FORM_HELP, row
 
 
 class ConfirmScreen(ModalScreen[bool]):
@@ -50,7 +50,7 @@ class ConfirmScreen(ModalScreen[bool]):
 class RunDialog(ModalScreen[Any]):
     """Base of the run dialogs: a title, fields, Start/Cancel."""
 
-    BINDINGS = [Binding("escape", "cancel", "cancel", id="dialog-cancel")]
+    BINDINGS = [Binding("escape", "cancel", "cancel", id="dialog-cancel"), *FORM_HELP]
     TITLE_TEXT = ""
 
     def __init__(self, model: Model) -> None:
