@@ -60,3 +60,25 @@ def test_demo_no_run_only_makes_the_demo(tmp_path):
     assert "next:" in proc.stdout and "calibrate demo-cnn" in proc.stdout
     ws = Workspace(tmp_path / "home")
     assert [m.name for m in ws.all(Model)] == ["demo-cnn"] and not ws.all(InferenceResult)
+
+
+async def test_the_tui_opens_on_what_the_demo_made(demo_run):
+    """The demo's last line sends the newcomer to the TUI: the child sits under
+    its parent, and its Reports tab lists the report the demo printed."""
+    from owb_tui.app import OwbApp
+
+    home, _ = demo_run
+    ws = Workspace(home)
+    app = OwbApp(ws)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause()
+        table = app.screen.query_one("#models")
+        names = [str(table.get_row_at(i)[0]) for i in range(table.row_count)]
+        assert names == ["demo-cnn", "└ demo-cnn-int8"]
+        await pilot.press("down", "enter")
+        await pilot.pause()
+        await pilot.press("r")
+        await pilot.pause(0.5)
+        reports = app.screen.query_one("#rep-list")
+        assert reports.row_count == 1
+        assert "top1 agreement" in str(reports.get_row_at(0)[1])

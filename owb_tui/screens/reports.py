@@ -174,6 +174,7 @@ class ReportScreen(FilterKeys, Screen):
         wanted = report.summary.get("mode", "basic")
         self.mode = wanted if wanted in modes(report) else "basic"
         self.query_one("#report-summary", Static).update(Text(f"{report.name}: {summary_line(report)}"))
+        self.watch(self.query_one(ReportView), "cursor_col", lambda _col: self.update_status(), init=False)
         self.show()
 
     @reports_errors
@@ -224,10 +225,6 @@ class ReportScreen(FilterKeys, Screen):
             parts.append(f"sorted {ARROWS[self.sort[1]]} {table.columns[self.sort[0]]}")
         parts.append(column)
         self.query_one("#report-status", Static).update(Text("  |  ".join(parts)))
-
-    def on_key(self) -> None:
-        # left/right move the sort column; keep its full title in view
-        self.call_after_refresh(self.update_status)
 
     def action_sort(self) -> None:
         self.sort_by(self.query_one(ReportView).cursor_col)
