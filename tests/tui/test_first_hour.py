@@ -44,13 +44,17 @@ def svg_text(svg: str) -> str:
     return " ".join(html.unescape(re.sub(r"<[^>]+>", "", "".join(parts))).replace("\xa0", " ").split())
 
 
-async def open_report(app: Any, pilot: Any, model_row: int = 1) -> None:
-    """Projects -> the child's page -> Reports -> the first report."""
-    for _ in range(model_row):
-        await pilot.press("down")
-    await pilot.press("enter")
+async def child_tab(app: Any, pilot: Any, key: str) -> None:
+    """Projects -> the child's page -> the tab of ``key``."""
     await pilot.pause()
-    await pilot.press("r")
+    await pilot.press("down", "enter")
+    await pilot.pause()
+    await pilot.press(key)
+
+
+async def open_report(app: Any, pilot: Any) -> None:
+    """Projects -> the child's page -> Reports -> the first report."""
+    await child_tab(app, pilot, "r")
     await wait_for(pilot, lambda: app.focused is not None and app.focused.id == "rep-list", timeout=10)
     await wait_for(pilot, lambda: app.focused.row_count >= 1, timeout=10)
     await pilot.press("enter")
@@ -93,7 +97,6 @@ async def test_t_says_why_a_classification_report_has_one_table(ws):
     predictions_report(ws)
     app = OwbApp(ws)
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()
         await open_report(app, pilot)
         await pilot.press("t")
         await pilot.pause()
@@ -107,10 +110,7 @@ async def test_report_headings_legend_and_list_fit_80x24(ws, tmp_path):
     report = predictions_report(ws)
     app = OwbApp(ws)
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()
-        await pilot.press("down", "enter")
-        await pilot.pause()
-        await pilot.press("r")
+        await child_tab(app, pilot, "r")
         await wait_for(pilot, lambda: app.focused is not None and app.focused.id == "rep-list", timeout=10)
         await wait_for(pilot, lambda: app.focused.row_count == 1, timeout=10)
         value = report.summary["value"] * 100
@@ -203,7 +203,6 @@ async def test_visualize_names_the_annotated_class_in_the_panels_order(ws, tmp_p
     index = load_index(ws, ws.get(Dataset, "lines"))
     app = OwbApp(ws)
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()
         await open_report(app, pilot)
         view = app.screen.query_one("#report-rows")
         item = int(view.table.items[0])
@@ -302,7 +301,6 @@ async def test_notifications_take_a_line_and_never_cover_the_rows(ws):
     app = OwbApp(ws)
     async with app.run_test(size=SIZE) as pilot:
         seen = record_notifications(app)
-        await pilot.pause()
         await open_report(app, pilot)
         for _ in range(3):  # three messages in a row: the newest replaces the last, nothing stacks
             await pilot.press("x")
@@ -344,10 +342,7 @@ async def test_export_warns_when_the_int8_child_is_slower(ws, tmp_path, capsys, 
     assert ("Slower than its parent" in lead) is slower
     app = OwbApp(ws)
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause()
-        await pilot.press("down", "enter")
-        await pilot.pause()
-        await pilot.press("x")
+        await child_tab(app, pilot, "x")
         await wait_for(pilot, lambda: app.screen.query("#export-path"), timeout=10)
         await pilot.pause()
         assert bool(app.screen.query("#export-warning")) is slower
