@@ -9,8 +9,12 @@ side runs second (measured here on PP-OCR cls: owb first 0.84–0.96 in six
 runs, owb second 0.98 and 1.09), and alternating cancels it.
 
     python benchmarks/bench_parity.py [--pairs 6] [--time 10]
-        [--models demo-cnn,cls] [--hint throughput] [--home DIR] [--u8-input]
-        [--order alternate|ab|ba] [--nice -10]
+        [--models demo-cnn,cls] [--hints throughput,latency] [--precisions f32,bf16]
+        [--home DIR] [--u8-input] [--order alternate|ab|ba] [--nice -10]
+
+Every (hint, precision) combination is measured: owb's ``--hint H
+--infer-precision P`` against benchmark_app's ``-hint H -infer_precision P``
+(owb runs one run of the same length, ``--runs 1``, as benchmark_app does).
 
 --nice -10 (root) runs both tools ahead of other work on a shared machine,
 which cut the pair-to-pair spread on demo-cnn from 0.83–1.30 to 0.98–1.20.
@@ -79,15 +83,20 @@ def setup(home: Path) -> list[str]:
     return names
 
 
-def run_owb(home: Path, model: str, hint: str, seconds: int) -> float:
-    return float(owb(home, "benchmark", model, "--hint", hint, "--time", str(seconds))["throughput_fps"])
+def run_owb(home: Path, model: str, hint: str, seconds: int, precision: str) -> tuple[float, str]:
+    r = owb(home, "benchmark", model, "--hint", hint, "--time", str(seconds), "--runs", "1",
+            "--infer-precision", precision)
+    return float(r["throughput_fps"]), r["inference_precision"]
 
 
-def run_benchmark_app(exe: str, xml: Path, shape: list[int], hint: str, seconds: int, u8: bool) -> float:
+def run_benchmark_app(exe: str, xml: Path, shape: list[int], hint: str, seconds: int, u8: bool,
+                      precision: str) -> float:
     cmd = [exe, "-m", str(xml), "-d", "CPU", "-hint", hint, "-t", str(seconds),
            "-shape", "[" + ",".join(map(str, shape)) + "]"]
     if not u8:
         cmd += ["-ip", "f32"]
+    if precision != "auto":
+        cmd += ["-infer_precision", precision]
     out = subprocess.run(cmd, capture_output=True, text=True, preexec_fn=_niced)
     found = re.search(r"Throughput:\s+([\d.]+)\s*FPS", out.stdout + out.stderr)
     if out.returncode != 0 or not found:
@@ -95,26 +104,26 @@ def run_benchmark_app(exe: str, xml: Path, shape: list[int], hint: str, seconds:
     return float(found.group(1))
 
 
-def parity(home: Path, exe: str, model: str, args: argparse.Namespace) -> float:
+def parity(home: Path, exe: str, model: str, args: argparse.Namespace, hint: str, precision: str) -> float:
     rec = owb(home, "model", "show", model)
     xml = Path(rec["path"])
     shape = rec["config"]["shape"] or rec["inputs"][0]["shape"]
-    print(f"\n{model}: {xml} shape {shape}, hint {args.hint}, {args.time:g} s per run, {args.pairs} pairs, "
-          f"benchmark_app input {'u8 (its default)' if args.u8_input else 'f32 (-ip f32)'}, order {args.order}"
-          + (f", nice {args.nice}" if args.nice else ""))
+    print(f"\n{model}: {xml} shape {shape}, hint {hint}, precision {precision}, {args.time:g} s per run, "
+          f"{args.pairs} pairs, benchmark_app input {'u8 (its default)' if args.u8_input else 'f32 (-ip f32)'}, "
+          f"order {args.order}" + (f", nice {args.nice}" if args.nice else ""))
     ratios, ours, theirs = [], [], []
     for i in range(1, args.pairs + 1):
         app_first = args.order == "ba" or (args.order == "alternate" and i % 2 == 0)
         if app_first:
-            b = run_benchmark_app(exe, xml, shape, args.hint, args.time, args.u8_input)
-        a = run_owb(home, model, args.hint, args.time)
+            b = run_benchmark_app(exe, xml, shape, hint, args.time, args.u8_input, precision)
+        a, ran = run_owb(home, model, hint, args.time, precision)
         if not app_first:
-            b = run_benchmark_app(exe, xml, shape, args.hint, args.time, args.u8_input)
+            b = run_benchmark_app(exe, xml, shape, hint, args.time, args.u8_input, precision)
         ours.append(a)
         theirs.append(b)
         ratios.append(a / b)
         load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-        print(f"  pair {i}: owb {a:9.2f} FPS   benchmark_app {b:9.2f} FPS   ratio {a / b:.3f}   "
+        print(f"  pair {i}: owb {a:9.2f} FPS ({ran})   benchmark_app {b:9.2f} FPS   ratio {a / b:.3f}   "
               f"(load avg {load:.1f})", flush=True)
     med = statistics.median(ratios)
     verdict = "within" if 0.97 <= med <= 1.03 else "OUTSIDE"
@@ -130,7 +139,9 @@ def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--pairs", type=int, default=6)
     p.add_argument("--time", type=int, default=10, help="whole seconds (benchmark_app -t takes an integer)")
-    p.add_argument("--hint", default="throughput", choices=("throughput", "latency"))
+    p.add_argument("--hints", default="throughput,latency", help="comma-separated hints (default throughput,latency)")
+    p.add_argument("--precisions", default="f32,bf16",
+                   help="comma-separated inference precisions: auto, f32, bf16, f16 (default f32,bf16)")
     p.add_argument("--models", help="comma-separated model names in --home (default: demo-cnn and cls)")
     p.add_argument("--home", type=Path, help="an existing workspace (default: a scratch one)")
     p.add_argument("--order", choices=("ab", "ba", "alternate"), default="alternate",
@@ -141,6 +152,12 @@ def main() -> int:
     args = p.parse_args()
     if args.pairs < 1 or args.time <= 0:
         p.error("--pairs and --time must be positive")
+    hints = [h for h in args.hints.split(",") if h]
+    precisions = [x for x in args.precisions.split(",") if x]
+    if not hints or set(hints) - {"throughput", "latency"}:
+        p.error("--hints takes throughput and/or latency")
+    if not precisions or set(precisions) - {"auto", "f32", "bf16", "f16"}:
+        p.error("--precisions takes auto, f32, bf16 or f16")
     exe = benchmark_app_path()
     global NICE
     NICE = args.nice
@@ -155,11 +172,14 @@ def main() -> int:
     if args.models:
         names = [n for n in args.models.split(",") if n]
     try:
-        results = {name: parity(home, exe, name, args) for name in names}
+        results = {f"{name} {hint} {precision}": parity(home, exe, name, args, hint, precision)
+                   for name in names for hint in hints for precision in precisions}
     finally:
         if scratch is not None:
             shutil.rmtree(scratch, ignore_errors=True)
-    print("\nsummary: " + ", ".join(f"{k} {v:.3f}" for k, v in results.items()))
+    print("\nsummary (median owb/benchmark_app; goal 0.97–1.03):")
+    for k, v in results.items():
+        print(f"  {k:40s} {v:.3f} {'ok' if 0.97 <= v <= 1.03 else 'OUTSIDE'}")
     return 0
 
 

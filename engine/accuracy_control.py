@@ -11,7 +11,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .adapters import make_adapter
+from .adapters import model_adapter
 from .evaluate import Metric, load_mask
 from .records import Dataset, Model
 from .workspace import Workspace
@@ -37,11 +37,12 @@ def make_validation(ws: Workspace, model: Model, dataset: Dataset, index: Any, r
     task = model.config.task
     options = {"conf_threshold": 0.01} if task == "detection" else {}
     num_classes = max(len(index.labels), 2)
+    caches: dict[str, Any] = {}  # one decode cache entry serves every validation pass
 
     def validation_fn(compiled: Any, items: Any) -> tuple[float, list[float]]:
         chosen = [int(i) for i in items]
         runner = runner_cls(ws, model, compiled=compiled)
-        adapter = make_adapter(task, runner.output_shapes(), **options)
+        adapter = model_adapter(model, runner.output_shapes(), **options)
         metric = Metric(task, index.labels, index.root)
         scores = [0.0] * len(chosen)
         paths = [index.root / index.items[i].file for i in chosen]
@@ -49,7 +50,9 @@ def make_validation(ws: Workspace, model: Model, dataset: Dataset, index: Any, r
         def progress(done: int, total: int) -> None:
             ctx.progress("validation", done, total)
 
-        for b in runner.run(paths, cancel=ctx.cancel, progress=progress):
+        if "entry" not in caches:
+            caches["entry"] = runner.open_cache(dataset, index)
+        for b in runner.run(paths, cancel=ctx.cancel, progress=progress, cache=caches["entry"], keys=chosen):
             for pos, pred in zip(b.indices, adapter.process(b.outputs, b.metas)):
                 item = index.items[chosen[pos]]
                 metric.update(pred, item)

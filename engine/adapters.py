@@ -175,12 +175,16 @@ class BoxesAdapter(_DetectionAdapter):
 
 
 class YoloAdapter(_DetectionAdapter):
-    """[N, K, 4(+1)+C] or transposed [N, 4+C, K]: cx, cy, w, h, [objectness], class scores."""
+    """[N, K, 4(+1)+C] or transposed [N, 4+C, K]: cx, cy, w, h, [objectness], class scores.
+    With ``strides`` (YOLOX) the box columns are grid offsets, decoded first."""
 
-    options = {**_DetectionAdapter.options, "objectness": None, "num_classes": None}
+    options = {**_DetectionAdapter.options, "objectness": None, "num_classes": None, "strides": None}
 
     def process(self, outputs, metas):
         arr = self._get(outputs, self.opts["output"], len(metas)).astype(np.float32, copy=False)
+        if self.opts["strides"]:  # YOLOX: per-anchor grid offsets, not boxes yet
+            arr = np.stack([yolox_grid_decode(rows, self.opts["strides"], m.in_h, m.in_w)
+                            for rows, m in zip(arr, metas)])
         if arr.ndim != 3:
             raise BadInput(f"YOLO detection expects [N, K, 4+1+C] or [N, 4+C, K]; got {list(arr.shape)}")
         # Anchors far outnumber channels (8400 vs 84), which tells the two layouts apart.
@@ -219,7 +223,7 @@ class SegmentationAdapter(Adapter):
     def process(self, outputs, metas):
         arr = self._get(outputs, self.opts["output"], len(metas))
         if arr.ndim == 4 and arr.shape[1] == 1:
-            maps = (arr[:, 0] > self.opts["threshold"]).astype(np.uint8)
+            maps = binary_maps(arr[:, 0], float(self.opts["threshold"]))
         elif arr.ndim == 4:
             maps = arr.argmax(axis=1)
         elif arr.ndim == 3:
@@ -227,6 +231,45 @@ class SegmentationAdapter(Adapter):
         else:
             raise BadInput(f"segmentation expects [N, C, H, W], [N, 1, H, W] or [N, H, W]; got {list(arr.shape)}")
         return [SegPrediction(resize_to_original(m, meta)) for m, meta in zip(maps, metas)]
+
+
+def binary_maps(maps: np.ndarray, threshold: float) -> np.ndarray:
+    """One-channel maps (text, salient objects) as foreground 1 / background 0.
+
+    A map with values outside [0, 1] holds logits: its sigmoid is thresholded.
+    Decided per image, so a prediction never depends on its batch."""
+    out = np.empty(maps.shape, np.uint8)
+    for i, m in enumerate(np.asarray(maps, np.float32)):
+        if m.size and (m.min() < 0 or m.max() > 1):
+            m = 1.0 / (1.0 + np.exp(-m))
+        out[i] = m > threshold
+    return out
+
+
+def yolox_grid_decode(rows: np.ndarray, strides: Sequence[int], in_h: int, in_w: int) -> np.ndarray:
+    """YOLOX's raw head [K, 5+C] -> cx, cy, w, h in input pixels (objectness and
+    class scores are sigmoids already). K covers the grids of every stride, finest first."""
+    grids, steps = [], []
+    for stride in strides:
+        h, w = in_h // stride, in_w // stride
+        xv, yv = np.meshgrid(np.arange(w), np.arange(h))
+        grids.append(np.stack((xv, yv), 2).reshape(-1, 2))
+        steps.append(np.full((h * w, 1), stride, np.float32))
+    grid, step = np.concatenate(grids).astype(np.float32), np.concatenate(steps)
+    if grid.shape[0] != rows.shape[0]:
+        raise BadInput(f"a YOLOX head over strides {list(strides)} at {in_w}x{in_h} has {grid.shape[0]} rows; "
+                       f"this output has {rows.shape[0]}")
+    out = rows.astype(np.float32, copy=True)
+    out[:, :2] = (out[:, :2] + grid) * step
+    out[:, 2:4] = np.exp(np.minimum(out[:, 2:4], 60.0)) * step  # clamped: exp of a garbage row must not overflow
+    return out
+
+
+YOLOX_STRIDES = (8, 16, 32)
+
+
+def grid_rows(in_h: int, in_w: int, strides: Sequence[int] = YOLOX_STRIDES) -> int:
+    return sum((in_h // s) * (in_w // s) for s in strides)
 
 
 def resize_to_original(classes: np.ndarray, meta: ImageMeta) -> np.ndarray:
@@ -269,8 +312,49 @@ def _pick(shapes: dict[str, Shape], fits, wanted: str | None, expects: str) -> s
     raise BadInput(f"{expects}; this model has {_describe(shapes)}")
 
 
-def _detection(shapes: dict[str, Shape], opts: dict[str, Any]) -> Adapter:
-    yolo_opts = {k: opts.pop(k) for k in ("objectness", "num_classes") if k in opts}
+DECODERS = ("auto", "ssd", "boxes", "yolov5", "yolov8", "yolox")
+
+
+def _forced(decoder: str, shapes: dict[str, Shape], opts: dict[str, Any], yolo_opts: dict[str, Any],
+            input_hw: tuple[int, int] | None) -> Adapter:
+    """The decoder the user named, on the output it can read."""
+    if decoder == "ssd":
+        name = _pick(shapes, lambda s: len(s) == 4 and s[3] == 7, opts.pop("output", None),
+                     "the ssd decoder reads a DetectionOutput [1, 1, N, 7]")
+        return SsdAdapter("ssd", output=name, **opts)
+    if decoder == "boxes":
+        adapter = _detection(shapes, {**opts}, None, input_hw, yolo=False)
+        if not isinstance(adapter, BoxesAdapter):
+            raise BadInput(f"the boxes decoder reads boxes [N, K, 4|5] with labels [N, K]; "
+                           f"this model has {_describe(shapes)}")
+        return adapter
+    name = _pick(shapes, lambda s: len(s) == 3, opts.pop("output", None),
+                 f"the {decoder} decoder reads one [N, K, 4+1+C] or [N, 4+C, K] output")
+    yolo_opts.setdefault("objectness", decoder != "yolov8")
+    if decoder == "yolox":
+        yolo_opts["strides"] = list(YOLOX_STRIDES)
+    return YoloAdapter(decoder, output=name, **yolo_opts, **opts)
+
+
+def _yolo_form(s: Shape, input_hw: tuple[int, int] | None) -> str:
+    """The YOLO family from the output's shape: YOLOX's raw head has one row
+    per grid cell of strides 8, 16 and 32; YOLOv5's three anchors per cell."""
+    if s[1] is None or s[2] is None:
+        return "yolo"
+    if s[1] < s[2]:
+        return "yolov8"
+    if input_hw is not None and s[1] == grid_rows(*input_hw):
+        return "yolox"
+    return "yolov5"
+
+
+def _detection(shapes: dict[str, Shape], opts: dict[str, Any], decoder: str | None = None,
+               input_hw: tuple[int, int] | None = None, yolo: bool = True) -> Adapter:
+    yolo_opts = {k: opts.pop(k) for k in ("objectness", "num_classes", "strides") if k in opts}
+    if decoder not in (None, "auto"):
+        if decoder not in DECODERS:
+            raise BadInput(f"unknown detection decoder {decoder!r}; use one of {', '.join(DECODERS)}")
+        return _forced(decoder, shapes, opts, yolo_opts, input_hw)
     for name, s in shapes.items():
         if len(s) == 4 and s[3] == 7 and _is(s[1], 1):
             if yolo_opts:
@@ -293,10 +377,11 @@ def _detection(shapes: dict[str, Shape], opts: dict[str, Any]) -> Adapter:
     # YOLO needs 4 box columns plus at least one class score. Beside a separate
     # boxes tensor, a [N, K, C] output is an undecoded anchor head, which owb cannot decode.
     rank3 = [n for n, s in shapes.items() if len(s) == 3 and min(d for d in (s[1], s[2], 99) if d) >= 5]
-    rank3 = [] if boxes_like else rank3
+    rank3 = [] if boxes_like or not yolo else rank3
     if rank3:
-        s = shapes[rank3[0]]
-        form = "yolo" if s[1] is None or s[2] is None else ("yolov8" if s[1] < s[2] else "yolov5")
+        form = _yolo_form(shapes[rank3[0]], input_hw)
+        if form == "yolox":
+            yolo_opts = {"objectness": True, "strides": list(YOLOX_STRIDES), **yolo_opts}
         return YoloAdapter(form, output=rank3[0], **yolo_opts, **opts)
     raise BadInput(f"{_DETECTION_FORMS}; this model has {_describe(shapes)}")
 
@@ -311,6 +396,9 @@ def _check_options(task: str, options: dict[str, Any], known: Iterable[str]) -> 
     if "max_detections" in options and not (isinstance(options["max_detections"], int)
                                             and options["max_detections"] >= 1):
         raise BadInput(f"max_detections must be a positive integer, got {options['max_detections']!r}")
+    if options.get("strides") is not None and not (isinstance(options["strides"], (list, tuple)) and all(
+            isinstance(v, int) and v > 0 for v in options["strides"])):
+        raise BadInput(f"strides must be a list of positive integers, got {options['strides']!r}")
     for key, kind in (("label_offset", int), ("num_classes", int), ("objectness", bool)):
         if options.get(key) is not None and not isinstance(options[key], kind):
             raise BadInput(f"{key} must be {'an integer' if kind is int else 'true or false'}, got {options[key]!r}")
@@ -318,13 +406,17 @@ def _check_options(task: str, options: dict[str, Any], known: Iterable[str]) -> 
         raise BadInput(f"box_coords must be 'pixels' or 'normalized', got {options['box_coords']!r}")
 
 
-def make_adapter(task: str, output_shapes: Mapping[str, Any], **options: Any) -> Adapter:
+def make_adapter(task: str, output_shapes: Mapping[str, Any], *, decoder: str | None = None,
+                 input_hw: tuple[int, int] | None = None, **options: Any) -> Adapter:
     """Choose the adapter for ``task`` from the model's output names and shapes.
 
     Shapes may hold -1/None/'?' or OpenVINO Dimensions for dynamic dims. Options:
     classification ``output``; segmentation ``output``, ``threshold``; detection
     ``conf_threshold``, ``iou_threshold``, ``label_offset``, ``max_detections``,
-    ``box_coords`` ('pixels'|'normalized'), and for YOLO ``objectness``, ``num_classes``.
+    ``box_coords`` ('pixels'|'normalized'), and for YOLO ``objectness``, ``num_classes``,
+    ``strides`` (YOLOX grids). ``decoder`` names the detection decoder (one of
+    DECODERS) instead of picking it from the shapes; ``input_hw``, the model's
+    input height and width, tells a YOLOX head from a YOLOv5 one.
     """
     shapes = {str(n): _dims(s) for n, s in output_shapes.items()}
     if task not in TASKS:
@@ -345,4 +437,17 @@ def make_adapter(task: str, output_shapes: Mapping[str, Any], **options: Any) ->
         form = "class_map" if len(s) == 3 else {1: "probability", None: "class_scores"}.get(s[1], "class_scores")
         return SegmentationAdapter(form, **{**options, "output": name})
     _check_options(task, options, YoloAdapter.options)
-    return _detection(shapes, dict(options))
+    return _detection(shapes, dict(options), decoder, input_hw)
+
+
+def model_adapter(model: Any, output_shapes: Mapping[str, Any], **options: Any) -> Adapter:
+    """The adapter for a workspace Model: its task, its configured decoder and
+    its input size."""
+    cfg = model.config
+    shape = cfg.shape or (model.inputs[0]["shape"] if model.inputs else None)
+    input_hw = None
+    if shape and {"H", "W"} <= set(cfg.layout) and len(shape) == len(cfg.layout):
+        h, w = shape[cfg.layout.index("H")], shape[cfg.layout.index("W")]
+        input_hw = (h, w) if h > 0 and w > 0 else None
+    decoder = getattr(cfg, "decoder", "auto") if cfg.task == "detection" else None
+    return make_adapter(cfg.task, output_shapes, decoder=decoder, input_hw=input_hw, **options)

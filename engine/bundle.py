@@ -19,7 +19,9 @@ from pathlib import Path
 from typing import Any
 
 from .errors import BadInput
+from .record_schema import problem
 from .records import Dataset, InferenceResult, Model, Project, Record, Report
+from .terminal_text import printable
 from .workspace import SCHEMA_VERSION
 
 ARCHIVE_FORMAT = "owb-project"
@@ -118,6 +120,9 @@ def read_bundle(src: Path, root: Path) -> Bundle:
         for r in records[kind]:
             if not well_typed(r):
                 raise bad(src, f"a record in {kind} has fields of the wrong type")
+            why = problem(r)
+            if why is not None:
+                raise bad(src, f"{kind} record {printable(r.id)[:20]!r}: {why}")
             if not _ID.match(r.id) or r.id in seen:
                 raise bad(src, f"{kind} record id {r.id!r} is invalid or repeated")
             seen.add(r.id)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 import shutil
 import time
 from dataclasses import asdict, dataclass, field
@@ -57,6 +58,11 @@ class CalibrationSpec:
             raise BadInput(f"--max-drop must be 0 or more percentage points, not {self.max_drop:g}")
         if self.ranking_subset is not None and self.ranking_subset < 1:
             raise BadInput(f"--ranking-subset must be 1 or more, not {self.ranking_subset}")
+        for pattern in self.ignore_patterns:
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise BadInput(f"--ignore-patterns {pattern!r} is not a regular expression: {exc}") from None
 
 
 def subset_indices(count: int, pct: float) -> list[int]:
@@ -102,6 +108,29 @@ class RevertedOps(logging.Handler):
             self.names.extend(n for n in (ln.strip() for ln in lines[1:]) if n and n not in self.names)
 
 
+class CalibrationImages:
+    """The calibration subset as the stored model's f32 inputs, exactly as
+    Preprocessor.load makes them (NNCF quantizes the model as stored, so
+    nothing is folded into it), streamed through the decode pool and cache.
+    NNCF iterates it once per pass it needs; no __getitem__, so NNCF walks it
+    in order even when it picks indices."""
+
+    def __init__(self, pre: Any, paths: list, keys: list[int], cache: Any) -> None:
+        from .feed import ImageFeed, decode_workers, stream
+
+        # NNCF's synchronous inference takes every core; one decoder keeps ahead of it.
+        workers = decode_workers(threads_used=stream.usable_cores())
+        self.feed = ImageFeed(pre, pre.to_tensor, workers=workers, cache=cache)
+        self.paths, self.keys = paths, keys
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def __iter__(self) -> Any:
+        for _, arr, _ in self.feed.chunks(self.paths, keys=self.keys, batch=1, window=8):
+            yield arr
+
+
 class Calibration:
     """One calibration run; ``run`` returns the child model record."""
 
@@ -111,6 +140,8 @@ class Calibration:
         self.parent = ws.get(Model, spec.model)
         self.dataset = ws.get(Dataset, spec.dataset)
         self.cal_dataset = ws.get(Dataset, spec.calibration_dataset) if spec.calibration_dataset else self.dataset
+        if spec.name and ws.maybe(Model, spec.name) is not None:  # before the work, not after it
+            raise BadInput(f"a model named {spec.name!r} already exists; choose another --name")
         if self.parent.precision == "INT8":
             raise BadInput(f"model {self.parent.name!r} is already INT8; calibrate its FP32 parent instead")
         if spec.method == "accuracy-aware":
@@ -133,18 +164,19 @@ class Calibration:
         import nncf
 
         from .dataset_store import load_index
+        from .feed import DecodeCache
 
         index = load_index(self.ws, self.cal_dataset)
         chosen = subset_indices(len(index.items), self.spec.subset_pct)
         paths = [index.root / index.items[i].file for i in chosen]
+        images = CalibrationImages(pre, paths, chosen, DecodeCache.open(self.ws, self.cal_dataset, index, pre))
 
-        def transform(path: Any) -> np.ndarray:
+        def transform(arr: np.ndarray) -> np.ndarray:
             # NNCF calls this once per sample, so a cancel lands within one step.
             self.ctx.check_cancel()
-            arr, _ = pre.load(path)
             return arr
 
-        return nncf.Dataset(paths, transform), len(paths)
+        return nncf.Dataset(images, transform), len(paths)
 
     def run(self) -> Model:
         import nncf
@@ -179,7 +211,9 @@ class Calibration:
                 else:
                     quantized = self._accuracy_aware(ov_model, cal, common, DatasetRunner)
         except nncf.ValidationError as exc:
-            raise BadInput(f"NNCF refused the settings: {str(exc).splitlines()[0]}") from None
+            reason = next((line.strip() for line in str(exc).splitlines() if line.strip()), "")
+            raise BadInput(f"NNCF refused the settings: {reason or type(exc).__name__ + ' without a reason'}; "
+                           "check --ignore-names/--ignore-types/--ignore-patterns against `owb layers`") from None
         seconds = time.perf_counter() - start
         ctx.check_cancel()
         fp32_ops = fp32_operations(quantized)
@@ -211,18 +245,17 @@ class Calibration:
         import nncf
 
         from .model_facts import model_facts
-        from .models import ir_size
+        from .models import ir_size, save_ir
         from .projects import ensure_project
 
         ws, spec, parent = self.ws, self.spec, self.parent
-        name = spec.name or ws.unique_name(Model, f"{parent.name}-int8")
-        if ws.maybe(Model, name) is not None:
-            raise BadInput(f"a model named {name!r} already exists; choose another --name")
-        child = Model(name=name, source=f"calibrated from {parent.name}", source_format="ir", parent=parent.id)
+        # Without --name the free name is chosen when the record is added,
+        # under the lock: a parallel calibration cannot take it in between.
+        child = Model(name=spec.name or f"{parent.name}-int8", source=f"calibrated from {parent.name}", source_format="ir", parent=parent.id)
         scratch = ws.tmp_dir("calib-")
         final = ws.home / "models" / child.id
         try:
-            ov.save_model(quantized, str(scratch / "model.xml"), compress_to_fp16=False)
+            save_ir(quantized, scratch / "model.xml")
             scratch.rename(final)
         except BaseException:
             shutil.rmtree(scratch, ignore_errors=True)
@@ -247,7 +280,7 @@ class Calibration:
             "openvino": ov.get_version(),
         }
         try:
-            ws.add(child)
+            ws.add(child, unique=not spec.name)
         except BaseException:
             shutil.rmtree(final, ignore_errors=True)
             raise

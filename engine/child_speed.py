@@ -2,10 +2,10 @@
 that must say it before anything else: the deployment package's README and
 the export command and tab, which warn when the INT8 child is the slower one.
 
-Only stored measurements are used, never an estimate: first the medians of
-the interleaved parent/child runs made right after calibration (both models
-measured alike, in turn), else the medians of each model's latest comparable
-benchmarks on this CPU. With neither, there is nothing to say."""
+Only stored measurements are used, never an estimate: first the interleaved
+parent/child runs made right after calibration (both models measured alike,
+in turn; their stored ratio), else each model's latest throughput figure on
+this CPU (engine.measure.protocol). With neither, there is nothing to say."""
 
 from __future__ import annotations
 
@@ -24,15 +24,16 @@ def against_parent(ws: Workspace, model: Model) -> dict | None:
     post = (model.provenance.get("post") or {}).get("throughput_fps") or {}
     if post.get("parent") and post.get("child"):
         p, c = float(post["parent"]), float(post["child"])
-        source = "medians of interleaved parent/child runs right after calibration"
+        ratio = float(post["ratio"]) if post.get("ratio") else round(c / p, 3)
+        source = "interleaved parent/child runs right after calibration"
         cpu = post.get("cpu") or "?"
     else:
         p, c = measured_throughput(ws, parent), measured_throughput(ws, model)
         if not p or not c:
             return None
-        source = "medians of each model's latest benchmarks (throughput hint)"
+        ratio = round(c / p, 3)
+        source = "each model's latest throughput figure"
         cpu = cpu_summary()
-    ratio = round(c / p, 3)
     return {"parent": parent.name, "parent_fps": round(p, 2), "child_fps": round(c, 2), "ratio": ratio,
             "slower": ratio < 1, "source": source, "cpu": cpu}
 

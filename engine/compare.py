@@ -1,65 +1,66 @@
 """Compare two models side by side: speed, size, accuracy, executed precision,
-where the time goes per precision and per kernel, and a one-line verdict.
+where the time goes per precision and per kernel, why INT8 is slower or
+faster here, and a one-line verdict.
 
-Every figure comes from a measurement: throughput and latency from the stored
-benchmark history (engine.benchmark), or from a benchmark run now when a model
-has none; accuracy only where `owb accuracy` (or calibration) measured it on
-the same dataset; per-layer times from engine.layers. The verdict is written
-from those numbers and nothing else."""
+Every figure comes from a measurement made under engine.measure.protocol:
+by default both models are benchmarked now, interleaved, with identical
+settings; with ``from_history`` the ratio comes from stored runs with
+identical settings, labelled as history with their dates, or not at all.
+Per-layer times are profiled in the same settings as the benchmark beside
+them (engine.measure.layers), lined up by original layer (attribution) and
+explained (diagnosis). Accuracy only where `owb accuracy` (or calibration)
+measured it on the same dataset. The verdict is written from those numbers
+and nothing else."""
 
 from __future__ import annotations
 
-import statistics
 import threading
 from collections.abc import Callable
 
+from . import limits
 from .errors import BadInput
+from .measure.benchmark import BenchmarkSettings
+from .measure.protocol import DEFAULT_ROUNDS, planned_ms
+from .precision import SPEED_DEFAULT
 from .records import Dataset, InferenceResult, Model
 from .workspace import Workspace
 
-HISTORY_RUNS = 5  # the most recent comparable benchmarks, whose median is used
 LAYER_RUNS = 20
 StageProgress = Callable[[int, int, str], None]
 
 
-def _comparable(result: dict, cpu: str) -> bool:
-    """Runs with benchmark_app's defaults on this CPU: throughput hint, streams,
-    requests and batch left to OpenVINO (a sweep cell is not a baseline)."""
-    s = result.get("settings") or {}
-    return (result.get("hint") == "throughput" and s.get("streams") is None and s.get("requests") is None
-            and s.get("batch") is None and result.get("device", "CPU") == "CPU" and result.get("cpu") == cpu)
+def speed_pair(ws: Workspace, a: Model, b: Model, settings: BenchmarkSettings, *, bench_time: float,
+               rounds: int = DEFAULT_ROUNDS, from_history: bool = False, cancel: threading.Event | None = None,
+               progress: StageProgress | None = None) -> dict:
+    """Both figures and their ratio: measured now, interleaved (``bench_time``
+    seconds per side over ``rounds`` rounds), or from comparable history."""
+    from .measure.protocol import history_pair, measure_pair
+    from .precision import resolved
+
+    if from_history:
+        pair = history_pair(ws, a, b, hint=settings.hint, precision=resolved(settings.device, settings.infer_precision))
+        if pair is None:
+            raise BadInput(f"{a.name} and {b.name} have no benchmarks with identical settings ({settings.hint} hint, "
+                           f"{resolved(settings.device, settings.infer_precision)}) in the history; compare without "
+                           "--from-history to measure both now")
+        return pair
+    return measure_pair(ws, a, b, settings, rounds=rounds, total_time_s=bench_time, cancel=cancel, progress=progress)
 
 
-def recent_benchmarks(ws: Workspace, model: Model) -> list[InferenceResult]:
-    """The model's latest HISTORY_RUNS comparable benchmarks on this CPU, oldest first."""
-    from .benchmark import history
-    from .device import cpu_summary
-
-    cpu = cpu_summary()
-    return [r for r in history(ws, model, "benchmark") if _comparable(r.result, cpu)][-HISTORY_RUNS:]
-
-
-def speed(ws: Workspace, model: Model, *, bench_time: float, cancel: threading.Event | None = None,
-          progress: StageProgress | None = None) -> dict:
-    """Median throughput and latency of the model's latest comparable benchmarks,
-    benchmarking it now (``bench_time`` seconds) when there are none."""
-    from .benchmark import BenchmarkSettings, run_benchmark
-
-    runs = recent_benchmarks(ws, model)
-    measured_now = not runs
-    if measured_now:
-        stage = f"benchmarking {model.name} for {bench_time:g} s"
-        report = (lambda d, t: progress(d, t, stage)) if progress else None
-        record, _ = run_benchmark(ws, model, BenchmarkSettings(time_s=bench_time), cancel=cancel, progress=report)
-        runs = [record]
-    results = [r.result for r in runs]
+def perf_of(fig: dict) -> dict:
+    """A side's speed, as Compare shows it: the figure and its spread."""
     return {
-        "throughput_fps": round(statistics.median(r["throughput_fps"] for r in results), 3),
-        "latency_ms_median": round(statistics.median(r["latency_ms"]["median"] for r in results), 4),
-        "inference_precision": results[-1].get("inference_precision"),
-        "benchmarks": [r.id for r in runs],
-        "benchmark_runs": len(runs),
-        "measured_now": measured_now,
+        "throughput_fps": fig["throughput_fps"],
+        "throughput_spread": fig["throughput_spread"],
+        "latency_ms_median": fig["latency_ms"]["median"],
+        "latency_ms": fig["latency_ms"],
+        "latency_spread": fig["latency_spread"],
+        "inference_precision": fig["inference_precision"],
+        "benchmarks": [r["id"] for r in fig["per_run"]],
+        "benchmark_runs": fig["runs"],
+        "disturbed_runs": fig["disturbed_runs"],
+        "measured_now": fig["source"] != "history",
+        "figure": fig,
     }
 
 
@@ -122,75 +123,20 @@ def per_type(ta: dict, tb: dict) -> list[dict]:
     return sorted(rows.values(), key=lambda r: -abs(r["delta_ms"]))
 
 
-def canonical(name: str) -> str:
-    """An original layer name without NNCF's quantizer suffixes, so that
-    'p2o.Relu.0/fq_output_0' in the INT8 graph matches 'p2o.Relu.0'."""
-    return name.split("/fq_", 1)[0]
-
-
-def kernel_table(ta: dict, tb: dict) -> list[dict]:
-    """Executed runtime nodes of A and B grouped by shared original layer names
-    (a union-find over both graphs); a group seen in one model only is
-    'only in A' or 'only in B' (e.g. the quantize and reorder nodes INT8 adds)."""
-    nodes = [("a", r) for r in ta["layers"] if r["executed"]] + [("b", r) for r in tb["layers"] if r["executed"]]
-    parent = list(range(len(nodes)))
-
-    def find(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
-    owner: dict[str, int] = {}
-    for i, (tag, r) in enumerate(nodes):
-        names = r["original_layers"] or [f"{tag}:{r['name']}"]  # no originals: a node of its own
-        for key in {canonical(n) for n in names}:
-            if key in owner:
-                parent[find(i)] = find(owner[key])
-            else:
-                owner[key] = i
-    groups: dict[int, list[tuple[str, dict]]] = {}
-    for i, node in enumerate(nodes):
-        groups.setdefault(find(i), []).append(node)
-    rows = []
-    for members in groups.values():
-        a = [r for t, r in members if t == "a"]
-        b = [r for t, r in members if t == "b"]
-        # Named after A's slowest node, so rows read in the parent's vocabulary.
-        lead = max(a or b, key=lambda r: r["exec_ms"])
-        extra = len(a or b) - 1
-        ms_a, ms_b = sum(r["exec_ms"] for r in a), sum(r["exec_ms"] for r in b)
-        rows.append({
-            "layer": lead["name"] + (f" (+{extra})" if extra else ""),
-            "type": lead["type"],
-            "time_a_ms": round(ms_a, 5) if a else None,
-            "time_b_ms": round(ms_b, 5) if b else None,
-            "delta_ms": round(ms_b - ms_a, 5),
-            "precision_a": _precisions(a),
-            "precision_b": _precisions(b),
-            "only_in": None if a and b else ("A" if a else "B"),
-        })
-    return sorted(rows, key=lambda r: -abs(r["delta_ms"]))
-
-
-def _precisions(rows: list[dict]) -> str | None:
-    seen = sorted({r["runtime_precision"] for r in rows if r["runtime_precision"]})
-    return "/".join(seen) if rows else None
-
-
 def verdict(a: dict, b: dict, throughput_ratio: float | None, size_ratio: float | None,
-            accuracy_drop: float | None, types: list[dict], isa: str) -> str:
+            accuracy_drop: float | None, types: list[dict], isa: str, spread: dict | None = None) -> str:
     """One line in plain words, from the measured numbers only."""
     child = b["parent"] == a["id"]
     who_b = b["precision"] if child and b["precision"] != a["precision"] else b["name"]
     who_a = "the parent" if child else a["name"]
+    within = f" ({spread['low']:.2f}–{spread['high']:.2f} over {spread['runs']} runs)" if spread else ""
     if throughput_ratio is None:
         head = f"{who_b}: throughput not measured"
     elif throughput_ratio >= 1:
-        head = f"{who_b} runs {throughput_ratio:.2f}× faster than {who_a} on this CPU ({isa})"
+        head = f"{who_b} runs {throughput_ratio:.2f}×{within} faster than {who_a} on this CPU ({isa})"
     else:
         owner = "the parent's" if child else f"{a['name']}'s"
-        head = f"{who_b} runs at {throughput_ratio:.2f}× {owner} throughput on this CPU ({isa})"
+        head = f"{who_b} runs at {throughput_ratio:.2f}×{within} {owner} throughput on this CPU ({isa})"
     parts = [head]
     if size_ratio:
         parts.append(f"{1 / size_ratio:.1f}× smaller" if size_ratio < 1 else f"{size_ratio:.2f}× larger")
@@ -228,9 +174,11 @@ def family(ws: Workspace, model: Model) -> list[Model]:
 
 
 def measured_throughput(ws: Workspace, model: Model) -> float | None:
-    """Median FPS of the model's latest comparable benchmarks on this CPU, or None."""
-    runs = recent_benchmarks(ws, model)
-    return statistics.median(r.result["throughput_fps"] for r in runs) if runs else None
+    """The model's latest throughput-hint figure on this CPU (FPS), or None."""
+    from .measure.protocol import latest_figure
+
+    fig = latest_figure(ws, model, "throughput")
+    return fig["throughput_fps"] if fig else None
 
 
 def default_b(ws: Workspace, a: Model) -> Model | None:
@@ -254,35 +202,54 @@ def default_pair(ws: Workspace, model: Model) -> tuple[Model, Model] | None:
     return (model, b) if b else None
 
 
-def validate(a: Model, b: Model, bench_time: float, layer_runs: int = LAYER_RUNS) -> None:
+def validate(a: Model, b: Model, bench_time: float, layer_runs: int = LAYER_RUNS, rounds: int = DEFAULT_ROUNDS) -> None:
     if a.id == b.id:
         raise BadInput(f"both sides are {a.name!r}; compare two different models")
-    if not (bench_time > 0):
-        raise BadInput(f"--time must be a positive number of seconds, not {bench_time}")
-    if layer_runs < 1:
-        raise BadInput(f"--runs must be 1 or more, not {layer_runs}")
+    limits.seconds(bench_time, "--time")
+    limits.count(layer_runs, "--runs", limits.MAX_RUNS)
+    limits.count(rounds, "--rounds", limits.MAX_RUNS)
 
 
 def compare(ws: Workspace, a: Model, b: Model, *, dataset: Dataset | None = None, bench_time: float = 10.0,
             layer_runs: int = LAYER_RUNS, cancel: threading.Event | None = None,
-            progress: StageProgress | None = None) -> dict:
+            progress: StageProgress | None = None, infer_precision: str = SPEED_DEFAULT, hint: str = "throughput",
+            rounds: int = DEFAULT_ROUNDS, from_history: bool = False) -> dict:
     """The Compare page as plain data (the `owb compare --json` document)."""
     from .device import cpu_facts
-    from .layers import layers_for_model
+    from .measure.attribution import kernel_table
+    from .measure.diagnosis import diagnose
+    from .measure.layers import against_benchmark, layers_for_model
+    from .precision import has_bf16
 
-    validate(a, b, bench_time, layer_runs)
-    perf_a = speed(ws, a, bench_time=bench_time, cancel=cancel, progress=progress)
-    perf_b = speed(ws, b, bench_time=bench_time, cancel=cancel, progress=progress)
+    validate(a, b, bench_time, layer_runs, rounds)
+    settings = BenchmarkSettings(hint=hint, infer_precision=infer_precision)
+    settings.validate()
+    # One progress scale for the whole job (ms of timed loops, then each layer
+    # profile as its inferences at the measured latency plus a compile), so
+    # its ETA covers every stage, not only the current one.
+    pair_ms = 0 if from_history else planned_ms(settings, rounds, bench_time)
+    layer_guess = 2 * (1000 + layer_runs * 5)
+    pair = speed_pair(ws, a, b, settings, bench_time=bench_time, rounds=rounds, from_history=from_history,
+                      cancel=cancel, progress=(lambda d, t, stage: progress(d, pair_ms + layer_guess, stage))
+                      if progress else None)
+    perf_a, perf_b = perf_of(pair["a"]), perf_of(pair["b"])
     acc_a, acc_b = accuracies(ws, a, b, dataset)
     sa, sb = side(a, perf_a, acc_a), side(b, perf_b, acc_b)
-    if progress:
-        progress(0, 2, f"profiling layers of {a.name}")
-    ta = layers_for_model(ws, a, runs=layer_runs)
-    if progress:
-        progress(1, 2, f"profiling layers of {b.name}")
-    tb = layers_for_model(ws, b, runs=layer_runs)
-    fps_a, fps_b = perf_a["throughput_fps"], perf_b["throughput_fps"]
-    throughput_ratio = round(fps_b / fps_a, 3) if fps_a else None
+    tables = {}
+    cost = [1000 + layer_runs * (p["latency_ms_median"] or 5) for p in (perf_a, perf_b)]
+    for step, (tag, model, perf) in enumerate((("a", a, perf_a), ("b", b, perf_b))):
+        if progress:
+            progress(int(pair_ms + sum(cost[:step])), int(pair_ms + sum(cost)),
+                     f"profiling layers of {model.name} ({settings.hint} hint)")
+        if cancel is not None and cancel.is_set():
+            from .errors import Cancelled
+
+            raise Cancelled("compare cancelled")
+        table = layers_for_model(ws, model, runs=layer_runs, settings=settings)
+        tables[tag] = against_benchmark(table, perf["latency_ms_median"])
+    ta, tb = tables["a"], tables["b"]
+    ratio = pair["ratio"]
+    throughput_ratio = ratio["value"]
     size_ratio = round(b.size_bytes / a.size_bytes, 3) if a.size_bytes else None
     drop = None
     if acc_a and acc_b and acc_a["dataset"] == acc_b["dataset"] and acc_a["value"] is not None \
@@ -290,22 +257,37 @@ def compare(ws: Workspace, a: Model, b: Model, *, dataset: Dataset | None = None
         drop = round((acc_a["value"] - acc_b["value"]) * 100, 3)
     types = per_type(ta, tb)
     facts = cpu_facts()
+    kept = set(b.provenance.get("fp32_ops", [])) | set(b.provenance.get("reverted_ops", []))
+    why = diagnose(ta, tb, kept_by_nncf=kept, facts=facts, bf16=has_bf16())
     return {
         "a": sa,
         "b": sb,
+        "speed": {k: pair[k] for k in ("source", "settings", "ratio") if k in pair}
+        | ({"dates": pair["dates"]} if "dates" in pair else {}) | ({"rounds": pair["rounds"]} if "rounds" in pair else {}),
         "throughput_ratio": throughput_ratio,
+        "throughput_ratio_spread": ratio["spread"],
         "latency_ratio": round(perf_b["latency_ms_median"] / perf_a["latency_ms_median"], 3)
         if perf_a["latency_ms_median"] else None,
         "size_ratio": size_ratio,
         "accuracy_drop": drop,
         "accuracy_drop_unit": "percentage points (A − B)",
-        "verdict": verdict(sa, sb, throughput_ratio, size_ratio, drop, types, facts["isa"]),
+        "verdict": verdict(sa, sb, throughput_ratio, size_ratio, drop,
+                           [{"type": c["title"], "delta_ms": c["ms"]} for c in why["contributors"]], facts["isa"],
+                           ratio["spread"]),
+        "why": why,
         "layers": {
             "by_precision": per_precision(ta, tb),
             "by_type": types,
             "kernels": kernel_table(ta, tb),
             "total_ms": {"a": ta["total_ms"], "b": tb["total_ms"]},
+            "measured_latency_ms": {"a": ta["measured_latency_ms"], "b": tb["measured_latency_ms"]},
+            "profiled_latency_ms": {"a": ta["latency_ms_median"], "b": tb["latency_ms_median"]},
+            "sum_vs_measured": {"a": ta["sum_vs_measured"], "b": tb["sum_vs_measured"]},
+            "profiling_overhead": {"a": ta["profiling_overhead"], "b": tb["profiling_overhead"]},
             "executed": {"a": ta["executed_layers"], "b": tb["executed_layers"]},
+            "hint": ta["hint"],
+            "streams": {"a": ta["streams"], "b": tb["streams"]},
+            "inference_precision": {"a": ta["inference_precision"], "b": tb["inference_precision"]},
             "runs": layer_runs,
         },
         "cpu": facts["summary"],

@@ -15,14 +15,15 @@ import json
 import os
 import re
 import tarfile
-import tempfile
 import time
 from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
 from typing import Any, Iterator
 
+from .precision import ACCURACY
 from .errors import BadInput, NotFound
+from .output import atomic_output, output_path
 from .records import Dataset, InferenceResult, Model, Project
 from .workspace import Workspace
 
@@ -34,41 +35,11 @@ NOT_MEASURED = "not measured"
 
 # ---------------------------------------------------------------- safe output files
 
-def output_path(out: str | os.PathLike, force: bool = False) -> Path:
-    """Where an archive may be written, or one BadInput line saying why not."""
-    if not str(out).strip():
-        raise BadInput("--out needs a file name, like model.tar.gz")
-    path = Path(out).expanduser()
-    if path.is_dir():
-        raise BadInput(f"{path} is a folder; give a file name inside it, like {path / 'package.tar.gz'}")
-    if path.exists() and not force:
-        raise BadInput(f"{path} already exists; overwrite it with --force or choose another --out")
-    parent = path.parent.resolve()
-    if not parent.is_dir():
-        raise BadInput(f"folder {parent} does not exist; create it first or choose another --out")
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise BadInput(f"cannot write into {parent} (permission denied); choose another --out")
-    return parent / path.name
-
-
 @contextmanager
 def atomic_tar(out: Path) -> Iterator[tarfile.TarFile]:
     """A gzip tar written beside ``out`` and renamed over it only when complete."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            with tarfile.open(fileobj=fh, mode="w:gz") as tar:
-                yield tar
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o644)  # mkstemp's 0600 would hide the package from the user's group
-        os.replace(tmp, out)
-    except OSError as exc:
-        Path(tmp).unlink(missing_ok=True)
-        raise BadInput(f"cannot write {out}: {exc.strerror or exc}") from None
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_output(out) as tmp, open(tmp, "wb") as fh, tarfile.open(fileobj=fh, mode="w:gz") as tar:
+        yield tar
 
 
 def _member(name: str, size: int, mode: int) -> tarfile.TarInfo:
@@ -125,7 +96,7 @@ def package_config(ws: Workspace, model: Model) -> dict:
     import math
 
     from . import models
-    from .adapters import make_adapter
+    from .adapters import model_adapter
     from .model_facts import tensor_infos
     from .preprocess import Preprocessor
 
@@ -137,7 +108,7 @@ def package_config(ws: Workspace, model: Model) -> dict:
     shape = [d.get_length() for d in ov_model.inputs[0].get_partial_shape()]
     Preprocessor(cfg, shape)  # BadInput when the input is not an image
     outputs = tensor_infos(ov_model.outputs)
-    adapter = make_adapter(cfg.task, {o["name"]: o["shape"] for o in outputs})
+    adapter = model_adapter(model, {o["name"]: o["shape"] for o in outputs})
     kind = _decoder_kind(adapter)
     classes = None
     if kind == "classification":
@@ -157,6 +128,7 @@ def package_config(ws: Workspace, model: Model) -> dict:
         "decoder": {"kind": kind, "form": adapter.form, "options": dict(adapter.opts)},
         "labels": labels,
         "labels_source": labels_source,
+        "accuracy_precision": ACCURACY,
     }
 
 
@@ -225,13 +197,13 @@ def requirements() -> str:
 # ---------------------------------------------------------------- measured figures
 
 def measured(ws: Workspace, model: Model) -> dict:
-    """The latest figures of each kind from the inference history; None where never measured."""
-    from .benchmark import history
+    """The latest figures of each kind from the inference history; None where
+    never measured. Speed figures come from engine.measure.protocol: the
+    throughput-hint and latency-hint figures are separate, never stand-ins."""
+    from .measure.benchmark import history
+    from .measure.protocol import latest_figure
 
     rows = history(ws, model)
-    bench = [r for r in rows if r.kind == "benchmark"]
-    tput = [r for r in bench if r.result.get("hint") == "throughput"] or bench
-    lat = [r for r in bench if r.result.get("hint") == "latency"]
     explore = [r for r in rows if r.kind == "explore" and r.result.get("sweet_spot")]
     accuracy: dict[str, InferenceResult] = {}
     for r in rows:
@@ -243,23 +215,29 @@ def measured(ws: Workspace, model: Model) -> dict:
         return None if r is None else {"id": r.id, "when": when(r.created), **r.result}
 
     return {
-        "throughput": pick(tput[-1] if tput else None),
-        "latency": pick(lat[-1] if lat else None),
+        "throughput": _with_when(latest_figure(ws, model, "throughput"), model),
+        "latency": _with_when(latest_figure(ws, model, "latency"), model),
         "explore": pick(explore[-1] if explore else None),
         "accuracy": [{**pick(r), "dataset": datasets.get(k, f"{k} (no longer in the workspace)")}
                      for k, r in accuracy.items()],
     }
 
 
-def _bench_line(r: dict) -> str:
-    from .device import float_precision_note
+def _with_when(fig: dict | None, model: Model) -> dict | None:
+    return None if fig is None else {**fig, "when": when(fig["last"]), "model_precision": model.precision}
 
-    lat = r.get("latency_ms", {})
-    return (f"{r['throughput_fps']:.1f} FPS, latency median {lat.get('median', 0):.2f} ms / p90 "
-            f"{lat.get('p90', 0):.2f} ms; {r.get('hint')} hint, {r.get('streams')} streams, {r.get('requests')} "
-            f"requests, batch {r.get('batch')}, "
-            f"{float_precision_note(r.get('model_precision'), r.get('inference_precision'))}, {r.get('inputs')} "
-            f"inputs, {r.get('time_s')} s run on {r['when']}; CPU: {r.get('cpu', 'unknown')}")
+
+def _bench_line(f: dict) -> str:
+    from .device import float_precision_note
+    from .measure.protocol import spread_text
+
+    lat, s = f["latency_ms"], f["settings"]
+    return (f"{f['throughput_fps']:.1f} FPS ({spread_text(f['throughput_spread'])}), latency median "
+            f"{lat['median']:.2f} ms / p90 {lat['p90']:.2f} ms / p99 {(lat.get('p99') or lat['p90']):.2f} ms; "
+            f"{f['hint']} hint, {f.get('streams')} streams, {f.get('requests')} requests, batch "
+            f"{s['batch'] or 'as configured'}, {float_precision_note(f.get('model_precision'), f['inference_precision'])}, "
+            f"{s['inputs']} inputs, {f['runs']} run(s) of {s['seconds_per_run']} s, the last on {f['when']}; "
+            f"CPU: {s.get('cpu') or 'unknown'}")
 
 
 def _provenance(ws: Workspace, model: Model) -> list[str]:
@@ -286,8 +264,12 @@ def _provenance(ws: Workspace, model: Model) -> list[str]:
                      f"{a['child'] * 100:.2f}% ({accuracy_change(a['drop'])}).")
     if "throughput_fps" in post:
         t = post["throughput_fps"]
-        lines.append(f"Throughput measured right after calibration (median of interleaved runs): parent "
-                     f"{t['parent']:.1f} FPS, this model {t['child']:.1f} FPS (ratio {t['ratio']}); CPU: {t.get('cpu', '?')}.")
+        for precision, f in t.get("by_precision", {t.get("inference_precision", {}).get("parent", "?"): t}).items():
+            spread = f.get("ratio_spread")
+            within = f", {spread['low']:.2f}–{spread['high']:.2f} over {spread['runs']} paired runs" if spread else ""
+            lines.append(f"Throughput measured right after calibration in {precision} (medians of interleaved "
+                         f"runs): parent {f['parent']:.1f} FPS, this model {f['child']:.1f} FPS (ratio "
+                         f"{f['ratio']}{within}); CPU: {t.get('cpu', '?')}.")
     if parent is not None:
         pm = measured(ws, parent)
         lines.append("Parent's latest throughput: " + (_bench_line(pm["throughput"]) if pm["throughput"] else NOT_MEASURED) + ".")
@@ -319,8 +301,9 @@ def render_readme(ws: Workspace, model: Model, config: dict, plan: dict, figures
         "```",
         "",
         "- `model.xml`, `model.bin`: the OpenVINO IR as owb stored it.",
-        f"- `infer.py`: owb's preprocessing and {config['decoder']['kind']} decoding ({config['decoder']['form']}); "
-        "needs only openvino, numpy and pillow.",
+        f"- `infer.py`: owb's preprocessing (folded into the model as owb does) and {config['decoder']['kind']} "
+        f"decoding ({config['decoder']['form']}); needs only openvino, numpy and pillow. It runs in the plugin's "
+        "default precision; `--infer-precision f32` gives the f32 outputs owb measured accuracy with.",
         f"- `benchmark.sh`: benchmark_app with {plan['source']}.",
         "",
         "## Input",
@@ -357,7 +340,7 @@ def export_package(ws: Workspace, model: Model, out: str | os.PathLike, *, force
 
     from .child_speed import against_parent
 
-    target = output_path(out, force)
+    target = output_path(out, force, home=ws.home)
     xml = ws.path(model.path)
     weights = xml.with_suffix(".bin")
     if not xml.is_file() or not weights.is_file():

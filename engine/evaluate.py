@@ -12,18 +12,14 @@ from typing import Any, Iterator
 
 import numpy as np
 
-from .adapters import make_adapter
+from .adapters import model_adapter
 from .errors import BadInput
+from .device import precision_name
 from .inference import DatasetRunner, OutputStore, Progress
-from .records import Dataset, InferenceResult, Model
+from .precision import ACCURACY
+from .precision import validate as validate_precision
+from .records import TASK_FORMATS, Dataset, InferenceResult, Model
 from .workspace import Workspace
-
-TASK_FORMATS = {
-    "classification": ("imagenet", "imagefolder"),
-    "detection": ("voc-detection", "coco"),
-    "segmentation": ("voc-segmentation",),
-}
-
 
 def check_compatible(model: Model, dataset: Dataset) -> None:
     task = model.config.task
@@ -97,9 +93,10 @@ def predictions(ws: Workspace, model: Model, dataset: Dataset, *, batch: int = 1
     chosen = list(range(len(index.items))) if items is None else items
     paths = [index.root / index.items[i].file for i in chosen]
     runner = runner or DatasetRunner(ws, model, batch=batch)
-    adapter = make_adapter(model.config.task, runner.output_shapes(), **adapter_options)
+    adapter = model_adapter(model, runner.output_shapes(), **adapter_options)
     sink = OutputStore(OutputStore.folder_for(ws, model.id, dataset.id)) if store and items is None else None
-    for b in runner.run(paths, cancel=cancel, progress=progress):
+    cache = runner.open_cache(dataset, index)
+    for b in runner.run(paths, cancel=cancel, progress=progress, cache=cache, keys=chosen):
         if sink:
             sink.write(b, len(paths))
         for pos, pred in zip(b.indices, adapter.process(b.outputs, b.metas)):
@@ -110,8 +107,10 @@ def predictions(ws: Workspace, model: Model, dataset: Dataset, *, batch: int = 1
 
 def evaluate(ws: Workspace, model: Model, dataset: Dataset, *, batch: int = 1,
              cancel: threading.Event | None = None, progress: Progress | None = None,
-             record: bool = True) -> dict:
-    """Measure the task metric; stores the result in the project's history."""
+             record: bool = True, precision: str = ACCURACY) -> dict:
+    """Measure the task metric; stores the result in the project's history.
+    ``precision`` is the floating-point precision inference runs in (true f32
+    by default, engine.precision says why)."""
     from .dataset_store import load_index
     from .projects import ensure_project
 
@@ -119,7 +118,8 @@ def evaluate(ws: Workspace, model: Model, dataset: Dataset, *, batch: int = 1,
     index = load_index(ws, dataset)
     options = {"conf_threshold": 0.01} if model.config.task == "detection" else {}
     metric = Metric(model.config.task, index.labels, index.root)
-    runner = DatasetRunner(ws, model, batch=batch)
+    validate_precision(precision)
+    runner = DatasetRunner(ws, model, batch=batch, precision=precision)
     start = time.perf_counter()  # after compiling: images/s is the streaming rate
     stream = predictions(ws, model, dataset, cancel=cancel, progress=progress, runner=runner, index=index, **options)
     if model.config.task == "detection":
@@ -131,6 +131,7 @@ def evaluate(ws: Workspace, model: Model, dataset: Dataset, *, batch: int = 1,
     result = metric.result()
     result["seconds"] = round(time.perf_counter() - start, 3)
     result["images_per_s"] = round(result["images"] / max(result["seconds"], 1e-9), 2)
+    result["inference_precision"] = precision_name(runner.compiled.get_property("INFERENCE_PRECISION_HINT"))
     if record:
         project = ensure_project(ws, model, dataset)
         ws.add(InferenceResult(kind="accuracy", project=project.id, model=model.id, dataset=dataset.id, result=result))

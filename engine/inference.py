@@ -1,16 +1,13 @@
 """Run a compiled model over a dataset, keeping every core busy.
 
-Decode/preprocess runs ahead in a small thread pool with a bounded window, an
+Decode runs ahead in a small thread pool with a bounded window (engine.feed), an
 AsyncInferQueue of the plugin's optimal number of requests runs the model, and
 results stream back to the caller batch by batch, so memory does not grow with
 the dataset."""
 
 from __future__ import annotations
 
-import os
 import threading
-from collections import deque
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator, Sequence
@@ -19,6 +16,7 @@ import numpy as np
 
 from .predictions import ImageMeta
 from .errors import Cancelled
+from .feed import DecodeCache, ImageFeed, decode_workers
 from .model_facts import tensor_infos
 from .precision import ACCURACY
 from .preprocess import Preprocessor
@@ -26,7 +24,6 @@ from .records import Model
 from .workspace import Workspace
 
 Progress = Callable[[int, int], None]
-DECODE_GROUP = 8  # inference chunks decoded per pool task
 
 
 @dataclass
@@ -46,50 +43,63 @@ def compile_model(ov_model: Any, device: str = "CPU", hint: str = "THROUGHPUT", 
 
 
 class DatasetRunner:
-    """One compiled model, ready to run over lists of image files."""
+    """One compiled model, ready to run over lists of image files.
+
+    When the model is compiled here, the tensor half of preprocessing is
+    folded into it (engine.preprocess.Preprocessor.fold, on a clone: the
+    model a caller passes in stays as it is), so the host feeds u8 pixels. A
+    model compiled elsewhere (NNCF's, under accuracy control) gets them
+    converted in numpy instead, in the decode pool."""
 
     def __init__(self, ws: Workspace, model: Model, *, batch: int = 1, device: str = "CPU",
                  compiled: Any = None, ov_model: Any = None, precision: str = ACCURACY) -> None:
         from . import models
 
-        self.model = model
+        self.ws, self.model = ws, model
         self.batch = batch
+        self.folded = False
         if compiled is None:
-            compiled = compile_model(ov_model if ov_model is not None else models.load(ws, model, batch), device,
-                                     precision=precision)
+            source = ov_model.clone() if ov_model is not None else models.load(ws, model, batch)
+            self.pre = self._preprocessor(model, source.inputs[0])
+            self.folded = self.pre.fold(source)
+            compiled = compile_model(source, device, precision=precision)
+        else:
+            self.pre = self._preprocessor(model, compiled.inputs[0])
         self.compiled = compiled
-        port = compiled.inputs[0]
-        shape = [d.get_length() for d in port.get_partial_shape()]
-        n = model.config.layout.find("N")
-        single = list(shape)
-        if n >= 0:
-            single[n] = 1
-        dtype = "u8" if port.get_element_type().get_type_name() == "u8" else "f32"
-        self.pre = Preprocessor(model.config, single, dtype)
+        self.finish = self.pre.folded_input if self.folded else self.pre.to_tensor
         self.output_infos = tensor_infos(compiled.outputs)
         self.output_names = [o["name"] for o in self.output_infos]
         # Twice the plugin's optimum: while the host thread decodes, adapts
         # and hands results over, each stream still has a request queued, so
         # no stream idles waiting for Python (benchmark_app never has that gap).
         self.requests = 2 * int(compiled.get_property("OPTIMAL_NUMBER_OF_INFER_REQUESTS"))
-        self.workers = max(1, min(2, os.cpu_count() or 1))
+        self.workers = decode_workers(compiled)
+
+    def _preprocessor(self, model: Model, port: Any) -> Preprocessor:
+        shape = [d.get_length() for d in port.get_partial_shape()]
+        n = model.config.layout.find("N")
+        if n >= 0:
+            shape[n] = 1
+        dtype = "u8" if port.get_element_type().get_type_name() == "u8" else "f32"
+        return Preprocessor(model.config, shape, dtype)
 
     def output_shapes(self) -> dict[str, tuple]:
         return {o["name"]: tuple(o["shape"]) for o in self.output_infos}
 
-    def _prepare(self, paths: Sequence[Path], chunk: list[int]) -> tuple[np.ndarray, list[ImageMeta]]:
-        arrays, metas = [], []
-        for i in chunk:
-            arr, meta = self.pre.load(paths[i])
-            arrays.append(arr)
-            metas.append(meta)
-        while len(arrays) < self.batch:  # pad the last batch; its extra outputs are dropped
-            arrays.append(arrays[-1])
-        return (np.concatenate(arrays, axis=0) if len(arrays) > 1 else arrays[0]), metas
+    def load(self, path: Path) -> tuple[np.ndarray, ImageMeta]:
+        """One image as this runner's compiled model takes it."""
+        pixels, meta = self.pre.decode(path)
+        return self.finish(pixels[None]), meta
+
+    def open_cache(self, dataset: Any, index: Any) -> DecodeCache | None:
+        return DecodeCache.open(self.ws, dataset, index, self.pre)
 
     def run(self, paths: Sequence[Path], *, cancel: threading.Event | None = None,
-            progress: Progress | None = None) -> Iterator[Batch]:
+            progress: Progress | None = None, cache: DecodeCache | None = None,
+            keys: Sequence[int] | None = None) -> Iterator[Batch]:
         """Yield a Batch per inference as it completes (not in dataset order).
+        With ``cache`` (from ``open_cache``), ``keys[i]`` is the dataset item
+        index of ``paths[i]``.
 
         No Python completion callback: results are read from a request when it
         is next found idle, as benchmark_app does. A callback would need the
@@ -99,9 +109,8 @@ class DatasetRunner:
 
         infer_queue = ov.AsyncInferQueue(self.compiled, self.requests)
         inflight: dict[int, tuple[list[int], list[ImageMeta]]] = {}
-        chunks = [list(range(i, min(i + self.batch, len(paths)))) for i in range(0, len(paths), self.batch)]
         total, finished = len(paths), 0
-        lookahead = self.requests * 2 + self.workers
+        feed = ImageFeed(self.pre, self.finish, workers=self.workers, cache=cache if keys is not None else None)
 
         def collect(rid: int) -> Batch:
             nonlocal finished
@@ -114,40 +123,24 @@ class DatasetRunner:
                 progress(finished, total)
             return Batch(chunk, outs, metas)
 
-        # Decode work goes to the pool a group of chunks at a time: one future
-        # per image costs more in executor hand-offs than a small JPEG decode.
-        groups = [chunks[i:i + DECODE_GROUP] for i in range(0, len(chunks), DECODE_GROUP)]
-        window = max(2, -(-lookahead // DECODE_GROUP))
-
-        def prepare_group(group: list[list[int]]) -> list[tuple[list[int], np.ndarray, list[ImageMeta]]]:
-            return [(chunk, *self._prepare(paths, chunk)) for chunk in group]
-
-        with ThreadPoolExecutor(self.workers, thread_name_prefix="owb-decode") as pool:
-            pending: deque = deque(pool.submit(prepare_group, g) for g in groups[:window])
-            feed = iter(groups[window:])
-            try:
-                while pending:
-                    fut = pending.popleft()
-                    nxt = next(feed, None)
-                    if nxt is not None:
-                        pending.append(pool.submit(prepare_group, nxt))
-                    for chunk, arr, metas in fut.result():
-                        if cancel is not None and cancel.is_set():
-                            raise Cancelled("cancelled")
-                        rid = infer_queue.get_idle_request_id()
-                        if rid in inflight:
-                            yield collect(rid)
-                        # A plain copy into the request's own tensor, cheaper
-                        # than start_async's generic input dispatch.
-                        infer_queue[rid].get_input_tensor(0).data[...] = arr
-                        infer_queue.start_async()
-                        inflight[rid] = (chunk, metas)
-            finally:
-                for fut in pending:
-                    fut.cancel()
-                infer_queue.wait_all()
-            for rid in sorted(inflight):
-                yield collect(rid)
+        stream = feed.chunks(paths, keys=keys, batch=self.batch, window=self.requests * 2 + self.workers)
+        try:
+            for chunk, arr, metas in stream:
+                if cancel is not None and cancel.is_set():
+                    raise Cancelled("cancelled")
+                rid = infer_queue.get_idle_request_id()
+                if rid in inflight:
+                    yield collect(rid)
+                # A plain copy into the request's own tensor, cheaper
+                # than start_async's generic input dispatch.
+                infer_queue[rid].get_input_tensor(0).data[...] = arr
+                infer_queue.start_async()
+                inflight[rid] = (chunk, metas)
+        finally:
+            stream.close()
+            infer_queue.wait_all()
+        for rid in sorted(inflight):
+            yield collect(rid)
 
 
 class OutputStore:

@@ -53,6 +53,28 @@ class JobContext:
         self._stage_started = time.monotonic()
         self._stage_first_step = 0
         self._last_write = 0.0
+        self._started = time.monotonic()
+        self._phases: list[tuple[str, float]] = []
+
+    def plan(self, phases: list[tuple[str, float]]) -> None:
+        """The job's stages in order, each as (stage-name prefix, expected
+        seconds), so its ETA covers the whole job, not only the current stage."""
+        self._phases = [(name, max(seconds, 0.1)) for name, seconds in phases]
+
+    def _job_eta(self, stage: str, step: int, total: int | None) -> float | None:
+        """Remaining seconds of the whole job: the planned share done so far,
+        scaled by the time the job has really taken (so a slow machine's
+        slowness carries over to the stages still to come)."""
+        index = next((i for i, (name, _) in enumerate(self._phases) if stage.startswith(name)), None)
+        if index is None:
+            return None
+        planned = sum(s for _, s in self._phases)
+        done = sum(s for _, s in self._phases[:index]) + self._phases[index][1] * (step / total if total else 0)
+        fraction = done / planned
+        if fraction < 0.02:
+            return None
+        elapsed = time.monotonic() - self._started
+        return round(elapsed * (1 - fraction) / fraction, 1)
 
     def check_cancel(self) -> None:
         if self.cancel.is_set():
@@ -64,9 +86,9 @@ class JobContext:
         if new_stage:
             self.log.info("stage: %s", stage)
             self._stage_started, self._stage_first_step = time.monotonic(), step
-        eta = None
+        eta = self._job_eta(stage, step, total) if self._phases else None
         done = step - self._stage_first_step  # steps seen in this stage, so the rate is real
-        if total and done > 0:
+        if eta is None and total and done > 0:
             elapsed = time.monotonic() - self._stage_started
             eta = round(elapsed / done * (total - step), 1)
         self.job.stage, self.job.step, self.job.total = stage, int(step), int(total or 0)

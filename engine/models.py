@@ -10,9 +10,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
+from . import limits
 from .errors import BadInput
 from .model_facts import model_facts
-from .records import COLORS, RESIZE_MODES, TASKS, InputConfig, Model
+from .norm_presets import apply_norm
+from .records import COLORS, PAD_POSITIONS, RESIZE_MODES, TASKS, InputConfig, Model
 from .workspace import Workspace
 
 SUFFIX_FORMATS = {
@@ -85,10 +87,13 @@ def read_source(path: Path) -> tuple[Any, str]:
     if not path.exists():
         raise BadInput(f"model {path} does not exist")
     fmt = source_format(path)
-    if path.is_file() and path.stat().st_size == 0:
-        raise BadInput(f"model file {path} is empty")
+    if fmt != "tf-savedmodel":  # a FIFO would hang the read, /dev/zero behind a link never end it
+        if limits.regular_file(path, "model file").st_size == 0:
+            raise BadInput(f"model file {path} is empty")
     if fmt == "ir" and not path.with_suffix(".bin").exists():
         raise BadInput(f"IR {path.name} has no weights file {path.with_suffix('.bin').name} beside it")
+    if fmt == "ir":
+        limits.regular_file(path.with_suffix(".bin"), "weights file")
     try:
         # Core.read_model tries every frontend on a broken .xml, the TF one included.
         with _quiet_native_stderr(fmt.startswith("tf") or fmt == "ir"):
@@ -125,13 +130,18 @@ def validate_config(config: InputConfig, inputs: list[dict]) -> None:
         raise BadInput(f"unknown colour order {config.color!r}; use one of {', '.join(COLORS)}")
     if config.resize not in RESIZE_MODES:
         raise BadInput(f"unknown resize mode {config.resize!r}; use one of {', '.join(RESIZE_MODES)}")
+    if not (isinstance(config.crop_fraction, (int, float)) and 0 < config.crop_fraction <= 1):
+        raise BadInput(f"--crop-fraction must be a number in (0, 1], like 0.875; got {config.crop_fraction!r}")
+    if config.pad_position not in PAD_POSITIONS:
+        raise BadInput(f"unknown pad position {config.pad_position!r}; use one of {', '.join(PAD_POSITIONS)}")
+    if not (isinstance(config.pad_value, int) and 0 <= config.pad_value <= 255):
+        raise BadInput(f"--pad-value must be a whole number 0..255; got {config.pad_value!r}")
     layout = config.layout.upper()
     if sorted(set(layout)) != sorted(layout) or not set(layout) <= set("NCHWD?"):
         raise BadInput(f"layout {config.layout!r} is not a layout like NCHW or NHWC")
     config.layout = layout
     if config.shape is not None:
-        if any(d <= 0 for d in config.shape):
-            raise BadInput(f"shape {config.shape} must have positive dimensions, like 1,3,224,224")
+        limits.shape(config.shape)
         if len(inputs) == 1 and len(config.shape) != len(inputs[0]["shape"]):
             raise BadInput(
                 f"shape {config.shape} has {len(config.shape)} dimensions but input "
@@ -142,12 +152,20 @@ def validate_config(config: InputConfig, inputs: list[dict]) -> None:
     n = channels(config)
     for key in ("mean", "scale"):
         values = getattr(config, key)
+        for v in values:
+            limits.finite(v, f"--{key}")
         if len(values) == 1:
             setattr(config, key, values * n)
         elif len(values) != n:
             raise BadInput(f"--{key} has {len(values)} values but the input has {n} channels")
     if any(s == 0 for s in config.scale):
         raise BadInput("--scale values must be non-zero (pixels are divided by them)")
+    from .adapters import DECODERS
+
+    if config.decoder not in DECODERS:
+        raise BadInput(f"unknown detection decoder {config.decoder!r}; use one of {', '.join(DECODERS)}")
+    if config.decoder != "auto" and config.task != "detection":
+        raise BadInput(f"a decoder applies to detection models; this one's task is {config.task}")
 
 
 def guess_task(outputs: list[dict]) -> str:
@@ -181,18 +199,25 @@ def default_config(inputs: list[dict], outputs: list[dict] | None = None, **give
         config.mean = [0.0] * n
     if given.get("scale") is None:
         config.scale = [1.0] * n
+    apply_norm(config, n, mean_given=given.get("mean") is not None, scale_given=given.get("scale") is not None,
+               color_given=given.get("color") is not None)
     return config
 
 
 def read_labels(path: str | Path) -> list[str]:
-    p = Path(path)
+    p = Path(path).expanduser()
     try:
-        text = p.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise BadInput(f"cannot read labels file {p}: {exc}") from None
+        text = limits.read_text_file(p, "labels file").decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise BadInput(f"labels file {p} is not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
     labels = [line.strip() for line in text.splitlines() if line.strip()]
     if not labels:
         raise BadInput(f"labels file {p} has no labels (one name per line)")
+    if len(labels) > limits.MAX_CLASSES:
+        raise BadInput(f"labels file {p} has {len(labels):,} lines, over owb's limit of {limits.MAX_CLASSES:,} classes")
+    long = next((i for i, name in enumerate(labels, 1) if len(name) > limits.MAX_LINE_CHARS), None)
+    if long is not None:
+        raise BadInput(f"labels file {p}: label {long} is over {limits.MAX_LINE_CHARS} characters long")
     return labels
 
 
@@ -202,28 +227,37 @@ def import_model(
     *,
     name: str | None = None,
     labels_file: str | Path | None = None,
+    image_input: str | None = None,
+    outputs: list[str] | None = None,
     **config: Any,
 ) -> Model:
     """Convert ``path`` once to an FP32 IR in the workspace and record it.
 
-    The IR is written into a scratch folder and renamed into place before the
-    record is added, so a crash never leaves a listed half-written model."""
-    import openvino as ov
+    ``outputs`` cuts the graph at those tensor names; ``image_input`` names
+    the input owb feeds when the model has several. The IR is written into a
+    scratch folder and renamed into place before the record is added, so a
+    crash never leaves a listed half-written model."""
+    from .graph_edit import decompress_fp16, select_graph
 
+    if name and ws.maybe(Model, name) is not None:
+        raise BadInput(f"a model named {name!r} already exists; choose another --name",
+                       tui=f"a model named {name!r} already exists; choose another name")
     src = Path(path).expanduser()
     model, fmt = read_source(src)
-    record = Model(name=ws.unique_name(Model, name or src.stem), source=str(src), source_format=fmt)
-    if name and record.name != name:
-        raise BadInput(f"a model named {name!r} already exists; choose another --name")
+    model = select_graph(model, image_input=image_input, outputs=outputs)
+    decompress_fp16(model)
+    record = Model(name=name or src.stem or "model", source=str(src), source_format=fmt)
     if labels_file:
         config["labels"] = read_labels(labels_file)
     facts = model_facts(model)
     cfg = default_config(facts["inputs"], facts["outputs"], **config)
+    if config.get("shape") is not None:
+        limits.shape(cfg.shape)  # before a reshape to 3e10 elements is even tried
     scratch = ws.tmp_dir("model-")
     final = ws.home / "models" / record.id
     try:
-        ov.save_model(model, str(scratch / "model.xml"), compress_to_fp16=False)
-        if cfg.shape is not None:
+        save_ir(model, scratch / "model.xml")
+        if config.get("shape") is not None:  # a model's own static shapes need no reshape (two inputs, too)
             reshape(model, cfg.shape)  # proves the shape fits before anything else is checked
         validate_config(cfg, facts["inputs"])
         facts = model_facts(model)
@@ -233,14 +267,30 @@ def import_model(
         raise
     record.path = ws.rel(final / "model.xml")
     record.config = cfg
+    if outputs or image_input:
+        record.provenance = {"cut_at": list(outputs or []), "image_input": image_input}
     record.size_bytes = ir_size(final / "model.xml")
     for key, value in facts.items():
         setattr(record, key, value)
     try:
-        return ws.add(record)
+        return ws.add(record, unique=not name)  # a free name chosen under the lock, as the record is written
     except BaseException:
         shutil.rmtree(final, ignore_errors=True)
         raise
+
+
+def save_ir(model: Any, xml: Path) -> None:
+    """Write an FP32 IR into the workspace. OpenVINO says a full disk or a
+    read-only folder as a bare RuntimeError; it becomes one BadInput line."""
+    import openvino as ov
+
+    try:
+        ov.save_model(model, str(xml), compress_to_fp16=False)
+    except OSError:
+        raise
+    except RuntimeError as exc:
+        free = shutil.disk_usage(xml.parent).free
+        raise BadInput(f"cannot write the IR into {xml.parent} ({free >> 20} MB free): {first_line(exc)}") from exc
 
 
 def ir_size(xml: Path) -> int:
@@ -272,6 +322,7 @@ def load(ws: Workspace, record: Model, batch: int | None = None) -> Any:
             f"model {record.name!r} has a dynamic input shape {shape}; set one with "
             f"`owb model configure {record.name} --shape 1,3,H,W`"
         )
+    limits.shape(shape, "input shape" + (" with --batch" if batch is not None else ""))
     current = [d.get_length() if d.is_static else -1 for d in model.inputs[0].get_partial_shape()]
     if shape != current:
         reshape(model, shape)
@@ -286,12 +337,19 @@ def configure(ws: Workspace, record: Model, labels_file: str | Path | None = Non
     for key, value in changes.items():
         if value is not None:
             setattr(cfg, key, value)
+    typed = changes.get("mean") is not None or changes.get("scale") is not None
+    if changes.get("norm") is not None or (cfg.norm is not None and changes.get("color") is not None and not typed):
+        # a new preset, or the preset's numbers in the new channel order
+        apply_norm(cfg, channels(cfg), mean_given=changes.get("mean") is not None,
+                   scale_given=changes.get("scale") is not None, color_given=changes.get("color") is not None)
+    elif typed:
+        cfg.norm = None  # numbers typed over a preset: it no longer describes them
     import openvino as ov
 
     model = ov.Core().read_model(str(ws.path(record.path)))
     original_inputs = model_facts(model)["inputs"]
     validate_config(cfg, original_inputs)
-    if cfg.shape is not None:
+    if cfg.shape is not None and (len(model.inputs) == 1 or changes.get("shape") is not None):
         reshape(model, cfg.shape)
     facts = model_facts(model)
     return ws.update(record, config=cfg, inputs=facts["inputs"], outputs=facts["outputs"], gflops=facts["gflops"])

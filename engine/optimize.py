@@ -1,17 +1,21 @@
 """The "Optimize INT8" flow as one job: calibrate, then, as DL Workbench did,
 benchmark the child against its parent and measure both accuracies.
 
-Parent and child are benchmarked interleaved (P, C, P, C) with the same
-settings, because single runs on a busy machine swing by ±15–25%; the ratio
-is a ratio of medians of what was measured, nothing else."""
+Parent and child are benchmarked interleaved with identical settings
+(engine.measure.protocol), because single runs on a busy machine swing by
+±15–25%; the ratio is a ratio of medians of what was measured, with the
+spread of the per-round ratios. Where ``auto`` runs the parent in bf16, both
+bf16 and f32 are measured, so INT8 is seen against BF16 and FP32."""
 
 from __future__ import annotations
 
-import statistics
 from dataclasses import asdict
 from typing import Any
 
 from .calibration import Calibration, CalibrationSpec
+from .errors import environment_error
+from .measure.protocol import DEFAULT_ROUNDS
+from .precision import SPEED_DEFAULT
 from .records import Dataset, Model
 
 
@@ -24,31 +28,88 @@ def _accuracy(ctx: Any, model: Model, dataset: Dataset, stage: str) -> float:
     return float(result["value"])
 
 
-def compare_speed(ctx: Any, parent: Model, child: Model, bench_time: float, rounds: int = 2) -> dict:
-    from .benchmark import BenchmarkSettings, run_benchmark
+def speed_precisions(infer_precision: str, device: str = "CPU") -> list[str]:
+    """The precisions the speed stage measures: the one asked for, and also
+    f32 where ``auto`` means bf16, so the user sees whether INT8 beats BF16
+    and FP32 alike."""
+    from .precision import resolved
 
-    fps: dict[str, list[float]] = {"parent": [], "child": []}
-    precision: dict[str, str] = {}
-    per_run = max(bench_time / rounds, 0.2)
-    for r in range(rounds):
-        for role, model in (("parent", parent), ("child", child)):
-            stage = f"benchmark {role} {r + 1}/{rounds} (ms)"
-            ctx.progress(stage)
-            _, result = run_benchmark(ctx.ws, model, BenchmarkSettings(time_s=per_run), cancel=ctx.cancel,
-                                      progress=lambda done, total, stage=stage: ctx.progress(stage, done, total))
-            fps[role].append(result["throughput_fps"])
-            precision[role] = result.get("inference_precision", "")
-            ctx.log.info("%s: %.2f FPS", stage, result["throughput_fps"])
+    if infer_precision == "auto" and resolved(device, "auto") != "f32":
+        return ["auto", "f32"]
+    return [infer_precision]
+
+
+def compare_speed(ctx: Any, parent: Model, child: Model, bench_time: float, rounds: int = DEFAULT_ROUNDS, *,
+                  infer_precision: str = SPEED_DEFAULT) -> dict:
+    """Parent and child interleaved with identical settings, per precision
+    (engine.measure.protocol); the first precision is the headline figure."""
     from .device import cpu_summary
+    from .measure.benchmark import BenchmarkSettings
+    from .measure.protocol import measure_pair, planned_ms
 
-    p, c = statistics.median(fps["parent"]), statistics.median(fps["child"])
-    return {"parent": round(p, 2), "child": round(c, 2), "ratio": round(c / p, 3) if p else None,
-            "runs": fps, "inference_precision": precision, "seconds_per_run": per_run, "cpu": cpu_summary()}
+    precisions = speed_precisions(infer_precision)
+    per = {}
+    span = planned_ms(BenchmarkSettings(), rounds, bench_time)
+    for k, precision in enumerate(precisions):
+        settings = BenchmarkSettings(infer_precision=precision)
+        pair = measure_pair(ctx.ws, parent, child, settings, rounds=rounds, total_time_s=bench_time, cancel=ctx.cancel,
+                            progress=lambda d, t, stage, k=k: ctx.progress(f"{stage} (ms)", k * span + d,
+                                                                            len(precisions) * span),
+                            label=precision)
+        ran = pair["settings"]["inference_precision"]
+        ctx.log.info("speed in %s: parent %.2f FPS, child %.2f FPS, ratio %s", ran, pair["a"]["throughput_fps"],
+                     pair["b"]["throughput_fps"], pair["ratio"])
+        per[ran] = {
+            "parent": pair["a"]["throughput_fps"], "child": pair["b"]["throughput_fps"],
+            "ratio": pair["ratio"]["value"], "ratio_spread": pair["ratio"]["spread"],
+            "parent_spread": pair["a"]["throughput_spread"], "child_spread": pair["b"]["throughput_spread"],
+            "runs": {"parent": [r["throughput_fps"] for r in pair["a"]["per_run"]],
+                     "child": [r["throughput_fps"] for r in pair["b"]["per_run"]]},
+            "disturbed_runs": pair["a"]["disturbed_runs"] + pair["b"]["disturbed_runs"],
+            "settings": pair["settings"], "requested_precision": precision,
+        }
+    head = next(iter(per.values()))
+    return {**head, "inference_precision": {"parent": head["settings"]["inference_precision"],
+                                            "child": head["settings"]["inference_precision"]},
+            "seconds_per_run": head["settings"]["seconds_per_run"], "cpu": cpu_summary(), "by_precision": per}
 
 
-def run_optimize(ctx: Any, spec: CalibrationSpec, *, bench_time: float = 10.0, measure: bool = True) -> dict:
+def plan(ctx: Any, calibration: Calibration, spec: CalibrationSpec, bench_time: float, measure: bool,
+         infer_precision: str) -> None:
+    """Expected seconds per stage, for a job-wide ETA: NNCF's set-up, one
+    parent inference per calibration image per pass, both accuracies over the
+    dataset, and the benchmark stage's known length."""
+    from .measure.protocol import latest_figure
+
+    fig = latest_figure(ctx.ws, calibration.parent, "throughput")
+    per_image = (fig["latency_ms"]["median"] / 1000 if fig else 0.02) * 3  # python-side work per image
+    n = calibration.cal_dataset.images * spec.subset_pct / 100
+    phases = [("preparing", 8.0), ("Statistics", n * per_image), ("Applying", n * per_image / 2)]
+    if measure and calibration.dataset.annotated and calibration.parent.config.task != "generic":
+        phases += [("accuracy parent", calibration.dataset.images * per_image),
+                   ("accuracy child", calibration.dataset.images * per_image)]
+    if measure and bench_time > 0:
+        phases.append(("benchmark", 2 * bench_time * len(speed_precisions(infer_precision)) * 1.2))
+    ctx.plan(phases)
+
+
+def run_optimize(ctx: Any, spec: CalibrationSpec, *, bench_time: float = 10.0, measure: bool = True,
+                 infer_precision: str = SPEED_DEFAULT, rounds: int = DEFAULT_ROUNDS) -> dict:
     """Job body: returns the `owb calibrate` JSON document."""
+    try:
+        return _optimize(ctx, spec, bench_time, measure, infer_precision, rounds)
+    except (OSError, RecursionError) as exc:  # a full disk mid-calibration is the machine's, not owb's
+        known = environment_error(exc)
+        if known is None:
+            raise
+        raise known from exc
+
+
+def _optimize(ctx: Any, spec: CalibrationSpec, bench_time: float, measure: bool, infer_precision: str,
+              rounds: int) -> dict:
     calibration = Calibration(ctx.ws, spec, ctx)
+    if hasattr(ctx, "plan"):
+        plan(ctx, calibration, spec, bench_time, measure, infer_precision)
     child = calibration.run()
     parent, dataset = calibration.parent, calibration.dataset
     prov = child.provenance
@@ -72,6 +133,6 @@ def run_optimize(ctx: Any, spec: CalibrationSpec, *, bench_time: float = 10.0, m
         out["accuracy"] = {"parent": a_parent, "child": a_child, "drop": round((a_parent - a_child) * 100, 3),
                            "unit": "drop in percentage points"}
     if measure and bench_time > 0:
-        out["throughput_fps"] = compare_speed(ctx, parent, child, bench_time)
+        out["throughput_fps"] = compare_speed(ctx, parent, child, bench_time, rounds, infer_precision=infer_precision)
     ctx.ws.update(child, provenance={**child.provenance, "post": {k: out[k] for k in ("accuracy", "throughput_fps") if k in out}})
     return out

@@ -26,7 +26,6 @@ from .errors import BadInput, NotFound
 from .records import Dataset, InferenceResult, Model, Project, Record, Report, new_id
 from .workspace import SCHEMA_VERSION, Workspace
 
-
 # ---------------------------------------------------------------- export
 
 def resolve_root(ws: Workspace, key: str) -> Model:
@@ -92,9 +91,10 @@ def export_project(ws: Workspace, key: str, out: str | os.PathLike, *, with_data
                    force: bool = False) -> dict:
     """Write ``key``'s model tree, history and reports to ``out`` (.owb)."""
     from .datasets.archive import NESTED_ARCHIVE_SUFFIXES
-    from .deploy import add_bytes, add_file, atomic_tar, output_path
+    from .deploy import add_bytes, add_file, atomic_tar
+    from .output import output_path
 
-    target = output_path(out, force)
+    target = output_path(out, force, home=ws.home, example="project.owb")
     root = resolve_root(ws, key)
     models = subtree(ws, root)
     ids = {m.id for m in models}

@@ -17,8 +17,8 @@ def ensure_project(ws: Workspace, model: Model, dataset: Dataset, device: str = 
         if model.parent:
             parents = ws.find(Project, model=model.parent, dataset=dataset.id, device=device)
             parent = parents[0].id if parents else None
-        name = ws.unique_name(Project, f"{model.name}@{dataset.name}")
-        return ws.add(Project(name=name, model=model.id, dataset=dataset.id, device=device, parent=parent))
+        return ws.add(Project(name=f"{model.name}@{dataset.name}", model=model.id, dataset=dataset.id, device=device,
+                              parent=parent), unique=True)
 
 
 def model_tree(ws: Workspace) -> list[tuple[int, Model]]:

@@ -13,8 +13,15 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 TASKS = ("classification", "detection", "segmentation", "generic")
+# The dataset formats whose annotations a task's metric reads.
+TASK_FORMATS = {
+    "classification": ("imagenet", "imagefolder"),
+    "detection": ("voc-detection", "coco"),
+    "segmentation": ("voc-segmentation",),
+}
 COLORS = ("RGB", "BGR", "GRAY")
-RESIZE_MODES = ("stretch", "keep-aspect-pad")
+RESIZE_MODES = ("stretch", "keep-aspect-pad", "center-crop")
+PAD_POSITIONS = ("center", "top-left")
 
 R = TypeVar("R", bound="Record")
 
@@ -62,7 +69,12 @@ class InputConfig(Record):
     mean: list[float] = field(default_factory=lambda: [0.0, 0.0, 0.0])
     scale: list[float] = field(default_factory=lambda: [1.0, 1.0, 1.0])
     resize: str = "stretch"
+    crop_fraction: float = 0.875  # center-crop: the short side goes to size / crop_fraction, then the centre
+    pad_position: str = "center"  # keep-aspect-pad: where the image sits (YOLOX letterboxes top-left)
+    pad_value: int = 0  # keep-aspect-pad: the padding's grey level, 0..255 (YOLO pads with 114)
+    norm: str | None = None  # the mean/scale preset mean and scale came from (None: given as numbers)
     labels: list[str] | None = None
+    decoder: str = "auto"  # detection output decoder; auto picks it from the output shapes
 
 
 @dataclass

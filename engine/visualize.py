@@ -71,7 +71,7 @@ def predict_one(ws: Workspace, model: Model, dataset: Dataset, item: int, **opti
     ran the model over this dataset, else by running the model on that image.
 
     One image needs one synchronous request, not the streaming runner."""
-    from .adapters import make_adapter
+    from .adapters import model_adapter
     from .dataset_store import load_index
     from .inference import DatasetRunner
     from .reports.outputs import predictions as from_outputs
@@ -83,11 +83,11 @@ def predict_one(ws: Workspace, model: Model, dataset: Dataset, item: int, **opti
         one = {k: v[item:item + 1] for k, v in stored.items()}
         return next(from_outputs(model, one, index.root, [index.items[item].file], **options))[1]
     runner = DatasetRunner(ws, model)
-    arr, meta = runner.pre.load(index.root / index.items[item].file)
+    arr, meta = runner.load(index.root / index.items[item].file)
     request = runner.compiled.create_infer_request()
     request.infer({0: arr})
     outputs = {name: request.get_output_tensor(k).data.copy() for k, name in enumerate(runner.output_names)}
-    return make_adapter(model.config.task, runner.output_shapes(), **options).process(outputs, [meta])[0]
+    return model_adapter(model, runner.output_shapes(), **options).process(outputs, [meta])[0]
 
 
 def render(ws: Workspace, model: Model, dataset: Dataset, image: str | int, *, reference: Model | None = None,
@@ -184,6 +184,21 @@ def _classification(base: Image.Image, it: Any, labels: list[str], shown: list[S
     return _with_caption(img, lines)
 
 
+def _clipped(v: float, size: int) -> float:
+    return min(max(v, -8.0), size + 8.0) if v == v else float("nan")
+
+
+def save_picture(picture: Image.Image, out: Any) -> None:
+    """Save to a path checked by engine.output.output_path, atomically."""
+    from pathlib import Path
+
+    from .output import atomic_output
+
+    out = Path(out)
+    with atomic_output(out) as tmp:
+        picture.save(tmp, format="JPEG" if out.suffix.lower() in (".jpg", ".jpeg") else "PNG")
+
+
 def _detection(base: Image.Image, it: Any, labels: list[str], shown: list[Shown]) -> Image.Image:
     img, s = _scaled(base)
     d = ImageDraw.Draw(img)
@@ -193,8 +208,14 @@ def _detection(base: Image.Image, it: Any, labels: list[str], shown: list[Shown]
     def box(xyxy: Any, color: tuple[int, int, int], text: str, inset: int, place: str) -> None:
         # Boxes that coincide nest (annotation outside, parent, optimized
         # inside) and each source puts its label elsewhere, so none hides another.
-        x1, y1, x2, y2 = (float(v) * s for v in xyxy)
+        # Annotations come from files owb did not write: a box of 1e299 or
+        # nan is clipped to just outside the picture, never handed to Pillow.
+        x1, y1, x2, y2 = (_clipped(float(v) * s, size) for v, size in zip(xyxy, (img.width, img.height) * 2))
+        if not x1 <= x2 or not y1 <= y2:
+            return
         x1, y1, x2, y2 = x1 + inset, y1 + inset, x2 - inset, y2 - inset
+        if x2 < x1 or y2 < y1:
+            x1, y1, x2, y2 = x1 - inset, y1 - inset, x2 + inset, y2 + inset
         d.rectangle((x1, y1, x2, y2), outline=color, width=width)
         tw, th = f.getlength(text), f.size + 2
         ty = {"above": y1 - th, "inside": y1 + width, "below": y2}[place]

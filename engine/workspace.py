@@ -12,6 +12,7 @@ import json
 import os
 import re
 import shutil
+import stat
 import tempfile
 import threading
 import time
@@ -23,12 +24,15 @@ from tinydb import Query, TinyDB
 from tinydb.storages import Storage
 from tinydb.table import Table
 
-from .errors import NotFound, WorkspaceError
+from .errors import BadInput, NotFound, WorkspaceError
 from .records import Record
 
 SCHEMA_VERSION = 1
 DB_NAME = "owb.json"
 R = TypeVar("R", bound=Record)
+# The command that lists each table, for "not found" hints: only commands that exist.
+LIST_COMMANDS = {"models": "owb model list", "datasets": "owb dataset list", "projects": "owb project list",
+                 "jobs": "owb jobs", "reports": "owb report list"}
 # A scratch folder is named '<kind>-<pid>-<random>' so that a later owb can
 # tell that its writer died (SIGKILL, power loss) and remove it. The age
 # guard covers a workspace shared with another host, where pids mean nothing.
@@ -44,7 +48,9 @@ def default_home() -> Path:
 
 def resolve_home(home: str | os.PathLike | None = None) -> Path:
     """``--home`` wins, then ``OWB_HOME``, then the platform's user data dir."""
-    if home:
+    if home is not None:
+        if not os.fspath(home).strip():  # `--home "$UNSET_VAR"` must not fall back to the default home
+            raise BadInput("--home is empty; give the workspace folder, or leave --home out for the default")
         return Path(home).expanduser().resolve()
     if os.environ.get("OWB_HOME"):
         return Path(os.environ["OWB_HOME"]).expanduser().resolve()
@@ -60,10 +66,22 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(tmp, file_mode(path))
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def file_mode(path: Path) -> int:
+    """The mode a rewrite keeps: the file's own (a workspace shared with a
+    group stays readable by it), else what open() would give a new file."""
+    from .output import umask
+
+    try:
+        return stat.S_IMODE(os.stat(path).st_mode)
+    except OSError:
+        return 0o666 & ~umask()
 
 
 class AtomicJSONStorage(Storage):
@@ -80,6 +98,10 @@ class AtomicJSONStorage(Storage):
             raw = self.path.read_bytes()
         except FileNotFoundError:
             return None
+        except IsADirectoryError:
+            raise WorkspaceError(f"workspace database {self.path} is a folder, not owb's file; move it away") from None
+        except OSError as exc:
+            raise WorkspaceError(f"cannot read workspace database {self.path}: {exc.strerror or exc}") from None
         try:
             if not raw.strip():  # owb writes atomically, so an empty DB is damage, not a new workspace
                 raise ValueError("the file is empty")
@@ -184,6 +206,12 @@ class Workspace:
                     f"workspace {self.home} is locked by another owb process for over "
                     f"{self.LOCK_TIMEOUT_S:.0f} s; wait for it or remove {self.home / '.owb.lock'}"
                 ) from None
+            except IsADirectoryError:
+                raise WorkspaceError(f"the workspace's lock file {self.home / '.owb.lock'} is a folder; "
+                                     "remove it (owb makes the file)") from None
+            except OSError as exc:
+                raise WorkspaceError(f"cannot lock workspace {self.home}: {exc.strerror or exc} "
+                                     f"({self.home / '.owb.lock'})") from None
             try:
                 yield
             finally:
@@ -222,11 +250,18 @@ class Workspace:
         return Path(tempfile.mkdtemp(prefix=f"{prefix}{os.getpid()}-", dir=self.home / "tmp"))
 
     # -- records -------------------------------------------------------------
-    def add(self, record: R) -> R:
+    def add(self, record: R, *, unique: bool = False) -> R:
+        """Write ``record``. Its name is checked under the lock, in the same
+        step as the write: taken, it is refused, or with ``unique`` (a name
+        owb chose, not the user) the next free ``name-N`` is taken instead."""
         with self.locked():
             table = self._table(record.table)
-            if record.name and table.contains(Query().name == record.name):
-                raise WorkspaceError(f"a {record.table[:-1]} named {record.name!r} already exists")
+            if record.name:
+                taken = {d.get("name") for d in table.all()}
+                if record.name in taken:
+                    if not unique:
+                        raise WorkspaceError(f"a {record.table[:-1]} named {record.name!r} already exists")
+                    record.name = _free_name(record.name, taken)
             table.insert(record.to_dict())
         return record
 
@@ -259,7 +294,8 @@ class Workspace:
                 return r
         kind = cls.table[:-1]
         names = ", ".join(sorted(r.name for r in records)[:10]) or "none yet"
-        raise NotFound(f"no {kind} named or with id {key!r} (known: {names}); see `owb {kind} list`")
+        listing = LIST_COMMANDS.get(cls.table)
+        raise NotFound(f"no {kind} named or with id {key!r} (known: {names})" + (f"; see `{listing}`" if listing else ""))
 
     def maybe(self, cls: type[R], key: str) -> R | None:
         try:
@@ -268,10 +304,14 @@ class Workspace:
             return None
 
     def unique_name(self, cls: type[Record], wanted: str) -> str:
-        taken = {r.name for r in self.all(cls)}
-        if wanted not in taken:
-            return wanted
-        n = 2
-        while f"{wanted}-{n}" in taken:
-            n += 1
-        return f"{wanted}-{n}"
+        """A free name now (a suggestion: only ``add(unique=True)`` holds it)."""
+        return _free_name(wanted, {r.name for r in self.all(cls)})
+
+
+def _free_name(wanted: str, taken: set) -> str:
+    if wanted not in taken:
+        return wanted
+    n = 2
+    while f"{wanted}-{n}" in taken:
+        n += 1
+    return f"{wanted}-{n}"

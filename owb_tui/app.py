@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import sys
 import traceback
 from dataclasses import asdict
@@ -28,6 +29,7 @@ from textual.worker import Worker, WorkerState
 from engine.errors import OwbError
 from engine.jobs import ACTIVE, FINAL, JobEvent, JobRunner
 from engine.records import Dataset, Job, Model
+from engine.terminal_text import printable
 from engine.workspace import Workspace
 
 if TYPE_CHECKING:
@@ -38,10 +40,14 @@ F = TypeVar("F", bound=Callable[..., Any])
 log = logging.getLogger("owb.tui")
 
 
+_FLAG = re.compile(r"(?<![\w-])--([a-z][a-z0-9-]*)")
+
+
 def error_text(exc: BaseException) -> str:
     """An OwbError's own one line; anything else is a bug, said in one line."""
     if isinstance(exc, OwbError):
-        return str(exc)
+        # a form has fields, not flags: "--pad-value" is its "pad value" field
+        return exc.tui or _FLAG.sub(lambda m: m.group(1).replace("-", " "), str(exc))
     first = (str(exc).strip().splitlines() or [""])[0][:200]
     return f"internal error {type(exc).__name__}: {first}"
 
@@ -54,7 +60,7 @@ def reports_errors(method: F) -> F:
         try:
             return method(self, *args, **kw)
         except OwbError as exc:
-            self.app.notify(str(exc), severity="error", timeout=8)
+            self.app.notify(error_text(exc), severity="error", timeout=8)
             return None
 
     return wrapper  # type: ignore[return-value]
@@ -104,6 +110,28 @@ class OwbApp(App[int]):
         self._db_mtime = 0.0
         self.runner.subscribe(self._from_worker_thread)
         self.sub_title = str(ws.home)
+
+    # -- user text -----------------------------------------------------------
+    def notify(self, message: str, *, title: str = "", severity: Any = "information",  # type: ignore[override]
+               timeout: float | None = None, markup: bool = False) -> None:
+        """Every notification prints literally: its names are user text (markup
+        off, controls visible). It goes to the message line above the footer,
+        which takes a line of the layout, so it never covers a table's rows
+        (toasts stack over the bottom of an 80x24 screen). A dialog has no
+        footer: it gets one small toast, the newest replacing the last."""
+        from .widgets.footer import KeyFooter
+
+        footers = list(self.screen.query(KeyFooter)) if not self.screen.is_modal else []
+        if not footers:
+            self.clear_notifications()
+            super().notify(printable(message), title=printable(title), severity=severity, timeout=timeout,
+                           markup=markup)
+            return
+        text = printable(f"{title}: {message}" if title else message)
+        footers[0].show_message(text, severity, timeout or self.NOTIFICATION_TIMEOUT)
+
+    def format_title(self, title: str, sub_title: str) -> Any:
+        return super().format_title(printable(title), printable(sub_title))
 
     # -- plumbing ------------------------------------------------------------
     def _from_worker_thread(self, event: JobEvent) -> None:
@@ -166,30 +194,6 @@ class OwbApp(App[int]):
         if event.state == WorkerState.ERROR and event.worker.error is not None:
             self.show_error(event.worker.error)
 
-    def notify(self, message: str, *, title: str = "", severity: Any = "information", timeout: float | None = None,
-               markup: bool = True) -> None:
-        """Notifications go to the message line above the footer, which takes a
-        line of the layout, so they never cover a table's rows (toasts stack
-        over the bottom of an 80x24 screen). A dialog has no footer: it gets
-        one small toast, the newest replacing the last."""
-        from rich.errors import MarkupError
-        from rich.text import Text
-
-        from .widgets.footer import KeyFooter
-
-        footers = list(self.screen.query(KeyFooter)) if not self.screen.is_modal else []
-        if not footers:
-            self.clear_notifications()
-            super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
-            return
-        text = f"{title}: {message}" if title else message
-        if markup:
-            try:
-                text = Text.from_markup(text).plain
-            except MarkupError:
-                pass
-        footers[0].show_message(text, severity, timeout or self.NOTIFICATION_TIMEOUT)
-
     def show_error(self, exc: BaseException) -> None:
         if not isinstance(exc, OwbError):
             log.error("".join(traceback.format_exception(exc)))
@@ -200,7 +204,8 @@ class OwbApp(App[int]):
 
     # -- jobs ----------------------------------------------------------------
     @reports_errors
-    def start_calibration(self, spec: CalibrationSpec, bench_time: float = 10.0) -> Job | None:
+    def start_calibration(self, spec: CalibrationSpec, bench_time: float = 10.0,
+                          infer_precision: str = "auto") -> Job | None:
         from engine.calibration import Calibration
         from engine.errors import BadInput
         from engine.optimize import run_optimize
@@ -211,70 +216,76 @@ class OwbApp(App[int]):
         spec.model, spec.dataset = check.parent.id, check.dataset.id
         spec.calibration_dataset = check.cal_dataset.id if spec.calibration_dataset else None
         return self.runner.submit(
-            "calibrate", lambda ctx: run_optimize(ctx, spec, bench_time=bench_time),
-            params={**asdict(spec), "bench_time": bench_time}, name=f"calibrate {check.parent.name}")
+            "calibrate", lambda ctx: run_optimize(ctx, spec, bench_time=bench_time, infer_precision=infer_precision),
+            params={**asdict(spec), "bench_time": bench_time, "infer_precision": infer_precision},
+            name=f"calibrate {check.parent.name}")
 
     @reports_errors
     def start_benchmark(self, model: Model, dataset: Dataset | None, settings: BenchmarkSettings) -> Job | None:
-        from engine.benchmark import run_benchmark
+        from engine.measure.protocol import DEFAULT_ROUNDS, figure_document, measure_figure
 
         settings.validate()
 
         def body(ctx: Any) -> dict:
             ctx.progress("compiling")
-            _, result = run_benchmark(ctx.ws, model, settings, dataset=dataset, cancel=ctx.cancel,
-                                      progress=lambda done, total: ctx.progress("measuring (ms)", done, total))
-            return result
+            fig = measure_figure(ctx.ws, model, settings, runs=DEFAULT_ROUNDS, total_time_s=settings.time_s,
+                                 dataset=dataset, cancel=ctx.cancel,
+                                 progress=lambda done, total, stage: ctx.progress(f"{stage} (ms)", done, total))
+            return figure_document(ctx.ws, fig)
 
         return self.runner.submit("benchmark", body, name=f"benchmark {model.name}",
                                   params={"model": model.id, "dataset": dataset.id if dataset else None,
                                           **asdict(settings)})
 
     @reports_errors
-    def start_accuracy(self, model: Model, dataset: Dataset) -> Job | None:
+    def start_accuracy(self, model: Model, dataset: Dataset, precision: str = "f32") -> Job | None:
         from engine.evaluate import check_compatible, evaluate
 
         check_compatible(model, dataset)
 
         def body(ctx: Any) -> dict:
             ctx.progress("compiling")
-            return evaluate(ctx.ws, model, dataset, cancel=ctx.cancel,
+            return evaluate(ctx.ws, model, dataset, cancel=ctx.cancel, precision=precision,
                             progress=lambda done, total: ctx.progress("inference", done, total))
 
         return self.runner.submit("accuracy", body, name=f"accuracy {model.name}",
-                                  params={"model": model.id, "dataset": dataset.id})
+                                  params={"model": model.id, "dataset": dataset.id, "infer_precision": precision})
 
     @reports_errors
     def start_explore(self, model: Model, batches: list[int], streams: list[int], time_s: float,
-                      latency_limit_ms: float | None, dataset: Dataset | None = None) -> Job | None:
+                      latency_limit_ms: float | None, dataset: Dataset | None = None,
+                      infer_precision: str = "auto") -> Job | None:
         from engine.explore import run_explore, validate_grid
 
         validate_grid(batches, streams, time_s, latency_limit_ms)
 
         def body(ctx: Any) -> dict:
-            ctx.progress("cells", 0, len(set(batches)) * len(set(streams)))
+            ctx.progress("measuring cells (ms)")
             _, result = run_explore(ctx.ws, model, batches, streams, time_s=time_s,
                                     latency_limit_ms=latency_limit_ms, dataset=dataset, cancel=ctx.cancel,
-                                    progress=lambda done, total: ctx.progress("cells", done, total))
+                                    infer_precision=infer_precision,
+                                    progress=lambda done, total: ctx.progress("measuring cells (ms)", done, total))
             return result
 
         return self.runner.submit("explore", body, name=f"explore {model.name}",
                                   params={"model": model.id, "batches": batches, "streams": streams,
-                                          "time_s": time_s, "latency_limit_ms": latency_limit_ms})
+                                          "time_s": time_s, "latency_limit_ms": latency_limit_ms,
+                                          "infer_precision": infer_precision})
 
     @reports_errors
-    def start_compare(self, a: Model, b: Model, bench_time: float = 10.0) -> Job | None:
+    def start_compare(self, a: Model, b: Model, bench_time: float = 10.0, infer_precision: str = "auto") -> Job | None:
         from engine.compare import compare, validate
 
         validate(a, b, bench_time)
 
         def body(ctx: Any) -> dict:
             ctx.progress("starting")
-            return compare(ctx.ws, a, b, bench_time=bench_time, cancel=ctx.cancel,
+            return compare(ctx.ws, a, b, bench_time=bench_time, cancel=ctx.cancel, infer_precision=infer_precision,
                            progress=lambda done, total, stage: ctx.progress(stage, done, total))
 
         return self.runner.submit("compare", body, name=f"compare {a.name} {b.name}",
-                                  params={"model": b.id, "a": a.id, "b": b.id, "bench_time": bench_time})
+                                  params={"model": b.id, "a": a.id, "b": b.id, "bench_time": bench_time,
+                                          "infer_precision": infer_precision})
 
     @reports_errors
     def start_report(self, spec: Any) -> Job | None:

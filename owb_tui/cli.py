@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import warnings
 from typing import Sequence
 
 from .commands import command_modules
@@ -55,25 +56,47 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def run_command(args: argparse.Namespace) -> int:
-    from engine.errors import OwbError
+    from engine.errors import OwbError, environment_error
+    from engine.terminal_text import printable
 
     debug = bool(os.environ.get("OWB_DEBUG"))
+    if not debug:
+        # numpy's floating-point RuntimeWarnings (overflow, nan, mean of an
+        # empty slice) come from model outputs owb already reports as n/a or
+        # inf; on stderr they would break the one-line contract.
+        warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"numpy(\.|$)")
+        warnings.filterwarnings("ignore", category=RuntimeWarning, message=r".*(encountered in|empty slice|degrees of freedom)")
     try:
         return int(args.func(args) or 0)
     except OwbError as exc:
         if debug:
             raise
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {printable(exc)}", file=sys.stderr)  # names in it are user text: one literal line
         return exc.exit_code
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         return 130
+    except (OSError, RecursionError) as exc:
+        if debug:
+            raise
+        known = environment_error(exc)
+        if known is None:
+            return _internal(exc)
+        print(f"error: {printable(known)}", file=sys.stderr)
+        return known.exit_code
     except Exception as exc:  # a bug in owb, not bad input: still one line
         if debug:
             raise
-        first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ""
-        print(f"error: internal error {type(exc).__name__}: {first} (rerun with OWB_DEBUG=1 for a traceback)", file=sys.stderr)
-        return 1
+        return _internal(exc)
+
+
+def _internal(exc: BaseException) -> int:
+    from engine.terminal_text import printable
+
+    first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else ""
+    print(f"error: internal error {type(exc).__name__}: {printable(first)} (rerun with OWB_DEBUG=1 for a traceback)",
+          file=sys.stderr)
+    return 1
 
 
 def entry() -> None:

@@ -330,3 +330,47 @@ def test_prediction_types_are_plain_dataclasses():
     empty = Detections.empty()
     assert len(empty) == 0 and empty.boxes.shape == (0, 4)
     assert SegPrediction(np.zeros((2, 2), np.uint8)).classes.shape == (2, 2)
+
+
+def test_single_channel_logits_get_a_sigmoid_probabilities_do_not():
+    logits = np.array([[[[-3.0, -0.2], [0.3, 4.0]]]], np.float32)  # outside [0, 1]: logits
+    probs = np.array([[[[0.1, 0.45], [0.55, 0.9]]]], np.float32)
+    adapter = make_adapter("segmentation", {"map": (1, 1, 2, 2)})
+    meta = [ImageMeta.unscaled(2, 2)]
+    # sigmoid(-0.2) = 0.45 and sigmoid(0.3) = 0.57: the 0.5 threshold falls at logit 0
+    assert adapter.process({"map": logits}, meta)[0].classes.tolist() == [[0, 0], [1, 1]]
+    assert adapter.process({"map": probs}, meta)[0].classes.tolist() == [[0, 0], [1, 1]]
+    strict = make_adapter("segmentation", {"map": (1, 1, 2, 2)}, threshold=0.6)
+    assert strict.process({"map": logits}, meta)[0].classes.tolist() == [[0, 0], [0, 1]]
+    # one map per image decides: a logit map beside a probability map in one batch
+    both = adapter.process({"map": np.concatenate([probs, logits])}, meta * 2)
+    assert [p.classes.tolist() for p in both] == [[[0, 0], [1, 1]]] * 2
+
+
+def test_detection_decoder_is_picked_from_shapes_and_can_be_named():
+    yolox = {"output": (1, 3549, 6)}  # 52² + 26² + 13² grid cells of a 416² input
+    assert make_adapter("detection", yolox, input_hw=(416, 416)).form == "yolox"
+    assert make_adapter("detection", yolox).form == "yolov5"  # without the input size: anchors decoded
+    assert make_adapter("detection", {"output": (1, 3 * 3549, 6)}, input_hw=(416, 416)).form == "yolov5"
+    assert make_adapter("detection", {"output": (1, 6, 3549)}, input_hw=(416, 416)).form == "yolov8"
+    forced = make_adapter("detection", yolox, decoder="yolov5", input_hw=(416, 416))
+    assert forced.form == "yolov5" and not forced.opts["strides"]
+    assert make_adapter("detection", {"output": (1, 3549, 6)}, decoder="yolox").opts["strides"] == [8, 16, 32]
+    with pytest.raises(BadInput, match=r"the ssd decoder reads a DetectionOutput .* output \[1, 3549, 6\]"):
+        make_adapter("detection", yolox, decoder="ssd")
+    with pytest.raises(BadInput, match="unknown detection decoder 'retina'"):
+        make_adapter("detection", yolox, decoder="retina")
+
+
+def test_yolox_decodes_grid_offsets_into_input_pixels():
+    # 32x32 input: grids of 4x4 (stride 8), 2x2 (16), 1x1 (32) = 21 rows
+    rows = np.zeros((1, 21, 6), np.float32)
+    rows[0, 5] = [0.5, 0.5, np.log(2.0), np.log(3.0), 0.9, 0.8]  # stride-8 cell (x 1, y 1)
+    rows[0, 20] = [0.0, 0.0, 0.0, 0.0, 0.5, 0.4]  # the stride-32 cell: 0.2 < 0.25, dropped
+    adapter = make_adapter("detection", {"o": (1, 21, 6)}, input_hw=(32, 32))
+    (dets,) = adapter.process({"o": rows}, [ImageMeta.unscaled(32, 32)])
+    # centre (1 + 0.5) * 8 = 12, size 2 * 8 by 3 * 8
+    np.testing.assert_allclose(dets.boxes, [[4, 0, 20, 24]])
+    np.testing.assert_allclose(dets.scores, [0.72], rtol=1e-6)
+    with pytest.raises(BadInput, match="YOLOX head over strides .* has 21 rows; this output has 20"):
+        adapter.process({"o": rows[:, :20]}, [ImageMeta.unscaled(32, 32)])

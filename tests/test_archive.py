@@ -178,7 +178,7 @@ def test_truncated_and_fake_archives(box, tmp_path):
         materialize(cut, dest)
     fake = src / "fake.zip"
     fake.write_bytes(b"PK\x03\x04 but nothing else")
-    with refused(tmp_path, dest, "is not a folder or a .zip/.tar/.tar.gz archive"):
+    with refused(tmp_path, dest, "its content is not a zip or tar archive"):
         materialize(fake, dest)
     with refused(tmp_path, dest, "does not exist"):
         materialize(src / "missing.zip", dest)

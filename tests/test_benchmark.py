@@ -18,7 +18,7 @@ from engine.records import InferenceResult, Model
 from engine.workspace import Workspace
 from owb_tui.cli import main
 
-LAT_KEYS = {"median", "avg", "min", "max", "p90"}
+LAT_KEYS = {"median", "avg", "min", "max", "p90", "p99"}
 T = "0.3"  # seconds per measurement: enough iterations for a tiny model
 
 
@@ -48,11 +48,27 @@ def run_json(home, capsys, *args: str) -> dict:
     return json.loads(capsys.readouterr().out)
 
 
-def check_sane(r: dict) -> None:
+def check_sane(doc: dict) -> None:
+    """A figure document: its runs are each sane, and the figure is their median with their spread."""
+    runs = doc["run_results"]
+    assert doc["runs"] == len(runs) >= 1
+    fps = sorted(r["throughput_fps"] for r in runs)
+    assert doc["throughput_fps"] == pytest.approx(fps[(len(fps) - 1) // 2] if len(fps) % 2 else
+                                                  (fps[len(fps) // 2 - 1] + fps[len(fps) // 2]) / 2, rel=1e-3)
+    spread = doc["throughput_spread"]
+    assert (spread["low"], spread["high"], spread["runs"]) == (pytest.approx(fps[0], rel=1e-3),
+                                                               pytest.approx(fps[-1], rel=1e-3), len(runs))
+    assert len({r["series"]["id"] for r in runs}) == 1 and [r["series"]["index"] for r in runs] == list(range(len(runs)))
+    for r in runs:
+        check_run(r)
+        assert r["disturbed"] == (r["latency_ms"]["max"] > 10 * r["latency_ms"]["median"])
+
+
+def check_run(r: dict) -> None:
     lat = r["latency_ms"]
     assert set(lat) == LAT_KEYS
     assert r["throughput_fps"] > 0 and r["iterations"] >= r["requests"] >= 1
-    assert 0 < lat["min"] <= lat["median"] <= lat["p90"] <= lat["max"]
+    assert 0 < lat["min"] <= lat["median"] <= lat["p90"] <= lat["p99"] <= lat["max"]
     assert lat["min"] <= lat["avg"] <= lat["max"]
     # FPS is iterations x batch over the loop's wall time, as benchmark_app counts it
     assert r["throughput_fps"] == pytest.approx(r["iterations"] * r["batch"] / r["elapsed_s"], rel=1e-3)
@@ -62,11 +78,13 @@ def check_sane(r: dict) -> None:
 
 
 def test_benchmark_json_keys_sanity_and_history(home, capsys):
-    r = run_json(home, capsys, "benchmark", "tiny", "--time", T)
-    for key in ("throughput_fps", "latency_ms", "streams", "requests", "batch", "inference_precision", "device",
-                "compile_ms", "first_inference_ms", "threads", "hint", "time_s", "iterations", "cpu"):
+    r = run_json(home, capsys, "benchmark", "tiny", "--time", "0.6", "--runs", "2")
+    for key in ("throughput_fps", "throughput_spread", "latency_ms", "latency_spread", "runs", "settings", "streams",
+                "requests", "batch", "inference_precision", "device", "compile_ms", "first_inference_ms", "threads",
+                "hint", "seconds_per_run", "cpu"):
         assert key in r, key
     check_sane(r)
+    assert r["runs"] == 2 and r["seconds_per_run"] == 0.3
     assert r["hint"] == "throughput" and r["api"] == "async" and r["batch"] == 1
     compiled = ov.Core().compile_model(tiny_cnn(), "CPU", {"PERFORMANCE_HINT": "THROUGHPUT"})
     assert r["requests"] == compiled.get_property("OPTIMAL_NUMBER_OF_INFER_REQUESTS")
@@ -76,7 +94,7 @@ def test_benchmark_json_keys_sanity_and_history(home, capsys):
     s = stored[0]
     assert s.kind == "benchmark" and s.project == "" and s.dataset is None
     assert s.model == Workspace(home).get(Model, "tiny").id
-    assert s.result["throughput_fps"] == r["throughput_fps"]
+    assert s.result["throughput_fps"] == r["run_results"][-1]["throughput_fps"]
 
 
 def test_latency_hint_runs_one_synchronous_request(home, capsys):
@@ -184,7 +202,7 @@ def test_explore_grid_sweet_spot_and_history(home, capsys):
     assert len(r["cells"]) == 4
     assert {(c["batch"], c["requested_streams"]) for c in r["cells"]} == {(1, 1), (1, 2), (2, 1), (2, 2)}
     for c in r["cells"]:
-        check_sane({**c, "time_s": 0.2 if c["measured"] else 0, "cpu": "x", "device": "CPU"})
+        check_run({**c, "time_s": 0.2 if c["measured"] else 0, "cpu": "x", "device": "CPU"})
     measured = [c for c in r["cells"] if c["measured"]]
     best = max(measured, key=lambda c: c["throughput_fps"])
     assert r["sweet_spot"]["throughput_fps"] == best["throughput_fps"]

@@ -19,7 +19,7 @@ from PIL import Image
 
 from engine.datasets import FORMATS, DatasetIndex, Item, detect_format, load_dataset, materialize
 from engine.datasets.images import check_images
-from engine.errors import BadInput
+from engine.errors import AmbiguousFormat, BadInput
 from fixtures_datasets import (
     BUILDERS,
     CLASS_COUNTS,
@@ -152,20 +152,48 @@ def test_index_round_trip_and_stays_small(built, tmp_path):
 # --- detection and ambiguity --------------------------------------------------------
 
 
-def test_ambiguous_imagenet_and_imagefolder(tmp_path):
+def test_resolving_val_txt_is_decisive_beside_other_folders(tmp_path):
     make_imagenet(tmp_path)
     write_image(tmp_path / "extra" / "a.jpg", 1)
-    with untouched(tmp_path), pytest.raises(BadInput, match=r"imagenet \(val.txt\) and imagefolder \(class folders extra\)"):
+    with untouched(tmp_path):
+        assert detect_format(tmp_path) == "imagenet"  # its entries name the images: extra/ is no class
+    assert load_dataset(tmp_path).summary["images"] == 400
+
+
+def test_imagenet_with_images_in_a_subfolder_is_detected(tmp_path):
+    lines = []
+    for i in range(6):
+        write_image(tmp_path / "images" / f"x{i}.png", i % 2, "PNG")
+        lines.append(f"images/x{i}.png {i % 2}")
+    (tmp_path / "val.txt").write_text("\n".join(lines) + "\n")
+    (tmp_path / "labels.txt").write_text("cat\ndog\n")
+    assert detect_format(tmp_path) == "imagenet"
+    index = load_dataset(tmp_path)
+    assert index.format == "imagenet" and len(index.items) == 6 and index.labels == ["cat", "dog"]
+
+
+def test_unresolving_val_txt_beside_class_folders_stays_ambiguous(tmp_path):
+    make_imagenet(tmp_path)
+    (tmp_path / "val.txt").write_text("gone/a.jpg 0\n")
+    write_image(tmp_path / "extra" / "a.jpg", 1)
+    with untouched(tmp_path), pytest.raises(AmbiguousFormat, match=r"imagenet \(val.txt\) and imagefolder \(class folders extra\)") as err:
         load_dataset(tmp_path)
-    assert load_dataset(tmp_path, "imagenet").summary["images"] == 400  # an explicit format settles it
+    assert err.value.candidates == ["imagenet", "imagefolder"]
+    assert "--" not in err.value.tui
 
 
 def test_ambiguous_voc_detection_and_segmentation(tmp_path):
     make_voc_detection(tmp_path, n=3, extra_outside_split=0)
     make_voc_segmentation(tmp_path, n=3)
-    with pytest.raises(BadInput, match="voc-detection.*voc-segmentation.*choose one with --format"):
+    with pytest.raises(AmbiguousFormat, match="voc-detection.*voc-segmentation.*choose one with --format") as err:
         detect_format(tmp_path)
+    assert err.value.candidates == ["voc-detection", "voc-segmentation"] and "--" not in err.value.tui
     assert load_dataset(tmp_path, "voc-segmentation").format == "voc-segmentation"
+    # the task of the model the dataset is for settles it; a task that fits neither does not
+    assert detect_format(tmp_path, "segmentation") == "voc-segmentation"
+    assert detect_format(tmp_path, "detection") == "voc-detection"
+    with pytest.raises(AmbiguousFormat):
+        detect_format(tmp_path, "classification")
 
 
 def test_ambiguous_class_folders_and_loose_images(tmp_path):
@@ -378,3 +406,28 @@ def test_non_utf8_file_name_is_skipped_with_a_problem(tmp_path):
     assert any("cat/caf\\xe9.jpg: file name is not valid UTF-8" in p for p in idx.summary["problems"])
     idx.save(tmp_path / "index.json")  # nothing unencodable reached the index
     assert DatasetIndex.load(tmp_path / "index.json").summary == idx.summary
+
+
+def test_cli_detects_subfolder_imagenet_and_follows_the_models_task(tmp_path, capsys):
+    import model_builders as mb
+    from owb_tui.cli import main
+
+    home = str(tmp_path / "home")
+    layout = tmp_path / "layout"
+    for i in range(4):
+        write_image(layout / "images" / f"x{i}.png", i % 2, "PNG")
+    (layout / "val.txt").write_text("".join(f"images/x{i}.png {i % 2}\n" for i in range(4)))
+    (layout / "labels.txt").write_text("a\nb\n")
+    assert main(["--home", home, "dataset", "import", str(layout), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["format"] == "imagenet"
+
+    voc = tmp_path / "VOC2012"
+    make_voc_detection(voc, n=3, extra_outside_split=0)
+    make_voc_segmentation(voc, n=3)
+    assert main(["--home", home, "dataset", "import", str(voc)]) == 2
+    assert "choose one with --format" in capsys.readouterr().err
+    onnx = mb.build_onnx(tmp_path)
+    assert main(["--home", home, "model", "import", str(onnx), "--name", "seg", "--task", "segmentation"]) == 0
+    capsys.readouterr()
+    assert main(["--home", home, "dataset", "import", str(voc), "--model", "seg", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["format"] == "voc-segmentation"

@@ -24,7 +24,7 @@ from engine.adapters import ImageMeta, make_adapter
 from engine.deploy import export_package, render_infer, requirements
 from engine.evaluate import predictions
 from engine.preprocess import Preprocessor
-from engine.records import Dataset, InferenceResult, InputConfig, Model
+from engine.records import RESIZE_MODES, Dataset, InferenceResult, InputConfig, Model
 from engine.workspace import Workspace
 from tui import copy_workspace, template_home
 
@@ -71,7 +71,7 @@ def check_same_as_owb(ws: Workspace, model: Model, dataset: Dataset, venv: Path,
 
     index = load_index(ws, dataset)
     files = [str(index.root / it.file) for it in index.items[:IMAGES]]
-    proc = subprocess.run([str(venv / "bin" / "python"), "infer.py", "--json", "--top", "2", *files], cwd=folder,
+    proc = subprocess.run([str(venv / "bin" / "python"), "infer.py", "--json", "--top", "2", "--infer-precision", "f32", *files], cwd=folder,
                           capture_output=True, text=True, env=clean_env(venv), timeout=300)
     assert proc.returncode == 0, proc.stderr
     doc = json.loads(proc.stdout)
@@ -134,8 +134,9 @@ def test_readme_quotes_the_history(tmp_path_factory, tmp_path):
     folder = unpack(tmp_path / "p.tar.gz", tmp_path / "u")
     readme = (folder / "README.md").read_text()
     lat = bench["latency_ms"]
-    assert (f"- Throughput: {bench['throughput_fps']:.1f} FPS, latency median {lat['median']:.2f} ms / p90 "
-            f"{lat['p90']:.2f} ms; throughput hint") in readme
+    fps = bench["throughput_fps"]
+    assert (f"- Throughput: {fps:.1f} FPS ({fps:.1f}–{fps:.1f}, 1 run), latency median {lat['median']:.2f} ms / "
+            f"p90 {lat['p90']:.2f} ms / p99 {lat['p99']:.2f} ms; throughput hint") in readme
     (acc,) = [r.result for r in ws.all(InferenceResult) if r.kind == "accuracy"]
     assert f"  - top1 **{acc['value'] * 100:.2f}%** on dataset lines ({acc['images']} images)" in readme
     for line in ("- Latency (latency hint): not measured", "- Best batch x streams: not measured",
@@ -179,11 +180,28 @@ def test_template_preprocessing_is_the_engines(tmp_path, layout, shape, color, r
                       scale=[2.0, 3.0, 4.0][: shape[layout.index("C")]], shape=shape)
     infer = load_infer({"input": cfg.to_dict(), "decoder": {"kind": "generic", "options": {}}}, tmp_path)
     ours, theirs = Preprocessor(cfg, shape, "u8" if u8 else "f32"), infer.Preprocessor(cfg.to_dict(), shape, u8)
+    assert set(infer.PLACEMENTS) == set(RESIZE_MODES)
+    # the same PrePostProcessor steps folded into the model: a model that returns its input shows them
+    folded = [fold_identity(pre, shape, u8) for pre in (ours, theirs)]
     for img in sample_images():
         a, meta = ours.from_image(img)
         b, geo = theirs.from_image(img)
         assert a.dtype == b.dtype and np.array_equal(a, b), img.mode
         assert vars(geo) == {k: getattr(meta, k) for k in vars(geo)}
+        pa, pb = ours.host(img)[0], theirs.host(img)[0]
+        assert pa.dtype == pb.dtype == np.uint8 and np.array_equal(pa, pb), img.mode
+        outs = [req.infer({0: pre.folded_input(pa[None])})[0] for req, pre in zip(folded, (ours, theirs))]
+        assert np.array_equal(outs[0], outs[1]) and np.allclose(outs[0], a, atol=1e-4), img.mode
+
+
+def fold_identity(pre, shape: list[int], u8: bool):
+    import openvino as ov
+    import openvino.opset13 as ops
+
+    param = ops.parameter(shape, ov.Type.u8 if u8 else ov.Type.f32)
+    model = ov.Model([ops.result(param)], [param])
+    assert pre.fold(model)
+    return ov.Core().compile_model(model, "CPU", {"INFERENCE_PRECISION_HINT": "f32"}).create_infer_request()
 
 
 def _decoders_agree(tmp_path: Path, task: str, shapes: dict, outputs: dict, meta: ImageMeta, **options) -> int:
@@ -248,7 +266,8 @@ def test_segmentation_mask_png_equals_owb(tmp_path):
     (pred,) = [p for _, p in predictions(ws, model, dataset, items=[0])]
     folder = unpack(Path(export_package(ws, model, tmp_path / "det.tar.gz")["package"]), tmp_path / "u")
     image = next((ws.path(dataset.path) / "JPEGImages").glob("*.jpg"))
-    proc = subprocess.run([sys.executable, "infer.py", "--json", "--out-dir", str(tmp_path), str(image)],
+    proc = subprocess.run([sys.executable, "infer.py", "--json", "--infer-precision", "f32", "--out-dir", str(tmp_path),
+                           str(image)],
                           cwd=folder, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     (row,) = json.loads(proc.stdout)["results"]

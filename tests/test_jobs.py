@@ -96,3 +96,29 @@ def test_jobs_of_a_dead_process_become_interrupted(ws):
     assert [j.id for j in marked] == [dead.id]
     assert ws.get(Job, dead.id).state == "interrupted"
     assert ws.get(Job, mine.id).state == "running"
+
+
+def test_a_planned_job_eta_covers_the_stages_still_to_come(ws, monkeypatch):
+    """With a plan, the ETA is the whole job's: after the first of two
+    stages planned 1 s and 3 s, three quarters remain. The clock is pinned,
+    so nothing here depends on how fast the machine is."""
+    import engine.jobs as jobs
+
+    runner = JobRunner(ws)
+    events = []
+    runner.subscribe(events.append)
+    clock = [100.0]
+    monkeypatch.setattr(jobs.time, "monotonic", lambda: clock[0])
+
+    def work(ctx):
+        ctx.plan([("first", 1.0), ("second", 3.0)])
+        ctx.progress("first", 0, 2)
+        clock[0] += 10.0  # the first stage took 10 s
+        ctx.progress("first", 2, 2)
+        ctx.progress("unplanned stage", 1, 4)
+        return {}
+
+    runner.wait(runner.submit("test", work).id, timeout=30)
+    etas = {e.stage: e.eta_s for e in events if e.state == "running" and e.step}
+    assert etas["first"] == 30.0  # 10 s for a quarter of the plan: 30 s to go
+    assert etas["unplanned stage"] is None  # a stage outside the plan: no rate seen yet in it

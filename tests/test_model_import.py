@@ -231,6 +231,109 @@ def test_shape_on_dynamic_batch_then_configure(sources, tmp_path, capsys):
     assert np.allclose(infer(model, x), mb.reference(x), rtol=1e-4, atol=1e-5)
 
 
+# -- graph cuts and inputs -----------------------------------------------------------
+
+def build_two_input_ir(dir: Path) -> Path:
+    """Two image-like inputs: `image` feeds features -> logits, `aux` feeds aux_out."""
+    import openvino.opset13 as ops
+
+    params = []
+    for name in ("image", "aux"):
+        p = ops.parameter([1, 3, 8, 8], ov.Type.f32, name=name)
+        p.output(0).get_tensor().set_names({name})
+        params.append(p)
+    features = ops.relu(params[0])
+    features.output(0).get_tensor().set_names({"features"})
+    logits = ops.reduce_mean(features, ops.constant(np.array([2, 3], np.int64)), keep_dims=False)
+    logits.output(0).get_tensor().set_names({"logits"})
+    aux = ops.multiply(params[1], ops.constant(np.float32(2)))
+    aux.output(0).get_tensor().set_names({"aux_out"})
+    path = dir / "two_inputs.xml"
+    ov.save_model(ov.Model([ops.result(logits), ops.result(aux)], params, "two"), str(path),
+                  compress_to_fp16=False)
+    return path
+
+
+def test_output_cuts_a_tf_graph_at_a_named_tensor(sources, tmp_path):
+    ws = Workspace(tmp_path / "ws")
+    record = models.import_model(ws, sources["tf_pb"], outputs=["pool:0"], task="generic")
+    assert [o["name"] for o in record.outputs] == ["pool:0"] and record.outputs[0]["shape"] == [1, mb.CHANNELS]
+    assert record.provenance["cut_at"] == ["pool:0"]
+    x = mb.random_image(seed=3, nhwc=True)
+    out = infer(ws.path(record.path), x)
+    feats = np.maximum(0, _conv_nchw(x.transpose(0, 3, 1, 2), mb.weights())).mean(axis=(2, 3))  # relu(conv), pooled
+    assert np.allclose(out, feats, rtol=1e-4, atol=1e-5)
+    with pytest.raises(BadInput, match=r"no tensor named 'pool' .*did you mean pool:0"):
+        models.import_model(ws, sources["tf_pb"], outputs=["pool"])
+
+
+def _conv_nchw(x: np.ndarray, w) -> np.ndarray:
+    """3x3 convolution, stride 1, pad 1, plus bias: the tiny model's first layer."""
+    n, c, h, wd = x.shape
+    padded = np.pad(x, ((0, 0), (0, 0), (1, 1), (1, 1)))
+    out = np.zeros((n, w.conv_w.shape[0], h, wd), np.float32)
+    for i in range(3):
+        for j in range(3):
+            out += np.einsum("nchw,oc->nohw", padded[:, :, i:i + h, j:j + wd], w.conv_w[:, :, i, j])
+    return out + w.conv_b.reshape(1, -1, 1, 1)
+
+
+def test_input_picks_the_image_input_and_ambiguity_is_refused(tmp_path, capsys):
+    src = build_two_input_ir(tmp_path)
+    ws = Workspace(tmp_path / "ws")
+    with pytest.raises(BadInput, match=r"2 inputs \(image \[1,3,8,8\], aux \[1,3,8,8\]\); name the image input"):
+        models.import_model(ws, src)
+    # aux_out reads aux: owb feeds one image, so it says so
+    with pytest.raises(BadInput, match="read input.*aux.*besides the image input"):
+        models.import_model(ws, src, image_input="image")
+    with pytest.raises(BadInput, match="no model input named 'img'; its inputs are image"):
+        models.import_model(ws, src, image_input="img")
+    record = models.import_model(ws, src, image_input="image", outputs=["logits"], task="generic")
+    assert [i["name"] for i in record.inputs] == ["image"] and [o["name"] for o in record.outputs] == ["logits"]
+    x = np.random.default_rng(0).normal(size=(1, 3, 8, 8)).astype(np.float32)
+    assert np.allclose(infer(ws.path(record.path), x), np.maximum(x, 0).mean(axis=(2, 3)), atol=1e-6)
+    # the CLI: two names, and one error line listing the inputs when ambiguous
+    assert run_cli("--home", str(tmp_path / "ws2"), "model", "import", str(src)) == 2
+    assert "name the image input with --input NAME" in capsys.readouterr().err
+    out = cli_json(capsys, "--home", str(tmp_path / "ws2"), "model", "import", str(src), "--input", "aux",
+                   "--output", "aux_out", "--task", "generic")
+    assert [i["name"] for i in out["inputs"]] == ["aux"] and [o["name"] for o in out["outputs"]] == ["aux_out"]
+
+
+# -- preprocessing configuration --------------------------------------------------
+
+def test_norm_presets_explicit_numbers_win_and_follow_the_channel_order(sources, tmp_path):
+    ws = Workspace(tmp_path / "ws")
+    m = models.import_model(ws, sources["onnx"], name="a", norm="imagenet")
+    assert (m.config.mean, m.config.scale, m.config.norm) == ([123.675, 116.28, 103.53], [58.395, 57.12, 57.375],
+                                                              "imagenet")
+    m = models.import_model(ws, sources["onnx"], name="b", norm="imagenet", color="BGR", scale=[1.0])
+    assert m.config.mean == [103.53, 116.28, 123.675] and m.config.scale == [1.0, 1.0, 1.0]  # --scale wins
+    m = models.import_model(ws, sources["onnx"], name="c", norm="caffe")
+    assert m.config.color == "BGR" and m.config.mean == [103.939, 116.779, 123.68]
+    m = models.configure(ws, m, norm="tf")
+    assert (m.config.mean, m.config.scale, m.config.color) == ([127.5] * 3, [127.5] * 3, "BGR")
+    m = models.configure(ws, ws.get(Model, "a"), color="BGR")  # the preset's numbers follow the new order
+    assert m.config.mean == [103.53, 116.28, 123.675]
+    m = models.configure(ws, m, mean=[1.0, 2.0, 3.0])
+    assert m.config.norm is None and m.config.mean == [1.0, 2.0, 3.0]
+
+
+def test_resize_options_are_stored_and_checked(sources, tmp_path, capsys):
+    home = str(tmp_path / "ws")
+    out = cli_json(capsys, "--home", home, "model", "import", str(sources["onnx"]), "--resize", "center-crop",
+                   "--crop-fraction", "0.9", "--norm", "tf")
+    assert out["config"]["resize"] == "center-crop" and out["config"]["crop_fraction"] == 0.9
+    assert out["config"]["mean"] == [127.5] * 3 and out["config"]["norm"] == "tf"
+    out = cli_json(capsys, "--home", home, "model", "configure", out["name"], "--resize", "keep-aspect-pad",
+                   "--pad-position", "top-left", "--pad-value", "114")
+    assert (out["config"]["pad_position"], out["config"]["pad_value"]) == ("top-left", 114)
+    for flags, message in ((["--crop-fraction", "0"], "--crop-fraction must be a number in (0, 1]"),
+                           (["--pad-value", "300"], "--pad-value must be a whole number 0..255")):
+        assert run_cli("--home", home, "model", "configure", out["name"], *flags) == 2
+        assert message in capsys.readouterr().err
+
+
 # -- precision -------------------------------------------------------------------
 
 def test_int8_weights_ir_is_recorded_int8(tmp_path):
@@ -255,18 +358,23 @@ def test_fake_quantize_ir_is_recorded_int8(tmp_path):
     assert record.gflops == GFLOPS
 
 
-def test_fp16_ir_is_recorded_fp16_and_stays_fp16(tmp_path):
-    """An FP16-compressed IR keeps its f16 weights through import (re-saving
-    with compress_to_fp16=False does not decompress them), so FP16 is the
-    truthful record of what the workspace holds."""
+def test_fp16_ir_is_decompressed_to_an_fp32_parent(tmp_path):
+    """An FP16-compressed IR keeps its f16 weights through a plain re-save
+    (compress_to_fp16=False does not decompress them); import converts them,
+    so the parent owb calibrates and compares against really is FP32."""
     ws = Workspace(tmp_path / "ws")
-    record = models.import_model(ws, mb.build_ir(tmp_path, compress_to_fp16=True, filename="half.xml"))
-    assert record.precision == "FP16"
+    source = mb.build_ir(tmp_path, compress_to_fp16=True, filename="half.xml")
+    assert weight_types(source) == {"f16"}
+    record = models.import_model(ws, source)
+    assert record.precision == "FP32"
     assert record.params == mb.PARAMS
     xml = ws.path(record.path)
-    assert weight_types(xml) == {"f16"}
-    assert xml.with_suffix(".bin").stat().st_size < 4 * mb.PARAMS
+    assert weight_types(xml) == {"f32"}
+    assert xml.with_suffix(".bin").stat().st_size >= 4 * mb.PARAMS
+    assert not [n for n in CORE.read_model(str(xml)).get_ordered_ops() if n.get_type_name() == "Convert"]
     x = mb.random_image(seed=4)
+    # the f16-rounded weights, now held in f32: the same outputs as the FP16 source
+    assert np.allclose(infer(xml, x), infer(source, x), rtol=1e-5, atol=1e-6)
     assert np.allclose(infer(xml, x), mb.reference(x), rtol=1e-2, atol=1e-2)
 
 

@@ -28,12 +28,14 @@ _LOADERS = {
 __all__ = ["FORMATS", "ArchiveLimits", "DatasetIndex", "Item", "detect_format", "load_dataset", "materialize"]
 
 
-def load_dataset(root: Path, fmt: str = "auto") -> DatasetIndex:
+def load_dataset(root: Path, fmt: str = "auto", task: str | None = None) -> DatasetIndex:
+    """``task``: the task of the model the dataset is for, which settles a
+    folder that fits two formats."""
     root = Path(root)
     if not root.is_dir():
         raise BadInput(f"{root} is not a folder; materialize an archive first")
     if fmt == "auto":
-        fmt = detect_format(root)
+        fmt = detect_format(root, task)
     elif fmt not in _LOADERS:
         raise BadInput(f"unknown dataset format {fmt!r}; use auto or one of {', '.join(FORMATS)}")
     return _LOADERS[fmt](root)

@@ -78,7 +78,8 @@ def materialize(src: Path, dest: Path, *, limits: ArchiveLimits | None = None, p
             with _opened(src, kind) as tf:
                 _extract(src, dest, _tar_plan(tf, src, dest, limits), tf.extractfile, limits, progress)
         else:
-            raise BadInput(f"{src} is not a folder or a .zip/.tar/.tar.gz archive")
+            raise BadInput(f"{src} is not a folder, and its content is not a zip or tar archive "
+                           "(whatever its name says)")
         if not any(dest.iterdir()):
             raise BadInput(f"{src} holds no files to import")
     except BaseException:
@@ -285,7 +286,7 @@ def archive_kind(src: Path) -> str | None:
             return "tar"
     except (OSError, tarfile.TarError, EOFError, ValueError):
         pass
-    return "zip" if by_name is None and zipfile.is_zipfile(src) else None
+    return "zip" if zipfile.is_zipfile(src) else None  # a zip named .tar.gz is still a zip
 
 
 def _refuse_nested(name: str, rel: str) -> None:

@@ -1,14 +1,16 @@
 """Which format a dataset folder is in, decided from marker files; refuses to
-guess when the folder fits more than one."""
+guess when the folder fits more than one and nothing (a resolving val.txt, the
+model's task) settles it."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
-from engine.errors import BadInput
+from engine.errors import AmbiguousFormat, BadInput
+from engine.records import TASK_FORMATS
 
-from .images import is_ignored, is_image_name
+from .images import is_ignored, is_image_name, safe_relpath
 
 # Folders that belong to a marker-based layout, never classes of an imagefolder.
 _LAYOUT_DIRS = frozenset(
@@ -16,7 +18,10 @@ _LAYOUT_DIRS = frozenset(
 )
 
 
-def detect_format(root: Path) -> str:
+def detect_format(root: Path, task: str | None = None) -> str:
+    """The folder's format. ``task`` (of the model the dataset is for) picks
+    between formats that both fit, such as a VOC2012 tree with Annotations/
+    and SegmentationClass/."""
     root = Path(root)
     if not root.is_dir():
         raise BadInput(f"{root} is not a folder; give the dataset folder or archive")
@@ -35,6 +40,10 @@ def detect_format(root: Path) -> str:
     if _has_suffix(root / "SegmentationClass", ".png"):
         found["voc-segmentation"] = "SegmentationClass/*.png"
     if "val.txt" in names and (root / "val.txt").is_file():
+        if _val_txt_resolves(root):
+            # Its entries name the images, wherever they sit (images/x.png, class/x.png):
+            # folders beside it are where the images live, not classes.
+            return "imagenet"
         found["imagenet"] = "val.txt"
 
     class_dirs = [
@@ -45,22 +54,21 @@ def detect_format(root: Path) -> str:
     if found.keys() & {"voc-detection", "voc-segmentation"} and "JPEGImages" not in names:
         fmt = next(f for f in found if f.startswith("voc"))
         raise BadInput(f"{root} has {found[fmt]} but no JPEGImages/ folder; a {fmt} dataset needs both")
+    if "imagenet" in found and class_dirs:
+        found["imagefolder"] = f"class folders {_few(class_dirs)}"
+    if not found and class_dirs and top_images:
+        found = {"imagefolder": f"class folders {_few(class_dirs)}",
+                 "unannotated": f"{top_images} images at the top level"}
+    if len(found) > 1 and task in TASK_FORMATS:
+        fitting = [fmt for fmt in found if fmt in TASK_FORMATS[task]]
+        if len(fitting) == 1:
+            return fitting[0]
     if len(found) > 1:
         listed = " and ".join(f"{fmt} ({evidence})" for fmt, evidence in found.items())
-        raise BadInput(f"{root} fits several formats: {listed}; choose one with --format")
+        raise AmbiguousFormat(f"{root} fits several formats: {listed}; choose one with --format",
+                              list(found), tui=f"{root} fits several formats: {listed}; choose one under format")
     if found:
-        fmt, evidence = next(iter(found.items()))
-        if fmt == "imagenet" and class_dirs:
-            raise BadInput(
-                f"{root} fits imagenet ({evidence}) and imagefolder (class folders {_few(class_dirs)}); "
-                "choose one with --format"
-            )
-        return fmt
-    if class_dirs and top_images:
-        raise BadInput(
-            f"{root} fits imagefolder (class folders {_few(class_dirs)}) and unannotated "
-            f"({top_images} images at the top level); choose one with --format"
-        )
+        return next(iter(found))
     if class_dirs:
         return "imagefolder"
     if top_images:
@@ -69,6 +77,27 @@ def detect_format(root: Path) -> str:
         f"no dataset found in {root}: no images, class folders, val.txt, VOC or COCO annotations "
         f"(it holds {_few(sorted(names))})"
     )
+
+
+def _val_txt_resolves(root: Path, sample: int = 50) -> bool:
+    """The first lines of val.txt are '<file> <label>' naming files that exist."""
+    checked = 0
+    try:
+        with open(root / "val.txt", encoding="utf-8-sig") as f:
+            for raw in f:
+                line = raw.strip()
+                if not line or line.startswith("#"):
+                    continue
+                parts = line.rsplit(None, 1)
+                rel = safe_relpath(parts[0]) if len(parts) == 2 else None
+                if rel is None or not parts[1].lstrip("-").isdigit() or not (root / rel).is_file():
+                    return False
+                checked += 1
+                if checked >= sample:
+                    break
+    except (OSError, UnicodeDecodeError):
+        return False
+    return checked > 0
 
 
 def _coco_evidence(root: Path) -> str | None:

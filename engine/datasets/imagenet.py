@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from engine import limits
 from engine.errors import BadInput
 
 from .base import DatasetIndex, Item, Problems, finalize
@@ -15,11 +16,9 @@ from .images import is_ignored, is_image_name, is_utf8_name, printable_name, saf
 def read_text_lines(path: Path, root: Path) -> list[str]:
     rel = path.relative_to(root).as_posix()
     try:
-        text = path.read_bytes().decode("utf-8-sig")
+        text = limits.read_text_file(path, "annotation file").decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise BadInput(f"{rel} is not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
-    except OSError as exc:
-        raise BadInput(f"cannot read {rel}: {exc.strerror or exc}") from None
     return text.splitlines()
 
 
@@ -32,6 +31,11 @@ def read_label_names(path: Path, root: Path) -> list[str] | None:
         names.pop()
     if not names:
         raise BadInput(f"{path.name} is empty; give one class name per line or delete it")
+    if len(names) > limits.MAX_CLASSES:
+        raise BadInput(f"{path.name} has {len(names):,} classes, over owb's limit of {limits.MAX_CLASSES:,}")
+    long = next((i for i, name in enumerate(names, 1) if len(name) > limits.MAX_LINE_CHARS), None)
+    if long is not None:
+        raise BadInput(f"{path.name}:{long}: a class name over {limits.MAX_LINE_CHARS} characters long")
     return names
 
 
@@ -46,6 +50,9 @@ def load(root: Path) -> DatasetIndex:
     for lineno, raw in enumerate(read_text_lines(val, root), 1):
         line = raw.strip()
         if not line or line.startswith("#"):
+            continue
+        if len(line) > limits.MAX_LINE_CHARS:
+            problems.add(f"val.txt:{lineno}: line of {len(line):,} characters skipped (over {limits.MAX_LINE_CHARS})")
             continue
         parts = line.rsplit(None, 1)  # file names may contain spaces, labels do not
         if len(parts) != 2:
@@ -70,8 +77,14 @@ def load(root: Path) -> DatasetIndex:
 
     names = read_label_names(root / "labels.txt", root)
     if names is None:
-        top = max((label for _, _, label in entries), default=-1)
+        # Class names are the numbers themselves; a label of 2,000,000,000
+        # must not become two billion names (nor a 73 MB DB record).
+        top = max((label for _, _, label in entries if label < limits.MAX_CLASSES), default=-1)
         names = [str(i) for i in range(top + 1)]
+        over = sum(1 for _, _, label in entries if label >= limits.MAX_CLASSES)
+        if over:
+            problems.add(f"val.txt: {over} lines have a label of {limits.MAX_CLASSES:,} or more, over owb's limit "
+                         "of classes; they were skipped (a labels.txt names the classes)")
     top_files = {e.name for e in os.scandir(root) if e.is_file(follow_symlinks=False)}
     items: list[Item] = []
     for lineno, rel, label in entries:

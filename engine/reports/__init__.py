@@ -112,7 +112,7 @@ def create_report(ws: Workspace, spec: ReportSpec, *, reuse: bool = True, cancel
     vs = f" vs {reference.name}" if reference else ""
     project = ensure_project(ws, model, dataset)
     with ws.locked():
-        report = Report(name=ws.unique_name(Report, f"{spec.kind} {model.name}{vs} @ {dataset.name}"),
+        report = Report(name=f"{spec.kind} {model.name}{vs} @ {dataset.name}",
                         kind=spec.kind, project=project.id, model=model.id,
                         reference=reference.id if reference else None, dataset=dataset.id,
                         summary=json_ready(summary))

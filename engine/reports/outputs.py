@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from engine.adapters import ImageMeta, make_adapter
+from engine.adapters import ImageMeta, make_adapter, model_adapter
 from engine.errors import BadInput
 from engine.records import Dataset, InputConfig, Model
 from engine.workspace import Workspace
@@ -56,7 +56,9 @@ def raw_outputs(ws: Workspace, model: Model, dataset: Dataset, *, cancel: thread
     (folder / "complete.json").unlink(missing_ok=True)
     sink = OutputStore(folder)
     report = (lambda d, t: progress(d, t, stage)) if progress else None
-    for batch in runner.run(paths, cancel=cancel, progress=report):
+    cache = runner.open_cache(dataset, index)
+    keys = range(len(paths))
+    for batch in runner.run(paths, cancel=cancel, progress=report, cache=cache, keys=keys):
         sink.write(batch, len(paths))
     sink.finish()
     (folder / FINGERPRINT).write_text(json.dumps({"fingerprint": fingerprint(model)}))
@@ -100,12 +102,10 @@ def input_size(model: Model) -> tuple[int, int]:
 
 def image_meta(config: InputConfig, in_w: int, in_h: int, orig_w: int, orig_h: int) -> ImageMeta:
     """The geometry engine.preprocess.Preprocessor records for an image of
-    this size, computed from the size alone (a test keeps the two in step)."""
-    if config.resize == "keep-aspect-pad":
-        s = min(in_w / orig_w, in_h / orig_h)
-        nw, nh = max(1, round(orig_w * s)), max(1, round(orig_h * s))
-        return ImageMeta(orig_w, orig_h, in_w, in_h, nw / orig_w, nh / orig_h, (in_w - nw) // 2, (in_h - nh) // 2)
-    return ImageMeta(orig_w, orig_h, in_w, in_h, in_w / orig_w, in_h / orig_h)
+    this size, computed from the size alone (the same resize-mode placement)."""
+    from engine.preprocess import geometry
+
+    return geometry(config, in_w, in_h, orig_w, orig_h)
 
 
 def image_sizes(root: Path, files: list[str]) -> list[tuple[int, int]]:
@@ -126,7 +126,7 @@ def image_sizes(root: Path, files: list[str]) -> list[tuple[int, int]]:
 def predictions(model: Model, stored: dict[str, np.ndarray], root: Path, files: list[str],
                 **adapter_options: Any) -> Iterator[tuple[int, Any]]:
     """(item index, prediction) for every item, from stored raw outputs."""
-    adapter = make_adapter(model.config.task, output_shapes(model, stored), **adapter_options)
+    adapter = model_adapter(model, output_shapes(model, stored), **adapter_options)
     n = len(files)
     if model.config.task in ("classification", "generic"):
         # These adapters never look at the geometry; skip reading image headers.

@@ -76,7 +76,7 @@ def write_report(ws: Workspace, report: Report, tables: dict[str, ReportTable]) 
     report.path = ws.rel(final)
     report.summary = {**report.summary, "tables": {mode: len(t) for mode, t in tables.items()}}
     try:
-        return ws.add(report)
+        return ws.add(report, unique=True)
     except BaseException:
         shutil.rmtree(final, ignore_errors=True)
         raise

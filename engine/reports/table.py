@@ -22,6 +22,7 @@ import numpy as np
 from engine.errors import BadInput
 
 TEXT, INT, FLOAT = "text", "int", "float"
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")  # what spreadsheets read as a formula
 _COMPARE: dict[str, Callable[[Any, Any], Any]] = {
     "<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge, "=": operator.eq, "!=": operator.ne,
 }
@@ -211,27 +212,30 @@ class ReportTable:
     def to_csv(self, target: str | Path | io.TextIOBase) -> None:
         """CSV with a header of column titles. Floats keep full precision
         (repr), NaN is an empty cell and infinities are inf/-inf, so the
-        numbers read back exactly with float()."""
+        numbers read back exactly with float(). A text cell that a
+        spreadsheet would run as a formula gets a leading quote (OWASP's
+        advice): labels and file names come from datasets owb did not make.
+        A path is written atomically; check it with engine.output.output_path."""
         def cell(v: Any) -> Any:
             if isinstance(v, float):
                 return "" if math.isnan(v) else repr(v)
+            if isinstance(v, str) and v[:1] in FORMULA_STARTS:
+                return "'" + v
             return v
 
         def write(fh: Any) -> None:
             w = csv.writer(fh)
-            w.writerow(self.columns)
+            w.writerow([cell(c) for c in self.columns])
             chunk = 4096
             for start in range(0, len(self), chunk):
                 cols = [c[start:start + chunk].tolist() for c in self.data]
                 w.writerows([cell(v) for v in row] for row in zip(*cols))
 
         if isinstance(target, (str, Path)):
-            path = Path(target)
-            try:
-                with open(path, "w", newline="", encoding="utf-8") as fh:
-                    write(fh)
-            except OSError as exc:
-                raise BadInput(f"cannot write CSV {path}: {exc.strerror}") from None
+            from ..output import atomic_output
+
+            with atomic_output(Path(target)) as tmp, open(tmp, "w", newline="", encoding="utf-8") as fh:
+                write(fh)
         else:
             write(target)
 

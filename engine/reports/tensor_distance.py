@@ -28,8 +28,12 @@ def distances(out: np.ndarray, ref: np.ndarray) -> tuple[np.ndarray, np.ndarray,
 
     Identical rows have SQNR +inf; cosine is 1 for two all-zero rows and 0
     when only one is all zero."""
-    a = np.asarray(out, np.float64).reshape(out.shape[0], -1)
-    r = np.asarray(ref, np.float64).reshape(ref.shape[0], -1)
+    with np.errstate(all="ignore"):  # a model may output inf/nan; the figures say so, stderr need not
+        return _distances(np.asarray(out, np.float64).reshape(out.shape[0], -1),
+                          np.asarray(ref, np.float64).reshape(ref.shape[0], -1))
+
+
+def _distances(a: np.ndarray, r: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     d = a - r
     noise = np.einsum("ij,ij->i", d, d)
     signal = np.einsum("ij,ij->i", r, r)
@@ -39,9 +43,8 @@ def distances(out: np.ndarray, ref: np.ndarray) -> tuple[np.ndarray, np.ndarray,
     both_zero = (norms == 0) & (noise == 0)
     cosine = np.where(norms > 0, dot / np.where(norms > 0, norms, 1), np.where(both_zero, 1.0, 0.0))
     max_abs = np.abs(d).max(axis=1) if d.shape[1] else np.zeros(d.shape[0])
-    with np.errstate(divide="ignore", invalid="ignore"):
-        sqnr = np.where(noise > 0, 10 * np.log10(signal / np.where(noise > 0, noise, 1)), np.inf)
-        sqnr = np.where((noise > 0) & (signal == 0), -np.inf, sqnr)
+    sqnr = np.where(noise > 0, 10 * np.log10(signal / np.where(noise > 0, noise, 1)), np.inf)
+    sqnr = np.where((noise > 0) & (signal == 0), -np.inf, sqnr)
     return mse, np.clip(cosine, -1.0, 1.0), max_abs, sqnr
 
 

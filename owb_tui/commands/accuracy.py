@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from .common import add_command, emit, positive_int, progress_bar, workspace
+from .common import add_command, add_infer_precision, emit, positive_int, progress_bar, styled, workspace
 
 
 def register(sub: Any) -> None:
@@ -13,6 +13,7 @@ def register(sub: Any) -> None:
     p.add_argument("model", help="model name or id")
     p.add_argument("--dataset", required=True, help="annotated dataset name or id")
     p.add_argument("--batch", type=positive_int, default=1)
+    add_infer_precision(p, "f32", "inference")
 
 
 def cmd_accuracy(args: argparse.Namespace) -> int:
@@ -22,13 +23,13 @@ def cmd_accuracy(args: argparse.Namespace) -> int:
     ws = workspace(args)
     model, dataset = ws.get(Model, args.model), ws.get(Dataset, args.dataset)
     with progress_bar(args, f"accuracy of {model.name}") as progress:
-        result = evaluate(ws, model, dataset, batch=args.batch, progress=progress)
+        result = evaluate(ws, model, dataset, batch=args.batch, progress=progress, precision=args.infer_precision)
     data = {"model": model.name, "dataset": dataset.name, **result}
 
     def render(c: Any) -> None:
-        c.print(f"[bold]{model.name}[/] on {dataset.name}: {result['metric']} = "
-                f"[bold]{result['value'] * 100:.2f}%[/] over {result['images']} images "
-                f"({result['images_per_s']:.1f} images/s)")
+        c.print(styled((model.name, "bold"), f" on {dataset.name}: {result['metric']} = ",
+                       (f"{result['value'] * 100:.2f}%", "bold"), f" over {result['images']} images "
+                       f"({result['images_per_s']:.1f} images/s, {result['inference_precision']})"))
         for k, v in result["details"].items():
             if isinstance(v, float) and k != result["metric"]:
                 c.print(f"  {k}: {v * 100:.2f}%")

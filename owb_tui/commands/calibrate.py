@@ -6,14 +6,8 @@ import argparse
 import sys
 from typing import Any
 
-from .common import OwbArgumentParser, add_command, cli_table, emit, positive_int, workspace
-
-
-def _pct(text: str) -> float:
-    try:
-        return float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+from .common import (OwbArgumentParser, add_command, add_infer_precision, cli_table, emit, number, positive_int,
+                     styled, workspace)
 
 
 def _names(text: str) -> list[str]:
@@ -27,8 +21,8 @@ def register(sub: Any) -> None:
     p.add_argument("--calibration-dataset", help="a separate dataset for statistics (default: --dataset)")
     p.add_argument("--method", choices=("default", "accuracy-aware"), default="default")
     p.add_argument("--preset", choices=("performance", "mixed"), default="performance")
-    p.add_argument("--subset", type=_pct, default=100.0, metavar="PCT", help="percent of the calibration images (default 100)")
-    p.add_argument("--max-drop", type=_pct, default=0.5, metavar="PP", help="AccuracyAware: max accuracy drop (default 0.5)")
+    p.add_argument("--subset", type=number, default=100.0, metavar="PCT", help="percent of the calibration images (default 100)")
+    p.add_argument("--max-drop", type=number, default=0.5, metavar="PP", help="AccuracyAware: max accuracy drop (default 0.5)")
     p.add_argument("--drop-type", choices=("absolute", "relative"), default="absolute")
     p.add_argument("--ranking-subset", type=positive_int, metavar="N", help="AccuracyAware: images used to rank layers")
     p.add_argument("--no-fast-bias-correction", action="store_true")
@@ -36,9 +30,12 @@ def register(sub: Any) -> None:
     p.add_argument("--ignore-names", type=_names, default=[], metavar="N1,N2", help="op names kept in FP32")
     p.add_argument("--ignore-patterns", type=_names, default=[], metavar="RE1,RE2", help="op name regexes kept in FP32")
     p.add_argument("--name", help="name of the INT8 child model")
-    p.add_argument("--bench-time", type=float, default=10.0, metavar="S",
+    p.add_argument("--bench-time", type=number, default=10.0, metavar="S",
                    help="seconds of benchmarking shared by parent and child afterwards; 0 skips it")
-    p.add_argument("--fail-on-drop", type=_pct, metavar="PP", help="exit 3 when the measured accuracy drop exceeds PP points")
+    p.add_argument("--rounds", type=positive_int, default=3, metavar="N",
+                   help="interleaved parent/child rounds the benchmark time is split into (default 3)")
+    add_infer_precision(p, what="benchmark after calibration (where auto means bf16, f32 is measured too)")
+    p.add_argument("--fail-on-drop", type=number, metavar="PP", help="exit 3 when the measured accuracy drop exceeds PP points")
 
     group = sub.add_parser("jobs", help="list jobs; `owb jobs log ID` prints a job's log",
                            parents=[_common()])
@@ -57,6 +54,7 @@ def _common() -> argparse.ArgumentParser:
 
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
+    from engine import limits
     from engine.calibration import Calibration, CalibrationSpec
     from engine.errors import BadInput
     from engine.records import Dataset
@@ -68,27 +66,30 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         ranking_subset=args.ranking_subset, fast_bias_correction=not args.no_fast_bias_correction,
         ignore_types=args.ignore_types, ignore_names=args.ignore_names, ignore_patterns=args.ignore_patterns,
         name=args.name)
-    if args.bench_time < 0:
-        raise BadInput("--bench-time must be 0 or more seconds")
-    if args.fail_on_drop is not None and args.fail_on_drop < 0:
-        raise BadInput("--fail-on-drop must be 0 or more percentage points")
+    limits.seconds(args.bench_time, "--bench-time", zero_ok=True)
+    if args.fail_on_drop is not None:
+        limits.finite(args.fail_on_drop, "--fail-on-drop", low=0)
     check = Calibration(ws, spec, ctx=None)  # refuse bad settings before a job exists
     spec.model, spec.dataset = check.parent.id, check.dataset.id
     spec.calibration_dataset = check.cal_dataset.id if args.calibration_dataset else None
     if args.fail_on_drop is not None and not ws.get(Dataset, spec.dataset).annotated:
         raise BadInput("--fail-on-drop needs an annotated --dataset to measure the drop")
-    return _calibrate(args, ws, spec, args.bench_time, args.fail_on_drop)
+    return _calibrate(args, ws, spec, args.bench_time, args.fail_on_drop, args.infer_precision, args.rounds)
 
 
-def _calibrate(args: argparse.Namespace, ws: Any, spec: Any, bench_time: float, fail_on_drop: float | None) -> int:
+def _calibrate(args: argparse.Namespace, ws: Any, spec: Any, bench_time: float, fail_on_drop: float | None,
+               infer_precision: str = "auto", rounds: int = 3) -> int:
     from engine.jobs import JobRunner
     from engine.optimize import run_optimize
     from engine.records import Model
 
     runner = JobRunner(ws)
     parent = ws.get(Model, spec.model)
-    job = run_foreground(args, runner, "calibrate", lambda ctx: run_optimize(ctx, spec, bench_time=bench_time),
-                         params={**spec.__dict__, "bench_time": bench_time, "fail_on_drop": fail_on_drop},
+    job = run_foreground(args, runner, "calibrate",
+                         lambda ctx: run_optimize(ctx, spec, bench_time=bench_time, infer_precision=infer_precision,
+                                                  rounds=rounds),
+                         params={**spec.__dict__, "bench_time": bench_time, "fail_on_drop": fail_on_drop,
+                                 "infer_precision": infer_precision, "rounds": rounds},
                          name=f"calibrate {parent.name}")
     if job.state != "done":
         print(f"error: calibration {job.state}: {job.error} (log: owb jobs log {job.id})", file=sys.stderr)
@@ -121,18 +122,20 @@ def cmd_job_retry(args: argparse.Namespace) -> int:
     fields = {f.name for f in dataclasses.fields(CalibrationSpec)}
     spec = CalibrationSpec(**{k: v for k, v in job.params.items() if k in fields})
     Calibration(ws, spec, ctx=None)
-    return _calibrate(args, ws, spec, float(job.params.get("bench_time", 10.0)), job.params.get("fail_on_drop"))
+    return _calibrate(args, ws, spec, float(job.params.get("bench_time", 10.0)), job.params.get("fail_on_drop"),
+                      job.params.get("infer_precision", "auto"), int(job.params.get("rounds", 3)))
 
 
 def run_foreground(args: argparse.Namespace, runner: Any, kind: str, fn: Any, **kw: Any) -> Any:
     """Run a job while showing its progress; Ctrl+C cancels it cleanly."""
     bar = None
     if not args.json and sys.stderr.isatty():
-        from rich.console import Console
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-        bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                       console=Console(stderr=True), transient=True)
+        from .common import console
+
+        bar = Progress(TextColumn("{task.description}", markup=False), BarColumn(), MofNCompleteColumn(),
+                       TimeRemainingColumn(), console=console(stderr=True), transient=True)
         task = bar.add_task("starting", total=None)
         runner.subscribe(lambda e: bar.update(task, description=e.stage or e.state, completed=e.step,
                                               total=e.total or None))
@@ -153,18 +156,24 @@ def run_foreground(args: argparse.Namespace, runner: Any, kind: str, fn: Any, **
 def render_result(c: Any, r: dict) -> None:
     from engine.metrics import accuracy_change
 
-    c.print(f"[bold]{r['model']}[/] ({r['id']}): INT8 child of {r['parent']} — {r['method']}/{r['preset']}, "
-            f"{r['subset_images']} calibration images, {r['seconds']:.1f} s")
+    c.print(styled((r["model"], "bold"), f" ({r['id']}): INT8 child of {r['parent']} — {r['method']}/{r['preset']}, "
+            f"{r['subset_images']} calibration images, {r['seconds']:.1f} s"))
     acc = r.get("accuracy")
     if acc:
         c.print(f"accuracy: parent {acc['parent'] * 100:.2f}%, child {acc['child'] * 100:.2f}% "
                 f"({accuracy_change(acc['drop'])})")
     fps = r.get("throughput_fps")
     if fps:
-        word = "faster" if fps["ratio"] and fps["ratio"] >= 1 else "slower"
-        c.print(f"throughput: parent {fps['parent']:.1f} FPS, child {fps['child']:.1f} FPS → "
-                f"{fps['ratio']:.2f}× ({word}; medians of {len(fps['runs']['child'])} interleaved runs on "
-                f"{fps['cpu']})")
+        from engine.measure.protocol import spread_text
+
+        for precision, f in fps.get("by_precision", {"": fps}).items():
+            word = "faster" if f["ratio"] and f["ratio"] >= 1 else "slower"
+            spread = f.get("ratio_spread")
+            within = f" ({spread_text(spread, '{:.2f}')} paired)" if spread else ""
+            ran = f" in {precision}" if precision else ""
+            c.print(f"throughput{ran}: parent {f['parent']:.1f} FPS, child {f['child']:.1f} FPS → "
+                    f"{f['ratio']:.2f}×{within} ({word}; medians of {len(f['runs']['child'])} interleaved runs)")
+        c.print(styled((f"throughput hint, {fps['seconds_per_run']} s per run, on {fps['cpu']}", "dim")))
     size = r["size_bytes"]
     c.print(f"size: {size['parent'] / 1e6:.2f} MB → {size['child'] / 1e6:.2f} MB")
     if r["fp32_ops"]:

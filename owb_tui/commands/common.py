@@ -32,6 +32,16 @@ def add_command(sub: Any, name: str, help: str, func: Callable, **kw: Any) -> ar
     return p
 
 
+def add_infer_precision(p: argparse.ArgumentParser, default: str | None = None, what: str = "speed") -> None:
+    from engine.precision import CHOICES, SPEED_DEFAULT
+
+    default = default or SPEED_DEFAULT
+    note = ("default auto: the plugin's choice, bf16 on CPUs with BF16" if default == "auto"
+            else f"default {default}: the model's own numbers")
+    p.add_argument("--infer-precision", choices=CHOICES, default=default,
+                   help=f"floating-point precision the {what} runs in ({note})")
+
+
 def workspace(args: argparse.Namespace):
     from engine.workspace import Workspace
 
@@ -43,10 +53,32 @@ def emit(args: argparse.Namespace, data: Any, render: Callable[[Any], None]) -> 
     if args.json:
         sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
         return 0
+    render(console())
+    return 0
+
+
+def console(stderr: bool = False) -> Any:
+    """A rich Console that prints every string literally: no markup, no
+    :emoji: codes, control characters made visible (engine.terminal_text).
+    Names are user text; owb's own styling goes through ``styled``."""
     from rich.console import Console
 
-    render(Console())
-    return 0
+    from engine.terminal_text import printable
+
+    class LiteralConsole(Console):
+        def render_str(self, text: str, **kw: Any) -> Any:  # every str printed, table cells and titles too
+            return super().render_str(printable(text), **kw)
+
+    return LiteralConsole(stderr=stderr, markup=False, emoji=False, highlight=False)
+
+
+def styled(*parts: str | tuple[str, str]) -> Any:
+    """Text from plain parts and (text, style) parts, none of it read as markup."""
+    from rich.text import Text
+
+    from engine.terminal_text import printable
+
+    return Text.assemble(*((printable(p[0]), p[1]) if isinstance(p, tuple) else printable(p) for p in parts))
 
 
 def parse_ints(text: str) -> list[int]:
@@ -59,11 +91,25 @@ def parse_ints(text: str) -> list[int]:
     return values
 
 
+def number(text: str) -> float:
+    """A finite float: nan would make every comparison false (a CI gate that
+    never fires), inf a run that never ends."""
+    import math
+
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a finite number")
+    return value
+
+
 def parse_floats(text: str) -> list[float]:
     try:
-        values = [float(v) for v in text.split(",") if v.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list of numbers") from None
+        values = [number(v) for v in text.split(",") if v.strip()]
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list of finite numbers") from None
     if not values:
         raise argparse.ArgumentTypeError("expected at least one number")
     return values
@@ -97,11 +143,13 @@ class progress_bar:
     def __enter__(self) -> Callable[[int, int], None] | None:
         if self.args.json or not sys.stderr.isatty():
             return None
-        from rich.console import Console
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-        self.bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                            TimeRemainingColumn(), console=Console(stderr=True), transient=True)
+        # Two refreshes a second: a busier display would steal CPU from the
+        # measurement it shows.
+        self.bar = Progress(TextColumn("{task.description}", markup=False), BarColumn(), MofNCompleteColumn(),
+                            TimeRemainingColumn(), console=console(stderr=True), transient=True,
+                            refresh_per_second=2)
         self.bar.start()
         self.task = self.bar.add_task(self.title, total=None)
         return self.update

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from .common import OwbArgumentParser, add_command, cli_table, emit, workspace
+from .common import OwbArgumentParser, add_command, cli_table, emit, styled, workspace
 
 FORMATS = ("auto", "imagenet", "imagefolder", "voc-detection", "voc-segmentation", "coco", "unannotated")
 
@@ -17,8 +17,13 @@ def register(sub: Any) -> None:
     p.add_argument("path")
     p.add_argument("--name")
     p.add_argument("--format", default="auto", choices=FORMATS)
+    p.add_argument("--model", metavar="MODEL",
+                   help="the model the dataset is for: its task settles a folder that fits two formats")
     add_command(gsub, "list", "list datasets", cmd_list)
     p = add_command(gsub, "show", "show a dataset's validation summary", cmd_show)
+    p.add_argument("dataset", help="dataset name or id")
+    p = add_command(gsub, "remove", "delete a dataset and its copy in the workspace (results measured on it stay)",
+                    cmd_remove)
     p.add_argument("dataset", help="dataset name or id")
 
 
@@ -40,8 +45,11 @@ def dataset_json(ws: Any, d: Any) -> dict:
 def cmd_import(args: argparse.Namespace) -> int:
     from engine.dataset_store import import_dataset
 
+    from engine.records import Model
+
     ws = workspace(args)
-    d = import_dataset(ws, args.path, name=args.name, fmt=args.format)
+    task = ws.get(Model, args.model).config.task if args.model else None
+    d = import_dataset(ws, args.path, name=args.name, fmt=args.format, task=task)
     return emit(args, dataset_json(ws, d), lambda c: render_dataset(c, d, f"imported dataset {d.name}"))
 
 
@@ -69,12 +77,22 @@ def cmd_show(args: argparse.Namespace) -> int:
     return emit(args, dataset_json(ws, d), lambda c: render_dataset(c, d, f"dataset {d.name}"))
 
 
-def render_dataset(c: Any, d: Any, title: str) -> None:
-    from rich.text import Text
+def cmd_remove(args: argparse.Namespace) -> int:
+    from engine.dataset_store import remove_dataset
+    from engine.records import Dataset
 
+    from .common import human_size
+
+    ws = workspace(args)
+    r = remove_dataset(ws, ws.get(Dataset, args.dataset))
+    return emit(args, r, lambda c: c.print(f"removed dataset {r['name']} ({r['id']}): {r['images']} images, "
+                                           f"{human_size(r['bytes_freed'])} freed"))
+
+
+def render_dataset(c: Any, d: Any, title: str) -> None:
     from engine.dataset_store import summary_lines
 
-    c.print(f"[bold]{title}[/] ({d.id})  format {d.format}, {d.images} images, {d.classes} classes, "
-            f"{'annotated' if d.annotated else 'unannotated'}")
+    c.print(styled((title, "bold"), f" ({d.id})  format {d.format}, {d.images} images, {d.classes} classes, "
+            f"{'annotated' if d.annotated else 'unannotated'}"))
     for line in summary_lines(d, classes=20, problems=10):
-        c.print(Text(line, style="yellow" if not line.startswith(("per class", "validation")) else ""))
+        c.print(styled((line, "yellow" if not line.startswith(("per class", "validation")) else "")))

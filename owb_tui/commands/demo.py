@@ -9,13 +9,13 @@ import argparse
 import time
 from typing import Any
 
-from .common import add_command, emit, progress_bar, workspace
+from .common import add_command, console, emit, progress_bar, styled, workspace
 
 # Short enough for the whole run to stay well under a minute on 2 cores; the
 # figures are real measurements all the same, only over fewer seconds/images.
 BENCH_S = 2.0  # the baseline benchmark
 CALIBRATION_PCT = 60.0  # of the 500 annotated images: 300, NNCF's default subset size
-PAIR_BENCH_S = 4.0  # parent and child interleaved after calibration (2 rounds of 1 s each)
+PAIR_BENCH_S = 2.0  # seconds per model and precision, interleaved with its pair after calibration
 REPORT_ROWS = 5
 
 
@@ -41,7 +41,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     def made(c: Any) -> None:
         created = ", ".join(out["created"]) or "nothing new (already there)"
-        c.print(f"[bold]owb demo[/] in {ws.home}: created {created}")
+        c.print(styled(("owb demo", "bold"), f" in {ws.home}: created {created}"))
         ds = out["datasets"]
         c.print(f"model {m.name}: {m.precision}, input {m.inputs[0]['shape']}, {len(m.config.labels or [])} classes")
         c.print(f"datasets: {ANNOTATED_NAME} ({ds[ANNOTATED_NAME].images} annotated images), "
@@ -61,29 +61,25 @@ def cmd_demo(args: argparse.Namespace) -> int:
             made(c)
             c.print("next:")
             for cmd, why in steps:
-                c.print(f"  [dim]# {why}[/]\n  [bold]{cmd}[/]", soft_wrap=True)
+                c.print(styled(("  # " + why, "dim")), soft_wrap=True)
+                c.print(styled(("  " + cmd, "bold")), soft_wrap=True)
 
         return emit(args, data, render)
 
-    console = None if args.json else _console()
-    if console is not None:
-        made(console)
+    out_console = None if args.json else console()
+    if out_console is not None:
+        made(out_console)
     started = time.monotonic()
-    tour = Tour(args, ws, console)
+    tour = Tour(args, ws, out_console)
     data.update(tour.run(m, out["datasets"][ANNOTATED_NAME]))
     data["seconds"] = round(time.monotonic() - started, 1)
     data["tui"] = f"owb{home}"
     if args.json:
         return emit(args, data, lambda c: None)
-    console.print(f"\n[bold]done[/] in {data['seconds']:.0f} s. Open the terminal UI with [bold]owb{home}[/]: "
-                  f"the {m.name} project holds all of this; ? shows the keys.")
+    out_console.print()
+    out_console.print(styled(("done", "bold"), f" in {data['seconds']:.0f} s. Open the terminal UI with ",
+                             (f"owb{home}", "bold"), f": the {m.name} project holds all of this; ? shows the keys."))
     return 0
-
-
-def _console() -> Any:
-    from rich.console import Console
-
-    return Console()
 
 
 class Tour:
@@ -94,11 +90,12 @@ class Tour:
 
     def step(self, n: int, text: str) -> None:
         if self.c is not None:
-            self.c.print(f"\n[bold cyan]{n}/4[/] [bold]{text}[/]")
+            self.c.print()
+            self.c.print(styled((f"{n}/4", "bold cyan"), " ", (text, "bold")))
 
-    def say(self, text: str) -> None:
+    def say(self, *parts: str | tuple[str, str]) -> None:
         if self.c is not None:
-            self.c.print(text, soft_wrap=False)
+            self.c.print(styled(*parts))
 
     def run(self, model: Any, dataset: Any) -> dict:
         baseline = self.baseline(model, dataset)
@@ -117,11 +114,12 @@ class Tour:
             _, bench = run_benchmark(self.ws, model, BenchmarkSettings(time_s=BENCH_S), dataset=dataset,
                                      progress=progress)
         note = float_precision_note(bench["model_precision"], bench["inference_precision"])
-        self.say(f"throughput [bold green]{bench['throughput_fps']:.1f} FPS[/], median latency "
+        self.say("throughput ", (f"{bench['throughput_fps']:.1f} FPS", "bold green"), ", median latency "
                  f"{bench['latency_ms']['median']:.2f} ms ({bench['model_precision']} IR, {note})")
         with progress_bar(self.args, f"accuracy of {model.name}") as progress:
             acc = evaluate(self.ws, model, dataset, progress=progress)
-        self.say(f"{acc['metric']} [bold]{acc['value'] * 100:.2f}%[/] over {acc['images']} images of {dataset.name}")
+        self.say(f"{acc['metric']} ", (f"{acc['value'] * 100:.2f}%", "bold"), f" over {acc['images']} images of "
+                 f"{dataset.name}")
         return {"benchmark": bench, "accuracy": acc}
 
     def optimize(self, model: Any, dataset: Any) -> tuple[Any, dict]:
@@ -171,12 +169,17 @@ class Tour:
         from engine.compare import compare
 
         self.step(3, f"compare {parent.name} (A) with {child.name} (B)")
+        from engine.errors import BadInput
+
         with progress_bar(self.args, "compare") as progress:
-            r = compare(self.ws, parent, child, dataset=dataset, bench_time=PAIR_BENCH_S, progress=progress)
+            try:  # calibration just measured both, interleaved: Compare reads those runs
+                r = compare(self.ws, parent, child, dataset=dataset, from_history=True, progress=progress)
+            except BadInput:  # no such pair stored (an older child): measure both now
+                r = compare(self.ws, parent, child, dataset=dataset, bench_time=PAIR_BENCH_S, progress=progress)
         a, b = r["a"], r["b"]
         self.say(f"throughput {a['throughput_fps']:.1f} → {b['throughput_fps']:.1f} FPS, size "
                  f"{a['size_bytes'] / 1e6:.2f} → {b['size_bytes'] / 1e6:.2f} MB")
-        self.say(f"[bold]verdict[/]: {r['verdict']}")
+        self.say(("verdict", "bold"), f": {r['verdict']}")
         return {k: r[k] for k in ("a", "b", "throughput_ratio", "latency_ratio", "size_ratio", "accuracy_drop",
                                   "verdict", "cpu")}
 
@@ -198,6 +201,6 @@ class Tour:
                          + (f"; {different} differ" if different is not None else "")
                          + f"; first {min(REPORT_ROWS, len(table))} of {len(table)} rows (report {report.id}):")
             print_rows(self.c, data, table, REPORT_ROWS)
-            self.say(f"[dim]all rows: owb report show {report.id} (--only-different, --csv FILE)[/]")
+            self.say((f"all rows: owb report show {report.id} (--only-different, --csv FILE)", "dim"))
         return {"id": report.id, "summary": s, "columns": data["columns"], "rows": data["rows"][:REPORT_ROWS],
                 "total_rows": len(table)}

@@ -7,7 +7,7 @@ import argparse
 import sys
 from typing import Any
 
-from .common import add_command, emit, human_size, workspace
+from .common import add_command, emit, human_size, styled, workspace
 
 
 def register(sub: Any) -> None:
@@ -34,11 +34,12 @@ def _say(args: argparse.Namespace, text: str) -> None:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from engine.deploy import export_package, output_path
+    from engine.deploy import export_package
+    from engine.output import output_path
     from engine.records import Model
 
-    output_path(args.out, args.force)  # a bad --out fails before the workspace is touched
     ws = workspace(args)
+    output_path(args.out, args.force, home=ws.home)  # a bad --out fails before any work
     model = ws.get(Model, args.model)
     _say(args, f"packaging {model.name}…")
     r = export_package(ws, model, args.out, force=args.force)
@@ -49,33 +50,33 @@ def cmd_export(args: argparse.Namespace) -> int:
         print(f"warning: {sentence(model, speed)}", file=sys.stderr, flush=True)
 
     def render(c: Any) -> None:
-        c.print(f"[bold]deployment package[/] {r['package']} ({human_size(r['bytes'])}): "
-                f"{r['folder']}/{{{', '.join(r['files'])}}}")
+        c.print(styled(("deployment package", "bold"), f" {r['package']} ({human_size(r['bytes'])}): "
+                f"{r['folder']}/{{{', '.join(r['files'])}}}"))
         b = r["benchmark"]
         c.print(f"infer.py decodes {r['decoder']}; benchmark.sh: {b['source']}")
         missing = [k for k, v in r["measured"].items() if not v]
         if missing:
-            c.print(f"[dim]README says 'not measured' for: {', '.join(missing)}[/]")
+            c.print(styled((f"README says 'not measured' for: {', '.join(missing)}", "dim")))
 
     return emit(args, r, render)
 
 
 def cmd_project_export(args: argparse.Namespace) -> int:
-    from engine.deploy import output_path
+    from engine.output import output_path
     from engine.portable import export_project
 
-    output_path(args.out, args.force)
     ws = workspace(args)
+    output_path(args.out, args.force, home=ws.home, example="project.owb")
     r = export_project(ws, args.name, args.out, with_datasets=args.with_datasets, force=args.force)
 
     def render(c: Any) -> None:
-        c.print(f"[bold]exported[/] {', '.join(r['models'])} to {r['archive']} ({human_size(r['bytes'])}): "
-                f"{r['projects']} projects, {r['inferences']} results, {r['reports']} reports")
+        c.print(styled(("exported", "bold"), f" {', '.join(r['models'])} to {r['archive']} ({human_size(r['bytes'])}): "
+                f"{r['projects']} projects, {r['inferences']} results, {r['reports']} reports"))
         names = ", ".join(r["datasets"]) or "none"
         c.print(f"datasets {names}: " + ("records and files included" if r["with_datasets"]
                                           else "names only (re-linked by name on import; --with-datasets copies them)"))
         for rel in r["skipped"]:
-            c.print(f"[yellow]left out[/] {rel} (an archive inside a dataset folder; owb never reads it)")
+            c.print(styled(("left out", "yellow"), f" {rel} (an archive inside a dataset folder; owb never reads it)"))
 
     return emit(args, r, render)
 
@@ -87,10 +88,10 @@ def cmd_project_import(args: argparse.Namespace) -> int:
     r = import_project(ws, args.archive)
 
     def render(c: Any) -> None:
-        c.print(f"[bold]imported[/] {', '.join(m['name'] for m in r['models'])}: {r['projects']} projects, "
-                f"{r['inferences']} results, {r['reports']} reports")
+        c.print(styled(("imported", "bold"), f" {', '.join(m['name'] for m in r['models'])}: {r['projects']} projects, "
+                f"{r['inferences']} results, {r['reports']} reports"))
         for line in r["renamed"]:
-            c.print(f"[yellow]renamed[/]: {line}")
+            c.print(styled(("renamed", "yellow"), f": {line}"))
         if r["remapped_ids"]:
             c.print(f"{r['remapped_ids']} ids were taken here and got new ones")
         for d in r["datasets"]:

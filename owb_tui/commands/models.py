@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from .common import OwbArgumentParser, add_command, cli_table, emit, human_size, parse_floats, parse_ints, workspace
+from .common import (OwbArgumentParser, add_command, cli_table, emit, human_size, parse_floats, parse_ints, styled,
+                     workspace)
 
 TASKS = ("classification", "detection", "segmentation", "generic")
 
@@ -17,6 +18,9 @@ def register(sub: Any) -> None:
     p = add_command(gsub, "import", "import a model (IR, ONNX, TFLite, Paddle, TF) as FP32 IR", cmd_import)
     p.add_argument("path", help="model file (.xml, .onnx, .tflite, .pdmodel, .pb) or SavedModel folder")
     p.add_argument("--name", help="name in the workspace (default: the file name)")
+    p.add_argument("--output", type=_names, metavar="NAME[,NAME]",
+                   help="cut the graph at these tensors: they become the model's outputs")
+    p.add_argument("--input", metavar="NAME", help="the image input of a model with several inputs")
     _config_flags(p)
 
     p = add_command(gsub, "configure", "edit a model's input configuration", cmd_configure)
@@ -35,12 +39,30 @@ def _config_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--color", choices=("RGB", "BGR", "GRAY"))
     p.add_argument("--mean", type=parse_floats, metavar="a,b,c", help="per-channel mean subtracted from pixels")
     p.add_argument("--scale", type=parse_floats, metavar="a,b,c", help="per-channel divisor applied after the mean")
-    p.add_argument("--resize", choices=("stretch", "keep-aspect-pad"))
+    p.add_argument("--resize", choices=("stretch", "keep-aspect-pad", "center-crop"),
+                   help="stretch to the input; keep-aspect-pad (letterbox); center-crop (short side to "
+                        "size / crop fraction, then the centre: torchvision's Resize + CenterCrop)")
+    p.add_argument("--crop-fraction", type=float, metavar="F", help="center-crop's fraction (default 0.875: 224 of 256)")
+    p.add_argument("--pad-position", choices=("center", "top-left"), help="where keep-aspect-pad puts the image")
+    p.add_argument("--pad-value", type=int, metavar="0..255", help="keep-aspect-pad's padding grey level (default 0)")
+    p.add_argument("--norm", choices=("imagenet", "tf", "caffe", "none"),
+                   help="mean/scale preset; an explicit --mean or --scale wins (caffe also sets BGR unless --color)")
     p.add_argument("--labels", metavar="FILE", help="class names, one per line")
+    p.add_argument("--decoder", choices=("auto", "ssd", "boxes", "yolov5", "yolov8", "yolox"),
+                   help="detection output decoder (default auto: picked from the output shapes)")
+
+
+def _names(text: str) -> list[str]:
+    names = [n.strip() for n in text.split(",") if n.strip()]
+    if not names:
+        raise argparse.ArgumentTypeError("give tensor names separated by commas")
+    return names
 
 
 def _config(args: argparse.Namespace) -> dict:
-    return {k: getattr(args, k) for k in ("task", "shape", "layout", "color", "mean", "scale", "resize")}
+    keys = ("task", "shape", "layout", "color", "mean", "scale", "resize", "crop_fraction", "pad_position",
+            "pad_value", "norm", "decoder")
+    return {k: getattr(args, k) for k in keys}
 
 
 def model_json(ws: Any, m: Any) -> dict:
@@ -67,7 +89,8 @@ def cmd_import(args: argparse.Namespace) -> int:
     from engine import models
 
     ws = workspace(args)
-    m = models.import_model(ws, args.path, name=args.name, labels_file=args.labels, **_config(args))
+    m = models.import_model(ws, args.path, name=args.name, labels_file=args.labels, image_input=args.input,
+                            outputs=args.output, **_config(args))
     return emit(args, model_json(ws, m), lambda c: _render_model(c, ws, m, f"imported model {m.name}"))
 
 
@@ -106,11 +129,19 @@ def cmd_show(args: argparse.Namespace) -> int:
     return emit(args, model_json(ws, m), lambda c: _render_model(c, ws, m, f"model {m.name}"))
 
 
+def resize_text(cfg: Any) -> str:
+    if cfg.resize == "center-crop":
+        return f"center-crop {cfg.crop_fraction:g}"
+    if cfg.resize == "keep-aspect-pad":
+        return f"keep-aspect-pad {cfg.pad_position} value {cfg.pad_value}"
+    return cfg.resize
+
+
 def _render_model(c: Any, ws: Any, m: Any, title: str) -> None:
 
     cfg = m.config
-    c.print(f"[bold]{title}[/] ({m.id})  {m.precision}  {human_size(m.size_bytes)}  "
-            f"{m.params:,} params  {m.gflops if m.gflops is not None else '?'} GFLOPs")
+    c.print(styled((title, "bold"), f" ({m.id})  {m.precision}  {human_size(m.size_bytes)}  "
+            f"{m.params:,} params  {m.gflops if m.gflops is not None else '?'} GFLOPs"))
     t = cli_table("", "name", "shape", "type", key=1)
     for kind, ports in (("input", m.inputs), ("output", m.outputs)):
         for p in ports:
@@ -118,5 +149,7 @@ def _render_model(c: Any, ws: Any, m: Any, title: str) -> None:
     c.print(t)
     labels = f"{len(cfg.labels)} labels" if cfg.labels else "no labels"
     c.print(f"task {cfg.task}, shape {cfg.shape}, layout {cfg.layout}, colour {cfg.color}, "
-            f"mean {cfg.mean}, scale {cfg.scale}, resize {cfg.resize}, {labels}")
+            f"mean {cfg.mean}, scale {cfg.scale}{f' ({cfg.norm})' if cfg.norm else ''}, resize {resize_text(cfg)}, "
+            f"{labels}"
+            + (f", decoder {cfg.decoder}" if cfg.task == "detection" else ""))
     c.print(f"IR: {ws.path(m.path)}")

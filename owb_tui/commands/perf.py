@@ -6,24 +6,24 @@ import argparse
 import sys
 from typing import Any
 
-from .common import add_command, cli_table, emit, parse_ints, workspace
+from .common import add_command, cli_table, emit, number, parse_ints, positive_int, progress_bar, styled, workspace
 
 
 def register(sub: Any) -> None:
     from engine.benchmark import DEFAULT_TIME_S, HINTS
     from engine.explore import DEFAULT_BATCHES, DEFAULT_CELL_TIME_S, DEFAULT_STREAMS
     from engine.layers import DEFAULT_RUNS
-    from engine.precision import CHOICES, SPEED_DEFAULT
+    from engine.measure.protocol import DEFAULT_ROUNDS
 
-    def add_precision(p: Any) -> None:
-        p.add_argument("--infer-precision", choices=CHOICES, default=SPEED_DEFAULT,
-                       help="floating-point precision to run in (default auto: the plugin's choice, "
-                            "bf16 on CPUs with BF16)")
+    from .common import add_infer_precision as add_precision
 
     p = add_command(sub, "benchmark", "measure throughput and latency the way benchmark_app does", cmd_benchmark)
     p.add_argument("model", help="model name or id")
     p.add_argument("--dataset", help="feed this dataset's images instead of random data (stores in its project)")
-    p.add_argument("--time", type=float, default=DEFAULT_TIME_S, metavar="S", help=f"seconds to measure (default {DEFAULT_TIME_S:g})")
+    p.add_argument("--time", type=number, default=DEFAULT_TIME_S, metavar="S",
+                   help=f"seconds to measure in all, shared by the runs (default {DEFAULT_TIME_S:g})")
+    p.add_argument("--runs", type=positive_int, default=DEFAULT_ROUNDS, metavar="N",
+                   help=f"runs the time is split into; the figure is their median with its spread (default {DEFAULT_ROUNDS})")
     p.add_argument("--hint", choices=HINTS, default="throughput", help="performance hint (default throughput)")
     p.add_argument("--streams", type=int, metavar="N", help="NUM_STREAMS (default: what the hint picks)")
     p.add_argument("--requests", type=int, metavar="N", help="infer requests (default: OPTIMAL_NUMBER_OF_INFER_REQUESTS)")
@@ -34,8 +34,10 @@ def register(sub: Any) -> None:
     p.add_argument("model", help="model name or id")
     p.add_argument("--batches", type=parse_ints, default=list(DEFAULT_BATCHES), metavar="1,2,4,8")
     p.add_argument("--streams", type=parse_ints, default=list(DEFAULT_STREAMS), metavar="1,2,4")
-    p.add_argument("--time", type=float, default=DEFAULT_CELL_TIME_S, metavar="S", help=f"seconds per cell (default {DEFAULT_CELL_TIME_S:g})")
-    p.add_argument("--latency-limit", type=float, metavar="MS", help="median latency limit for the sweet spot")
+    p.add_argument("--time", type=number, default=DEFAULT_CELL_TIME_S, metavar="S", help=f"seconds per cell (default {DEFAULT_CELL_TIME_S:g})")
+    p.add_argument("--latency-limit", type=number, metavar="MS", help="median latency limit for the sweet spot")
+    p.add_argument("--runs", type=positive_int, default=1, metavar="N",
+                   help="runs each cell's time is split into; the cell shows its median run and their spread (default 1)")
     p.add_argument("--dataset", help="feed this dataset's images instead of random data")
     add_precision(p)
 
@@ -44,20 +46,22 @@ def register(sub: Any) -> None:
     p.add_argument("--runs", type=int, default=DEFAULT_RUNS, metavar="N", help=f"inferences to average (default {DEFAULT_RUNS})")
     p.add_argument("--batch", type=int, metavar="B")
     p.add_argument("--top", type=int, metavar="N", help="show only the N slowest layers")
+    p.add_argument("--hint", choices=("latency", "throughput"), default="latency",
+                   help="profile as that benchmark runs (default latency: one request, layers back to back); the "
+                        "sum is set beside the latest benchmark with the same hint and precision")
     add_precision(p)
 
     add_command(sub, "cpu", "what this CPU offers OpenVINO (ISA, VNNI, AMX, default precision)", cmd_cpu)
 
 
 def _say(args: argparse.Namespace, text: str) -> None:
-    # One line before a long measurement, not a spinner: a refreshing display
-    # would steal CPU from the run it is timing.
     if not args.json:
         print(text, file=sys.stderr, flush=True)
 
 
 def cmd_benchmark(args: argparse.Namespace) -> int:
-    from engine.benchmark import BenchmarkSettings, run_benchmark
+    from engine.benchmark import BenchmarkSettings
+    from engine.measure.protocol import figure_document, measure_figure
     from engine.records import Dataset, Model
 
     settings = BenchmarkSettings(time_s=args.time, hint=args.hint, streams=args.streams,
@@ -66,25 +70,38 @@ def cmd_benchmark(args: argparse.Namespace) -> int:
     ws = workspace(args)
     model = ws.get(Model, args.model)
     dataset = ws.get(Dataset, args.dataset) if args.dataset else None
-    _say(args, f"benchmarking {model.name} for {settings.time_s:g} s ({settings.hint} hint)…")
-    _, r = run_benchmark(ws, model, settings, dataset=dataset)
+    _say(args, f"benchmarking {model.name}: {args.runs} run(s) in {settings.time_s:g} s ({settings.hint} hint)…")
+    with progress_bar(args, f"benchmark {model.name}") as bar:
+        fig = measure_figure(ws, model, settings, runs=args.runs, total_time_s=settings.time_s, dataset=dataset,
+                             progress=bar)
+    r = figure_document(ws, fig)
     return emit(args, r, lambda c: render_benchmark(c, r))
 
 
 def render_benchmark(c: Any, r: dict) -> None:
-    lat = r["latency_ms"]
     from engine.device import float_precision_note
+    from engine.measure.protocol import spread_text
 
+    lat = r["latency_ms"]
     note = float_precision_note(r["model_precision"], r["inference_precision"])
-    c.print(f"[bold]benchmark {r['model']}[/] ({r['model_precision']} IR, {note}) on {r['device']}: {r['cpu']}")
-    c.print(f"throughput [bold green]{r['throughput_fps']:.1f} FPS[/]   {r['hint']} hint ({r['api']}), {r['streams']} streams, "
-            f"{r['requests']} requests, {r['threads']} threads, batch {r['batch']}")
-    c.print(f"latency ms  median {lat['median']:.2f}  avg {lat['avg']:.2f}  min {lat['min']:.2f}  "
-            f"max {lat['max']:.2f}  p90 {lat['p90']:.2f}")
-    c.print(f"{r['iterations']} iterations in {r['elapsed_s']:.2f} s; compile {r['compile_ms']:.0f} ms, "
-            f"first inference {r['first_inference_ms']:.2f} ms; inputs {r['inputs']}")
+    c.print(styled((f"benchmark {r['model']}", "bold"), f" ({r['model_precision']} IR, {note}) on {r['device']}: {r['cpu']}"))
+    c.print(styled("throughput ", (f"{r['throughput_fps']:.1f} FPS", "bold green"),
+                   f" ({spread_text(r['throughput_spread'])})   {r['hint']} hint ({r['api']}), {r['streams']} streams, "
+                   f"{r['requests']} requests, {r['threads']} threads, batch {r['batch']}, {r['inference_precision']}"))
+    c.print(f"latency ms  median {lat['median']:.2f} ({spread_text(r['latency_spread'], '{:.2f}')})  "
+            f"p90 {lat['p90']:.2f}  p99 {lat['p99']:.2f}  max {lat['max']:.2f}")
+    for run in r["run_results"]:
+        rl = run["latency_ms"]
+        flag = ("  disturbed: max > 10× median", "bold yellow") if run.get("disturbed") else ""
+        c.print(styled(f"  run {run['id']}: {run['throughput_fps']:.1f} FPS, median {rl['median']:.2f} ms, "
+                       f"p99 {rl.get('p99', rl['max']):.2f} ms, max {rl['max']:.2f} ms, {run['iterations']} iterations "
+                       f"in {run['elapsed_s']:.2f} s", flag))
+    if r["disturbed_runs"]:
+        c.print(styled((f"{r['disturbed_runs']} run(s) disturbed by other work on the machine; measure again "
+                        "when it is quiet", "yellow")))
+    c.print(f"compile {r['compile_ms']:.0f} ms, first inference {r['first_inference_ms']:.2f} ms; inputs {r['inputs']}")
     where = f"project {r['project']}" if r.get("project") else "model history"
-    c.print(f"stored as {r['id']} in the {where}")
+    c.print(f"stored as {r['runs']} run(s) of series {r['series']} in the {where}")
 
 
 def cmd_explore(args: argparse.Namespace) -> int:
@@ -97,15 +114,20 @@ def cmd_explore(args: argparse.Namespace) -> int:
     dataset = ws.get(Dataset, args.dataset) if args.dataset else None
     cells = len(set(args.batches)) * len(set(args.streams))
     _say(args, f"exploring {model.name}: {cells} cells × {args.time:g} s…")
-    _, r = run_explore(ws, model, args.batches, args.streams, time_s=args.time,
-                       latency_limit_ms=args.latency_limit, dataset=dataset, infer_precision=args.infer_precision)
+    with progress_bar(args, f"explore {model.name}") as bar:
+        _, r = run_explore(ws, model, args.batches, args.streams, time_s=args.time,
+                           latency_limit_ms=args.latency_limit, dataset=dataset, infer_precision=args.infer_precision,
+                           progress=bar, runs=args.runs)
     return emit(args, r, lambda c: render_explore(c, r))
 
 
 def render_explore(c: Any, r: dict) -> None:
 
-    c.print(f"[bold]explore {r['model']}[/] ({r['model_precision']}) on {r['device']}: {r['cpu']}")
-    t = cli_table("batch", *[f"{s} streams" for s in r["streams"]], key=None, title="FPS / median latency ms")
+    c.print(styled((f"explore {r['model']}", "bold"), f" ({r['model_precision']}, {r.get('inference_precision')}) on "
+                   f"{r['device']}: {r['cpu']}"))
+    runs = r.get("runs_per_cell", 1)
+    title = "FPS / median latency ms" + (f" (median of {runs} runs, FPS min–max)" if runs > 1 else ", one run per cell")
+    t = cli_table("batch", *[f"{s} streams" for s in r["streams"]], key=None, title=title)
     best = r["sweet_spot"]
     by = {(cell["batch"], cell["requested_streams"]): cell for cell in r["cells"]}
     for b in r["batches"]:
@@ -113,48 +135,65 @@ def render_explore(c: Any, r: dict) -> None:
         for s in r["streams"]:
             cell = by[(b, s)]
             text = f"{cell['throughput_fps']:.1f} / {cell['latency_ms']['median']:.2f}"
+            if runs > 1 and cell.get("throughput_spread"):
+                text += f" ({cell['throughput_spread']['low']:.0f}–{cell['throughput_spread']['high']:.0f})"
+            if cell.get("disturbed"):
+                text += " !"
             if not cell["measured"]:
-                text = f"[dim]= {cell['same_as']['streams']} streams[/]"
+                text = styled((f"= {cell['same_as']['streams']} streams", "dim"))
             elif best is not None and (best["batch"], best["requested_streams"]) == (b, s):
-                text = f"[bold green]★ {text}[/]"
+                text = styled((f"★ {text}", "bold green"))
             row.append(text)
         t.add_row(str(b), *row)
     c.print(t)
+    if any(cell.get("disturbed") for cell in r["cells"]):
+        c.print(styled(("! a disturbed run: max latency over 10× its median (other work took the CPU)", "yellow")))
     if any(not cell["measured"] for cell in r["cells"]):
-        c.print(f"[dim]this CPU runs at most {r['max_streams']} streams; cells marked = ran as that configuration[/]")
-    c.print(("[bold]sweet spot[/]: " if best else "[yellow]no sweet spot[/]: ") + r["sweet_spot_note"])
+        c.print(styled((f"this CPU runs at most {r['max_streams']} streams; cells marked = ran as that configuration", "dim")))
+    c.print(styled(("sweet spot", "bold") if best else ("no sweet spot", "yellow"), ": " + r["sweet_spot_note"]))
     c.print(f"stored as {r['id']}")
 
 
 def cmd_layers(args: argparse.Namespace) -> int:
+    from engine import limits
     from engine.errors import BadInput
-    from engine.layers import layers_for_model
+    from engine.measure.benchmark import BenchmarkSettings
+    from engine.measure.layers import against_benchmark, layers_for_model
+    from engine.measure.protocol import latest_figure
     from engine.records import Model
 
-    if args.batch is not None and args.batch < 1:
-        raise BadInput(f"--batch must be 1 or more, not {args.batch}")
-    if args.runs < 1:
-        raise BadInput(f"--runs must be 1 or more, not {args.runs}")
+    limits.count(args.batch, "--batch", limits.MAX_BATCH)
+    limits.count(args.runs, "--runs", limits.MAX_RUNS)
     if args.top is not None and args.top < 1:
         raise BadInput(f"--top must be 1 or more, not {args.top}")
     ws = workspace(args)
     model = ws.get(Model, args.model)
-    _say(args, f"profiling {model.name} over {args.runs} inferences…")
-    table = layers_for_model(ws, model, runs=args.runs, batch=args.batch, infer_precision=args.infer_precision)
+    _say(args, f"profiling {model.name} over {args.runs} inferences ({args.hint} hint)…")
+    settings = BenchmarkSettings(hint=args.hint, batch=args.batch, infer_precision=args.infer_precision)
+    table = layers_for_model(ws, model, runs=args.runs, settings=settings)
+    fig = latest_figure(ws, model, args.hint, precision=table["inference_precision"]) if args.batch is None else None
+    against_benchmark(table, fig["latency_ms"]["median"] if fig else None)
     return emit(args, table, lambda c: render_layers(c, table, args.top))
 
 
 def render_layers(c: Any, table: dict, top: int | None) -> None:
 
+    from engine.device import float_precision_note
     from engine.layers import slowest
 
-    from engine.device import float_precision_note
-
     note = float_precision_note(table["model_precision"], table["inference_precision"])
-    c.print(f"[bold]layers of {table['model']}[/] ({table['model_precision']} IR, {note}): "
+    c.print(styled((f"layers of {table['model']}", "bold"), f" ({table['model_precision']} IR, {note}): "
             f"{table['executed_layers']} executed of {table['graph_nodes']} "
             f"runtime nodes, {table['total_ms']:.3f} ms summed, {table['latency_ms_avg']:.3f} ms per inference "
-            f"(mean of {table['runs']}); {table['cpu']}")
+            f"(mean of {table['runs']}), {table['hint']} hint; {table['cpu']}"))
+    measured = table.get("measured_latency_ms")
+    if measured:
+        c.print(f"layer sum {table['total_ms']:.3f} ms vs {measured:.3f} ms median latency of the latest "
+                f"{table['hint']}-hint benchmark ({table['sum_vs_measured']:.0%}); profiling overhead "
+                f"{table['profiling_overhead']:+.0%}")
+    else:
+        c.print(styled((f"no {table['hint']}-hint benchmark in {table['inference_precision']} to set the sum beside: "
+                        f"owb benchmark MODEL --hint {table['hint']}", "dim")))
     for key, title in (("type", "by layer type"), ("runtime_precision", "by runtime precision")):
         groups = table["by_type" if key == "type" else "by_precision"]
         t = cli_table(key.replace("_", " "), "count", "total ms", "share", title=title)
@@ -179,7 +218,7 @@ def cmd_cpu(args: argparse.Namespace) -> int:
     facts = dict(cpu_facts())
 
     def render(c: Any) -> None:
-        c.print(f"[bold]{facts['full_device_name']}[/]: {facts['cores']} cores, {facts['isa']}")
+        c.print(styled((facts["full_device_name"], "bold"), f": {facts['cores']} cores, {facts['isa']}"))
         c.print(f"OpenVINO capabilities: {', '.join(facts['optimization_capabilities'])}; "
                 f"FP32 models run as {facts['default_inference_precision']}")
         c.print(f"INT8: {facts['int8_note']}")

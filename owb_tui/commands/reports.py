@@ -7,16 +7,10 @@ import argparse
 import sys
 from typing import Any
 
-from .common import add_command, cli_table, emit, human_size, positive_int, progress_bar, workspace
+from .common import (add_command, add_infer_precision, cli_table, emit, human_size, number, positive_int, progress_bar,
+                     styled, workspace)
 
 SHOWN_ROWS = 40
-
-
-def _fraction(text: str) -> float:
-    try:
-        return float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
 
 
 def register(sub: Any) -> None:
@@ -36,11 +30,12 @@ def register(sub: Any) -> None:
     p.add_argument("--only-erroneous", action="store_true", help="accuracy: rows that disagree with the annotation")
     p.add_argument("--filter", metavar="TEXT", help="rows whose text holds TEXT (any case)")
     p.add_argument("--csv", metavar="FILE", help="write the (sorted, filtered) rows as CSV")
+    p.add_argument("--force", action="store_true", help="overwrite --csv if it exists")
     p.add_argument("--limit", type=positive_int, default=SHOWN_ROWS, metavar="N",
                    help=f"rows printed as text (default {SHOWN_ROWS}; --json and --csv get all)")
-    p.add_argument("--conf-threshold", type=_fraction, default=0.25, metavar="P",
+    p.add_argument("--conf-threshold", type=number, default=0.25, metavar="P",
                    help="detection: count detections from this score (default 0.25)")
-    p.add_argument("--iou-threshold", type=_fraction, metavar="T",
+    p.add_argument("--iou-threshold", type=number, metavar="T",
                    help="segmentation: flag results below T (default 0.5 accuracy, 0.9 predictions)")
     p.add_argument("--refresh", action="store_true", help="rebuild even if a matching report is stored")
 
@@ -52,11 +47,19 @@ def register(sub: Any) -> None:
                         "compared with its parent (which becomes A), a parent with its fastest measured "
                         "optimized model, else its newest child")
     p.add_argument("--dataset", metavar="DS", help="take accuracy measured on this dataset")
-    p.add_argument("--time", type=float, default=10.0, metavar="S",
-                   help="seconds to benchmark a model that has no benchmark yet (default 10)")
+    p.add_argument("--time", type=number, default=10.0, metavar="S",
+                   help="seconds of benchmarking per model, shared by its interleaved runs (default 10)")
+    p.add_argument("--rounds", type=positive_int, default=3, metavar="N",
+                   help="interleaved rounds: A and B measured in turn N times (default 3)")
+    p.add_argument("--hint", choices=("throughput", "latency"), default="throughput",
+                   help="performance hint of the benchmark and the per-layer profile (default throughput)")
+    p.add_argument("--from-history", action="store_true",
+                   help="take the ratio from stored runs with identical settings instead of measuring now "
+                        "(refused when there are none)")
     p.add_argument("--runs", type=positive_int, default=20, metavar="N",
                    help="inferences averaged for per-layer times (default 20)")
     p.add_argument("--top", type=positive_int, default=15, metavar="N", help="kernel rows printed as text")
+    add_infer_precision(p)
 
     p = add_command(sub, "visualize", "draw a model's predictions (and its parent's) on a dataset image",
                     cmd_visualize)
@@ -65,8 +68,9 @@ def register(sub: Any) -> None:
     p.add_argument("--dataset", required=True, metavar="DS")
     p.add_argument("--image", required=True, metavar="NAME", help="image path in the dataset, file name, or a unique part")
     p.add_argument("--out", required=True, metavar="FILE.png")
+    p.add_argument("--force", action="store_true", help="overwrite --out if it exists")
     p.add_argument("--blend", action="store_true", help="segmentation: one blended picture instead of side by side")
-    p.add_argument("--conf-threshold", type=_fraction, default=0.25, metavar="P")
+    p.add_argument("--conf-threshold", type=number, default=0.25, metavar="P")
 
 
 # ------------------------------------------------------------------ report
@@ -93,6 +97,7 @@ def report_build(args: argparse.Namespace) -> int:
     if not args.dataset:
         raise BadInput("--dataset is required to build a report")
     ws = workspace(args)
+    _csv_target(args, ws)
     model = ws.get(Model, args.model)
     kind = args.kind or ("predictions" if args.vs or model.parent else "accuracy")
     spec = ReportSpec(kind=kind, model=args.model, dataset=args.dataset, reference=args.vs,
@@ -112,9 +117,18 @@ def report_show(args: argparse.Namespace) -> int:
     from engine.records import Report
 
     ws = workspace(args)
+    _csv_target(args, ws)
     report = ws.get(Report, args.target)
     _check_filters(args, report.kind)
     return _show(args, ws, report)
+
+
+def _csv_target(args: argparse.Namespace, ws: Any) -> None:
+    """Refuse a bad --csv before minutes of inference (and never inside the workspace)."""
+    from engine.output import output_path
+
+    if args.csv is not None:
+        args.csv = str(output_path(args.csv, args.force, home=ws.home, flag="--csv", example="rows.csv"))
 
 
 def _check_filters(args: argparse.Namespace, kind: str) -> None:
@@ -151,12 +165,12 @@ def _show(args: argparse.Namespace, ws: Any, report: Any) -> int:
 def render_report(c: Any, data: dict, table: Any, limit: int) -> None:
     s = data["summary"]
     vs = f" vs {data['reference']}" if data["reference"] else ""
-    c.print(f"[bold]{data['kind']} report[/] {data['model']}{vs} on {data['dataset']} ({data['mode']}), "
-            f"id {data['id']}: {len(table)} of {data['total_rows']} rows")
+    c.print(styled((f"{data['kind']} report", "bold"), f" {data['model']}{vs} on {data['dataset']} ({data['mode']}), "
+            f"id {data['id']}: {len(table)} of {data['total_rows']} rows"))
     if s.get("metric"):
         value = s.get("value")
         shown = f"{value * 100:.2f}%" if isinstance(value, float) else "n/a"
-        c.print(f"[bold]{s['metric']} = {shown}[/] over {s.get('images')} images")
+        c.print(styled((f"{s['metric']} = {shown}", "bold"), f" over {s.get('images')} images"))
     coco = s.get("coco") or {}
     if coco.get("map50") is not None:
         c.print(f"pycocotools: mAP@[.5:.95] {coco['map'] * 100:.2f}%, mAP@0.5 {coco['map50'] * 100:.2f}%")
@@ -170,7 +184,7 @@ def render_report(c: Any, data: dict, table: Any, limit: int) -> None:
                 f"({m['sqnr_db']['worst_image']})")
     print_rows(c, data, table, limit)
     if len(table) > limit:
-        c.print(f"[dim]… {len(table) - limit} more rows; --limit N, --json or --csv FILE for all[/]")
+        c.print(styled((f"… {len(table) - limit} more rows; --limit N, --json or --csv FILE for all", "dim")))
     if data.get("csv"):
         c.print(f"wrote {len(table)} rows to {data['csv']}")
 
@@ -180,7 +194,7 @@ def print_rows(c: Any, data: dict, table: Any, limit: int) -> None:
     the sides; the full titles are in --json and the CSV."""
     from engine.reports.headings import legend, short
 
-    c.print(f"[dim]{legend(data['kind'], list(table.columns), data['model'], data['reference'])}[/]")
+    c.print(styled((legend(data["kind"], list(table.columns), data["model"], data["reference"]), "dim")))
     t = cli_table(*(short(title) for title in table.columns))
     for k, column in enumerate(t.columns):
         if k and table.kinds[k] != "text":
@@ -242,19 +256,26 @@ def cmd_compare(args: argparse.Namespace) -> int:
             raise BadInput(f"{a.name} has no optimized model to compare with; name B, or optimize {a.name} first")
         a, b = pair
     dataset = ws.get(Dataset, args.dataset) if args.dataset else None
-    validate(a, b, args.time, args.runs)
+    validate(a, b, args.time, args.runs, args.rounds)
+    how = "stored runs with identical settings" if args.from_history else \
+        f"{args.rounds} interleaved rounds, {args.time:g} s per model"
     if not args.json:
-        print(f"comparing {a.name} and {b.name} (benchmarks from history, or {args.time:g} s each where "
-              f"missing; layers over {args.runs} inferences)…", file=sys.stderr, flush=True)
-    result = compare(ws, a, b, dataset=dataset, bench_time=args.time, layer_runs=args.runs)
+        print(f"comparing {a.name} and {b.name} ({how}; layers over {args.runs} inferences)…",
+              file=sys.stderr, flush=True)
+    with progress_bar(args, f"compare {a.name} {b.name}") as bar:
+        result = compare(ws, a, b, dataset=dataset, bench_time=args.time, layer_runs=args.runs, progress=bar,
+                         infer_precision=args.infer_precision, hint=args.hint, rounds=args.rounds,
+                         from_history=args.from_history)
     return emit(args, result, lambda c: render_compare(c, result, args.top))
 
 
 def render_compare(c: Any, r: dict, top: int) -> None:
+    from engine.measure.protocol import ratio_text, spread_text
     from engine.metrics import accuracy_change
 
     a, b = r["a"], r["b"]
-    c.print(f"[dim]{r['cpu']}[/]")
+    speed = r["speed"]
+    c.print(styled((r["cpu"], "dim")))
     t = cli_table("", f"A {a['name']}", f"B {b['name']}", "B / A")
 
     def ratio(x: Any, y: Any) -> str:
@@ -262,29 +283,63 @@ def render_compare(c: Any, r: dict, top: int) -> None:
 
     t.add_row("throughput FPS", f"{a['throughput_fps']:.1f}", f"{b['throughput_fps']:.1f}",
               f"{r['throughput_ratio']:.2f}×" if r["throughput_ratio"] else "")
+    t.add_row("  spread", spread_text(a["throughput_spread"]), spread_text(b["throughput_spread"]),
+              spread_text(r["throughput_ratio_spread"], "{:.2f}"))
     t.add_row("latency median ms", f"{a['latency_ms_median']:.3f}", f"{b['latency_ms_median']:.3f}",
               ratio(a["latency_ms_median"], b["latency_ms_median"]))
+    t.add_row("latency p99 ms", _ms(a["latency_ms"].get("p99")), _ms(b["latency_ms"].get("p99")), "")
     t.add_row("size", human_size(a["size_bytes"]), human_size(b["size_bytes"]),
               f"{r['size_ratio']:.2f}×" if r["size_ratio"] else "")
     t.add_row("storage precision", a["precision"], b["precision"], "")
-    t.add_row("executed precision", a["inference_precision"] or "?", b["inference_precision"] or "?", "")
+    t.add_row("float ops run in", a["inference_precision"] or "?", b["inference_precision"] or "?", "")
     acc = lambda s: f"{s['accuracy']['metric']} {s['accuracy']['value'] * 100:.2f}%" if s["accuracy"] else "not measured"
     drop = r["accuracy_drop"]
     t.add_row("accuracy", acc(a), acc(b), accuracy_change(drop) if drop is not None else "")
-    t.add_row("benchmarks used", _runs(a), _runs(b), "")
+    t.add_row("benchmark runs", _runs(a), _runs(b), "")
     c.print(t)
+    st = speed["settings"]
+    c.print(f"ratio {ratio_text({**speed, 'ratio': speed['ratio']})}; settings: {st['hint']} hint, "
+            f"{st['inference_precision']}, inputs {st['inputs']}, {st['seconds_per_run']} s per run")
+    if a.get("disturbed_runs") or b.get("disturbed_runs"):
+        c.print(styled(("some runs were disturbed (max latency > 10× median): other work shared the CPU", "yellow")))
     layers = r["layers"]
     p = cli_table("precision", "A layers", "A ms", "B layers", "B ms", title="per runtime precision")
     for row in layers["by_precision"]:
         p.add_row(row["precision"], str(row["a_count"]), f"{row['a_ms']:.3f}", str(row["b_count"]), f"{row['b_ms']:.3f}")
     c.print(p)
+    c.print(_layer_sums(layers))
     k = cli_table("layer", "type", "A ms", "B ms", "Δ ms", "A prec", "B prec", "only in", key=None,
-                  title=f"kernels, largest change first ({top} of {len(layers['kernels'])})")
+                  title=f"layers by original layer, largest change first ({top} of {len(layers['kernels'])}); "
+                        "B's inserted Reorder/Convert/FakeQuantize work is charged to the layer it serves")
     for row in layers["kernels"][:top]:
         k.add_row(row["layer"], row["type"], _ms(row["time_a_ms"]), _ms(row["time_b_ms"]),
                   f"{row['delta_ms']:+.4f}", row["precision_a"] or "-", row["precision_b"] or "-", row["only_in"] or "")
     c.print(k)
-    c.print(f"[bold]verdict[/]: {r['verdict']}")
+    render_why(c, r["why"])
+    c.print(styled(("verdict", "bold"), f": {r['verdict']}"))
+
+
+def _layer_sums(layers: dict) -> str:
+    def one(tag: str) -> str:
+        measured = layers["measured_latency_ms"][tag]
+        overhead = layers["profiling_overhead"][tag]
+        return (f"{tag.upper()} {layers['total_ms'][tag]:.3f} ms summed vs {_ms(measured)} ms measured "
+                f"({(layers['sum_vs_measured'][tag] or 0):.0%}), profiling overhead {(overhead or 0):+.0%}")
+
+    return f"per-layer times ({layers['hint']} hint, {layers['runs']} inferences): {one('a')}; {one('b')}"
+
+
+def render_why(c: Any, why: dict) -> None:
+    word = "faster" if why["faster"] else "slower"
+    t = cli_table("ms (B − A)", "what", "B nodes", "layers", key=None,
+                  title=f"why B is {word} here: {why['total_a_ms']:.3f} → {why['total_b_ms']:.3f} ms in the layers")
+    for k in why["contributors"]:
+        if not k["ms"] and not k["b_ms"]:
+            continue
+        what = k["title"] + (f": {k['why']}" if k["why"] else "")
+        t.add_row(f"{k['ms']:+.3f}", what, str(k["nodes_b"]), ", ".join(k["layers"][:3]))
+    c.print(t)
+    c.print("CPU: " + "; ".join(why["cpu"]["notes"]))
 
 
 def _runs(side: dict) -> str:
@@ -301,22 +356,20 @@ def cmd_visualize(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from engine.errors import BadInput
+    from engine.output import output_path
     from engine.records import Dataset, Model
-    from engine.visualize import render
+    from engine.visualize import render, save_picture
 
     ws = workspace(args)
     model = ws.get(Model, args.model)
     dataset = ws.get(Dataset, args.dataset)
     reference = ws.get(Model, args.vs) if args.vs else (ws.get(Model, model.parent) if model.parent else None)
-    out = Path(args.out)
-    if out.suffix.lower() not in (".png", ".jpg", ".jpeg"):
-        raise BadInput(f"--out {out.name} must end in .png or .jpg")
+    if Path(args.out).suffix.lower() not in (".png", ".jpg", ".jpeg"):
+        raise BadInput(f"--out {Path(args.out).name} must end in .png or .jpg")
+    out = output_path(args.out, args.force, home=ws.home, example="picture.png")
     picture = render(ws, model, dataset, args.image, reference=reference,
                      layout="blend" if args.blend else "side-by-side", conf_threshold=args.conf_threshold)
-    try:
-        picture.save(out)
-    except OSError as exc:
-        raise BadInput(f"cannot write {out}: {exc}") from None
+    save_picture(picture, out)
     data = {"out": str(out), "width": picture.width, "height": picture.height, "model": model.name,
             "reference": reference.name if reference else None, "image": args.image}
     return emit(args, data, lambda c: c.print(f"wrote {out} ({picture.width}×{picture.height})"))

@@ -1,8 +1,9 @@
 """Compare: a parent and its optimized child side by side (engine.compare).
 
-The comparison benchmarks models that have no history and profiles both
-models' layers, so it runs as a job; the page shows the latest finished
-comparison of the pair at once and fills in when a new one ends."""
+The comparison benchmarks both models now, interleaved with identical
+settings, and profiles their layers in those settings, so it runs as a job;
+the page shows the latest finished comparison of the pair at once and fills
+in when a new one ends. Every speed is shown with its spread and runs."""
 
 from __future__ import annotations
 
@@ -24,14 +25,20 @@ from ..app import reports_errors
 from ..commands.common import human_size
 from ..widgets.footer import KeyFooter
 from ..widgets.progress import JobStatus
-from ..widgets.tables import SortableTable, cell, clip, num
-from .forms import row
+from ..widgets.tables import SortableTable, cell, clip, literal, num
+from .forms import precision_select, row
 
 
 def latest_result(ws: Any, a: Model, b: Model) -> Job | None:
     done = [j for j in ws.find(Job, kind="compare", state="done")
             if j.params.get("a") == a.id and j.params.get("b") == b.id]
     return max(done, key=lambda j: j.created, default=None)
+
+
+def spread_cell(s: dict | None, fmt: str = "{:.1f}") -> Text:
+    if not s:
+        return cell(None, justify="right")
+    return cell(f"{fmt.format(s['low'])}-{fmt.format(s['high'])} n{s['runs']}", justify="right")
 
 
 def ratio(value: float | None, better_high: bool = True) -> Text:
@@ -57,17 +64,19 @@ class CompareScreen(Screen):
         from engine.compare import family
 
         ws = self.app.ws
-        options = [(clip(f"{m.name} {m.precision}", 30), m.id) for m in family(ws, ws.get(Model, self.a_id))]
+        options = [(literal(clip(f"{m.name} {m.precision}", 30)), m.id) for m in family(ws, ws.get(Model, self.a_id))]
         yield Header()
         with VerticalScroll(id="compare-body"):
             yield row(("A", Select(options, value=self.a_id, allow_blank=False, id="cmp-a", compact=True)),
-                      ("B", Select(options, value=self.b_id, allow_blank=False, id="cmp-b", compact=True)))
+                      ("B", Select(options, value=self.b_id, allow_blank=False, id="cmp-b", compact=True)),
+                      ("float in", precision_select("cmp-infer")))
             yield Static(id="verdict", classes="detail")
             for key, labels in (("summary", ("", "A", "B", "B/A")),
+                                ("cmp-why", ("ms B-A", "why", "B n", "layers")),
                                 ("cmp-precision", ("precision", "A n", "A ms", "B n", "B ms")),
                                 ("cmp-type", ("layer type", "A n", "A ms", "B n", "B ms", "delta")),
                                 ("cmp-kernels", ("layer", "type", "A ms", "B ms", "delta", "prec A>B"))):
-                table = DataTable(id=key, cursor_type="row", classes="compare-table") if key == "summary" \
+                table = DataTable(id=key, cursor_type="row", classes="compare-table") if key in ("summary", "cmp-why") \
                     else SortableTable(id=key, classes="compare-table")
                 if isinstance(table, SortableTable):
                     table.set_columns(*labels)
@@ -92,7 +101,7 @@ class CompareScreen(Screen):
                         and (j.params.get("a"), j.params.get("b")) == (a.id, b.id)), None)
         if running is not None:  # measuring this pair already: wait for it, start no second one
             self.job_id = running.id
-            self.clear("measuring: benchmarks where a model has none, then both models' layers (progress below)…")
+            self.clear("measuring: both models interleaved, then both models' layers (progress below)…")
         elif found is not None:
             self.show(found.result)
         elif a.id == b.id:
@@ -101,7 +110,7 @@ class CompareScreen(Screen):
             self.action_rerun()
         else:
             self.clear(f"{a.name} and {b.name} have not been compared yet: r measures them "
-                       "(benchmarks where a model has none, then both models' layers)")
+                       "(both models interleaved, then both models' layers)")
 
     @on(Select.Changed, "#cmp-a, #cmp-b")
     def _picked(self, event: Select.Changed) -> None:
@@ -111,7 +120,7 @@ class CompareScreen(Screen):
             self.load(measure=False)
 
     def clear(self, message: str) -> None:
-        self.query_one("#verdict", Static).update(message)
+        self.query_one("#verdict", Static).update(literal(message))
         for table in self.query(".compare-table").results(DataTable):
             table.clear()
 
@@ -131,14 +140,27 @@ class CompareScreen(Screen):
     @reports_errors
     def action_rerun(self) -> None:
         ws = self.app.ws
-        job = self.app.start_compare(ws.get(Model, self.a_id), ws.get(Model, self.b_id))
+        precision = self.query_one("#cmp-infer", Select).value
+        job = self.app.start_compare(ws.get(Model, self.a_id), ws.get(Model, self.b_id),
+                                     infer_precision=precision if isinstance(precision, str) else "auto")
         if job is not None:
             self.job_id = job.id
-            self.clear("measuring: benchmarks where a model has none, then both models' layers (progress below)…")
+            self.clear("measuring: both models interleaved, then both models' layers (progress below)…")
 
     def show(self, r: dict) -> None:
+        from engine.measure.protocol import ratio_text
+
         a, b = r["a"], r["b"]
-        verdict = Text(r["verdict"], style="bold")
+        verdict = literal(r["verdict"], style="bold")
+        speed = r.get("speed")
+        if speed:
+            st = speed["settings"]
+            verdict.append(f"\nthroughput ratio {ratio_text(speed)}; {st['hint']} hint, {st['inference_precision']}, "
+                           f"{st['seconds_per_run']} s per run, inputs {st['inputs']}")
+            if a.get("disturbed_runs") or b.get("disturbed_runs"):
+                verdict.append("\nsome runs were disturbed (max latency > 10x median)", style="yellow")
+        if r.get("why"):
+            verdict.append(f"\nCPU: {'; '.join(r['why']['cpu']['notes'])}")
         verdict.append(f"\n{r['cpu']}", style="dim")
         self.query_one("#verdict", Static).update(verdict)
         summary = self.query_one("#summary", DataTable)
@@ -150,17 +172,33 @@ class CompareScreen(Screen):
             ("precision", cell(a["precision"]), cell(b["precision"]), cell(None)),
             ("float ops in", cell(a.get("inference_precision")), cell(b.get("inference_precision")), cell(None)),
             ("FPS", num(a["throughput_fps"]), num(b["throughput_fps"]), ratio(r["throughput_ratio"])),
+            ("  spread", spread_cell(a.get("throughput_spread")), spread_cell(b.get("throughput_spread")),
+             spread_cell(r.get("throughput_ratio_spread"), "{:.2f}")),
             ("latency ms", num(a["latency_ms_median"], "{:.2f}"), num(b["latency_ms_median"], "{:.2f}"),
              ratio(r["latency_ratio"], better_high=False)),
+            ("  p99 ms", num((a.get("latency_ms") or {}).get("p99"), "{:.2f}"),
+             num((b.get("latency_ms") or {}).get("p99"), "{:.2f}"), cell(None)),
             ("size", cell(human_size(a["size_bytes"]), justify="right"),
              cell(human_size(b["size_bytes"]), justify="right"), ratio(r["size_ratio"], better_high=False)),
             ("accuracy", cell(pct(acc_a), justify="right"), cell(pct(acc_b), justify="right"),
              cell(None if r["accuracy_drop"] is None else accuracy_change(r["accuracy_drop"]),
                   justify="right")),
         ]
+        layers = r["layers"]
+        if "measured_latency_ms" in layers:
+            rows.append(("layer sum ms", num(layers["total_ms"]["a"], "{:.3f}"), num(layers["total_ms"]["b"], "{:.3f}"),
+                         cell(f"{layers['hint']} hint", justify="right")))
+            rows.append(("  vs measured", *(cell(f"{(layers['sum_vs_measured'][t] or 0):.0%}, +"
+                                                 f"{(layers['profiling_overhead'][t] or 0):.0%} prof.", justify="right")
+                                            for t in ("a", "b")), cell(None)))
         for label, *values in rows:
             summary.add_row(cell(label), *values)
-        layers = r["layers"]
+        why = self.query_one("#cmp-why", DataTable)
+        why.clear()
+        for k in (r.get("why") or {}).get("contributors", []):
+            what = k["title"] + (f": {k['why']}" if k["why"] else "")
+            why.add_row(num(k["ms"], "{:+.3f}"), cell(clip(what, 48)), num(k["nodes_b"], "{:.0f}"),
+                        cell(clip(", ".join(k["layers"][:3]), 40)))
         t = self.query_one("#cmp-precision", SortableTable)
         t.clear()
         for g in layers["by_precision"]:

@@ -15,8 +15,9 @@ from textual.widgets import Button, Input, Label, Select, Static
 
 from engine.records import Dataset, Model
 
-from ..app import reports_errors
-from .forms import FORM_HELP, row
+from ..app import error_text, reports_errors
+from ..widgets.tables import literal
+from .forms import FORM_HELP, chosen_precision, precision_select, row
 
 
 class ConfirmScreen(ModalScreen[bool]):
@@ -99,14 +100,18 @@ class BenchmarkDialog(RunDialog):
     def fields(self) -> ComposeResult:
         from engine.benchmark import DEFAULT_TIME_S, HINTS
 
-        datasets = [(d.name, d.id) for d in self.app.ws.all(Dataset)]
+        from engine.dataset_choice import ordered
+
+        datasets = [(literal(d.name), d.id) for d in ordered(self.app.ws, self.model)[0]]
         yield row(("inputs", Select([("random data (benchmark_app default)", ""), *datasets], value="",
                                     allow_blank=False, id="dataset", compact=True)))
         yield row(("seconds", Input(f"{DEFAULT_TIME_S:g}", id="time", type="number", compact=True)),
                   ("hint", Select([(h, h) for h in HINTS], value="throughput", allow_blank=False, id="hint",
                                   compact=True)))
-        yield Static("Throughput hint: all streams busy, like benchmark_app -hint throughput. A running job "
-                     "slows the measurement, so benchmarks queue behind other jobs.", classes="hint")
+        yield row(("float in", precision_select("infer-precision")))
+        yield Static("Throughput hint: all streams busy, like benchmark_app -hint throughput. The time is split "
+                     "into 3 runs; the figure is their median with its spread. A running job slows the "
+                     "measurement, so benchmarks queue behind other jobs.", classes="hint")
 
     def start(self) -> Any:
         from engine.benchmark import BenchmarkSettings
@@ -120,9 +125,10 @@ class BenchmarkDialog(RunDialog):
         try:
             dataset = self.dataset("#dataset")
         except BadInput as exc:
-            self.app.notify(str(exc), severity="error")
+            self.app.notify(error_text(exc), severity="error")
             return None
-        settings = BenchmarkSettings(time_s=seconds, hint=str(self.query_one("#hint", Select).value))
+        settings = BenchmarkSettings(time_s=seconds, hint=str(self.query_one("#hint", Select).value),
+                                     infer_precision=chosen_precision(self, "infer-precision"))
         return self.app.start_benchmark(self.model, dataset, settings)
 
 
@@ -130,13 +136,18 @@ class AccuracyDialog(RunDialog):
     TITLE_TEXT = "Accuracy of"
 
     def fields(self) -> ComposeResult:
-        annotated = [(f"{d.name} ({d.format}, {d.images} images)", d.id)
-                     for d in self.app.ws.all(Dataset) if d.annotated]
+        from engine.dataset_choice import ordered
+
+        datasets, default = ordered(self.app.ws, self.model, annotated_only=True)
+        annotated = [(literal(f"{d.name} ({d.format}, {d.images} images)"), d.id) for d in datasets]
         if annotated:
-            select = Select(annotated, value=annotated[0][1], allow_blank=False, id="dataset", compact=True)
+            select = Select(annotated, value=default, allow_blank=False, id="dataset", compact=True)
         else:
             select = Select([], id="dataset", prompt="no annotated dataset: import one with d", compact=True)
         yield row(("dataset", select))
+        yield row(("float in", precision_select("infer-precision", "f32")))
+        yield Static("f32 (default) gives the model's own accuracy; bf16 shows what bf16 execution costs.",
+                     classes="hint")
 
     def start(self) -> Any:
         dataset = self.dataset("#dataset")
@@ -144,4 +155,4 @@ class AccuracyDialog(RunDialog):
             self.app.notify("choose an annotated dataset; import one with d on the projects screen",
                             severity="error")
             return None
-        return self.app.start_accuracy(self.model, dataset)
+        return self.app.start_accuracy(self.model, dataset, precision=chosen_precision(self, "infer-precision"))

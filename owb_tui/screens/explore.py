@@ -14,8 +14,8 @@ from textual.widgets import Button, DataTable, Input, Static
 from engine.errors import BadInput
 from engine.records import InferenceResult, Job, Model
 
-from ..app import reports_errors
-from .forms import ints, number, row
+from ..app import error_text, reports_errors
+from .forms import chosen_precision, ints, number, precision_select, row
 
 
 def latest_explore(ws: Any, model: Model) -> InferenceResult | None:
@@ -36,7 +36,8 @@ class ExplorePane(VerticalScroll):
         yield row(("batches", Input(",".join(map(str, DEFAULT_BATCHES)), id="ex-batches", compact=True)),
                   ("streams", Input(",".join(map(str, DEFAULT_STREAMS)), id="ex-streams", compact=True)))
         yield row(("s / cell", Input(f"{DEFAULT_CELL_TIME_S:g}", id="ex-time", type="number", compact=True)),
-                  ("max ms", Input(placeholder="latency limit", id="ex-limit", type="number", compact=True)))
+                  ("max ms", Input(placeholder="latency limit", id="ex-limit", type="number", compact=True)),
+                  ("float in", precision_select("ex-infer")))
         with Horizontal(classes="buttons"):
             yield Button("Run sweep", id="ex-run", variant="primary")
         yield Static(id="ex-note", classes="hint", markup=False)
@@ -119,9 +120,10 @@ class ExplorePane(VerticalScroll):
             time_s = number(value("#ex-time"), "seconds per cell")
             limit = number(value("#ex-limit"), "latency limit") if value("#ex-limit") else None
         except BadInput as exc:
-            self.app.notify(str(exc), severity="error")
+            self.app.notify(error_text(exc), severity="error")
             return
-        job = self.app.start_explore(self.model, batches, streams, time_s, limit)
+        job = self.app.start_explore(self.model, batches, streams, time_s, limit,
+                                     infer_precision=chosen_precision(self, "ex-infer"))
         if job is not None:
             cells = len(set(batches)) * len(set(streams))
             self.app.notify(f"{job.name} started: {cells} cells x {time_s:g} s; the grid fills in when it ends")

@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
@@ -18,6 +19,7 @@ from engine.records import Model
 
 from ..app import reports_errors
 from ..widgets.path_input import path_field
+from ..widgets.tables import literal
 
 NOTE = ("A tar.gz with the IR, infer.py (owb's preprocessing and decoding; needs only openvino, numpy "
         "and pillow), benchmark.sh (the best measured configuration), requirements.txt and a README "
@@ -66,13 +68,14 @@ class ExportPane(VerticalScroll):
     @on(Input.Submitted, "#export-path")
     @reports_errors
     def export(self) -> None:
-        from engine.deploy import export_package, output_path
+        from engine.deploy import export_package
+        from engine.output import output_path
 
         app, ws, model = self.app, self.app.ws, self.model
         force = self.query_one("#export-force", Checkbox).value
-        out = output_path(self.query_one("#export-path", Input).value.strip(), force)  # bad paths fail here, at once
+        out = output_path(self.query_one("#export-path", Input).value.strip(), force, home=ws.home)  # bad paths fail here, at once
         note = self.query_one("#export-note", Static)
-        note.update(f"exporting {model.name} to {out} …")
+        note.update(literal(f"exporting {model.name} to {out} …"))
 
         def work() -> dict:
             result = export_package(ws, model, out, force=force)
@@ -89,4 +92,4 @@ class ExportPane(VerticalScroll):
         self.app.notify(f"deployment package written to {result['package']}{slower}", title="export done",
                         timeout=10, severity="warning" if slower else "information")
         if self.is_attached:
-            self.query_one("#export-note", Static).update(f"written: {result['package']}\n{NOTE}")
+            self.query_one("#export-note", Static).update(literal(f"written: {result['package']}") + Text(f"\n{NOTE}"))

@@ -13,6 +13,8 @@ from textual.widgets import Button, Input, Label, Static
 
 from engine.errors import BadInput
 
+from ..widgets.tables import literal
+
 
 def row(*pairs: tuple[str, Widget]) -> Horizontal:
     """One form line: ``label [field]  label [field]``."""
@@ -21,6 +23,24 @@ def row(*pairs: tuple[str, Widget]) -> Horizontal:
         children.append(Label(label, classes="field-label"))
         children.append(widget)
     return Horizontal(*children, classes="form-row")
+
+
+def precision_select(id: str, default: str = "auto") -> Widget:
+    """The inference-precision field (engine.precision): auto is the plugin's
+    choice, bf16 on CPUs with BF16."""
+    from textual.widgets import Select
+
+    from engine.precision import CHOICES
+
+    labels = {"auto": "auto (plugin's choice)", "f32": "f32", "bf16": "bf16", "f16": "f16"}
+    return Select([(labels[c], c) for c in CHOICES], value=default, allow_blank=False, id=id, compact=True)
+
+
+def chosen_precision(screen: Any, id: str) -> str:
+    from textual.widgets import Select
+
+    value = screen.query_one(f"#{id}", Select).value
+    return value if isinstance(value, str) else "auto"
 
 
 def ints(text: str, field: str) -> list[int] | None:
@@ -85,7 +105,7 @@ class ImportForm(ModalScreen):
 
     def _say(self, text: str, error: bool = False) -> None:
         status = self.query_one(self.STATUS, Static)
-        status.update(text)
+        status.update(literal(text))
         status.set_class(error, "error")
 
     def _new_path(self) -> str | None:

@@ -1,6 +1,8 @@
 """Import Dataset: a folder or archive. Entering a folder's path shows what
 the import would record (format, counts, validation) before Import copies
-it; an archive is checked once extracted, on import."""
+it; an archive is checked once extracted, on import. Opened for a model, the
+model's task settles a folder that fits two formats; otherwise the format
+list offers just the formats that fit."""
 
 from __future__ import annotations
 
@@ -12,19 +14,21 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Button, Input, Label, Select, Static
 from textual.worker import Worker, WorkerState
 
-from engine.records import Dataset
+from engine.errors import AmbiguousFormat
+from engine.records import Dataset, Model
 
 from ..app import error_text
 from ..widgets.path_input import path_field
 from .forms import ImportForm, row
 
 FORMAT_CHOICES = ("imagenet", "imagefolder", "voc-detection", "voc-segmentation", "coco", "unannotated")
+ALL_FORMATS = [("auto-detect", "auto"), *[(f, f) for f in FORMAT_CHOICES]]
 
 
-def inspect(path: str, fmt: str) -> str:
+def inspect(path: str, fmt: str, task: str | None = None) -> str:
     from engine.dataset_store import inspect_dataset
 
-    found = inspect_dataset(path, fmt)
+    found = inspect_dataset(path, fmt, task)
     if found is None:
         return "archive: extracted, detected and validated inside the workspace when imported"
     return summary_text(found, "found") + "\nImport copies it into the workspace."
@@ -44,13 +48,18 @@ class ImportDatasetScreen(ImportForm):
     STATUS = "#summary"
     KIND = "dataset"
 
-    def __init__(self) -> None:
+    def __init__(self, model: Model | None = None) -> None:
         super().__init__()
         self.imported: Dataset | None = None
+        self.model = model
+        self.model_task = model.config.task if model is not None else None
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog form", id="import-dataset"):
-            yield Label("Import dataset", classes="dialog-title")
+            title = "Import dataset"
+            if self.model is not None:
+                title += f" for {self.model.name} ({self.model_task})"
+            yield Label(title, classes="dialog-title", markup=False)
             with Horizontal(classes="form-row"):
                 yield Label("path", classes="field-label")
                 yield from path_field("path", "dataset folder or .zip / .tar / .tar.gz archive")
@@ -74,18 +83,40 @@ class ImportDatasetScreen(ImportForm):
 
     @on(Input.Submitted, "#path")
     @on(Input.Blurred, "#path")
-    def _path_entered(self) -> None:
+    def _path_entered(self, event: Input.Submitted | Input.Blurred | None = None) -> None:
+        previous = self._read_path
         path = self._new_path()
         if path is None:
             return
-        fmt = str(self.query_one("#format", Select).value)
+        if event is not None and previous:
+            self._reset_format()  # a format chosen for another folder says nothing about this one
+        self._inspect(path)
+
+    def _inspect(self, path: str) -> None:
+        fmt, task = str(self.query_one("#format", Select).value), self.model_task
         self._say(f"reading {path} … (annotations, and every image's header)")
-        self._read(lambda: inspect(path, fmt), path, "detect")
+        self._read(lambda: inspect(path, fmt, task), path, "detect")
 
     @on(Select.Changed, "#format")
     def _format_changed(self) -> None:
-        self._read_path = ""  # the same folder read as another format
-        self._path_entered()
+        path = self.query_one("#path", Input).value.strip()
+        if path:  # the same folder read as another format
+            self._read_path = path
+            self._inspect(path)
+
+    def _reset_format(self) -> None:
+        select = self.query_one("#format", Select)
+        with self.prevent(Select.Changed):
+            select.set_options(ALL_FORMATS)
+            select.value = "auto"
+
+    def _offer(self, error: AmbiguousFormat) -> None:
+        """A folder that fits several formats: the list offers just those."""
+        select = self.query_one("#format", Select)
+        with self.prevent(Select.Changed):
+            select.set_options([("fits several: choose", "auto"), *[(f, f) for f in error.candidates]])
+            select.value = "auto"
+        select.focus()
 
     @on(Button.Pressed, "#import")
     @on(Input.Submitted, "#name")
@@ -95,12 +126,12 @@ class ImportDatasetScreen(ImportForm):
             return
         name = self.query_one("#name", Input).value.strip() or None
         fmt = str(self.query_one("#format", Select).value)
-        ws = self.app.ws
+        ws, task = self.app.ws, self.model_task
 
         def work() -> Dataset:
             from engine.dataset_store import import_dataset
 
-            return import_dataset(ws, path, name=name, fmt=fmt)
+            return import_dataset(ws, path, name=name, fmt=fmt, task=task)
 
         self._run_import(work, f"importing {path} … (copying and validating every image)")
 
@@ -116,6 +147,8 @@ class ImportDatasetScreen(ImportForm):
                 self._say(worker.result)
             elif event.state == WorkerState.ERROR:
                 self._say(error_text(worker.error), error=True)
+                if isinstance(worker.error, AmbiguousFormat):
+                    self._offer(worker.error)
         elif event.state == WorkerState.SUCCESS:
             self.imported = worker.result
             self._say(summary_text(self.imported))
@@ -123,8 +156,13 @@ class ImportDatasetScreen(ImportForm):
             self.query_one("#import", Button).disabled = False
             self.query_one("#path", Input).value = ""
             self._read_path = ""
+            self._reset_format()
             self.query_one("#close", Button).focus()
         elif event.state == WorkerState.ERROR:
             self.query_one("#import", Button).disabled = False
             self._say(error_text(worker.error), error=True)
             self.app.show_error(worker.error)
+            if isinstance(worker.error, AmbiguousFormat):
+                self._offer(worker.error)
+            elif str(self.query_one("#format", Select).value) != "auto":
+                self._reset_format()  # never left to fail the next import

@@ -13,11 +13,14 @@ from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Input, Label, Select, Static
 from textual.worker import Worker, WorkerState
 
-from engine.records import COLORS, RESIZE_MODES, TASKS, Model
+from engine.norm_presets import NORM_PRESETS
+from engine.records import COLORS, PAD_POSITIONS, RESIZE_MODES, TASKS, Model
+
+from engine.errors import BadInput
 
 from ..app import error_text
 from ..widgets.path_input import path_field
-from .forms import ImportForm, floats, ints, joined, row
+from .forms import ImportForm, floats, ints, joined, number, row
 
 
 def read_defaults(path: str) -> dict:
@@ -60,7 +63,13 @@ class ImportModelScreen(ImportForm):
             yield row(("colour", Select([(c, c) for c in COLORS], value="RGB", allow_blank=False, id="color",
                                         compact=True)),
                       ("resize", Select([(r, r) for r in RESIZE_MODES], value="stretch", allow_blank=False,
-                                        id="resize", compact=True)))
+                                        id="resize", compact=True)),
+                      ("norm", Select([("numbers", ""), *[(n, n) for n in NORM_PRESETS]], value="",
+                                      allow_blank=False, id="norm", compact=True)))
+            yield row(("crop", Input("0.875", id="crop-fraction", type="number", compact=True)),
+                      ("pad at", Select([(p, p) for p in PAD_POSITIONS], value="center", allow_blank=False,
+                                        id="pad-position", compact=True)),
+                      ("pad value", Input("0", id="pad-value", type="integer", compact=True)))
             yield row(("mean", Input("0,0,0", id="mean", compact=True)),
                       ("scale", Input("1,1,1", id="scale", compact=True)))
             with Horizontal(classes="form-row"):
@@ -96,37 +105,60 @@ class ImportModelScreen(ImportForm):
         self.query_one("#layout", Input).value = cfg.layout
         self.query_one("#color", Select).value = cfg.color
         self.query_one("#resize", Select).value = cfg.resize
+        self.query_one("#norm", Select).value = ""
         self.query_one("#mean", Input).value = joined(cfg.mean)
         self.query_one("#scale", Input).value = joined(cfg.scale)
         dynamic = cfg.shape is None
         note = "\ninput shape is dynamic: set a static shape above" if dynamic else ""
         self._say(f"{found['format']}: {tensors_text(found['facts'])}{note}")
 
+    @on(Select.Changed, "#norm")
+    @on(Select.Changed, "#color")
+    def _norm_changed(self) -> None:
+        """A preset shows its numbers in the mean and scale fields, in the colour order chosen."""
+        from engine.norm_presets import preset_values
+
+        norm, color = str(self.query_one("#norm", Select).value), self.query_one("#color", Select)
+        if not norm:
+            return
+        if norm == "caffe" and color.value == "RGB":
+            color.value = "BGR"  # caffe models read BGR; its Changed comes back here
+            return
+        channels = 1 if color.value == "GRAY" else 3
+        mean, scale = preset_values(norm, str(color.value), channels)
+        self.query_one("#mean", Input).value = joined(mean)
+        self.query_one("#scale", Input).value = joined(scale)
+
     # -- import --------------------------------------------------------------
     def config(self) -> dict[str, Any]:
         value = lambda i: self.query_one(i, Input).value.strip()  # noqa: E731
+        pad = value("#pad-value")
+        if pad and not pad.isdigit():
+            raise BadInput(f"pad value must be a whole number 0..255; got {pad!r}")
         return {
             "task": str(self.query_one("#task", Select).value) or None,
             "shape": ints(value("#shape"), "shape"),
             "layout": value("#layout") or None,
             "color": str(self.query_one("#color", Select).value),
             "resize": str(self.query_one("#resize", Select).value),
+            "crop_fraction": number(value("#crop-fraction"), "crop fraction", 0.875),
+            "pad_position": str(self.query_one("#pad-position", Select).value),
+            "pad_value": int(pad) if pad else 0,
+            "norm": str(self.query_one("#norm", Select).value) or None,
             "mean": floats(value("#mean"), "mean"),
             "scale": floats(value("#scale"), "scale"),
         }
 
     @on(Button.Pressed, "#import")
-    @on(Input.Submitted, "#name, #shape, #layout, #mean, #scale, #labels")
+    @on(Input.Submitted, "#name, #shape, #layout, #mean, #scale, #labels, #crop-fraction, #pad-value")
     def _import(self) -> None:
-        from engine.errors import BadInput
-
         path = self._required_path()
         if path is None:
             return
         try:
             config = self.config()
         except BadInput as exc:
-            self.app.notify(str(exc), severity="error")
+            self.app.notify(error_text(exc), severity="error")
             return
         name = self.query_one("#name", Input).value.strip() or None
         labels = self.query_one("#labels", Input).value.strip() or None

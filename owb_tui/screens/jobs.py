@@ -15,6 +15,7 @@ from textual.widgets import DataTable, Header, Input, Static, TextArea
 from engine.jobs import ACTIVE, read_log
 from engine.metrics import accuracy_change
 from engine.records import Job
+from engine.terminal_text import printable
 
 from ..app import reports_errors
 from ..widgets.footer import KeyFooter
@@ -37,11 +38,18 @@ def done_summary(job: Job) -> str:
         if acc:
             text += f"; accuracy {accuracy_change(acc['drop'])}"
         fps = r.get("throughput_fps")
-        if fps and fps.get("ratio"):
-            text += f"; {fps['ratio']:.2f}x throughput"
+        for precision, f in (fps.get("by_precision") or {"": fps} if fps else {}).items():
+            if f.get("ratio"):
+                s = f.get("ratio_spread")
+                text += f"; {f['ratio']:.2f}x throughput" + (f" in {precision}" if precision else "") + (
+                    f" ({s['low']:.2f}-{s['high']:.2f}, {s['runs']} runs)" if s else "")
         return text
     if job.kind == "benchmark" and "throughput_fps" in r:
-        return f"{job.name}: {r['throughput_fps']:.1f} FPS, median latency {r['latency_ms']['median']:.2f} ms"
+        from engine.measure.protocol import spread_text
+
+        spread = f" ({spread_text(r['throughput_spread'])})" if r.get("throughput_spread") else ""
+        return (f"{job.name}: {r['throughput_fps']:.1f} FPS{spread}, median latency {r['latency_ms']['median']:.2f} ms, "
+                f"{r.get('hint', '?')} hint, {r.get('inference_precision', '?')}")
     if job.kind == "accuracy" and "value" in r:
         return f"{job.name}: {r['metric']} {r['value'] * 100:.2f}% on {r['images']} images"
     if job.kind == "report" and "name" in r:
@@ -143,11 +151,11 @@ class JobsScreen(FilterKeys, Screen):
             detail.update("No jobs yet. Optimize, benchmark, accuracy and explore run here as jobs.")
             return
         text = Text()
-        text.append(f"{job.name}", style="bold")
+        text.append(printable(job.name), style="bold")
         text.append(f"  {job.state}", style=STATE_STYLES.get(job.state, ""))
         text.append(f"  stage: {job.stage or '-'}\nstarted {stamp(job.started)}  finished {stamp(job.finished)}")
         if job.error:
-            text.append(f"\n{job.error}", style="red")
+            text.append("\n" + printable(job.error), style="red")
         text.append("\nenter: whole log" + ("   x: cancel" if job.state in ACTIVE else ""), style="dim")
         detail.update(text)
 
@@ -214,9 +222,9 @@ class JobLogScreen(Screen):
         if job is None:
             self.app.notify(f"job {self.job_id} no longer exists", severity="error")
             return
-        title = Text(f"{job.name}  {job.state}", style="bold")
+        title = Text(f"{printable(job.name)}  {job.state}", style="bold")
         if job.error:
-            title.append(f"\n{job.error}", style="red")
+            title.append("\n" + printable(job.error), style="red")
         self.query_one("#log-title", Static).update(title)
         text = read_log(self.app.ws, job) or f"job {job.id} has no log yet\n"
         if text == self._shown:

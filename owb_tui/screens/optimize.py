@@ -15,8 +15,9 @@ from textual.widgets import Button, Checkbox, Collapsible, Input, Select, Static
 from engine.errors import BadInput
 from engine.records import Dataset, Model
 
-from ..app import reports_errors
-from .forms import number, row
+from ..app import error_text, reports_errors
+from ..widgets.tables import literal
+from .forms import chosen_precision, number, precision_select, row
 
 METHOD_NOTES = {
     "default": "Default: NNCF post-training quantization; seconds to minutes, works without annotations.",
@@ -36,13 +37,15 @@ class OptimizeForm(VerticalScroll):
             yield Static(f"{self.model.name} is INT8 already; optimize its FP32 parent "
                          f"{parent.name if parent else ''} instead.", classes="hint", markup=False)
             return
-        datasets = self.app.ws.all(Dataset)
+        from engine.dataset_choice import ordered
+
+        datasets, first = ordered(self.app.ws, self.model)
         if not datasets:
             yield Static("No dataset yet: import one with d on the Projects screen (esc), then come back.",
                          classes="hint", markup=False)
             return
-        choices = [(f"{d.name} ({d.images} img{'' if d.annotated else ', unannotated'})", d.id) for d in datasets]
-        first = next((d.id for d in datasets if d.annotated), datasets[0].id)
+        choices = [(literal(f"{d.name} ({d.images} img{'' if d.annotated else ', unannotated'})"), d.id)
+                   for d in datasets]
         yield row(("dataset", Select(choices, value=first, allow_blank=False, id="opt-dataset", compact=True)))
         yield row(("calib. on", Select([("the same dataset", ""), *choices], value="", allow_blank=False,
                                        id="opt-calibration", compact=True)))
@@ -58,6 +61,7 @@ class OptimizeForm(VerticalScroll):
             yield row(("preset", Select([("Performance (symmetric)", "performance"),
                                          ("Mixed (asym. activations)", "mixed")],
                                         value="performance", allow_blank=False, id="opt-preset", compact=True)))
+            yield row(("float in", precision_select("opt-infer")))
             yield row(("bench s", Input("10", id="opt-bench", type="number", compact=True)),
                       ("ranking", Input(placeholder="images (AA)", id="opt-ranking", type="integer",
                                         compact=True)))
@@ -85,7 +89,7 @@ class OptimizeForm(VerticalScroll):
         note = METHOD_NOTES[str(method)]
         if method == "accuracy-aware" and dataset is not None and not dataset.annotated:
             note = f"{dataset.name} has no annotations: AccuracyAware needs an annotated dataset."
-        self.query_one("#opt-note", Static).update(note)
+        self.query_one("#opt-note", Static).update(literal(note))
 
     def spec(self) -> tuple[Any, float]:
         from engine.calibration import CalibrationSpec
@@ -118,9 +122,9 @@ class OptimizeForm(VerticalScroll):
         try:
             spec, bench_time = self.spec()
         except BadInput as exc:
-            self.app.notify(str(exc), severity="error")
+            self.app.notify(error_text(exc), severity="error")
             return
-        job = self.app.start_calibration(spec, bench_time)
+        job = self.app.start_calibration(spec, bench_time, infer_precision=chosen_precision(self, "opt-infer"))
         if job is not None:
             self.app.notify(f"{job.name} started; its progress shows on Projects and in Jobs (j)")
             self.app.go_home()

@@ -16,14 +16,15 @@ from textual.widget import Widget
 from textual.widgets import DataTable, Header, Input, Static, TabbedContent, TabPane
 from textual.worker import Worker, WorkerState
 
-from engine.benchmark import history
+from engine.measure.benchmark import history
 from engine.records import Dataset, InferenceResult, Model, Project
+from engine.terminal_text import printable
 
 from ..app import error_text, reports_errors
 from ..commands.common import human_size
 from ..widgets.footer import KeyFooter
 from ..widgets.progress import JobStatus
-from ..widgets.tables import FilterBar, FilterKeys, cell, cells, clip, filter_binding, matches, num
+from ..widgets.tables import FilterBar, FilterKeys, cell, cells, clip, filter_binding, literal, matches, num
 from .explore import ExplorePane
 from .optimize import OptimizeForm
 
@@ -39,21 +40,43 @@ def facts_text(ws: Any, m: Model) -> Text:
     ds = ", ".join(f"{d.name} ({d.format}, {d.images} img{'' if d.annotated else ', unannotated'})"
                    for d in used) or "none yet"
     text = Text()
-    text.append(m.name, style="bold")
+    text.append(printable(m.name), style="bold")
     text.append(f"  {m.precision} {cfg.task}  input {shape} {cfg.layout} {cfg.color}\n")
-    text.append(f"{human_size(m.size_bytes)}, {m.params:,} params, {gflops}; datasets: {ds}\n")
+    text.append(f"{human_size(m.size_bytes)}, {m.params:,} params, {gflops}; datasets: {printable(ds)}\n")
     children = [x.name for x in models.values() if x.parent == m.id]
     if m.parent:
         prov = m.provenance
         parent = models.get(m.parent)
-        text.append(f"from {parent.name if parent else prov.get('parent_name', '?')}: "
+        text.append(f"from {printable(parent.name if parent else prov.get('parent_name', '?'))}: "
                     f"{prov.get('method', '?')}/{prov.get('preset', '?')}, "
-                    f"{prov.get('subset_images', '?')} img of {prov.get('calibration_dataset_name', '?')}, "
+                    f"{prov.get('subset_images', '?')} img of {printable(prov.get('calibration_dataset_name', '?'))}, "
                     f"{prov.get('seconds', 0):.1f} s, {len(prov.get('fp32_ops', []))} FP32 ops",
                     style="dim")
     else:
-        text.append(f"INT8 children: {', '.join(children) or 'none yet (o: optimize)'}", style="dim")
+        text.append(f"INT8 children: {printable(', '.join(children)) or 'none yet (o: optimize)'}", style="dim")
+    text.append("\n" + printable(speed_line(ws, m)))
     return text
+
+
+def speed_line(ws: Any, m: Model) -> str:
+    """The throughput-hint figure and, apart from it, the latency-hint one,
+    each with its spread, runs and precision."""
+    from engine.measure.protocol import figure_text, latest_figure
+
+    parts = []
+    for hint in ("throughput", "latency"):
+        fig = latest_figure(ws, m, hint)
+        parts.append(figure_text(fig) if fig else f"{hint} hint: not measured (b: benchmark)")
+    return "speed: " + " | ".join(parts)
+
+
+def layer_sum_text(table: dict) -> str:
+    measured = table.get("measured_latency_ms")
+    if not measured:
+        return (f"layers sum to {table['total_ms']:.3f} ms (no latency-hint benchmark in {table['inference_precision']} "
+                "to set beside it: b, hint latency)")
+    return (f"layers sum to {table['total_ms']:.3f} ms vs {measured:.3f} ms measured by the latest latency-hint "
+            f"benchmark ({table['sum_vs_measured']:.0%}), profiling overhead {table['profiling_overhead']:+.0%}")
 
 
 def result_summary(r: InferenceResult) -> tuple[str, str]:
@@ -61,9 +84,12 @@ def result_summary(r: InferenceResult) -> tuple[str, str]:
     x = r.result
     if r.kind == "benchmark":
         lat = x.get("latency_ms", {}).get("median")
-        return (f"{x.get('throughput_fps', 0):.1f} FPS  {lat:.2f} ms",
+        series = x.get("series") or {}
+        run = f" run {series['index'] + 1}/{series['runs']}" if series else ""
+        flag = " disturbed" if x.get("disturbed") else ""
+        return (f"{x.get('throughput_fps', 0):.1f} FPS  {lat:.2f} ms{flag}",
                 f"{x.get('hint', '?')[:3]} {x.get('streams', '?')}s/{x.get('requests', '?')}r "
-                f"b{x.get('batch', '?')} {x.get('inference_precision', '')}")
+                f"b{x.get('batch', '?')} {x.get('inference_precision', '')}{run}")
     if r.kind == "accuracy":
         return f"{x.get('metric', '?')} {x.get('value', 0) * 100:.2f}%", f"{x.get('images', '?')} images"
     if r.kind == "explore":
@@ -82,6 +108,9 @@ class ProjectScreen(FilterKeys, Screen):
         Binding("b", "benchmark", "bench", tooltip="Benchmark this model", id="project-benchmark"),
         Binding("a", "accuracy", "accuracy", tooltip="Measure accuracy on an annotated dataset",
                 id="project-accuracy"),
+        Binding("d", "import_dataset", "dataset", show=False,
+                tooltip="Import a dataset for this model: its task settles a folder that fits two formats",
+                id="project-import-dataset"),
         Binding("p", "tab('performance')", "perf", show=False, tooltip="Performance tab: inference history",
                 id="tab-performance"),
         Binding("l", "layers", "layers", show=False,
@@ -239,6 +268,11 @@ class ProjectScreen(FilterKeys, Screen):
 
         self.app.push_screen(AccuracyDialog(self.model))
 
+    def action_import_dataset(self) -> None:
+        from .import_dataset import ImportDatasetScreen
+
+        self.app.push_screen(ImportDatasetScreen(self.model), lambda _d: self.refresh_history())
+
     # -- layers --------------------------------------------------------------
     async def action_layers(self) -> None:
         await self.action_tab("layers")
@@ -250,12 +284,15 @@ class ProjectScreen(FilterKeys, Screen):
         ws, model = self.app.ws, self.model
         busy = bool(self.app.active_jobs())
         note = " (a job is running: times are inflated)" if busy else ""
-        self.query_one("#layers-note", Static).update(f"profiling {model.name} …{note}")
+        self.query_one("#layers-note", Static).update(literal(f"profiling {model.name} …{note}"))
 
         def work() -> dict:
-            from engine.layers import layers_for_model
+            from engine.measure.layers import against_benchmark, layers_for_model
+            from engine.measure.protocol import latest_figure
 
-            return layers_for_model(ws, model)
+            table = layers_for_model(ws, model)  # the latency hint: one request, layers back to back
+            fig = latest_figure(ws, model, "latency", precision=table["inference_precision"])
+            return against_benchmark(table, fig["latency_ms"]["median"] if fig else None)
 
         self.run_worker(work, thread=True, exclusive=True, group="layers", exit_on_error=False)
 
@@ -265,7 +302,7 @@ class ProjectScreen(FilterKeys, Screen):
         event.stop()
         note = self.query_one("#layers-note", Static)
         if event.state == WorkerState.ERROR:
-            note.update(Text(error_text(event.worker.error), style="red"))
+            note.update(literal(error_text(event.worker.error), style="red"))
             self.app.show_error(event.worker.error)
         elif event.state == WorkerState.SUCCESS:
             self.layer_table = event.worker.result
@@ -278,7 +315,8 @@ class ProjectScreen(FilterKeys, Screen):
         self.query_one("#layers-note", Static).update(Text(
             f"{table['executed_layers']} of {table['graph_nodes']} runtime nodes executed, "
             f"{table['latency_ms_avg']:.3f} ms per inference (mean of {table['runs']}), "
-            f"{float_precision_note(table['model_precision'], table['inference_precision'])}; {table['cpu']}"))
+            f"{float_precision_note(table['model_precision'], table['inference_precision'])}, latency hint; "
+            f"{layer_sum_text(table)}; {table['cpu']}"))
         for key, groups, field in (("by-precision", table["by_precision"], "runtime_precision"),
                                    ("by-type", table["by_type"], "type")):
             t = self.query_one(f"#{key}", DataTable)

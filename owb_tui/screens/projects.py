@@ -13,12 +13,13 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import DataTable, Header, Input, Static
 
-from engine.benchmark import history
+from engine.measure.benchmark import history
 from engine.errors import NotFound
 from engine.projects import model_tree
 from engine.records import Dataset, InferenceResult, Model, Project
+from engine.terminal_text import printable
 
-from ..app import reports_errors
+from ..app import error_text, reports_errors
 from ..commands.common import human_size
 from ..widgets.footer import KeyFooter
 from ..widgets.progress import JobStatus
@@ -30,28 +31,33 @@ class ModelRow:
     depth: int
     model: Model
     datasets: list[str]
-    benchmark: InferenceResult | None
+    throughput: dict | None  # the latest throughput-hint figure (engine.measure.protocol)
+    latency: dict | None  # the latest latency-hint figure: its own column, never a stand-in
     accuracy: InferenceResult | None
 
 
 def model_rows(ws: Any) -> list[ModelRow]:
-    """The model tree with each model's datasets and latest measurements."""
+    """The model tree with each model's datasets and latest measurements:
+    the throughput-hint figure (benchmark_app's default) and, apart from it,
+    the latency-hint figure."""
+    from engine.measure.protocol import latest_figure
+
     datasets = {d.id: d.name for d in ws.all(Dataset)}
     projects = ws.all(Project)
     results = history(ws)
     rows = []
     for depth, m in model_tree(ws):
         mine = [r for r in results if r.model == m.id]
-        bench = [r for r in mine if r.kind == "benchmark"]
         acc = [r for r in mine if r.kind == "accuracy"]
         names = sorted({datasets[p.dataset] for p in projects if p.model == m.id and p.dataset in datasets})
-        rows.append(ModelRow(depth, m, names, bench[-1] if bench else None, acc[-1] if acc else None))
+        rows.append(ModelRow(depth, m, names, latest_figure(ws, m, "throughput"), latest_figure(ws, m, "latency"),
+                             acc[-1] if acc else None))
     return rows
 
 
 def tree_label(depth: int, name: str, busy: bool) -> Text:
     prefix = "  " * max(0, depth - 1) + ("└ " if depth else "")
-    text = Text(clip(prefix + name, 24))
+    text = Text(clip(prefix + printable(name), 24))
     if busy:
         text.append(" *", style="bold yellow")
     return text
@@ -83,8 +89,11 @@ class ProjectsScreen(FilterKeys, Screen):
         table.add_column("model", key="model")
         table.add_column("prec", key="precision")
         table.add_column("dataset", key="dataset")
-        table.add_column(Text("FPS", justify="right"), key="fps")
-        table.add_column(Text("lat ms", justify="right"), key="latency")
+        # Named by hint: a latency-hint run is its own figure and never
+        # replaces the throughput figure (benchmark_app's default).
+        table.add_column(Text("FPS thr", justify="right"), key="fps")
+        table.add_column(Text("ms thr", justify="right"), key="latency")
+        table.add_column(Text("ms lat", justify="right"), key="latency-hint")
         table.add_column(Text("acc", justify="right"), key="accuracy")
         table.add_column(Text("size", justify="right"), key="size")
         yield table
@@ -119,16 +128,17 @@ class ProjectsScreen(FilterKeys, Screen):
         busy = {j.params.get("model") for j in self.app.active_jobs()}
         for r in rows:
             m = r.model
-            b = r.benchmark.result if r.benchmark else {}
+            thr, lat = r.throughput or {}, r.latency or {}
             a = r.accuracy.result if r.accuracy else None
             if not matches(query, [m.name, m.precision, *r.datasets]):
                 continue
             table.add_row(
                 tree_label(r.depth, m.name, m.id in busy),
                 cell(m.precision, style="bold green" if m.precision == "INT8" else ""),
-                cell(clip(", ".join(r.datasets), 14)),
-                num(b.get("throughput_fps")),
-                num((b.get("latency_ms") or {}).get("median"), "{:.2f}"),
+                cell(clip(", ".join(r.datasets), 10)),
+                num(thr.get("throughput_fps")),
+                num((thr.get("latency_ms") or {}).get("median"), "{:.2f}"),
+                num((lat.get("latency_ms") or {}).get("median"), "{:.2f}"),
                 num(a["value"] * 100 if a else None, "{:.1f}%"),
                 cell(human_size(m.size_bytes), justify="right"),
                 key=m.id,
@@ -159,7 +169,7 @@ class ProjectsScreen(FilterKeys, Screen):
         try:
             return self.app.ws.get(Model, key)
         except NotFound as exc:
-            self.app.notify(str(exc), severity="error")
+            self.app.notify(error_text(exc), severity="error")
             self.refresh_rows()
             return None
 

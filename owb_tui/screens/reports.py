@@ -16,13 +16,13 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Button, Header, Input, Select, Static
 
-from engine.records import Dataset, Model, Report
+from engine.records import Model, Report
 
 from ..app import reports_errors
 from ..widgets.footer import KeyFooter
 from ..widgets.progress import JobStatus
 from ..widgets.report_view import ARROWS, ReportView
-from ..widgets.tables import FilterBar, FilterKeys, RowTable, cell, clip, filter_binding
+from ..widgets.tables import FilterBar, FilterKeys, RowTable, cell, clip, filter_binding, literal
 from .forms import row
 
 KIND_NOTES = {
@@ -70,9 +70,12 @@ class ReportsPane(Vertical):
         kinds = [("accuracy vs annotations", "accuracy")]
         if self.model.parent:
             kinds += [("predictions vs parent", "predictions"), ("tensor distance vs parent", "tensor-distance")]
-        datasets = [(d.name, d.id) for d in self.app.ws.all(Dataset)]
+        from engine.dataset_choice import ordered
+
+        found, default = ordered(self.app.ws, self.model)
+        datasets = [(literal(f"{d.name} ({d.format})"), d.id) for d in found]
         yield row(("kind", Select(kinds, value="accuracy", allow_blank=False, id="rep-kind", compact=True)),
-                  ("dataset", Select(datasets, value=datasets[0][1] if datasets else Select.NULL,
+                  ("dataset", Select(datasets, value=default if datasets else Select.NULL,
                                      id="rep-dataset", compact=True)))
         if self.model.config.task in ("detection", "segmentation"):
             yield row(("table", Select([("basic: a row per image", "basic"),
@@ -173,7 +176,7 @@ class ReportScreen(FilterKeys, Screen):
         self.sub_title = report.name
         wanted = report.summary.get("mode", "basic")
         self.mode = wanted if wanted in modes(report) else "basic"
-        self.query_one("#report-summary", Static).update(Text(f"{report.name}: {summary_line(report)}"))
+        self.query_one("#report-summary", Static).update(literal(f"{report.name}: {summary_line(report)}"))
         self.watch(self.query_one(ReportView), "cursor_col", lambda _col: self.update_status(), init=False)
         self.show()
 
@@ -197,7 +200,7 @@ class ReportScreen(FilterKeys, Screen):
         view = self.query_one(ReportView)
         view.sort = self.sort
         view.set_table(table, [short(title) for title in table.columns])
-        self.query_one("#report-legend", Static).update(Text(self.legend(report, list(table.columns))))
+        self.query_one("#report-legend", Static).update(literal(self.legend(report, list(table.columns))))
         self.total = total
         self.update_status()
 
@@ -297,10 +300,12 @@ class ReportScreen(FilterKeys, Screen):
 
     @reports_errors
     def action_export(self) -> None:
+        from engine.output import free_path, output_path
+
         safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in self.report.name)
         if self.shown is None:
             self.app.notify("no rows are shown yet: nothing to export", severity="warning")
             return
-        target = Path.cwd() / f"{safe}.csv"
+        target = output_path(free_path(Path.cwd() / f"{safe}.csv"), home=self.app.ws.home, flag="CSV file")
         self.shown.to_csv(target)
         self.app.notify(f"wrote {len(self.shown)} rows to {target}")

@@ -23,7 +23,10 @@ from textual.widgets import Header, Static
 from textual.worker import get_current_worker
 
 from engine.errors import BadInput, OwbError
+from engine.output import free_path, output_path
 from engine.records import Dataset, Model, Report
+from engine.terminal_text import printable
+from engine.visualize import save_picture
 
 from ..widgets.footer import KeyFooter
 from ..widgets.image_view import ImageView
@@ -111,8 +114,10 @@ class VisualizeScreen(Screen[int]):
 
             self.annotated = annotated_classes(ws, self.model, self.dataset)
         except OwbError as exc:
-            self.query_one(ImageView).fail(str(exc))
-            self.app.notify(str(exc), severity="error", timeout=8)
+            from ..app import error_text
+
+            self.query_one(ImageView).fail(error_text(exc))
+            self.app.notify(error_text(exc), severity="error", timeout=8)
             return
         self.draw()
 
@@ -154,13 +159,14 @@ class VisualizeScreen(Screen[int]):
             text.append(f" annotation{self.said(truth)}  ")
         if self.reference is not None:
             text.append("■", style=PARENT)
-            text.append(f" parent {self.reference.name}{self.said(self.cell('Class Predicted by Parent Model'))}  ")
+            text.append(f" parent {printable(self.reference.name)}"
+                        f"{self.said(self.cell('Class Predicted by Parent Model'))}  ")
             text.append("■", style=OPTIMIZED)
-            text.append(f" optimized {self.model.name if self.model else ''}"
+            text.append(f" optimized {printable(self.model.name) if self.model else ''}"
                         f"{self.said(self.cell('Class Predicted by Optimized Model'))}  ")
         elif self.model is not None:
             text.append("■", style=OPTIMIZED)
-            text.append(f" {self.model.name}{self.said(self.cell('Predicted Class'))}  ")
+            text.append(f" {printable(self.model.name)}{self.said(self.cell('Predicted Class'))}  ")
         if self.blendable:
             text.append(f"[{self.arrangement}; b switches]")
         return text
@@ -171,7 +177,7 @@ class VisualizeScreen(Screen[int]):
 
     @staticmethod
     def said(label: str | None) -> str:
-        return f": {label}" if label is not None else ""
+        return f": {printable(label)}" if label is not None else ""
 
     def draw(self) -> None:
         """The current row's picture: from the cache, else rendered in a thread."""
@@ -249,10 +255,10 @@ class VisualizeScreen(Screen[int]):
             return
         model = self.model.name if self.model else "model"
         suffix = "-blend" if self.arrangement == "blend" else ""
-        target = Path.cwd() / f"{safe_name(model)}-{safe_name(Path(self.image_name).stem)}{suffix}.png"
+        target = free_path(Path.cwd() / f"{safe_name(model)}-{safe_name(Path(self.image_name).stem)}{suffix}.png")
         try:
-            picture.save(target)
-        except OSError as exc:
-            self.app.notify(f"cannot write {target}: {exc.strerror or exc}", severity="error", timeout=8)
+            save_picture(picture, output_path(target, home=self.app.ws.home, flag="picture"))
+        except OwbError as exc:
+            self.app.notify(str(exc), severity="error", timeout=8)
             return
         self.app.notify(f"saved {target}")

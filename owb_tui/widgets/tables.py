@@ -14,6 +14,8 @@ from textual import on
 from textual.binding import Binding
 from textual.widgets import DataTable, Input, TextArea
 
+from engine.terminal_text import printable
+
 
 def selected_key(table: DataTable) -> str | None:
     """The row key under the cursor, or None for an empty table."""
@@ -24,9 +26,15 @@ def selected_key(table: DataTable) -> str | None:
 
 
 def cell(value: Any, justify: str = "left", style: str = "") -> Text:
+    """A table cell: plain text, never markup, control characters made visible."""
     if value is None or value == "":
         return Text("-", style="dim", justify=justify)
-    return Text(str(value), style=style, justify=justify)
+    return Text(printable(value), style=style, justify=justify)
+
+
+def literal(value: Any, style: str = "") -> Text:
+    """User text (names, labels, errors) for a Static, a Select or a title."""
+    return Text(printable(value), style=style)
 
 
 def cells(*values: Any) -> list[Text]:

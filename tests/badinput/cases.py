@@ -18,6 +18,8 @@ from PIL import Image
 
 from fixtures_datasets import image_bytes, make_voc_detection, tar_link, write_tar, write_zip  # noqa: F401 (re-exported)
 
+from .hardening_cases import build_hardening, hardening_cases
+
 # The workspace every case runs against holds these, imported beforehand.
 GOOD_MODEL, GOOD_DATASET, SEG_MODEL = "good", "good", "seg-as-cls"
 
@@ -30,8 +32,8 @@ class Case:
     mention: str  # the one error line must contain this (any case)
 
 
-def argv_for(case: Case, src: Path) -> list[str]:
-    return [a.format(src=src) for a in case.argv]
+def argv_for(case: Case, src: Path, ws: Path | None = None) -> list[str]:
+    return [a.replace("{src}", str(src)).replace("{ws}", str(ws)) for a in case.argv]
 
 
 def _case(group: str, name: str, mention: str, *argv: str) -> Case:
@@ -105,6 +107,7 @@ CASES: list[Case] = [
     # a model whose output cannot serve the task it was given
     _case("task", "segmentation-output-as-classification", "[N, C]", "accuracy", SEG_MODEL, "--dataset", GOOD_DATASET),
 ]
+CASES += hardening_cases(_case)  # issue 18: output paths, escapes, markup, limits, names, bundles, messages
 
 
 # -- builders ------------------------------------------------------------------------
@@ -122,6 +125,7 @@ def build_corpus(src: Path) -> Path:
     _images(src / "images")
     _annotations(src / "annotations")
     _names(src / "names")
+    build_hardening(src, good)
     return src
 
 

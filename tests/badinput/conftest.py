@@ -6,8 +6,11 @@ from __future__ import annotations
 import pytest
 
 from .cases import build_corpus
+from .hardening_cases import remove_deep
 
 
 @pytest.fixture(scope="session")
 def corpus(tmp_path_factory):
-    return build_corpus(tmp_path_factory.mktemp("badinput-corpus") / "src")
+    src = build_corpus(tmp_path_factory.mktemp("badinput-corpus") / "src")
+    yield src
+    remove_deep(src.parent / "deep")  # pytest's own clean-up recurses, and 1100 levels exceed Python's limit

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,6 +27,8 @@ from fixtures_datasets import image_bytes, make_coco
 
 from .cases import CASES, GOOD_DATASET, GOOD_MODEL, NON_UTF8, SEG_MODEL, argv_for, bad_images
 from .contract import assert_one_error_line, run_owb_process, tree
+
+CONTROL = re.compile(r"[\x00-\x09\x0b-\x1f\x7f-\x9f]")  # all but the line's own newline
 
 # Cases where owb breaks the contract today; strict, so a fix turns them red until unmarked.
 KNOWN_FAILURES: dict[str, str] = {}
@@ -60,8 +63,9 @@ def arena(tmp_path_factory, corpus) -> Arena:
 
 
 def test_corpus_is_big_and_covers_every_group():
-    assert len(CASES) >= 40 and len({c.name for c in CASES}) == len(CASES)
-    assert {c.group for c in CASES} == {"models", "archives", "images", "annotations", "names", "flags", "task"}
+    assert len(CASES) >= 40 + 36 and len({c.name for c in CASES}) == len(CASES)
+    assert {c.group for c in CASES} == {"models", "archives", "images", "annotations", "names", "flags", "task",
+                                        "hardening"}
 
 
 @pytest.mark.parametrize("case", [
@@ -72,9 +76,10 @@ def test_bad_input_is_refused_in_one_line_and_changes_nothing(arena, case, tmp_p
     cwd.mkdir(), home.mkdir()
     before = tree(arena.base, arena.src)
 
-    proc = run_owb_process(["--home", str(arena.ws), *argv_for(case, arena.src)], cwd, home)
+    proc = run_owb_process(["--home", str(arena.ws), *argv_for(case, arena.src, arena.ws)], cwd, home)
 
     assert_one_error_line(proc.returncode, proc.stdout, proc.stderr, case.mention)
+    assert not CONTROL.search(proc.stderr + proc.stdout), "a control character reached the terminal"
     assert str(arena.ws / "tmp") not in proc.stderr, "the message must name the user's input, not owb's scratch copy"
     assert tree(cwd, home) == {}, "owb wrote outside its workspace"
     assert tree(arena.base, arena.src) == before, "a file changed, appeared or vanished"

@@ -87,8 +87,9 @@ async def test_cancel_a_running_job_from_the_jobs_screen(ws, monkeypatch):
 
     # Slow each calibration image down, so the cancel lands mid-statistics on
     # a fast machine too (24 images would otherwise be done in a blink).
-    load = Preprocessor.load
-    monkeypatch.setattr(Preprocessor, "load", lambda self, path: (_time.sleep(0.3), load(self, path))[1])
+    # (to_tensor: every calibration image passes it, decoded or from the decode cache)
+    to_tensor = Preprocessor.to_tensor
+    monkeypatch.setattr(Preprocessor, "to_tensor", lambda self, px: (_time.sleep(0.3), to_tensor(self, px))[1])
     app = OwbApp(ws)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()

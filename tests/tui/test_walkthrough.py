@@ -223,7 +223,9 @@ async def test_tutorial_by_keys(demo_ws, tmp_path):
         assert app.screen.query_one("#rep-kind").value == "predictions"
         await pilot.press("tab")
         assert focused_id(app) == "rep-dataset"
-        await pilot.press("enter", "down", "down", "enter")  # demo-shapes -> demo-unannotated -> mini-shapes
+        # classification sets first, the one last used with the child (its accuracy) on top
+        assert app.screen.query_one("#rep-dataset").value == ws.get(Dataset, "demo-shapes").id
+        await pilot.press("enter", "down", "enter")  # demo-shapes -> mini-shapes (demo-unannotated last)
         assert app.screen.query_one("#rep-dataset").value == mini.id
         await pilot.press("tab")
         assert focused_id(app) == "rep-create"
