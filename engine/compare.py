@@ -155,6 +155,26 @@ def verdict(a: dict, b: dict, throughput_ratio: float | None, size_ratio: float 
     return line
 
 
+def fidelity_without_labels(ws: Workspace, a: Model, b: Model, dataset: Dataset | None, drop: float | None, *,
+                            cancel: threading.Event | None = None,
+                            progress: StageProgress | None = None) -> dict | None:
+    """Where no annotated accuracy gives a drop, how faithfully B reproduces
+    A's outputs (engine.quantize.fidelity) on the given dataset, else on the
+    one B was calibrated with; None when there is neither."""
+    if drop is not None:
+        return None
+    if dataset is None and b.parent == a.id:
+        dataset = ws.maybe(Dataset, str(b.provenance.get("dataset") or ""))
+    if dataset is None:
+        return None
+    from .quantize.fidelity import fidelity
+
+    try:
+        return fidelity(ws, a, b, dataset, cancel=cancel, progress=progress)
+    except BadInput:  # outputs that cannot be paired: no fidelity to speak of
+        return None
+
+
 def family(ws: Workspace, model: Model) -> list[Model]:
     """The model's root parent and every model optimized from it, in tree order."""
     from .projects import model_tree
@@ -259,6 +279,17 @@ def compare(ws: Workspace, a: Model, b: Model, *, dataset: Dataset | None = None
     facts = cpu_facts()
     kept = set(b.provenance.get("fp32_ops", [])) | set(b.provenance.get("reverted_ops", []))
     why = diagnose(ta, tb, kept_by_nncf=kept, facts=facts, bf16=has_bf16())
+    fid = fidelity_without_labels(ws, a, b, dataset, drop, cancel=cancel, progress=progress)
+    line = verdict(sa, sb, throughput_ratio, size_ratio, drop,
+                   [{"type": c["title"], "delta_ms": c["ms"]} for c in why["contributors"]], facts["isa"],
+                   ratio["spread"])
+    if fid is not None:
+        from .quantize.fidelity import words
+
+        said = words(fid, "the parent" if b.parent == a.id else None)
+        line = f"{line}, {said}" if not fid["faithful"] else f"{line}; {said}"
+    if b.provenance.get("keep_parent"):
+        line = f"keep the parent: the speed-aware search found no INT8 configuration faster than it. {line}"
     return {
         "a": sa,
         "b": sb,
@@ -271,10 +302,10 @@ def compare(ws: Workspace, a: Model, b: Model, *, dataset: Dataset | None = None
         "size_ratio": size_ratio,
         "accuracy_drop": drop,
         "accuracy_drop_unit": "percentage points (A − B)",
-        "verdict": verdict(sa, sb, throughput_ratio, size_ratio, drop,
-                           [{"type": c["title"], "delta_ms": c["ms"]} for c in why["contributors"]], facts["isa"],
-                           ratio["spread"]),
+        "verdict": line,
         "why": why,
+        "agreement": fid,
+        "speed_aware": b.provenance.get("speed_aware"),
         "layers": {
             "by_precision": per_precision(ta, tb),
             "by_type": types,

@@ -89,3 +89,31 @@ def cls_workspace(tmp_path_factory, orientation_dir):
     import_model(ws, ppocr_model("cls"), name="cls", **CLS_CONFIG)
     import_dataset(ws, orientation_dir, name="orient")
     return ws
+
+
+def assert_cancel_leaves_nothing(ws, spec, reached, what: str, wait: float = 120) -> None:
+    """Run ``run_optimize(spec)`` as a job and cancel it once an event
+    satisfies ``reached``: it must end 'cancelled' within 5 s, with no model
+    recorded and nothing half-written left behind."""
+    import threading
+    import time
+
+    from engine.jobs import JobRunner
+    from engine.optimize import run_optimize
+    from engine.records import Model
+
+    models_before = {m.id for m in ws.all(Model)}
+    dirs_before = set(os.listdir(ws.home / "models"))
+    runner = JobRunner(ws)
+    seen = threading.Event()
+    runner.subscribe(lambda e: seen.set() if reached(e) else None)
+    job = runner.submit("calibrate", lambda ctx: run_optimize(ctx, spec, bench_time=0, measure=False))
+    assert seen.wait(wait), f"the job never reached {what}"
+    asked = time.monotonic()
+    runner.cancel(job.id)
+    final = runner.wait(job.id, timeout=30)
+    assert time.monotonic() - asked < 5
+    assert final.state == "cancelled"
+    assert {m.id for m in ws.all(Model)} == models_before
+    assert set(os.listdir(ws.home / "models")) == dirs_before
+    assert not any((ws.home / "tmp").iterdir()), "no half-written model may stay behind"

@@ -101,7 +101,7 @@ def test_every_resize_mode_has_a_placement():
     assert set(PLACEMENTS) == set(RESIZE_MODES)
 
 
-@pytest.mark.parametrize("resize", RESIZE_MODES)
+@pytest.mark.parametrize("resize", list(PLACEMENTS))
 @pytest.mark.parametrize("layout, shape, color, mean, scale, u8", CASES)
 def test_folded_tensor_equals_the_python_path(resize, layout, shape, color, mean, scale, u8):
     config = InputConfig(layout=layout, shape=shape, color=color, mean=mean, scale=scale, resize=resize)
@@ -156,7 +156,7 @@ def test_folded_model_gives_the_f32_python_paths_outputs(which, tmp_path):
         rng = np.random.default_rng(4)
         images = [text_line(rng).rotate(180 * (i % 2)) for i in range(24)]
     shape = config.shape
-    for resize in RESIZE_MODES:
+    for resize in PLACEMENTS:
         config.resize = resize
         pre = Preprocessor(config, shape)
         plain = ov.Core().read_model(model_file)
@@ -198,7 +198,7 @@ def _feed_pass(ws, dataset, pre, cache, keys=None):
 def test_cache_gives_back_what_decoding_gives(ws, orient):
     from engine.dataset_store import load_index
 
-    for resize in RESIZE_MODES:
+    for resize in PLACEMENTS:
         config = InputConfig(**{**CLS_CONFIG, "resize": resize})
         pre = Preprocessor(config, config.shape)
         index = load_index(ws, orient)
@@ -310,7 +310,7 @@ def test_accuracy_is_unchanged_by_the_fold_and_the_cache(ws, monkeypatch, tmp_pa
     lines = import_dataset(ws, write_orientation_set(tmp_path / "lines100", 100, seed=8), name="lines100")
     # The demo's images are its input size, so every resize mode is the same there: its own mode is enough.
     for model, dataset, modes in ((demo_model, shapes, ["stretch"]),
-                                  (cls, lines, RESIZE_MODES)):
+                                  (cls, lines, list(PLACEMENTS))):
         for resize in modes:
             model = models.configure(ws, model, resize=resize)
             assert DatasetRunner(ws, model).folded

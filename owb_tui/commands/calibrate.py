@@ -19,10 +19,17 @@ def register(sub: Any) -> None:
     p.add_argument("model", help="FP32 model name or id")
     p.add_argument("--dataset", required=True, help="the project's dataset (validation for AccuracyAware)")
     p.add_argument("--calibration-dataset", help="a separate dataset for statistics (default: --dataset)")
-    p.add_argument("--method", choices=("default", "accuracy-aware"), default="default")
+    p.add_argument("--method", choices=("default", "accuracy-aware", "speed-aware"), default="default",
+                   help="speed-aware keeps in floating point the quantizer groups INT8 makes slower on this CPU")
     p.add_argument("--preset", choices=("performance", "mixed"), default="performance")
     p.add_argument("--subset", type=number, default=100.0, metavar="PCT", help="percent of the calibration images (default 100)")
-    p.add_argument("--max-drop", type=number, default=0.5, metavar="PP", help="AccuracyAware: max accuracy drop (default 0.5)")
+    p.add_argument("--max-drop", type=number, default=0.5, metavar="PP",
+                   help="accuracy-/speed-aware: max drop (default 0.5); on unannotated data, the drop in "
+                        "agreement with the parent (100%% for the parent)")
+    p.add_argument("--search-time", type=number, default=600.0, metavar="S",
+                   help="speed-aware: seconds the search may take (default 600)")
+    p.add_argument("--search-run-time", type=number, default=1.0, metavar="S",
+                   help="speed-aware: seconds of each interleaved benchmark run in the search (default 1)")
     p.add_argument("--drop-type", choices=("absolute", "relative"), default="absolute")
     p.add_argument("--ranking-subset", type=positive_int, metavar="N", help="AccuracyAware: images used to rank layers")
     p.add_argument("--no-fast-bias-correction", action="store_true")
@@ -57,7 +64,6 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     from engine import limits
     from engine.calibration import Calibration, CalibrationSpec
     from engine.errors import BadInput
-    from engine.records import Dataset
 
     ws = workspace(args)
     spec = CalibrationSpec(
@@ -65,15 +71,13 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         preset=args.preset, subset_pct=args.subset, max_drop=args.max_drop, drop_type=args.drop_type,
         ranking_subset=args.ranking_subset, fast_bias_correction=not args.no_fast_bias_correction,
         ignore_types=args.ignore_types, ignore_names=args.ignore_names, ignore_patterns=args.ignore_patterns,
-        name=args.name)
+        name=args.name, search_time=args.search_time, search_run_time=args.search_run_time)
     limits.seconds(args.bench_time, "--bench-time", zero_ok=True)
     if args.fail_on_drop is not None:
         limits.finite(args.fail_on_drop, "--fail-on-drop", low=0)
     check = Calibration(ws, spec, ctx=None)  # refuse bad settings before a job exists
     spec.model, spec.dataset = check.parent.id, check.dataset.id
     spec.calibration_dataset = check.cal_dataset.id if args.calibration_dataset else None
-    if args.fail_on_drop is not None and not ws.get(Dataset, spec.dataset).annotated:
-        raise BadInput("--fail-on-drop needs an annotated --dataset to measure the drop")
     return _calibrate(args, ws, spec, args.bench_time, args.fail_on_drop, args.infer_precision, args.rounds)
 
 
@@ -96,7 +100,7 @@ def _calibrate(args: argparse.Namespace, ws: Any, spec: Any, bench_time: float, 
         return job.exit_code or 1
     result = {"job": job.id, **job.result}
     emit(args, result, lambda c: render_result(c, result))
-    drop = (result.get("accuracy") or {}).get("drop")
+    drop = (result.get("accuracy") or result.get("agreement") or {}).get("drop")
     if fail_on_drop is not None and drop is not None and drop > fail_on_drop:
         print(f"error: accuracy drop {drop:.2f} pt exceeds --fail-on-drop {fail_on_drop:g}", file=sys.stderr)
         return 3
@@ -162,6 +166,12 @@ def render_result(c: Any, r: dict) -> None:
     if acc:
         c.print(f"accuracy: parent {acc['parent'] * 100:.2f}%, child {acc['child'] * 100:.2f}% "
                 f"({accuracy_change(acc['drop'])})")
+    agree = r.get("agreement")
+    if agree and agree.get("value") is not None:
+        c.print(f"agreement with the parent ({agree['metric']}, no labels): {agree['value'] * 100:.2f}% "
+                f"({accuracy_change(agree['drop'])})")
+    if r.get("speed_aware"):
+        render_search(c, r["speed_aware"])
     fps = r.get("throughput_fps")
     if fps:
         from engine.measure.protocol import spread_text
@@ -179,6 +189,20 @@ def render_result(c: Any, r: dict) -> None:
     if r["fp32_ops"]:
         shown = ", ".join(r["fp32_ops"][:8]) + (" …" if len(r["fp32_ops"]) > 8 else "")
         c.print(f"{len(r['fp32_ops'])} compute ops run in FP32: {shown}")
+
+
+def render_search(c: Any, s: dict) -> None:
+    from rich.table import Table
+
+    from engine.quantize.trace import CANDIDATE_COLUMNS, GROUP_COLUMNS, candidate_rows, group_rows, summary
+
+    c.print(summary(s), markup=False)
+    for columns, rows in ((CANDIDATE_COLUMNS, candidate_rows(s)), (GROUP_COLUMNS, group_rows(s))):
+        if rows:
+            t = Table(*columns, box=None)
+            for r in rows:
+                t.add_row(*r)
+            c.print(t)
 
 
 def cmd_jobs(args: argparse.Namespace) -> int:

@@ -295,6 +295,12 @@ def render_compare(c: Any, r: dict, top: int) -> None:
     acc = lambda s: f"{s['accuracy']['metric']} {s['accuracy']['value'] * 100:.2f}%" if s["accuracy"] else "not measured"
     drop = r["accuracy_drop"]
     t.add_row("accuracy", acc(a), acc(b), accuracy_change(drop) if drop is not None else "")
+    fid = r.get("agreement")
+    if fid:
+        value = f"{fid['agreement'] * 100:.2f}%" if fid["agreement"] is not None else "n/a"
+        cos = f", cosine {fid['cosine']:.3f}" if fid["cosine"] is not None else ""
+        t.add_row(f"{fid['metric']} ({fid['images']} img)", "100% (reference)", value + cos,
+                  "faithful" if fid["faithful"] else "NOT faithful")
     t.add_row("benchmark runs", _runs(a), _runs(b), "")
     c.print(t)
     st = speed["settings"]
@@ -316,6 +322,10 @@ def render_compare(c: Any, r: dict, top: int) -> None:
                   f"{row['delta_ms']:+.4f}", row["precision_a"] or "-", row["precision_b"] or "-", row["only_in"] or "")
     c.print(k)
     render_why(c, r["why"])
+    if r.get("speed_aware"):
+        from .calibrate import render_search
+
+        render_search(c, r["speed_aware"])
     c.print(styled(("verdict", "bold"), f": {r['verdict']}"))
 
 

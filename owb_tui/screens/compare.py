@@ -162,6 +162,13 @@ class CompareScreen(Screen):
         if r.get("why"):
             verdict.append(f"\nCPU: {'; '.join(r['why']['cpu']['notes'])}")
         verdict.append(f"\n{r['cpu']}", style="dim")
+        if r.get("speed_aware"):
+            from engine.quantize.trace import group_rows, summary
+
+            search = r["speed_aware"]
+            verdict.append(f"\n{summary(search)}; {len(search['candidates'])} candidates (B's page, Search tab)")
+            for g, ms, effect, how in group_rows(search)[:8]:
+                verdict.append(f"\n  FP: {g}  INT8 added {ms} ms, metric {effect or '?'} pt ({how})", style="dim")
         self.query_one("#verdict", Static).update(verdict)
         summary = self.query_one("#summary", DataTable)
         summary.clear()
@@ -184,6 +191,11 @@ class CompareScreen(Screen):
              cell(None if r["accuracy_drop"] is None else accuracy_change(r["accuracy_drop"]),
                   justify="right")),
         ]
+        fid = r.get("agreement")
+        if fid:
+            rows.append((clip(fid["metric"], 18), cell("100%", justify="right"),
+                         cell(pct({"value": fid["agreement"]}), justify="right"),
+                         cell(f"cos {fid['cosine']:.3f}" if fid["cosine"] is not None else None, justify="right")))
         layers = r["layers"]
         if "measured_latency_ms" in layers:
             rows.append(("layer sum ms", num(layers["total_ms"]["a"], "{:.3f}"), num(layers["total_ms"]["b"], "{:.3f}"),

@@ -52,6 +52,10 @@ def facts_text(ws: Any, m: Model) -> Text:
                     f"{prov.get('subset_images', '?')} img of {printable(prov.get('calibration_dataset_name', '?'))}, "
                     f"{prov.get('seconds', 0):.1f} s, {len(prov.get('fp32_ops', []))} FP32 ops",
                     style="dim")
+        if prov.get("verdict"):
+            keep = prov.get("keep_parent")
+            text.append(f"\n{'KEEP THE PARENT — ' if keep else ''}{prov['verdict']} (Search tab)",
+                        style="bold yellow" if keep else "bold green")
     else:
         text.append(f"INT8 children: {printable(', '.join(children)) or 'none yet (o: optimize)'}", style="dim")
     text.append("\n" + printable(speed_line(ws, m)))
@@ -101,6 +105,21 @@ def result_summary(r: InferenceResult) -> tuple[str, str]:
     return r.kind, ""
 
 
+def search_pane(search: dict) -> Widget:
+    """The speed-aware search behind a child: every candidate, and the groups kept in FP."""
+    from engine.quantize.trace import CANDIDATE_COLUMNS, GROUP_COLUMNS, candidate_rows, group_rows, summary
+
+    parts: list[Widget] = [Static(summary(search), classes="hint", markup=False)]
+    for key, columns, rows in (("search-candidates", CANDIDATE_COLUMNS, candidate_rows(search)),
+                               ("search-groups", GROUP_COLUMNS, group_rows(search))):
+        t: DataTable = DataTable(id=key, cursor_type="row", zebra_stripes=True)
+        t.add_columns(*columns)
+        for r in rows:
+            t.add_row(*r)
+        parts.append(t)
+    return VerticalScroll(*parts)
+
+
 class ProjectScreen(FilterKeys, Screen):
     AUTO_FOCUS = None  # on_mount focuses the first field of the initial tab
     HELP_TITLE = "Project page"
@@ -125,6 +144,9 @@ class ProjectScreen(FilterKeys, Screen):
                 id="tab-reports"),
         Binding("x", "tab('export')", "export", show=False,
                 tooltip="Export tab: deployment package (IR, infer.py, benchmark.sh)", id="tab-export"),
+        Binding("t", "search_tab", "search", show=False,
+                tooltip="Search tab: a speed-aware child's candidates and the groups kept in floating point",
+                id="tab-search"),
         filter_binding("Filter the inference history", "project-filter", show=False),
         Binding("escape", "leave", "back", tooltip="From a field: back to the tab bar; from there: back to "
                 "the previous screen", id="project-back"),
@@ -158,6 +180,8 @@ class ProjectScreen(FilterKeys, Screen):
             yield TabPane("Explore (e)", id="explore")
             yield TabPane("Reports (r)", id="reports")
             yield TabPane("Export (x)", id="export")
+            if model.provenance.get("speed_aware"):
+                yield TabPane("Search (t)", id="search")
         yield JobStatus()
         yield KeyFooter()
 
@@ -206,6 +230,8 @@ class ProjectScreen(FilterKeys, Screen):
             from .export import ExportPane
 
             return [ExportPane(self.model)]
+        if tab == "search":
+            return [search_pane(self.model.provenance["speed_aware"])]
         tables = []
         for key, labels in (("by-precision", ("precision", "count", "ms", "share")),
                             ("by-type", ("layer type", "count", "ms", "share")),
@@ -232,7 +258,7 @@ class ProjectScreen(FilterKeys, Screen):
         await self.ensure_tab(tab)
         first = {"performance": "#history", "layers": "#layers VerticalScroll",
                  "optimize": "#opt-dataset, #calibrate", "explore": "#ex-batches", "reports": "#rep-list",
-                 "export": "#export-path"}[tab]
+                 "export": "#export-path", "search": "#search-candidates"}[tab]
         found = self.query(first)
         if found:
             found.first().focus()
@@ -247,6 +273,12 @@ class ProjectScreen(FilterKeys, Screen):
             self.query_one("#tabs", TabbedContent).query_one(Tabs).focus()
             return
         self.app.action_back()
+
+    async def action_search_tab(self) -> None:
+        if self.model.provenance.get("speed_aware"):
+            await self.action_tab("search")
+        else:
+            self.notify("only a speed-aware child has a search to show", severity="warning")
 
     async def action_filter(self) -> None:
         await self.action_tab("performance")

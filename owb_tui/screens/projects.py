@@ -40,8 +40,6 @@ def model_rows(ws: Any) -> list[ModelRow]:
     """The model tree with each model's datasets and latest measurements:
     the throughput-hint figure (benchmark_app's default) and, apart from it,
     the latency-hint figure."""
-    from engine.measure.protocol import latest_figure
-
     datasets = {d.id: d.name for d in ws.all(Dataset)}
     projects = ws.all(Project)
     results = history(ws)
@@ -50,9 +48,29 @@ def model_rows(ws: Any) -> list[ModelRow]:
         mine = [r for r in results if r.model == m.id]
         acc = [r for r in mine if r.kind == "accuracy"]
         names = sorted({datasets[p.dataset] for p in projects if p.model == m.id and p.dataset in datasets})
-        rows.append(ModelRow(depth, m, names, latest_figure(ws, m, "throughput"), latest_figure(ws, m, "latency"),
+        rows.append(ModelRow(depth, m, names, headline(ws, m, "throughput"), headline(ws, m, "latency"),
                              acc[-1] if acc else None))
     return rows
+
+
+def headline(ws: Any, m: Model, hint: str) -> dict | None:
+    """The figure a row shows for ``hint``: in the precision speed runs in by
+    default (engine.precision), else the latest in any precision, which the
+    row then names (a figure of one precision never passes for another's)."""
+    from engine.measure.protocol import latest_figure
+    from engine.precision import SPEED_DEFAULT, resolved
+
+    return latest_figure(ws, m, hint, precision=resolved("CPU", SPEED_DEFAULT)) or latest_figure(ws, m, hint)
+
+
+def speed_cell(fig: dict, value: float | None, fmt: str) -> Text:
+    """A figure's value; its precision appended where it is not the default one."""
+    from engine.precision import SPEED_DEFAULT, resolved
+
+    if value is None:
+        return num(None)
+    other = fig.get("inference_precision") != resolved("CPU", SPEED_DEFAULT)
+    return cell(fmt.format(value) + (f" {fig['inference_precision']}" if other else ""), justify="right")
 
 
 def tree_label(depth: int, name: str, busy: bool) -> Text:
@@ -136,9 +154,9 @@ class ProjectsScreen(FilterKeys, Screen):
                 tree_label(r.depth, m.name, m.id in busy),
                 cell(m.precision, style="bold green" if m.precision == "INT8" else ""),
                 cell(clip(", ".join(r.datasets), 10)),
-                num(thr.get("throughput_fps")),
-                num((thr.get("latency_ms") or {}).get("median"), "{:.2f}"),
-                num((lat.get("latency_ms") or {}).get("median"), "{:.2f}"),
+                speed_cell(thr, thr.get("throughput_fps"), "{:.1f}"),
+                speed_cell(thr, (thr.get("latency_ms") or {}).get("median"), "{:.2f}"),
+                speed_cell(lat, (lat.get("latency_ms") or {}).get("median"), "{:.2f}"),
                 num(a["value"] * 100 if a else None, "{:.1f}%"),
                 cell(human_size(m.size_bytes), justify="right"),
                 key=m.id,

@@ -82,9 +82,9 @@ async def test_jobs_keep_running_when_their_screens_are_popped(ws):
     done = ws.get(Job, bench.id)
     assert done.state == "done", done.error
     stored = [r for r in ws.all(InferenceResult) if r.kind == "benchmark" and r.model == parent.id]
-    assert len(stored) == 1
-    assert stored[0].result["time_s"] == 20.0 and stored[0].result["throughput_fps"] > 0
-    assert done.result["throughput_fps"] == stored[0].result["throughput_fps"]
+    assert len(stored) == 3  # 20 s split into three runs of one figure
+    assert all(r.result["time_s"] == 6.667 and r.result["throughput_fps"] > 0 for r in stored)
+    assert done.result["throughput_fps"] in [r.result["throughput_fps"] for r in stored]  # the median run
 
     cal = ws.get(Job, calibration.id)
     assert cal.state == "done", cal.error

@@ -35,8 +35,8 @@ async def test_projects_lists_children_under_parents(ws):
         assert table_column(table, 1) == ["FP32", "INT8"]
         parent = ws.get(Model, "cls")
         measured = [r for r in ws.all(InferenceResult) if r.kind == "accuracy" and r.model == parent.id][-1]
-        assert table_column(table, 5)[0] == f"{measured.result['value'] * 100:.1f}%"
-        assert table_column(table, 5)[1] == "-"  # the child was never measured
+        assert table_column(table, 6)[0] == f"{measured.result['value'] * 100:.1f}%"
+        assert table_column(table, 6)[1] == "-"  # the child was never measured
         # enter opens the selected model's page; esc comes back
         await pilot.press("down", "enter")
         await pilot.pause()

@@ -101,7 +101,7 @@ async def report(app: Any, pilot: Any) -> None:
 def expected(ws: Workspace, screen: str) -> list[str]:
     """Text each screen must show whole, at both sizes."""
     if screen == "projects":
-        return ["model", "prec", "dataset", "FPS", "lat ms", "acc", "size", "cls", "└ cls-int8", "FP32", "INT8",
+        return ["model", "prec", "dataset", "FPS thr", "ms thr", "ms lat", "acc", "size", "cls", "└ cls-int8", "FP32", "INT8",
                 "lines"]
     if screen == "project":
         return ["cls  FP32 classification  input 1x3x48x192", "INT8 children: cls-int8",
