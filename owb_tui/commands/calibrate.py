@@ -7,7 +7,8 @@ import sys
 from typing import Any
 
 from .targets import add_target_flag, run_on_target
-from .common import OwbArgumentParser, add_command, add_infer_precision, emit, number, positive_int, styled, workspace
+from .common import (OwbArgumentParser, add_command, add_infer_precision, cli_table, emit, number, positive_int,
+                     styled, workspace)
 
 
 def _names(text: str) -> list[str]:
@@ -64,7 +65,6 @@ def _common() -> argparse.ArgumentParser:
 def cmd_calibrate(args: argparse.Namespace) -> int:
     from engine import limits
     from engine.calibration import Calibration, CalibrationSpec
-    from engine.errors import BadInput
 
     ws = workspace(args)
     spec = CalibrationSpec(
@@ -177,6 +177,8 @@ def run_foreground(args: argparse.Namespace, runner: Any, kind: str, fn: Any, **
 
 
 def render_result(c: Any, r: dict) -> None:
+    from engine.metrics import accuracy_change
+
     c.print(styled((r["model"], "bold"), f" ({r['id']}): INT8 child of {r['parent']} — {r['method']}/{r['preset']}, "
             f"{r['subset_images']} calibration images, {r['seconds']:.1f} s"))
     if r.get("keep_parent"):
@@ -184,11 +186,12 @@ def render_result(c: Any, r: dict) -> None:
                        "trace, not as a speed-up"))
     acc = r.get("accuracy")
     if acc:
-        c.print(f"accuracy: parent {acc['parent'] * 100:.2f}%, child {acc['child'] * 100:.2f}%, drop {acc['drop']:.2f} pt")
+        c.print(f"accuracy: parent {acc['parent'] * 100:.2f}%, child {acc['child'] * 100:.2f}% "
+                f"({accuracy_change(acc['drop'])})")
     agree = r.get("agreement")
     if agree and agree.get("value") is not None:
-        c.print(f"agreement with the parent ({agree['metric']}, no labels): {agree['value'] * 100:.2f}%, "
-                f"drop {agree['drop']:.2f} pt")
+        c.print(f"agreement with the parent ({agree['metric']}, no labels): {agree['value'] * 100:.2f}% "
+                f"({accuracy_change(agree['drop'])})")
     if r.get("speed_aware"):
         render_search(c, r["speed_aware"])
     fps = r.get("throughput_fps")
@@ -225,7 +228,6 @@ def render_search(c: Any, s: dict) -> None:
 
 
 def cmd_jobs(args: argparse.Namespace) -> int:
-    from rich.table import Table
 
     from engine.jobs import mark_interrupted
     from engine.records import Job
@@ -236,10 +238,10 @@ def cmd_jobs(args: argparse.Namespace) -> int:
     data = [{k: v for k, v in j.to_dict().items() if k != "result"} | {"result": j.result} for j in jobs]
 
     def render(c: Any) -> None:
-        t = Table("id", "job", "state", "stage", "progress", "error", box=None)
+        t = cli_table("id", "job", "state", "stage", "progress", "error", key=1)
         for j in jobs:
             prog = f"{j.step}/{j.total}" if j.total else ""
-            t.add_row(j.id, j.name, j.state, j.stage, prog, j.error[:60])
+            t.add_row(j.id, j.name, j.state, j.stage, prog, j.error)
         c.print(t if jobs else "no jobs yet")
 
     return emit(args, data, render)

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import Any
 
 from .common import add_command, emit, human_size, say, styled, workspace
@@ -37,6 +38,11 @@ def cmd_export(args: argparse.Namespace) -> int:
     model = ws.get(Model, args.model)
     say(args, f"packaging {model.name}…")
     r = export_package(ws, model, args.out, force=args.force)
+    speed = r.get("speed_vs_parent")
+    if speed and speed["slower"]:
+        from engine.child_speed import sentence
+
+        print(f"warning: {sentence(model, speed)}", file=sys.stderr, flush=True)
 
     def render(c: Any) -> None:
         c.print(styled(("deployment package", "bold"), f" {r['package']} ({human_size(r['bytes'])}): "

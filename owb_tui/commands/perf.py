@@ -6,7 +6,7 @@ import argparse
 from typing import Any
 
 from .targets import add_target_flag, run_on_target
-from .common import add_command, emit, number, parse_ints, positive_int, progress_bar, say, styled, workspace
+from .common import add_command, cli_table, emit, number, parse_ints, positive_int, progress_bar, say, styled, workspace
 
 
 def register(sub: Any) -> None:
@@ -133,13 +133,12 @@ def cmd_explore(args: argparse.Namespace) -> int:
 
 
 def render_explore(c: Any, r: dict) -> None:
-    from rich.table import Table
 
     c.print(styled((f"explore {r['model']}", "bold"), f" ({r['model_precision']}, {r.get('inference_precision')}) on "
                    f"{r['device']}: {r['cpu']}"))
     runs = r.get("runs_per_cell", 1)
     title = "FPS / median latency ms" + (f" (median of {runs} runs, FPS min–max)" if runs > 1 else ", one run per cell")
-    t = Table("batch", *[f"{s} streams" for s in r["streams"]], box=None, title=title)
+    t = cli_table("batch", *[f"{s} streams" for s in r["streams"]], key=None, title=title)
     best = r["sweet_spot"]
     by = {(cell["batch"], cell["requested_streams"]): cell for cell in r["cells"]}
     for b in r["batches"]:
@@ -196,7 +195,6 @@ def cmd_layers(args: argparse.Namespace) -> int:
 
 
 def render_layers(c: Any, table: dict, top: int | None) -> None:
-    from rich.table import Table
 
     from engine.device import float_precision_note
     from engine.layers import slowest
@@ -216,18 +214,13 @@ def render_layers(c: Any, table: dict, top: int | None) -> None:
                         f"owb benchmark MODEL --hint {table['hint']}", "dim")))
     for key, title in (("type", "by layer type"), ("runtime_precision", "by runtime precision")):
         groups = table["by_type" if key == "type" else "by_precision"]
-        t = Table(key.replace("_", " "), "count", "total ms", "share", box=None, title=title)
+        t = cli_table(key.replace("_", " "), "count", "total ms", "share", title=title)
         for g in groups:
             t.add_row(g[key], str(g["count"]), f"{g['total_ms']:.3f}", f"{g['share']:.1%}")
         c.print(t)
     rows = slowest(table, top) if top else [r for r in table["layers"] if r["executed"]]
-    t = Table(box=None, title=f"the {top} slowest layers" if top else "executed layers in order")
-    t.add_column("#", justify="right")
-    t.add_column("ms", justify="right")
-    t.add_column("type", no_wrap=True)
-    t.add_column("precision", no_wrap=True)
-    t.add_column("kernel", no_wrap=True)
-    t.add_column("name (+ fused original layers)", overflow="fold")
+    t = cli_table("#", "ms", "type", "precision", "kernel", "name (+ fused original layers)", key=None,
+                  title=f"the {top} slowest layers" if top else "executed layers in order")
     for r in rows:
         outs = sorted(set(r["output_precisions"]))
         prec = r["runtime_precision"] + (f"→{','.join(outs)}" if outs and outs != [r["runtime_precision"]] else "")

@@ -18,6 +18,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Header, Select, Static
 
 from engine.jobs import ACTIVE, FINAL
+from engine.metrics import accuracy_change
 from engine.records import Job, Model
 from engine.terminal_text import printable
 
@@ -197,7 +198,7 @@ class CompareScreen(Screen):
             ("size", cell(human_size(a["size_bytes"]), justify="right"),
              cell(human_size(b["size_bytes"]), justify="right"), ratio(r["size_ratio"], better_high=False)),
             ("accuracy", cell(pct(acc_a), justify="right"), cell(pct(acc_b), justify="right"),
-             cell(None if r["accuracy_drop"] is None else f"{-r['accuracy_drop'] + 0.0:+.2f} pt",
+             cell(None if r["accuracy_drop"] is None else accuracy_change(r["accuracy_drop"]),
                   justify="right")),
         ]
         fid = r.get("agreement")

@@ -161,6 +161,8 @@ class ProjectScreen(FilterKeys, Screen):
                 tooltip="Search tab: a speed-aware child's candidates and the groups kept in floating point",
                 id="tab-search"),
         filter_binding("Filter the inference history", "project-filter", show=False),
+        Binding("escape", "leave", "back", tooltip="From a field: back to the tab bar; from there: back to "
+                "the previous screen", id="project-back"),
     ]
 
     def __init__(self, model_id: str, tab: str | None = None) -> None:
@@ -273,6 +275,17 @@ class ProjectScreen(FilterKeys, Screen):
         found = self.query(first)
         if found:
             found.first().focus()
+
+    def action_leave(self) -> None:
+        """esc leaves a field for the tab bar, and only from there the page:
+        a newcomer pressing esc to get out of a form must not lose the page."""
+        from textual.widgets import Button, Checkbox, Select, Tabs
+
+        focused = self.app.focused
+        if isinstance(focused, (Input, Select, Checkbox, Button)) and focused.screen is self:
+            self.query_one("#tabs", TabbedContent).query_one(Tabs).focus()
+            return
+        self.app.action_back()
 
     async def action_search_tab(self) -> None:
         if self.model.provenance.get("speed_aware"):
