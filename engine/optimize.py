@@ -85,9 +85,13 @@ def plan(ctx: Any, calibration: Calibration, spec: CalibrationSpec, bench_time: 
     per_image = (fig["latency_ms"]["median"] / 1000 if fig else 0.02) * 3  # python-side work per image
     n = calibration.cal_dataset.images * spec.subset_pct / 100
     phases = [("preparing", 8.0), ("Statistics", n * per_image), ("Applying", n * per_image / 2)]
-    if measure and calibration.dataset.annotated and calibration.parent.config.task != "generic":
-        phases += [("accuracy parent", calibration.dataset.images * per_image),
-                   ("accuracy child", calibration.dataset.images * per_image)]
+    if spec.method == "speed-aware":  # time-boxed: its stages all report as "search · …"
+        phases = [("search", spec.search_time)]
+    if measure:
+        # agreement with the parent (no labels) or both accuracies: two passes over the dataset
+        names = ("parent outputs", "agreement child") if calibration.agreement else ("accuracy parent",
+                                                                                      "accuracy child")
+        phases += [(name, calibration.dataset.images * per_image) for name in names]
     if measure and bench_time > 0:
         phases.append(("benchmark", 2 * bench_time * len(speed_precisions(infer_precision)) * 1.2))
     ctx.plan(phases)
@@ -133,14 +137,20 @@ def _optimize(ctx: Any, spec: CalibrationSpec, bench_time: float, measure: bool,
               rounds: int, resume_jobs: list[str]) -> dict:
     calibration = Calibration(ctx.ws, spec, ctx)
     parent, dataset = calibration.parent, calibration.dataset
+    search = None
     child = resumable_child(ctx.ws, resume_jobs)
     if child is None:
         if hasattr(ctx, "plan"):
             plan(ctx, calibration, spec, bench_time, measure, infer_precision)
-        wanted = {"accuracy": measure and dataset.annotated and parent.config.task != "generic",
-                  "benchmark": measure and bench_time > 0}
+        wanted = {"accuracy": measure, "benchmark": measure and bench_time > 0}
         calibration.marks = {"job": ctx.job.id, "pending": [s for s in STAGES if wanted[s]]}
-        child = calibration.run()
+        if spec.method == "speed-aware":
+            from .quantize.speed_aware import run_speed_aware
+
+            child, search = run_speed_aware(ctx, calibration, bench_time=spec.search_run_time,
+                                            infer_precision=infer_precision)
+        else:
+            child = calibration.run()
     else:
         ctx.log.info("resuming: %s was calibrated by job %s; still to do: %s", child.name,
                      child.provenance.get("job"), ", ".join(unfinished_stages(child)) or "nothing")
@@ -153,16 +163,21 @@ def _optimize(ctx: Any, spec: CalibrationSpec, bench_time: float, measure: bool,
         ctx.ws.update(child, provenance={**child.provenance, "post": dict(post), "pending": pending})
 
     if "accuracy" in unfinished_stages(child):
-        a_parent = _accuracy(ctx, parent, dataset, "accuracy parent")
-        a_child = _accuracy(ctx, child, dataset, "accuracy child")
-        finished("accuracy", "accuracy", {"parent": a_parent, "child": a_child,
-                                          "drop": round((a_parent - a_child) * 100, 3),
-                                          "unit": "drop in percentage points"})
+        if calibration.agreement:
+            from .quantize.agreement import measure_agreement
+
+            finished("accuracy", "agreement", measure_agreement(ctx, parent, child, dataset))
+        else:
+            a_parent = _accuracy(ctx, parent, dataset, "accuracy parent")
+            a_child = _accuracy(ctx, child, dataset, "accuracy child")
+            finished("accuracy", "accuracy", {"parent": a_parent, "child": a_child,
+                                              "drop": round((a_parent - a_child) * 100, 3),
+                                              "unit": "drop in percentage points"})
     if "benchmark" in unfinished_stages(child):
         finished("benchmark", "throughput_fps",
                  compare_speed(ctx, parent, child, bench_time, rounds, infer_precision=infer_precision))
     prov = child.provenance
-    return {
+    out: dict[str, Any] = {
         "model": child.name,
         "id": child.id,
         "parent": parent.name,
@@ -175,5 +190,11 @@ def _optimize(ctx: Any, spec: CalibrationSpec, bench_time: float, measure: bool,
         "reverted_ops": prov["reverted_ops"],
         "size_bytes": {"parent": parent.size_bytes, "child": child.size_bytes},
         "settings": asdict(spec),
-        **{k: post[k] for k in ("accuracy", "throughput_fps") if k in post},
     }
+    if search is not None or "keep_parent" in prov:  # a speed-aware child (resumed: its search is in the log)
+        if search is not None:
+            out["speed_aware"] = search
+        out["keep_parent"] = prov["keep_parent"]
+        out["verdict"] = prov["verdict"]
+    out.update({k: post[k] for k in ("accuracy", "agreement", "throughput_fps") if k in post})
+    return out

@@ -101,7 +101,7 @@ def test_every_resize_mode_has_a_placement():
     assert set(PLACEMENTS) == set(RESIZE_MODES)
 
 
-@pytest.mark.parametrize("resize", RESIZE_MODES)
+@pytest.mark.parametrize("resize", list(PLACEMENTS))
 @pytest.mark.parametrize("layout, shape, color, mean, scale, u8", CASES)
 def test_folded_tensor_equals_the_python_path(resize, layout, shape, color, mean, scale, u8):
     config = InputConfig(layout=layout, shape=shape, color=color, mean=mean, scale=scale, resize=resize)
@@ -156,7 +156,7 @@ def test_folded_model_gives_the_f32_python_paths_outputs(which, tmp_path):
         rng = np.random.default_rng(4)
         images = [text_line(rng).rotate(180 * (i % 2)) for i in range(24)]
     shape = config.shape
-    for resize in RESIZE_MODES:
+    for resize in PLACEMENTS:
         config.resize = resize
         pre = Preprocessor(config, shape)
         plain = ov.Core().read_model(model_file)
@@ -198,7 +198,7 @@ def _feed_pass(ws, dataset, pre, cache, keys=None):
 def test_cache_gives_back_what_decoding_gives(ws, orient):
     from engine.dataset_store import load_index
 
-    for resize in RESIZE_MODES:
+    for resize in PLACEMENTS:
         config = InputConfig(**{**CLS_CONFIG, "resize": resize})
         pre = Preprocessor(config, config.shape)
         index = load_index(ws, orient)
@@ -310,7 +310,7 @@ def test_accuracy_is_unchanged_by_the_fold_and_the_cache(ws, monkeypatch, tmp_pa
     lines = import_dataset(ws, write_orientation_set(tmp_path / "lines100", 100, seed=8), name="lines100")
     # The demo's images are its input size, so every resize mode is the same there: its own mode is enough.
     for model, dataset, modes in ((demo_model, shapes, ["stretch"]),
-                                  (cls, lines, RESIZE_MODES)):
+                                  (cls, lines, list(PLACEMENTS))):
         for resize in modes:
             model = models.configure(ws, model, resize=resize)
             assert DatasetRunner(ws, model).folded
@@ -343,3 +343,32 @@ def test_decode_pool_takes_the_cores_the_model_leaves(monkeypatch):
     assert stream.decode_workers(Compiled(0)) == stream.MAX_WORKERS
     monkeypatch.setenv(stream.WORKERS_ENV, "3")
     assert stream.decode_workers(Compiled(16)) == 3
+
+
+def test_any_pass_over_a_stored_datasets_files_uses_its_cache(ws, orient, tmp_path):
+    """runner.run over a stored dataset's files finds the decode cache itself
+    (the speed-aware search and Compare's fidelity pass only give paths)."""
+    from engine import models
+    from engine.dataset_store import load_index, remove_dataset
+    from engine.feed import cache as cache_mod
+    from engine.inference import DatasetRunner
+
+    model = models.import_model(ws, ppocr_model("cls"), name="cls", **CLS_CONFIG)
+    runner = DatasetRunner(ws, model)
+    index = load_index(ws, orient)
+    paths = [index.root / item.file for item in index.items][5:17]
+
+    def outputs() -> dict[int, np.ndarray]:
+        name = runner.output_names[0]
+        return {pos: b.outputs[name][j] for b in runner.run(paths) for j, pos in enumerate(b.indices)}
+
+    cold = outputs()
+    cache, keys = DecodeCache.for_paths(ws, paths, runner.pre)
+    assert keys == list(range(5, 17)) and np.flatnonzero(cache.rows[:, 2]).tolist() == keys
+    warm = outputs()
+    assert sorted(warm) == list(range(12)) and all(np.array_equal(warm[i], cold[i]) for i in warm)
+    outside = tmp_path / "elsewhere.png"
+    Image.new("RGB", (60, 20)).save(outside)
+    assert DecodeCache.for_paths(ws, [outside], runner.pre) is None
+    remove_dataset(ws, orient)  # its entries go with it
+    assert not list((ws.home / cache_mod.FOLDER).glob(f"{orient.id}-*"))

@@ -182,9 +182,14 @@ def compare_prepare(ws: Workspace, p: dict) -> tuple[dict, str]:
     bench_time = p.get("bench_time", 10.0)
     layer_runs = int(LAYER_RUNS if p.get("layer_runs") is None else p["layer_runs"])
     rounds = int(p.get("rounds") or DEFAULT_ROUNDS)
-    validate(a, b, bench_time, layer_runs, rounds)
+    from ..records import Target
+
+    target = ws.get(Target, p["target"]) if p.get("target") else None
+    target_b = ws.get(Target, p["target_b"]) if p.get("target_b") else None
+    validate(a, b, bench_time, layer_runs, rounds, same_place=(target_b or target) == target)
     hint = p.get("hint") or "throughput"
     return ({"model": b.id, "a": a.id, "b": b.id, "dataset": dataset.id if dataset else None,
+             "target": target.id if target else None, "target_b": target_b.id if target_b else None,
              "bench_time": float(bench_time), "layer_runs": layer_runs, "rounds": rounds, "hint": hint,
              "infer_precision": validate_precision(p.get("infer_precision") or SPEED_DEFAULT),
              "from_history": bool(p.get("from_history"))}, f"compare {a.name} {b.name}")
@@ -195,7 +200,10 @@ def compare_run(ctx: Any, p: dict) -> dict:
 
     ctx.progress("starting")
     ws = ctx.ws
-    return measure(ws, ws.get(Model, p["a"]), ws.get(Model, p["b"]), dataset=_dataset(ws, p["dataset"]),
+    from ..records import Target
+
+    places = {k: ws.get(Target, p[k]) if p.get(k) else None for k in ("target", "target_b")}
+    return measure(ws, ws.get(Model, p["a"]), ws.get(Model, p["b"]), dataset=_dataset(ws, p["dataset"]), **places,
                    bench_time=p["bench_time"], layer_runs=p["layer_runs"], cancel=ctx.cancel,
                    infer_precision=p["infer_precision"], hint=p["hint"], rounds=p["rounds"],
                    from_history=p["from_history"],

@@ -21,6 +21,7 @@ def command_modules() -> list[ModuleType]:
         perf,
         projects,
         reports,
+        targets,
     )
 
-    return [demo, models, datasets, projects, accuracy, calibrate, jobs, perf, reports, export]
+    return [demo, models, datasets, projects, accuracy, calibrate, jobs, perf, reports, export, targets]

@@ -1,4 +1,5 @@
-"""`owb calibrate`: the Optimize INT8 page as a command, run as a job."""
+"""`owb calibrate`: the Optimize INT8 page as a command, run as a job of the
+workspace's runner (or, with --target, on a remote target)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,8 @@ import argparse
 import sys
 from typing import Any
 
-from .common import add_command, add_infer_precision, emit, number, positive_int, styled
+from .targets import add_target_flag, run_on_target
+from .common import add_command, add_infer_precision, emit, number, positive_int, styled, workspace
 from .jobs import add_detach, run_job
 
 
@@ -19,10 +21,17 @@ def register(sub: Any) -> None:
     p.add_argument("model", help="FP32 model name or id")
     p.add_argument("--dataset", required=True, help="the project's dataset (validation for AccuracyAware)")
     p.add_argument("--calibration-dataset", help="a separate dataset for statistics (default: --dataset)")
-    p.add_argument("--method", choices=("default", "accuracy-aware"), default="default")
+    p.add_argument("--method", choices=("default", "accuracy-aware", "speed-aware"), default="default",
+                   help="speed-aware keeps in floating point the quantizer groups INT8 makes slower on this CPU")
     p.add_argument("--preset", choices=("performance", "mixed"), default="performance")
     p.add_argument("--subset", type=number, default=100.0, metavar="PCT", help="percent of the calibration images (default 100)")
-    p.add_argument("--max-drop", type=number, default=0.5, metavar="PP", help="AccuracyAware: max accuracy drop (default 0.5)")
+    p.add_argument("--max-drop", type=number, default=0.5, metavar="PP",
+                   help="accuracy-/speed-aware: max drop (default 0.5); on unannotated data, the drop in "
+                        "agreement with the parent (100%% for the parent)")
+    p.add_argument("--search-time", type=number, default=600.0, metavar="S",
+                   help="speed-aware: seconds the search may take (default 600)")
+    p.add_argument("--search-run-time", type=number, default=1.0, metavar="S",
+                   help="speed-aware: seconds of each interleaved benchmark run in the search (default 1)")
     p.add_argument("--drop-type", choices=("absolute", "relative"), default="absolute")
     p.add_argument("--ranking-subset", type=positive_int, metavar="N", help="AccuracyAware: images used to rank layers")
     p.add_argument("--no-fast-bias-correction", action="store_true")
@@ -36,40 +45,117 @@ def register(sub: Any) -> None:
                    help="interleaved parent/child rounds the benchmark time is split into (default 3)")
     add_infer_precision(p, what="benchmark after calibration (where auto means bf16, f32 is measured too)")
     p.add_argument("--fail-on-drop", type=number, metavar="PP", help="exit 3 when the measured accuracy drop exceeds PP points")
+    add_target_flag(p)
 
     add_detach(p)
 
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
-    params = dict(
+    from dataclasses import asdict
+
+    from engine import limits
+    from engine.calibration import Calibration, CalibrationSpec
+
+    ws = workspace(args)
+    spec = CalibrationSpec(
         model=args.model, dataset=args.dataset, calibration_dataset=args.calibration_dataset, method=args.method,
         preset=args.preset, subset_pct=args.subset, max_drop=args.max_drop, drop_type=args.drop_type,
         ranking_subset=args.ranking_subset, fast_bias_correction=not args.no_fast_bias_correction,
         ignore_types=args.ignore_types, ignore_names=args.ignore_names, ignore_patterns=args.ignore_patterns,
-        name=args.name, bench_time=args.bench_time, fail_on_drop=args.fail_on_drop,
-        infer_precision=args.infer_precision, rounds=args.rounds)
-    result = run_job(args, "calibrate", params)
-    if isinstance(result, int):
-        return result
+        name=args.name, search_time=args.search_time, search_run_time=args.search_run_time)
+    limits.seconds(args.bench_time, "--bench-time", zero_ok=True)
+    if args.fail_on_drop is not None:
+        limits.finite(args.fail_on_drop, "--fail-on-drop", low=0)
+    if not getattr(args, "target", None):  # here: a job of the workspace's runner (engine.jobs.kinds)
+        result = run_job(args, "calibrate", {**asdict(spec), "bench_time": args.bench_time,
+                                             "fail_on_drop": args.fail_on_drop,
+                                             "infer_precision": args.infer_precision, "rounds": args.rounds})
+        return result if isinstance(result, int) else _report(args, result, args.fail_on_drop)
+    check = Calibration(ws, spec, ctx=None)  # refuse bad settings before a job exists
+    spec.model, spec.dataset = check.parent.id, check.dataset.id
+    spec.calibration_dataset = check.cal_dataset.id if args.calibration_dataset else None
+    return _calibrate(args, ws, spec, args.bench_time, args.fail_on_drop, args.infer_precision, args.rounds)
+
+
+def _calibrate(args: argparse.Namespace, ws: Any, spec: Any, bench_time: float, fail_on_drop: float | None,
+               infer_precision: str = "auto", rounds: int = 3) -> int:
+    """A calibration on a remote target (--target)."""
+    from dataclasses import asdict
+
+    from engine.records import Model
+
+    parent = ws.get(Model, spec.model)
+    params = {"kind": "calibrate", "model": spec.model, "dataset": spec.dataset, "calibration": asdict(spec),
+              "bench_time": bench_time, "fail_on_drop": fail_on_drop, "infer_precision": infer_precision,
+              "rounds": rounds}
+    return _report(args, run_on_target(args, ws, params, f"calibrate {parent.name}"), fail_on_drop)
+
+
+def _report(args: argparse.Namespace, result: dict, fail_on_drop: float | None) -> int:
     emit(args, result, lambda c: render_result(c, result))
-    return drop_gate(result, args.fail_on_drop)
-
-
-def drop_gate(result: dict, fail_on_drop: float | None) -> int:
-    """Exit 3 when the measured accuracy drop exceeds --fail-on-drop (a CI gate)."""
-    drop = (result.get("accuracy") or {}).get("drop")
+    drop = (result.get("accuracy") or result.get("agreement") or {}).get("drop")
     if fail_on_drop is not None and drop is not None and drop > fail_on_drop:
         print(f"error: accuracy drop {drop:.2f} pt exceeds --fail-on-drop {fail_on_drop:g}", file=sys.stderr)
         return 3
     return 0
 
 
+def retry_on_target(args: argparse.Namespace, ws: Any, job: Any) -> int:
+    """The same remote job again; its assets are cached there already."""
+    args.target = job.params["target"]
+    result = run_on_target(args, ws, job.params, job.name.rsplit(" on ", 1)[0])
+    if job.kind == "calibrate":
+        return _report(args, result, job.params.get("fail_on_drop"))
+    return emit(args, result, lambda c: c.print(f"{job.kind} on target {result['target']}: done, job {result['job']}"))
+
+
+def run_foreground(args: argparse.Namespace, runner: Any, kind: str, fn: Any, **kw: Any) -> Any:
+    """Run a job in this process while showing its progress; Ctrl+C cancels
+    it. Only remote-target jobs run so (engine.targets); every local one is a
+    job of the workspace's runner (owb_tui.commands.jobs)."""
+    bar = None
+    if not args.json and sys.stderr.isatty():
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+        from .common import console
+
+        bar = Progress(TextColumn("{task.description}", markup=False), BarColumn(), MofNCompleteColumn(),
+                       TimeRemainingColumn(), console=console(stderr=True), transient=True)
+        task = bar.add_task("starting", total=None)
+        runner.subscribe(lambda e: bar.update(task, description=e.stage or e.state, completed=e.step,
+                                              total=e.total or None))
+        bar.start()
+    job = runner.submit(kind, fn, **kw)
+    try:
+        while True:
+            try:
+                return runner.wait(job.id)
+            except KeyboardInterrupt:
+                print("cancelling… (waiting for the current step to stop)", file=sys.stderr)
+                runner.cancel(job.id)
+    finally:
+        if bar is not None:
+            bar.stop()
+
+
 def render_result(c: Any, r: dict) -> None:
+    from engine.metrics import accuracy_change
+
     c.print(styled((r["model"], "bold"), f" ({r['id']}): INT8 child of {r['parent']} — {r['method']}/{r['preset']}, "
             f"{r['subset_images']} calibration images, {r['seconds']:.1f} s"))
+    if r.get("keep_parent"):
+        c.print(styled(("KEEP THE PARENT", "bold yellow"), f": {r['verdict']}; this child is kept for its search "
+                       "trace, not as a speed-up"))
     acc = r.get("accuracy")
     if acc:
-        c.print(f"accuracy: parent {acc['parent'] * 100:.2f}%, child {acc['child'] * 100:.2f}%, drop {acc['drop']:.2f} pt")
+        c.print(f"accuracy: parent {acc['parent'] * 100:.2f}%, child {acc['child'] * 100:.2f}% "
+                f"({accuracy_change(acc['drop'])})")
+    agree = r.get("agreement")
+    if agree and agree.get("value") is not None:
+        c.print(f"agreement with the parent ({agree['metric']}, no labels): {agree['value'] * 100:.2f}% "
+                f"({accuracy_change(agree['drop'])})")
+    if r.get("speed_aware"):
+        render_search(c, r["speed_aware"])
     fps = r.get("throughput_fps")
     if fps:
         from engine.measure.protocol import spread_text
@@ -87,3 +173,17 @@ def render_result(c: Any, r: dict) -> None:
     if r["fp32_ops"]:
         shown = ", ".join(r["fp32_ops"][:8]) + (" …" if len(r["fp32_ops"]) > 8 else "")
         c.print(f"{len(r['fp32_ops'])} compute ops run in FP32: {shown}")
+
+
+def render_search(c: Any, s: dict) -> None:
+    from rich.table import Table
+
+    from engine.quantize.trace import CANDIDATE_COLUMNS, GROUP_COLUMNS, candidate_rows, group_rows, summary
+
+    c.print(summary(s), markup=False)
+    for columns, rows in ((CANDIDATE_COLUMNS, candidate_rows(s)), (GROUP_COLUMNS, group_rows(s))):
+        if rows:
+            t = Table(*columns, box=None)
+            for r in rows:
+                t.add_row(*(styled(x) for x in r))
+            c.print(t)

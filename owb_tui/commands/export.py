@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import Any
 
 from .common import add_command, emit, human_size, styled, workspace
@@ -31,12 +32,21 @@ def register_project(gsub: Any) -> None:
 
 def cmd_export(args: argparse.Namespace) -> int:
     from engine.output import output_path
+    from engine.records import Model
 
     ws = workspace(args)
     output_path(args.out, args.force, home=ws.home)  # a bad --out fails before any work
-    r = run_job(args, "export", {"model": args.model, "out": args.out, "force": args.force},
-                say=f"packaging {args.model}…")
-    return r if isinstance(r, int) else emit(args, r, lambda c: render_export(c, r))
+    model = ws.get(Model, args.model)
+    r = run_job(args, "export", {"model": model.id, "out": args.out, "force": args.force},
+                say=f"packaging {model.name}…")
+    if isinstance(r, int):
+        return r
+    speed = r.get("speed_vs_parent")
+    if speed and speed["slower"]:
+        from engine.child_speed import sentence
+
+        print(f"warning: {sentence(model, speed)}", file=sys.stderr, flush=True)
+    return emit(args, r, lambda c: render_export(c, r))
 
 
 def render_export(c: Any, r: dict) -> None:

@@ -8,7 +8,7 @@ import argparse
 import sys
 from typing import Any, Callable
 
-from .common import OwbArgumentParser, add_command, common_options, emit, workspace
+from .common import OwbArgumentParser, add_command, cli_table, common_options, emit, workspace
 
 # How `owb jobs follow` prints a finished job: the command's own renderer.
 RENDERERS: dict[str, tuple[str, str]] = {
@@ -56,8 +56,10 @@ def run_job(args: argparse.Namespace, kind: str, params: dict, say: str = "") ->
 
     ws = workspace(args)
     job = client.submit(ws, kind, params)
-    if say and not args.json and not getattr(args, "detach", False):
-        print(say, file=sys.stderr, flush=True)
+    if say and not getattr(args, "detach", False):
+        from .common import say as say_line
+
+        say_line(args, say)
     return finish(args, ws, job)
 
 
@@ -121,8 +123,6 @@ def _bar(args: argparse.Namespace) -> tuple[Any, Callable[[Any], None] | None]:
 
 
 def cmd_jobs(args: argparse.Namespace) -> int:
-    from rich.table import Table
-
     from engine.jobs import client
     from engine.records import Job
 
@@ -132,10 +132,10 @@ def cmd_jobs(args: argparse.Namespace) -> int:
     data = [j.to_dict() for j in jobs]
 
     def render(c: Any) -> None:
-        t = Table("id", "job", "state", "stage", "progress", "error", box=None)
+        t = cli_table("id", "job", "state", "stage", "progress", "error", key=1)
         for j in jobs:
             prog = f"{j.step}/{j.total}" if j.total else ""
-            t.add_row(j.id, j.name, j.state, j.stage, prog, j.error[:60])
+            t.add_row(j.id, j.name, j.state, j.stage, prog, j.error)
         c.print(t if jobs else "no jobs yet")
 
     return emit(args, data, render)
@@ -169,13 +169,12 @@ def show(args: argparse.Namespace, ws: Any, job: Any) -> int:
     out = finish(args, ws, job)
     if isinstance(out, int):
         return out
-    module, name = RENDERERS[job.kind]
-    emit(args, out, lambda c: getattr(import_module(f"owb_tui.commands.{module}"), name)(c, out))
-    if job.kind == "calibrate":
-        from .calibrate import drop_gate
+    if job.kind == "calibrate":  # printed, and held against --fail-on-drop, as `owb calibrate` does
+        from .calibrate import _report
 
-        return drop_gate(out, job.params.get("fail_on_drop"))
-    return 0
+        return _report(args, out, job.params.get("fail_on_drop"))
+    module, name = RENDERERS[job.kind]
+    return emit(args, out, lambda c: getattr(import_module(f"owb_tui.commands.{module}"), name)(c, out))
 
 
 def cmd_job_cancel(args: argparse.Namespace) -> int:
@@ -199,7 +198,16 @@ def cmd_job_cancel(args: argparse.Namespace) -> int:
 
 
 def cmd_job_retry(args: argparse.Namespace) -> int:
+    from engine.errors import BadInput
     from engine.jobs import client
+    from engine.records import Job
 
     ws = workspace(args)
+    old = ws.get(Job, args.job)
+    if old.params.get("target"):  # a job that ran on a remote target runs there again
+        if old.state not in client.RETRYABLE:
+            raise BadInput(f"job {old.id} is {old.state}; only failed, cancelled or interrupted jobs can be retried")
+        from .calibrate import retry_on_target
+
+        return retry_on_target(args, ws, old)
     return show(args, ws, client.retry(ws, args.job))

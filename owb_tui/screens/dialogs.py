@@ -18,7 +18,7 @@ from engine.records import Dataset, Model
 
 from ..app import error_text, reports_errors
 from ..widgets.tables import literal
-from .forms import chosen_precision, precision_select, row
+from .forms import FORM_HELP, chosen_precision, precision_select, row
 
 
 class ConfirmScreen(ModalScreen[bool]):
@@ -87,7 +87,7 @@ class QuitScreen(ModalScreen[str]):
 class RunDialog(ModalScreen[Any]):
     """Base of the run dialogs: a title, fields, Start/Cancel."""
 
-    BINDINGS = [Binding("escape", "cancel", "cancel", id="dialog-cancel")]
+    BINDINGS = [Binding("escape", "cancel", "cancel", id="dialog-cancel"), *FORM_HELP]
     TITLE_TEXT = ""
 
     def __init__(self, model: Model) -> None:

@@ -54,7 +54,17 @@ class ExportPane(VerticalScroll):
         yield Checkbox("overwrite an existing file", id="export-force", compact=True)
         with Horizontal(classes="buttons"):
             yield Button("Export", id="export-run", variant="primary")
+        warning = self.slower_warning()
+        if warning:
+            yield Static(warning, id="export-warning", classes="warning", markup=False)
         yield Static(NOTE, id="export-note", classes="hint", markup=False)
+
+    def slower_warning(self) -> str | None:
+        """Said before the package is written, from the stored measurements only."""
+        from engine.child_speed import against_parent, sentence
+
+        speed = against_parent(self.app.ws, self.model)
+        return f"Warning: {sentence(self.model, speed)}" if speed and speed["slower"] else None
 
     @on(Button.Pressed, "#export-run")
     @on(Input.Submitted, "#export-path")
@@ -78,5 +88,13 @@ class ExportPane(VerticalScroll):
         if job is None or job.state not in FINAL:
             return
         self.job_id = None
-        done = f"written: {job.result.get('package')}" if job.state == "done" else f"export {job.state}: {job.error}"
-        self.query_one("#export-note", Static).update(literal(done) + Text(f"\n{NOTE}"))
+        if job.state != "done":
+            self.query_one("#export-note", Static).update(literal(f"export {job.state}: {job.error}")
+                                                          + Text(f"\n{NOTE}"))
+            return
+        result = job.result
+        speed = result.get("speed_vs_parent")
+        if speed and speed["slower"]:  # the App's notice says where it went; this one, that it is slower
+            self.app.notify(f"its README leads with: slower than {speed['parent']} ({speed['ratio']:.2f}x)",
+                            title="export done", timeout=10, severity="warning")
+        self.query_one("#export-note", Static).update(literal(f"written: {result['package']}") + Text(f"\n{NOTE}"))

@@ -13,8 +13,8 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import DataTable, Header, Input, Static
 
+from engine.errors import NotFound, OwbError
 from engine.measure.benchmark import history
-from engine.errors import NotFound
 from engine.projects import model_tree
 from engine.records import Dataset, InferenceResult, Model, Project
 from engine.terminal_text import printable
@@ -40,8 +40,6 @@ def model_rows(ws: Any) -> list[ModelRow]:
     """The model tree with each model's datasets and latest measurements:
     the throughput-hint figure (benchmark_app's default) and, apart from it,
     the latency-hint figure."""
-    from engine.measure.protocol import latest_figure
-
     datasets = {d.id: d.name for d in ws.all(Dataset)}
     projects = ws.all(Project)
     results = history(ws)
@@ -50,9 +48,29 @@ def model_rows(ws: Any) -> list[ModelRow]:
         mine = [r for r in results if r.model == m.id]
         acc = [r for r in mine if r.kind == "accuracy"]
         names = sorted({datasets[p.dataset] for p in projects if p.model == m.id and p.dataset in datasets})
-        rows.append(ModelRow(depth, m, names, latest_figure(ws, m, "throughput"), latest_figure(ws, m, "latency"),
+        rows.append(ModelRow(depth, m, names, headline(ws, m, "throughput"), headline(ws, m, "latency"),
                              acc[-1] if acc else None))
     return rows
+
+
+def headline(ws: Any, m: Model, hint: str) -> dict | None:
+    """The figure a row shows for ``hint``: in the precision speed runs in by
+    default (engine.precision), else the latest in any precision, which the
+    row then names (a figure of one precision never passes for another's)."""
+    from engine.measure.protocol import latest_figure
+    from engine.precision import SPEED_DEFAULT, resolved
+
+    return latest_figure(ws, m, hint, precision=resolved("CPU", SPEED_DEFAULT)) or latest_figure(ws, m, hint)
+
+
+def speed_cell(fig: dict, value: float | None, fmt: str) -> Text:
+    """A figure's value; its precision appended where it is not the default one."""
+    from engine.precision import SPEED_DEFAULT, resolved
+
+    if value is None:
+        return num(None)
+    other = fig.get("inference_precision") != resolved("CPU", SPEED_DEFAULT)
+    return cell(fmt.format(value) + (f" {fig['inference_precision']}" if other else ""), justify="right")
 
 
 def tree_label(depth: int, name: str, busy: bool, incomplete: bool = False) -> Text:
@@ -147,9 +165,9 @@ class ProjectsScreen(FilterKeys, Screen):
                            bool(unfinished_stages(m))),
                 cell(m.precision, style="bold green" if m.precision == "INT8" else ""),
                 cell(clip(", ".join(r.datasets), 10)),
-                num(thr.get("throughput_fps")),
-                num((thr.get("latency_ms") or {}).get("median"), "{:.2f}"),
-                num((lat.get("latency_ms") or {}).get("median"), "{:.2f}"),
+                speed_cell(thr, thr.get("throughput_fps"), "{:.1f}"),
+                speed_cell(thr, (thr.get("latency_ms") or {}).get("median"), "{:.2f}"),
+                speed_cell(lat, (lat.get("latency_ms") or {}).get("median"), "{:.2f}"),
                 num(a["value"] * 100 if a else None, "{:.1f}%"),
                 cell(human_size(m.size_bytes), justify="right"),
                 key=m.id,
@@ -283,3 +301,30 @@ class ProjectsScreen(FilterKeys, Screen):
 
     def action_refresh(self) -> None:
         self.refresh_rows()
+
+    def palette_commands(self) -> list[tuple[str, str, Any]]:
+        """ctrl+p: `Remove dataset NAME`, asked first, as `owb dataset remove` does it."""
+        return [(f"Remove dataset {printable(d.name)}", f"{d.images} images; delete its record and copy (asks first)",
+                 lambda d=d: self.remove_dataset(d)) for d in self.app.ws.all(Dataset)]
+
+    def remove_dataset(self, dataset: Dataset) -> None:
+        from engine.dataset_store import remove_dataset
+
+        from .dialogs import ConfirmScreen
+
+        app = self.app
+
+        def work() -> None:  # deleting 50k files would freeze the UI thread
+            try:
+                r = remove_dataset(app.ws, dataset)
+            except OwbError as exc:
+                app.call_from_thread(app.notify, str(exc), severity="error", timeout=8)
+                return
+            app.call_from_thread(app.notify, f"removed dataset {r['name']} ({human_size(r['bytes_freed'])} freed)")
+
+        def decided(yes: bool | None) -> None:
+            if yes:
+                app.run_worker(work, thread=True, group="remove-dataset", exit_on_error=False)
+
+        self.app.push_screen(ConfirmScreen(f"Remove dataset {printable(dataset.name)} ({dataset.images} images) and "
+                                           "its copy in the workspace? Results measured on it stay."), decided)

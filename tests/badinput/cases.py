@@ -102,6 +102,11 @@ CASES: list[Case] = [
     _case("flags", "benchmark-streams-0", "--streams", "benchmark", GOOD_MODEL, "--streams", "0"),
     _case("flags", "benchmark-time-negative", "--time", "benchmark", GOOD_MODEL, "--time", "-1"),
     _case("flags", "explore-batches-0", "--batches", "explore", GOOD_MODEL, "--batches", "0"),
+    _case("flags", "benchmark-runs-0", "--runs", "benchmark", GOOD_MODEL, "--runs", "0"),
+    _case("flags", "benchmark-infer-precision-unknown", "--infer-precision", "benchmark", GOOD_MODEL,
+          "--infer-precision", "int4"),
+    _case("flags", "accuracy-infer-precision-unknown", "--infer-precision", "accuracy", GOOD_MODEL,
+          "--dataset", GOOD_DATASET, "--infer-precision", "fp64"),
     _dataset("flags", "dataset-unknown-format", "images/mixed", "yolo", "--format", "yolo"),
     _case("flags", "model-unknown-task", "poetry", "model", "import", "{src}/models/good.onnx", "--task", "poetry"),
     # a model whose output cannot serve the task it was given

@@ -20,7 +20,7 @@ from engine.records import InferenceResult, Job, Model
 from engine.workspace import Workspace
 from owb_tui.app import OwbApp
 
-from . import copy_workspace, jobs_idle, record_notifications, settle_jobs, template_home, type_text, wait_for
+from . import copy_workspace, jobs_idle, settle_jobs, template_home, type_text, wait_for
 
 SIZE = (80, 24)
 
@@ -72,8 +72,9 @@ async def test_jobs_keep_running_when_their_screens_are_popped(ws):
     done = ws.get(Job, bench.id)
     assert done.state == "done", done.error
     stored = [r for r in ws.all(InferenceResult) if r.kind == "benchmark" and r.model == parent.id]
-    assert len(stored) == 1 and stored[0].result["time_s"] == 2.0
-    assert done.result["throughput_fps"] == stored[0].result["throughput_fps"] > 0
+    assert len(stored) == 3  # 2 s split into three runs of one figure
+    assert all(r.result["time_s"] == 0.667 and r.result["throughput_fps"] > 0 for r in stored)
+    assert done.result["throughput_fps"] in [r.result["throughput_fps"] for r in stored]  # the median run
 
 
 async def test_quit_asks_leave_cancel_or_stay_and_leaving_keeps_the_job(ws):

@@ -101,7 +101,7 @@ async def report(app: Any, pilot: Any) -> None:
 def expected(ws: Workspace, screen: str) -> list[str]:
     """Text each screen must show whole, at both sizes."""
     if screen == "projects":
-        return ["model", "prec", "dataset", "FPS", "lat ms", "acc", "size", "cls", "└ cls-int8", "FP32", "INT8",
+        return ["model", "prec", "dataset", "FPS thr", "ms thr", "ms lat", "acc", "size", "cls", "└ cls-int8", "FP32", "INT8",
                 "lines"]
     if screen == "project":
         return ["cls  FP32 classification  input 1x3x48x192", "INT8 children: cls-int8",
@@ -119,7 +119,8 @@ def expected(ws: Workspace, screen: str) -> list[str]:
                 "FPS", "latency ms", "size", "accuracy", "cls-int8", "INT8"]
     if screen == "report":
         report = ws.all(Report)[0]
-        return [f"{report.name}:", "24 images", "Image Name", "24 rows", "basic table", "column: Image Name"]
+        return [f"{report.name}:", "24 images", "image", "O class", "P class", "P rank", "O conf", "O conf P",
+                "O = optimized cls-int8, P = parent cls", "24 rows", "basic table", "column: Image Name"]
     raise AssertionError(screen)
 
 
