@@ -7,6 +7,7 @@ the same job's progress."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -150,14 +151,19 @@ def screen_of(session: str) -> str:
     return tmux("capture-pane", "-p", "-t", session).stdout
 
 
-def wait_screen(session: str, text: str, timeout: float = 60) -> str:
+def wait_line(session: str, pattern: str, timeout: float = 60) -> str:
+    """The screen once ``pattern`` (a regex) shows on it."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         shown = screen_of(session)
-        if text in shown:
+        if re.search(pattern, shown):
             return shown
         time.sleep(0.2)
-    raise AssertionError(f"{text!r} never showed; the screen:\n{screen_of(session)}")
+    raise AssertionError(f"{pattern!r} never showed; the screen:\n{screen_of(session)}")
+
+
+def wait_screen(session: str, text: str, timeout: float = 60) -> str:
+    return wait_line(session, re.escape(text), timeout)
 
 
 def start_owb(session: str, home) -> None:
@@ -176,10 +182,19 @@ def test_a_calibration_survives_tmux_kill_session(ws):
         tmux("send-keys", "-t", session, "o")  # Optimize INT8 of the first row, the parent cls
         wait_screen(session, "Calibrate")
         # dataset -> calibration dataset -> subset %, 50; method, advanced (opened), preset, bench s, 1.
-        # A focused field's text is selected, so typing replaces it.
-        for keys in (["Tab", "Tab"], ["-l", "50"], ["Tab", "Tab", "Enter"], ["Tab", "Tab"], ["-l", "1"], ["Enter"]):
-            tmux("send-keys", "-t", session, *keys)
-            time.sleep(0.5)
+        # A focused field's text is selected, so typing replaces it; each step waits for the screen.
+        keys = lambda *k: tmux("send-keys", "-t", session, *k)  # noqa: E731
+        keys("Tab", "Tab")
+        time.sleep(0.5)
+        keys("-l", "50")
+        wait_line(session, r"subset %\s+50\s")
+        keys("Tab", "Tab", "Enter")
+        wait_screen(session, "bench s")
+        keys("Tab", "Tab")
+        time.sleep(0.5)
+        keys("-l", "1")
+        wait_line(session, r"bench s\s+1\s")
+        keys("Enter")
         deadline = time.monotonic() + 30
         while not [j for j in ws.all(Job) if j.id not in before] and time.monotonic() < deadline:
             time.sleep(0.2)
