@@ -23,7 +23,7 @@ from .errors import BadInput
 from .records import Dataset, Model
 from .workspace import Workspace
 
-METHODS = ("default", "accuracy-aware")
+METHODS = ("default", "accuracy-aware", "speed-aware")
 PRESETS = ("performance", "mixed")
 DROP_TYPES = ("absolute", "relative")
 
@@ -44,6 +44,11 @@ class CalibrationSpec:
     ignore_names: list[str] = field(default_factory=list)
     ignore_patterns: list[str] = field(default_factory=list)
     name: str | None = None
+    search_time: float = 600.0  # speed-aware: seconds the search may take
+    search_run_time: float = 1.0  # speed-aware: seconds of each interleaved benchmark run
+
+    def uses_budget(self) -> bool:
+        return self.method in ("accuracy-aware", "speed-aware")
 
     def validate(self) -> None:
         if self.method not in METHODS:
@@ -56,6 +61,10 @@ class CalibrationSpec:
             raise BadInput(f"--subset must be a percentage in (0, 100], not {self.subset_pct:g}")
         if not (self.max_drop >= 0 and math.isfinite(self.max_drop)):
             raise BadInput(f"--max-drop must be 0 or more percentage points, not {self.max_drop:g}")
+        if not (self.search_time > 0 and math.isfinite(self.search_time)):
+            raise BadInput(f"--search-time must be a positive number of seconds, not {self.search_time:g}")
+        if not (self.search_run_time >= 0.2 and math.isfinite(self.search_run_time)):
+            raise BadInput(f"--search-run-time must be 0.2 seconds or more, not {self.search_run_time:g}")
         if self.ranking_subset is not None and self.ranking_subset < 1:
             raise BadInput(f"--ranking-subset must be 1 or more, not {self.ranking_subset}")
         for pattern in self.ignore_patterns:
@@ -91,6 +100,13 @@ def fp32_operations(model: Any) -> list[str]:
         if src.get_type_name() != "FakeQuantize":
             out.append(node.get_friendly_name())
     return out
+
+
+def refused(exc: Exception) -> BadInput:
+    """NNCF's ValidationError as one line the user can act on."""
+    reason = next((line.strip() for line in str(exc).splitlines() if line.strip()), "")
+    return BadInput(f"NNCF refused the settings: {reason or type(exc).__name__ + ' without a reason'}; "
+                    "check --ignore-names/--ignore-types/--ignore-patterns against `owb layers`")
 
 
 class RevertedOps(logging.Handler):
@@ -144,13 +160,23 @@ class Calibration:
             raise BadInput(f"a model named {spec.name!r} already exists; choose another --name")
         if self.parent.precision == "INT8":
             raise BadInput(f"model {self.parent.name!r} is already INT8; calibrate its FP32 parent instead")
-        if spec.method == "accuracy-aware":
+        if spec.uses_budget() and not self.agreement:
             from .evaluate import check_compatible
 
-            if not self.dataset.annotated:
-                raise BadInput(f"AccuracyAware needs an annotated validation dataset; {self.dataset.name!r} "
-                               "has no annotations (use --method default, which works without them)")
             check_compatible(self.parent, self.dataset)
+
+    @property
+    def agreement(self) -> bool:
+        """Whether the accuracy budget is agreement with the parent (no labels
+        to score against, or no task metric) rather than the task metric."""
+        return not self.dataset.annotated or self.parent.config.task == "generic"
+
+    def budget_metric(self) -> str:
+        from .quantize.agreement import metric_name
+
+        if self.agreement:
+            return metric_name(self.parent.config.task)
+        return {"classification": "top1", "detection": "mAP@0.5", "segmentation": "mean_iou"}[self.parent.config.task]
 
     def _ignored_scope(self) -> Any:
         import nncf
@@ -178,13 +204,12 @@ class Calibration:
 
         return nncf.Dataset(images, transform), len(paths)
 
-    def run(self) -> Model:
+    def prepare(self) -> tuple[Any, Any, int, dict]:
+        """The parent as an ov.Model, the calibration dataset, its size, and
+        the nncf.quantize arguments the spec asks for."""
         import nncf
-        import openvino as ov
 
         from . import models
-        from .inference import DatasetRunner
-        from .nncf_progress import nncf_reporting
         from .preprocess import Preprocessor
 
         ctx, spec = self.ctx, self.spec
@@ -198,28 +223,50 @@ class Calibration:
         preset = {"performance": nncf.QuantizationPreset.PERFORMANCE, "mixed": nncf.QuantizationPreset.MIXED}[spec.preset]
         common = dict(preset=preset, subset_size=n, fast_bias_correction=spec.fast_bias_correction,
                       ignored_scope=self._ignored_scope())
-        start = time.perf_counter()
+        return ov_model, cal, n, common
 
-        def on_stage(stage: str, step: int, total: int | None) -> None:
-            ctx.progress(stage, step, total)
+    def quantize(self, ov_model: Any, cal: Any, common: dict, fp_names: frozenset[str] = frozenset()) -> Any:
+        """nncf.quantize with the spec's ignored scope plus ``fp_names``, with
+        NNCF's progress on the job and its refusals as BadInput."""
+        import nncf
 
-        reverted = RevertedOps()
+        from .nncf_progress import nncf_reporting
+
+        scope = common["ignored_scope"]
+        if fp_names:
+            scope = nncf.IgnoredScope(names=sorted(set(self.spec.ignore_names) | set(fp_names)),
+                                      patterns=self.spec.ignore_patterns, types=self.spec.ignore_types)
         try:
-            with nncf_reporting(on_stage, ctx.log_handler, reverted):
-                if spec.method == "default":
-                    quantized = nncf.quantize(ov_model, cal, **common)
-                else:
-                    quantized = self._accuracy_aware(ov_model, cal, common, DatasetRunner)
+            with nncf_reporting(lambda stage, step, total: self.ctx.progress(stage, step, total), self.ctx.log_handler):
+                return nncf.quantize(ov_model, cal, **{**common, "ignored_scope": scope})
         except nncf.ValidationError as exc:
-            reason = next((line.strip() for line in str(exc).splitlines() if line.strip()), "")
-            raise BadInput(f"NNCF refused the settings: {reason or type(exc).__name__ + ' without a reason'}; "
-                           "check --ignore-names/--ignore-types/--ignore-patterns against `owb layers`") from None
+            raise refused(exc) from None
+
+    def run(self) -> Model:
+        import nncf
+
+        from .inference import DatasetRunner
+        from .nncf_progress import nncf_reporting
+
+        ctx, spec = self.ctx, self.spec
+        ov_model, cal, n, common = self.prepare()
+        start = time.perf_counter()
+        reverted = RevertedOps()
+        if spec.method == "default":
+            quantized = self.quantize(ov_model, cal, common)
+        else:
+            try:
+                with nncf_reporting(lambda stage, step, total: ctx.progress(stage, step, total), ctx.log_handler,
+                                    reverted):
+                    quantized = self._accuracy_aware(ov_model, cal, common, DatasetRunner)
+            except nncf.ValidationError as exc:
+                raise refused(exc) from None
         seconds = time.perf_counter() - start
         ctx.check_cancel()
         fp32_ops = fp32_operations(quantized)
         ctx.log.info("quantized in %.1f s; %d compute ops left in FP32; NNCF reverted %d", seconds,
                      len(fp32_ops), len(reverted.names))
-        return self._save(quantized, ov, n, seconds, fp32_ops, reverted.names)
+        return self.save(quantized, n, seconds, fp32_ops, reverted.names)
 
     def _accuracy_aware(self, ov_model: Any, cal: Any, common: dict, runner_cls: Any) -> Any:
         import nncf
@@ -230,7 +277,13 @@ class Calibration:
 
         spec = self.spec
         index = load_index(self.ws, self.dataset)
-        validation_fn = make_validation(self.ws, self.parent, self.dataset, index, runner_cls, self.ctx)
+        if self.agreement:
+            from .quantize.agreement import ParentReference, make_agreement_validation
+
+            reference = ParentReference(self.ws, self.parent, index, runner_cls, self.ctx)
+            validation_fn = make_agreement_validation(reference, self.ws, self.parent, runner_cls, self.ctx)
+        else:
+            validation_fn = make_validation(self.ws, self.parent, self.dataset, index, runner_cls, self.ctx)
         val = nncf.Dataset(list(range(len(index.items))))
         restorer = AdvancedAccuracyRestorerParameters()
         if spec.ranking_subset is not None:
@@ -240,9 +293,11 @@ class Calibration:
             ov_model, cal, val, validation_fn, max_drop=spec.max_drop / 100, drop_type=drop_type,
             advanced_accuracy_restorer_parameters=restorer, **common)
 
-    def _save(self, quantized: Any, ov: Any, n: int, seconds: float, fp32_ops: list[str],
-              reverted: list[str]) -> Model:
+    def save(self, quantized: Any, n: int, seconds: float, fp32_ops: list[str], reverted: list[str],
+             extra: dict | None = None) -> Model:
+        """Write the child IR and record it; ``extra`` joins its provenance."""
         import nncf
+        import openvino as ov
 
         from .model_facts import model_facts
         from .models import ir_size, save_ir
@@ -278,6 +333,7 @@ class Calibration:
             "reverted_ops": reverted,
             "nncf": nncf.__version__,
             "openvino": ov.get_version(),
+            **(extra or {}),
         }
         try:
             ws.add(child, unique=not spec.name)

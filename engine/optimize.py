@@ -85,9 +85,13 @@ def plan(ctx: Any, calibration: Calibration, spec: CalibrationSpec, bench_time: 
     per_image = (fig["latency_ms"]["median"] / 1000 if fig else 0.02) * 3  # python-side work per image
     n = calibration.cal_dataset.images * spec.subset_pct / 100
     phases = [("preparing", 8.0), ("Statistics", n * per_image), ("Applying", n * per_image / 2)]
-    if measure and calibration.dataset.annotated and calibration.parent.config.task != "generic":
-        phases += [("accuracy parent", calibration.dataset.images * per_image),
-                   ("accuracy child", calibration.dataset.images * per_image)]
+    if spec.method == "speed-aware":  # time-boxed: its stages all report as "search · …"
+        phases = [("search", spec.search_time)]
+    if measure:
+        # agreement with the parent (no labels) or both accuracies: two passes over the dataset
+        names = ("parent outputs", "agreement child") if calibration.agreement else ("accuracy parent",
+                                                                                      "accuracy child")
+        phases += [(name, calibration.dataset.images * per_image) for name in names]
     if measure and bench_time > 0:
         phases.append(("benchmark", 2 * bench_time * len(speed_precisions(infer_precision)) * 1.2))
     ctx.plan(phases)
@@ -108,9 +112,16 @@ def run_optimize(ctx: Any, spec: CalibrationSpec, *, bench_time: float = 10.0, m
 def _optimize(ctx: Any, spec: CalibrationSpec, bench_time: float, measure: bool, infer_precision: str,
               rounds: int) -> dict:
     calibration = Calibration(ctx.ws, spec, ctx)
+    search = None
     if hasattr(ctx, "plan"):
         plan(ctx, calibration, spec, bench_time, measure, infer_precision)
-    child = calibration.run()
+    if spec.method == "speed-aware":
+        from .quantize.speed_aware import run_speed_aware
+
+        child, search = run_speed_aware(ctx, calibration, bench_time=spec.search_run_time,
+                                        infer_precision=infer_precision)
+    else:
+        child = calibration.run()
     parent, dataset = calibration.parent, calibration.dataset
     prov = child.provenance
     out: dict[str, Any] = {
@@ -127,12 +138,21 @@ def _optimize(ctx: Any, spec: CalibrationSpec, bench_time: float, measure: bool,
         "size_bytes": {"parent": parent.size_bytes, "child": child.size_bytes},
         "settings": asdict(spec),
     }
-    if measure and dataset.annotated and parent.config.task != "generic":
+    if search is not None:
+        out["speed_aware"] = search
+        out["keep_parent"] = prov["keep_parent"]
+        out["verdict"] = prov["verdict"]
+    if measure and calibration.agreement:
+        from .quantize.agreement import measure_agreement
+
+        out["agreement"] = measure_agreement(ctx, parent, child, dataset)
+    elif measure:
         a_parent = _accuracy(ctx, parent, dataset, "accuracy parent")
         a_child = _accuracy(ctx, child, dataset, "accuracy child")
         out["accuracy"] = {"parent": a_parent, "child": a_child, "drop": round((a_parent - a_child) * 100, 3),
                            "unit": "drop in percentage points"}
     if measure and bench_time > 0:
         out["throughput_fps"] = compare_speed(ctx, parent, child, bench_time, rounds, infer_precision=infer_precision)
-    ctx.ws.update(child, provenance={**child.provenance, "post": {k: out[k] for k in ("accuracy", "throughput_fps") if k in out}})
+    post = {k: out[k] for k in ("accuracy", "agreement", "throughput_fps") if k in out}
+    ctx.ws.update(child, provenance={**child.provenance, "post": post})
     return out

@@ -186,4 +186,21 @@ class Report(Record):
     created: float = field(default_factory=now)
 
 
+@dataclass
+class Target(Record):
+    """A remote machine owb measures on, reached over SSH (engine.targets)."""
+
+    table = "targets"
+
+    name: str = ""
+    id: str = field(default_factory=new_id)
+    dest: str = ""  # user@host[:port] or a Host alias of ~/.ssh/config
+    python: str = ""  # an interpreter there that already has openvino; "" = owb's own venv
+    wheelhouse: str = ""  # a local folder of wheels pushed when the target is offline
+    root: str = ".owb-target"  # owb's only folder there, relative to the remote home
+    facts: dict = field(default_factory=dict)  # CPU facts measured there
+    prepared: dict = field(default_factory=dict)  # python, versions, code hash of the last check
+    created: float = field(default_factory=now)
+
+
 _nested: dict[tuple[str, str], type[Record]] = {("Model", "config"): InputConfig}

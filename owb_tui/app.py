@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import sys
 import traceback
 from dataclasses import asdict
@@ -39,10 +40,14 @@ F = TypeVar("F", bound=Callable[..., Any])
 log = logging.getLogger("owb.tui")
 
 
+_FLAG = re.compile(r"(?<![\w-])--([a-z][a-z0-9-]*)")
+
+
 def error_text(exc: BaseException) -> str:
     """An OwbError's own one line; anything else is a bug, said in one line."""
     if isinstance(exc, OwbError):
-        return exc.tui or str(exc)
+        # a form has fields, not flags: "--pad-value" is its "pad value" field
+        return exc.tui or _FLAG.sub(lambda m: m.group(1).replace("-", " "), str(exc))
     first = (str(exc).strip().splitlines() or [""])[0][:200]
     return f"internal error {type(exc).__name__}: {first}"
 
@@ -107,9 +112,23 @@ class OwbApp(App[int]):
         self.sub_title = str(ws.home)
 
     # -- user text -----------------------------------------------------------
-    def notify(self, message: str, *, title: str = "", markup: bool = False, **kw: Any) -> None:  # type: ignore[override]
-        """Every notification prints literally: its names are user text (markup off, controls visible)."""
-        super().notify(printable(message), title=printable(title), markup=markup, **kw)
+    def notify(self, message: str, *, title: str = "", severity: Any = "information",  # type: ignore[override]
+               timeout: float | None = None, markup: bool = False) -> None:
+        """Every notification prints literally: its names are user text (markup
+        off, controls visible). It goes to the message line above the footer,
+        which takes a line of the layout, so it never covers a table's rows
+        (toasts stack over the bottom of an 80x24 screen). A dialog has no
+        footer: it gets one small toast, the newest replacing the last."""
+        from .widgets.footer import KeyFooter
+
+        footers = list(self.screen.query(KeyFooter)) if not self.screen.is_modal else []
+        if not footers:
+            self.clear_notifications()
+            super().notify(printable(message), title=printable(title), severity=severity, timeout=timeout,
+                           markup=markup)
+            return
+        text = printable(f"{title}: {message}" if title else message)
+        footers[0].show_message(text, severity, timeout or self.NOTIFICATION_TIMEOUT)
 
     def format_title(self, title: str, sub_title: str) -> Any:
         return super().format_title(printable(title), printable(sub_title))
@@ -303,6 +322,12 @@ class OwbApp(App[int]):
             self.pop_screen()  # j again goes back
         else:
             self.push_screen(JobsScreen())
+
+    def action_targets(self) -> None:
+        from .screens.targets import TargetsScreen
+
+        if not isinstance(self.screen, TargetsScreen):
+            self.push_screen(TargetsScreen())
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action == "back":

@@ -5,20 +5,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import signal
-import subprocess
-import sys
-import threading
-import time
 
 import pytest
 
-from conftest import ROOT, run_owb
+from conftest import assert_cancel_leaves_nothing, kill_then_retry, run_owb
 from engine.calibration import CalibrationSpec, subset_indices
-from engine.jobs import JobRunner
-from engine.optimize import run_optimize
-from engine.records import Job, Model
+from engine.records import Model
 
 
 def _sha(path):
@@ -95,7 +87,7 @@ def test_job_is_listed_with_its_log(default_child):
     (["--subset", "0"], "--subset"),
     (["--subset", "150"], "--subset"),
     (["--max-drop", "-1"], "--max-drop"),
-    (["--method", "accuracy-aware", "--dataset", "text"], "annotat"),
+    (["--method", "speed-aware", "--search-time", "0"], "--search-time"),
     (["--ignore-names", "no_such_op"], "NNCF refused"),
 ])
 def test_bad_calibration_flags(cls_workspace, tmp_path, flags, words):
@@ -114,46 +106,11 @@ def test_bad_calibration_flags(cls_workspace, tmp_path, flags, words):
 
 
 def test_cancel_stops_quickly_and_leaves_nothing(cls_workspace):
-    ws = cls_workspace
-    models_before = {m.id for m in ws.all(Model)}
-    dirs_before = set(os.listdir(ws.home / "models"))
-    runner = JobRunner(ws)
-    seen = threading.Event()
-    runner.subscribe(lambda e: seen.set() if e.stage == "Statistics collection" and e.step >= 2 else None)
     spec = CalibrationSpec(model="cls", dataset="orient", subset_pct=100)
-    job = runner.submit("calibrate", lambda ctx: run_optimize(ctx, spec, bench_time=0, measure=False))
-    assert seen.wait(120), "calibration never reached statistics collection"
-    asked = time.monotonic()
-    runner.cancel(job.id)
-    final = runner.wait(job.id, timeout=30)
-    assert time.monotonic() - asked < 5
-    assert final.state == "cancelled"
-    assert {m.id for m in ws.all(Model)} == models_before
-    assert set(os.listdir(ws.home / "models")) == dirs_before
-    assert not any((ws.home / "tmp").iterdir()), "no half-written model may stay behind"
+    assert_cancel_leaves_nothing(cls_workspace, spec, lambda e: e.stage == "Statistics collection" and e.step >= 2,
+                                 "statistics collection")
 
 
 def test_killed_process_leaves_an_interrupted_job_that_retries(cls_workspace):
-    ws = cls_workspace
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen([sys.executable, "-m", "owb_tui.cli", "--home", str(ws.home), "calibrate", "cls",
-                             "--dataset", "orient", "--subset", "100", "--bench-time", "0", "--name", "killed",
-                             "--json"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 120
-    job = None
-    while time.monotonic() < deadline:
-        jobs = [j for j in ws.all(Job) if j.pid == proc.pid]
-        if jobs and jobs[0].stage == "Statistics collection":
-            job = jobs[0]
-            break
-        time.sleep(0.2)
-    assert job is not None, "the calibration never started collecting statistics"
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait(30)
-    listed = json.loads(run_owb("jobs", "--json", home=ws.home).stdout)
-    assert next(j for j in listed if j["id"] == job.id)["state"] == "interrupted"
-    assert ws.maybe(Model, "killed") is None, "no half-written model is listed"
-    retry = run_owb("jobs", "retry", job.id, "--json", home=ws.home)
-    assert retry.returncode == 0, retry.stderr
-    assert json.loads(retry.stdout)["model"] == "killed"
-    assert ws.get(Model, "killed").precision == "INT8"
+    kill_then_retry(cls_workspace, ["cls", "--dataset", "orient", "--subset", "100", "--bench-time", "0"], "killed",
+                    lambda job: job.stage == "Statistics collection", "statistics collection")

@@ -101,7 +101,7 @@ def test_every_resize_mode_has_a_placement():
     assert set(PLACEMENTS) == set(RESIZE_MODES)
 
 
-@pytest.mark.parametrize("resize", RESIZE_MODES)
+@pytest.mark.parametrize("resize", list(PLACEMENTS))
 @pytest.mark.parametrize("layout, shape, color, mean, scale, u8", CASES)
 def test_folded_tensor_equals_the_python_path(resize, layout, shape, color, mean, scale, u8):
     config = InputConfig(layout=layout, shape=shape, color=color, mean=mean, scale=scale, resize=resize)
@@ -156,7 +156,7 @@ def test_folded_model_gives_the_f32_python_paths_outputs(which, tmp_path):
         rng = np.random.default_rng(4)
         images = [text_line(rng).rotate(180 * (i % 2)) for i in range(24)]
     shape = config.shape
-    for resize in RESIZE_MODES:
+    for resize in PLACEMENTS:
         config.resize = resize
         pre = Preprocessor(config, shape)
         plain = ov.Core().read_model(model_file)
@@ -198,7 +198,7 @@ def _feed_pass(ws, dataset, pre, cache, keys=None):
 def test_cache_gives_back_what_decoding_gives(ws, orient):
     from engine.dataset_store import load_index
 
-    for resize in RESIZE_MODES:
+    for resize in PLACEMENTS:
         config = InputConfig(**{**CLS_CONFIG, "resize": resize})
         pre = Preprocessor(config, config.shape)
         index = load_index(ws, orient)
@@ -292,22 +292,26 @@ def test_nncf_sees_the_stored_models_inputs(ws, orient):
         assert all(g.dtype == np.float32 and np.array_equal(g, w) for g, w in zip(got, want))
 
 
-def test_accuracy_is_unchanged_by_the_fold_and_the_cache(ws, orient, monkeypatch, tmp_path):
+def test_accuracy_is_unchanged_by_the_fold_and_the_cache(ws, monkeypatch, tmp_path):
+    """The demo set, and PP-OCRv5 cls on generated text lines under every
+    resize mode: folded and cached (cold, then warm) against the numpy path
+    without a cache, to 0.1 pt."""
     from engine import evaluate, models
-
-    cls = models.import_model(ws, ppocr_model("cls"), name="cls", **CLS_CONFIG)
-    demo_src = synth.write_imagenet(tmp_path / "shapes", 60, seed=31)
     from engine.dataset_store import import_dataset
-    from importlib import resources
-
-    shapes = import_dataset(ws, demo_src, name="shapes")
-    cfg = json.loads(resources.files("engine").joinpath("assets/demo_cnn.json").read_text())
-    demo = models.import_model(ws, Path(str(resources.files("engine").joinpath("assets/demo_cnn.onnx"))),
-                               name="demo", **{k: v for k, v in cfg.items() if k != "labels"})
+    from engine import demo as demo_mod
     from engine.inference import DatasetRunner
 
-    for model, dataset in ((cls, orient), (demo, shapes)):
-        for resize in RESIZE_MODES:
+    cfg = demo_mod.demo_config()
+    demo_model = models.import_model(ws, demo_mod.asset("demo_cnn.onnx"), name="demo-cnn", **cfg)
+    # the demo set's first 200 images (image i is a pure function of i and the seed)
+    shapes = import_dataset(ws, synth.write_imagenet(tmp_path / "shapes", 200, demo_mod.VALIDATION_SEED),
+                            name="demo-shapes")
+    cls = models.import_model(ws, ppocr_model("cls"), name="cls", **CLS_CONFIG)
+    lines = import_dataset(ws, write_orientation_set(tmp_path / "lines100", 100, seed=8), name="lines100")
+    # The demo's images are its input size, so every resize mode is the same there: its own mode is enough.
+    for model, dataset, modes in ((demo_model, shapes, ["stretch"]),
+                                  (cls, lines, list(PLACEMENTS))):
+        for resize in modes:
             model = models.configure(ws, model, resize=resize)
             assert DatasetRunner(ws, model).folded
             folded = [evaluate.evaluate(ws, model, dataset, record=False)["value"] for _ in range(2)]  # cold, warm
@@ -316,3 +320,55 @@ def test_accuracy_is_unchanged_by_the_fold_and_the_cache(ws, orient, monkeypatch
                 m.setenv("OWB_DECODE_CACHE_MB", "0")
                 python_path = evaluate.evaluate(ws, model, dataset, record=False)["value"]
             assert abs(folded[0] - python_path) <= 0.001 and folded[0] == folded[1], (model.name, resize)
+            # a batch of 4 u8 NHWC images through the folded model: the same figure
+            assert evaluate.evaluate(ws, model, dataset, batch=4, record=False)["value"] == folded[0]
+
+
+def test_decode_pool_takes_the_cores_the_model_leaves(monkeypatch):
+    from engine.feed import stream
+
+    class Compiled:
+        def __init__(self, threads: int) -> None:
+            self.threads = threads
+
+        def get_property(self, name: str) -> int:
+            assert name == "INFERENCE_NUM_THREADS"
+            return self.threads
+
+    monkeypatch.delenv(stream.WORKERS_ENV, raising=False)
+    monkeypatch.setattr(stream, "usable_cores", lambda: 2)
+    assert stream.decode_workers(Compiled(2)) == 1 and stream.decode_workers(Compiled(1)) == 1
+    monkeypatch.setattr(stream, "usable_cores", lambda: 16)
+    assert stream.decode_workers(Compiled(16)) == 4 and stream.decode_workers(Compiled(10)) == 6
+    assert stream.decode_workers(Compiled(0)) == stream.MAX_WORKERS
+    monkeypatch.setenv(stream.WORKERS_ENV, "3")
+    assert stream.decode_workers(Compiled(16)) == 3
+
+
+def test_any_pass_over_a_stored_datasets_files_uses_its_cache(ws, orient, tmp_path):
+    """runner.run over a stored dataset's files finds the decode cache itself
+    (the speed-aware search and Compare's fidelity pass only give paths)."""
+    from engine import models
+    from engine.dataset_store import load_index, remove_dataset
+    from engine.feed import cache as cache_mod
+    from engine.inference import DatasetRunner
+
+    model = models.import_model(ws, ppocr_model("cls"), name="cls", **CLS_CONFIG)
+    runner = DatasetRunner(ws, model)
+    index = load_index(ws, orient)
+    paths = [index.root / item.file for item in index.items][5:17]
+
+    def outputs() -> dict[int, np.ndarray]:
+        name = runner.output_names[0]
+        return {pos: b.outputs[name][j] for b in runner.run(paths) for j, pos in enumerate(b.indices)}
+
+    cold = outputs()
+    cache, keys = DecodeCache.for_paths(ws, paths, runner.pre)
+    assert keys == list(range(5, 17)) and np.flatnonzero(cache.rows[:, 2]).tolist() == keys
+    warm = outputs()
+    assert sorted(warm) == list(range(12)) and all(np.array_equal(warm[i], cold[i]) for i in warm)
+    outside = tmp_path / "elsewhere.png"
+    Image.new("RGB", (60, 20)).save(outside)
+    assert DecodeCache.for_paths(ws, [outside], runner.pre) is None
+    remove_dataset(ws, orient)  # its entries go with it
+    assert not list((ws.home / cache_mod.FOLDER).glob(f"{orient.id}-*"))

@@ -17,11 +17,12 @@ from typing import Any, Callable, Iterator, Sequence
 import numpy as np
 
 from ..predictions import ImageMeta
-from ..preprocess import Preprocessor
+from ..preprocess import Preprocessor, geometry
 from .cache import DecodeCache
 
 DECODE_GROUP = 8  # chunks per pool task
 MAX_WORKERS = 8
+WORKERS_ENV = "OWB_DECODE_WORKERS"
 
 Chunk = tuple[list[int], np.ndarray, list[ImageMeta]]  # positions, model input, geometry
 
@@ -34,15 +35,22 @@ def usable_cores() -> int:
 
 
 def decode_workers(compiled: Any = None, threads_used: int = 0) -> int:
-    """Cores the model's inference threads leave free, at least one: decode
-    threads beyond that only take time from the streams they feed."""
+    """Cores the model's inference threads leave free: decode threads beyond
+    that only take time from the streams they feed. At least one, and at
+    least a quarter of the cores, so that on a large machine full-size JPEGs
+    the cache cannot hold do not starve a model that takes every core.
+    ``OWB_DECODE_WORKERS`` overrides (for measuring)."""
+    forced = os.environ.get(WORKERS_ENV, "")
+    if forced.isdigit() and int(forced) > 0:
+        return min(MAX_WORKERS, int(forced))
     used = threads_used
     if compiled is not None:
         try:
             used = int(compiled.get_property("INFERENCE_NUM_THREADS"))
         except (RuntimeError, TypeError, ValueError):
             used = 0
-    return max(1, min(MAX_WORKERS, usable_cores() - used))
+    cores = usable_cores()
+    return min(MAX_WORKERS, max(1, cores // 4, cores - used))
 
 
 class ImageFeed:
@@ -60,8 +68,6 @@ class ImageFeed:
             pixels, meta = self.pre.decode(path)
             out[...] = pixels
             return meta
-        from ..preprocess import geometry
-
         try:
             sig = cache.signature(path)
         except OSError:

@@ -20,6 +20,7 @@ def command_modules() -> list[ModuleType]:
         perf,
         projects,
         reports,
+        targets,
     )
 
-    return [demo, models, datasets, projects, accuracy, calibrate, perf, reports, export]
+    return [demo, models, datasets, projects, accuracy, calibrate, perf, reports, export, targets]

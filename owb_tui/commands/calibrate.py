@@ -6,7 +6,9 @@ import argparse
 import sys
 from typing import Any
 
-from .common import OwbArgumentParser, add_command, add_infer_precision, emit, number, positive_int, styled, workspace
+from .targets import add_target_flag, run_on_target
+from .common import (OwbArgumentParser, add_command, add_infer_precision, cli_table, emit, number, positive_int,
+                     styled, workspace)
 
 
 def _names(text: str) -> list[str]:
@@ -18,10 +20,17 @@ def register(sub: Any) -> None:
     p.add_argument("model", help="FP32 model name or id")
     p.add_argument("--dataset", required=True, help="the project's dataset (validation for AccuracyAware)")
     p.add_argument("--calibration-dataset", help="a separate dataset for statistics (default: --dataset)")
-    p.add_argument("--method", choices=("default", "accuracy-aware"), default="default")
+    p.add_argument("--method", choices=("default", "accuracy-aware", "speed-aware"), default="default",
+                   help="speed-aware keeps in floating point the quantizer groups INT8 makes slower on this CPU")
     p.add_argument("--preset", choices=("performance", "mixed"), default="performance")
     p.add_argument("--subset", type=number, default=100.0, metavar="PCT", help="percent of the calibration images (default 100)")
-    p.add_argument("--max-drop", type=number, default=0.5, metavar="PP", help="AccuracyAware: max accuracy drop (default 0.5)")
+    p.add_argument("--max-drop", type=number, default=0.5, metavar="PP",
+                   help="accuracy-/speed-aware: max drop (default 0.5); on unannotated data, the drop in "
+                        "agreement with the parent (100%% for the parent)")
+    p.add_argument("--search-time", type=number, default=600.0, metavar="S",
+                   help="speed-aware: seconds the search may take (default 600)")
+    p.add_argument("--search-run-time", type=number, default=1.0, metavar="S",
+                   help="speed-aware: seconds of each interleaved benchmark run in the search (default 1)")
     p.add_argument("--drop-type", choices=("absolute", "relative"), default="absolute")
     p.add_argument("--ranking-subset", type=positive_int, metavar="N", help="AccuracyAware: images used to rank layers")
     p.add_argument("--no-fast-bias-correction", action="store_true")
@@ -35,6 +44,7 @@ def register(sub: Any) -> None:
                    help="interleaved parent/child rounds the benchmark time is split into (default 3)")
     add_infer_precision(p, what="benchmark after calibration (where auto means bf16, f32 is measured too)")
     p.add_argument("--fail-on-drop", type=number, metavar="PP", help="exit 3 when the measured accuracy drop exceeds PP points")
+    add_target_flag(p)
 
     group = sub.add_parser("jobs", help="list jobs; `owb jobs log ID` prints a job's log",
                            parents=[_common()])
@@ -55,8 +65,6 @@ def _common() -> argparse.ArgumentParser:
 def cmd_calibrate(args: argparse.Namespace) -> int:
     from engine import limits
     from engine.calibration import Calibration, CalibrationSpec
-    from engine.errors import BadInput
-    from engine.records import Dataset
 
     ws = workspace(args)
     spec = CalibrationSpec(
@@ -64,15 +72,13 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         preset=args.preset, subset_pct=args.subset, max_drop=args.max_drop, drop_type=args.drop_type,
         ranking_subset=args.ranking_subset, fast_bias_correction=not args.no_fast_bias_correction,
         ignore_types=args.ignore_types, ignore_names=args.ignore_names, ignore_patterns=args.ignore_patterns,
-        name=args.name)
+        name=args.name, search_time=args.search_time, search_run_time=args.search_run_time)
     limits.seconds(args.bench_time, "--bench-time", zero_ok=True)
     if args.fail_on_drop is not None:
         limits.finite(args.fail_on_drop, "--fail-on-drop", low=0)
     check = Calibration(ws, spec, ctx=None)  # refuse bad settings before a job exists
     spec.model, spec.dataset = check.parent.id, check.dataset.id
     spec.calibration_dataset = check.cal_dataset.id if args.calibration_dataset else None
-    if args.fail_on_drop is not None and not ws.get(Dataset, spec.dataset).annotated:
-        raise BadInput("--fail-on-drop needs an annotated --dataset to measure the drop")
     return _calibrate(args, ws, spec, args.bench_time, args.fail_on_drop, args.infer_precision, args.rounds)
 
 
@@ -82,8 +88,15 @@ def _calibrate(args: argparse.Namespace, ws: Any, spec: Any, bench_time: float, 
     from engine.optimize import run_optimize
     from engine.records import Model
 
-    runner = JobRunner(ws)
     parent = ws.get(Model, spec.model)
+    if getattr(args, "target", None):
+        from dataclasses import asdict
+
+        params = {"kind": "calibrate", "model": spec.model, "dataset": spec.dataset, "calibration": asdict(spec),
+                  "bench_time": bench_time, "fail_on_drop": fail_on_drop, "infer_precision": infer_precision,
+                  "rounds": rounds}
+        return _report(args, run_on_target(args, ws, params, f"calibrate {parent.name}"), fail_on_drop)
+    runner = JobRunner(ws)
     job = run_foreground(args, runner, "calibrate",
                          lambda ctx: run_optimize(ctx, spec, bench_time=bench_time, infer_precision=infer_precision,
                                                   rounds=rounds),
@@ -91,11 +104,16 @@ def _calibrate(args: argparse.Namespace, ws: Any, spec: Any, bench_time: float, 
                                  "infer_precision": infer_precision, "rounds": rounds},
                          name=f"calibrate {parent.name}")
     if job.state != "done":
-        print(f"error: calibration {job.state}: {job.error} (log: owb jobs log {job.id})", file=sys.stderr)
+        from engine.terminal_text import printable
+
+        print(f"error: calibration {job.state}: {printable(job.error)} (log: owb jobs log {job.id})", file=sys.stderr)
         return job.exit_code or 1
-    result = {"job": job.id, **job.result}
+    return _report(args, {"job": job.id, **job.result}, fail_on_drop)
+
+
+def _report(args: argparse.Namespace, result: dict, fail_on_drop: float | None) -> int:
     emit(args, result, lambda c: render_result(c, result))
-    drop = (result.get("accuracy") or {}).get("drop")
+    drop = (result.get("accuracy") or result.get("agreement") or {}).get("drop")
     if fail_on_drop is not None and drop is not None and drop > fail_on_drop:
         print(f"error: accuracy drop {drop:.2f} pt exceeds --fail-on-drop {fail_on_drop:g}", file=sys.stderr)
         return 3
@@ -114,10 +132,16 @@ def cmd_job_retry(args: argparse.Namespace) -> int:
     ws = workspace(args)
     mark_interrupted(ws)
     job = ws.get(Job, args.job)
-    if job.kind != "calibrate":
-        raise BadInput(f"job {job.id} is a {job.kind} job; only calibrations can be retried")
+    if job.kind != "calibrate" and not job.params.get("target"):
+        raise BadInput(f"job {job.id} is a {job.kind} job; only calibrations and jobs on targets can be retried")
     if job.state not in ("failed", "cancelled", "interrupted"):
         raise BadInput(f"job {job.id} is {job.state}; only failed, cancelled or interrupted jobs can be retried")
+    if job.params.get("target"):  # the same remote job again; its assets are cached there already
+        args.target = job.params["target"]
+        result = run_on_target(args, ws, job.params, job.name.rsplit(" on ", 1)[0])
+        if job.kind == "calibrate":
+            return _report(args, result, job.params.get("fail_on_drop"))
+        return emit(args, result, lambda c: c.print(f"{job.kind} on target {result['target']}: done, job {result['job']}"))
     fields = {f.name for f in dataclasses.fields(CalibrationSpec)}
     spec = CalibrationSpec(**{k: v for k, v in job.params.items() if k in fields})
     Calibration(ws, spec, ctx=None)
@@ -153,11 +177,23 @@ def run_foreground(args: argparse.Namespace, runner: Any, kind: str, fn: Any, **
 
 
 def render_result(c: Any, r: dict) -> None:
+    from engine.metrics import accuracy_change
+
     c.print(styled((r["model"], "bold"), f" ({r['id']}): INT8 child of {r['parent']} — {r['method']}/{r['preset']}, "
             f"{r['subset_images']} calibration images, {r['seconds']:.1f} s"))
+    if r.get("keep_parent"):
+        c.print(styled(("KEEP THE PARENT", "bold yellow"), f": {r['verdict']}; this child is kept for its search "
+                       "trace, not as a speed-up"))
     acc = r.get("accuracy")
     if acc:
-        c.print(f"accuracy: parent {acc['parent'] * 100:.2f}%, child {acc['child'] * 100:.2f}%, drop {acc['drop']:.2f} pt")
+        c.print(f"accuracy: parent {acc['parent'] * 100:.2f}%, child {acc['child'] * 100:.2f}% "
+                f"({accuracy_change(acc['drop'])})")
+    agree = r.get("agreement")
+    if agree and agree.get("value") is not None:
+        c.print(f"agreement with the parent ({agree['metric']}, no labels): {agree['value'] * 100:.2f}% "
+                f"({accuracy_change(agree['drop'])})")
+    if r.get("speed_aware"):
+        render_search(c, r["speed_aware"])
     fps = r.get("throughput_fps")
     if fps:
         from engine.measure.protocol import spread_text
@@ -177,8 +213,21 @@ def render_result(c: Any, r: dict) -> None:
         c.print(f"{len(r['fp32_ops'])} compute ops run in FP32: {shown}")
 
 
-def cmd_jobs(args: argparse.Namespace) -> int:
+def render_search(c: Any, s: dict) -> None:
     from rich.table import Table
+
+    from engine.quantize.trace import CANDIDATE_COLUMNS, GROUP_COLUMNS, candidate_rows, group_rows, summary
+
+    c.print(summary(s), markup=False)
+    for columns, rows in ((CANDIDATE_COLUMNS, candidate_rows(s)), (GROUP_COLUMNS, group_rows(s))):
+        if rows:
+            t = Table(*columns, box=None)
+            for r in rows:
+                t.add_row(*(styled(x) for x in r))
+            c.print(t)
+
+
+def cmd_jobs(args: argparse.Namespace) -> int:
 
     from engine.jobs import mark_interrupted
     from engine.records import Job
@@ -189,10 +238,10 @@ def cmd_jobs(args: argparse.Namespace) -> int:
     data = [{k: v for k, v in j.to_dict().items() if k != "result"} | {"result": j.result} for j in jobs]
 
     def render(c: Any) -> None:
-        t = Table("id", "job", "state", "stage", "progress", "error", box=None)
+        t = cli_table("id", "job", "state", "stage", "progress", "error", key=1)
         for j in jobs:
             prog = f"{j.step}/{j.total}" if j.total else ""
-            t.add_row(j.id, j.name, j.state, j.stage, prog, j.error[:60])
+            t.add_row(j.id, j.name, j.state, j.stage, prog, j.error)
         c.print(t if jobs else "no jobs yet")
 
     return emit(args, data, render)
@@ -207,5 +256,9 @@ def cmd_job_log(args: argparse.Namespace) -> int:
     text = read_log(ws, job)
     if args.json:
         return emit(args, {"id": job.id, "state": job.state, "error": job.error, "log": text}, lambda c: None)
-    sys.stdout.write(text or f"job {job.id} has no log\n")
+    from engine.terminal_text import printable
+
+    # a log quotes names and NNCF's messages: each line printed literally
+    lines = [printable(line) + "\n" for line in text.splitlines()] if text else [f"job {job.id} has no log\n"]
+    sys.stdout.write("".join(lines))
     return 0

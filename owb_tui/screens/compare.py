@@ -18,7 +18,9 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Header, Select, Static
 
 from engine.jobs import ACTIVE, FINAL
+from engine.metrics import accuracy_change
 from engine.records import Job, Model
+from engine.terminal_text import printable
 
 from ..app import reports_errors
 from ..commands.common import human_size
@@ -138,7 +140,7 @@ class CompareScreen(Screen):
         if job.state == "done":
             self.show(job.result)
         else:
-            self.query_one("#verdict", Static).update(Text(f"comparison {job.state}: {job.error}", style="red"))
+            self.query_one("#verdict", Static).update(literal(f"comparison {job.state}: {job.error}", style="red"))
 
     @reports_errors
     def action_rerun(self) -> None:
@@ -162,11 +164,21 @@ class CompareScreen(Screen):
         if speed:
             st = speed["settings"]
             notes.append(f"throughput ratio {ratio_text(speed)}; {st['hint']} hint, {st['inference_precision']}, "
-                         f"{st['seconds_per_run']} s per run, inputs {st['inputs']}")
+                         f"{st['seconds_per_run']} s per run, inputs {printable(st['inputs'])}")
             if a.get("disturbed_runs") or b.get("disturbed_runs"):
                 notes.append("\nsome runs were disturbed (max latency > 10x median)", style="yellow")
         if r.get("why"):
             notes.append(f"\nCPU: {'; '.join(r['why']['cpu']['notes'])}")
+        if r.get("speed_aware"):
+            from engine.quantize.trace import group_rows, summary
+
+            search = r["speed_aware"]
+            notes.append("\n")
+            notes.append(printable(f"{summary(search)}; {len(search['candidates'])} candidates (B's page, t)"))
+            for g, ms, effect, how in group_rows(search)[:8]:
+                notes.append("\n")
+                notes.append(printable(f"  FP: {g}  INT8 added {ms} ms, metric {effect or '?'} pt ({how})"),
+                             style="dim")
         self.query_one("#cmp-speed", Static).update(notes)
         summary = self.query_one("#summary", DataTable)
         summary.clear()
@@ -186,9 +198,14 @@ class CompareScreen(Screen):
             ("size", cell(human_size(a["size_bytes"]), justify="right"),
              cell(human_size(b["size_bytes"]), justify="right"), ratio(r["size_ratio"], better_high=False)),
             ("accuracy", cell(pct(acc_a), justify="right"), cell(pct(acc_b), justify="right"),
-             cell(None if r["accuracy_drop"] is None else f"{-r['accuracy_drop'] + 0.0:+.2f} pt",
+             cell(None if r["accuracy_drop"] is None else accuracy_change(r["accuracy_drop"]),
                   justify="right")),
         ]
+        fid = r.get("agreement")
+        if fid:
+            rows.append((clip(fid["metric"], 18), cell("100%", justify="right"),
+                         cell(pct({"value": fid["agreement"]}), justify="right"),
+                         cell(f"cos {fid['cosine']:.3f}" if fid["cosine"] is not None else None, justify="right")))
         layers = r["layers"]
         if "measured_latency_ms" in layers:
             rows.append(("layer sum ms", num(layers["total_ms"]["a"], "{:.3f}"), num(layers["total_ms"]["b"], "{:.3f}"),

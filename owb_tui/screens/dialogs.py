@@ -15,9 +15,9 @@ from textual.widgets import Button, Input, Label, Select, Static
 
 from engine.records import Dataset, Model
 
-from ..app import reports_errors
+from ..app import error_text, reports_errors
 from ..widgets.tables import literal
-from .forms import chosen_precision, precision_select, row
+from .forms import FORM_HELP, chosen_precision, precision_select, row
 
 
 class ConfirmScreen(ModalScreen[bool]):
@@ -51,7 +51,7 @@ class ConfirmScreen(ModalScreen[bool]):
 class RunDialog(ModalScreen[Any]):
     """Base of the run dialogs: a title, fields, Start/Cancel."""
 
-    BINDINGS = [Binding("escape", "cancel", "cancel", id="dialog-cancel")]
+    BINDINGS = [Binding("escape", "cancel", "cancel", id="dialog-cancel"), *FORM_HELP]
     TITLE_TEXT = ""
 
     def __init__(self, model: Model) -> None:
@@ -125,7 +125,7 @@ class BenchmarkDialog(RunDialog):
         try:
             dataset = self.dataset("#dataset")
         except BadInput as exc:
-            self.app.notify(str(exc), severity="error")
+            self.app.notify(error_text(exc), severity="error")
             return None
         settings = BenchmarkSettings(time_s=seconds, hint=str(self.query_one("#hint", Select).value),
                                      infer_precision=chosen_precision(self, "infer-precision"))

@@ -15,15 +15,20 @@ from textual.widgets import Button, Checkbox, Collapsible, Input, Select, Static
 from engine.errors import BadInput
 from engine.records import Dataset, Model
 
-from ..app import reports_errors
+from ..app import error_text, reports_errors
 from ..widgets.tables import literal
 from .forms import chosen_precision, number, precision_select, row
 
 METHOD_NOTES = {
     "default": "Default: NNCF post-training quantization; seconds to minutes, works without annotations.",
     "accuracy-aware": "AccuracyAware: reverts layers to FP32 until the accuracy drop fits. Slow: it ranks "
-                      "layers over the validation set (minutes). Needs an annotated dataset.",
+                      "layers over the validation set (minutes). Without annotations the drop is in agreement "
+                      "with the parent's outputs.",
+    "speed-aware": "SpeedAware: keeps in floating point the quantizer groups INT8 makes slower on this CPU "
+                   "(per-layer times propose, interleaved benchmarks confirm), within the drop; minutes, up to "
+                   "the search time. If no INT8 configuration beats the parent, it says to keep the parent.",
 }
+AGREEMENT_NOTE = " {name} has no annotations: the drop is in agreement with the parent (100% for the parent)."
 
 
 class OptimizeForm(VerticalScroll):
@@ -50,7 +55,8 @@ class OptimizeForm(VerticalScroll):
         yield row(("calib. on", Select([("the same dataset", ""), *choices], value="", allow_blank=False,
                                        id="opt-calibration", compact=True)))
         yield row(("subset %", Input("100", id="opt-subset", type="number", compact=True)),
-                  ("method", Select([("Default", "default"), ("AccuracyAware", "accuracy-aware")],
+                  ("method", Select([("Default", "default"), ("AccuracyAware", "accuracy-aware"),
+                                               ("SpeedAware", "speed-aware")],
                                     value="default", allow_blank=False, id="opt-method", compact=True)))
         yield row(("max drop", Input("0.5", id="opt-max-drop", type="number", compact=True, disabled=True)),
                   ("drop type", Select([("absolute pt", "absolute"), ("relative %", "relative")],
@@ -65,6 +71,8 @@ class OptimizeForm(VerticalScroll):
                       ("ranking", Input(placeholder="images (AA)", id="opt-ranking", type="integer",
                                         compact=True)))
             yield row(("float in", precision_select("opt-infer")))
+            yield row(("search s", Input("600", id="opt-search-time", type="number", compact=True,
+                                         tooltip="SpeedAware: seconds the search may take")))
             yield row(("keep FP32", Input(placeholder="op types, e.g. GroupConvolution", id="opt-ignore-types",
                                           compact=True)))
             yield row(("name", Input(placeholder=f"default: {self.model.name}-int8", id="opt-name",
@@ -83,12 +91,13 @@ class OptimizeForm(VerticalScroll):
     def _update_enabled(self) -> None:
         method = self.query_one("#opt-method", Select).value
         dataset = self.app.ws.maybe(Dataset, str(self.query_one("#opt-dataset", Select).value))
-        aware = method == "accuracy-aware" and dataset is not None and dataset.annotated
+        aware = method in ("accuracy-aware", "speed-aware")
         self.query_one("#opt-max-drop", Input).disabled = not aware
         self.query_one("#opt-drop-type", Select).disabled = not aware
+        self.query_one("#opt-search-time", Input).disabled = method != "speed-aware"
         note = METHOD_NOTES[str(method)]
-        if method == "accuracy-aware" and dataset is not None and not dataset.annotated:
-            note = f"{dataset.name} has no annotations: AccuracyAware needs an annotated dataset."
+        if aware and dataset is not None and not dataset.annotated:
+            note += AGREEMENT_NOTE.format(name=dataset.name)
         self.query_one("#opt-note", Static).update(literal(note))
 
     def spec(self) -> tuple[Any, float]:
@@ -112,6 +121,7 @@ class OptimizeForm(VerticalScroll):
             fast_bias_correction=self.query_one("#opt-fast-bias", Checkbox).value,
             ignore_types=types,
             name=value("#opt-name") or None,
+            search_time=number(value("#opt-search-time"), "search seconds", 600.0),
         )
         return spec, number(value("#opt-bench"), "benchmark seconds", 10.0)
 
@@ -122,7 +132,7 @@ class OptimizeForm(VerticalScroll):
         try:
             spec, bench_time = self.spec()
         except BadInput as exc:
-            self.app.notify(str(exc), severity="error")
+            self.app.notify(error_text(exc), severity="error")
             return
         job = self.app.start_calibration(spec, bench_time, infer_precision=chosen_precision(self, "opt-infer"))
         if job is not None:

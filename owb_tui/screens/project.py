@@ -58,6 +58,10 @@ def facts_text(ws: Any, m: Model) -> Text:
             for p, f in (post.get("by_precision") or {}).items() if f.get("ratio")]
         if ratios:
             text.append("\nafter calibration: " + ", ".join(ratios), style="dim")
+        if prov.get("verdict"):
+            keep = prov.get("keep_parent")
+            text.append(f"\n{'KEEP THE PARENT — ' if keep else ''}{prov['verdict']} (t: the search)",
+                        style="bold yellow" if keep else "bold green")
     else:
         text.append(f"INT8 children: {printable(', '.join(children)) or 'none yet (o: optimize)'}", style="dim")
     text.append("\n" + printable(speed_line(ws, m)))
@@ -114,6 +118,21 @@ def result_summary(r: InferenceResult) -> tuple[str, str]:
     return r.kind, ""
 
 
+def search_pane(search: dict) -> Widget:
+    """The speed-aware search behind a child: every candidate, and the groups kept in FP."""
+    from engine.quantize.trace import CANDIDATE_COLUMNS, GROUP_COLUMNS, candidate_rows, group_rows, summary
+
+    parts: list[Widget] = [Static(summary(search), classes="hint", markup=False)]
+    for key, columns, rows in (("search-candidates", CANDIDATE_COLUMNS, candidate_rows(search)),
+                               ("search-groups", GROUP_COLUMNS, group_rows(search))):
+        t: DataTable = DataTable(id=key, cursor_type="row", zebra_stripes=True)
+        t.add_columns(*columns)
+        for r in rows:
+            t.add_row(*cells(*r))
+        parts.append(t)
+    return VerticalScroll(*parts)
+
+
 class ProjectScreen(FilterKeys, Screen):
     AUTO_FOCUS = None  # on_mount focuses the first field of the initial tab
     HELP_TITLE = "Project page"
@@ -138,7 +157,12 @@ class ProjectScreen(FilterKeys, Screen):
                 id="tab-reports"),
         Binding("x", "tab('export')", "export", show=False,
                 tooltip="Export tab: deployment package (IR, infer.py, benchmark.sh)", id="tab-export"),
+        Binding("t", "search_tab", "search", show=False,
+                tooltip="Search tab: a speed-aware child's candidates and the groups kept in floating point",
+                id="tab-search"),
         filter_binding("Filter the inference history", "project-filter", show=False),
+        Binding("escape", "leave", "back", tooltip="From a field: back to the tab bar; from there: back to "
+                "the previous screen", id="project-back"),
     ]
 
     def __init__(self, model_id: str, tab: str | None = None) -> None:
@@ -169,6 +193,8 @@ class ProjectScreen(FilterKeys, Screen):
             yield TabPane("Explore (e)", id="explore")
             yield TabPane("Reports (r)", id="reports")
             yield TabPane("Export (x)", id="export")
+            if model.provenance.get("speed_aware"):
+                yield TabPane("Search (t)", id="search")
         yield JobStatus()
         yield KeyFooter()
 
@@ -217,6 +243,8 @@ class ProjectScreen(FilterKeys, Screen):
             from .export import ExportPane
 
             return [ExportPane(self.model)]
+        if tab == "search":
+            return [search_pane(self.model.provenance["speed_aware"])]
         tables = []
         for key, labels in (("by-precision", ("precision", "count", "ms", "share")),
                             ("by-type", ("layer type", "count", "ms", "share")),
@@ -243,10 +271,27 @@ class ProjectScreen(FilterKeys, Screen):
         await self.ensure_tab(tab)
         first = {"performance": "#history", "layers": "#layers VerticalScroll",
                  "optimize": "#opt-dataset, #calibrate", "explore": "#ex-batches", "reports": "#rep-list",
-                 "export": "#export-path"}[tab]
+                 "export": "#export-path", "search": "#search-candidates"}[tab]
         found = self.query(first)
         if found:
             found.first().focus()
+
+    def action_leave(self) -> None:
+        """esc leaves a field for the tab bar, and only from there the page:
+        a newcomer pressing esc to get out of a form must not lose the page."""
+        from textual.widgets import Button, Checkbox, Select, Tabs
+
+        focused = self.app.focused
+        if isinstance(focused, (Input, Select, Checkbox, Button)) and focused.screen is self:
+            self.query_one("#tabs", TabbedContent).query_one(Tabs).focus()
+            return
+        self.app.action_back()
+
+    async def action_search_tab(self) -> None:
+        if self.model.provenance.get("speed_aware"):
+            await self.action_tab("search")
+        else:
+            self.notify("only a speed-aware child has a search to show", severity="warning")
 
     async def action_filter(self) -> None:
         await self.action_tab("performance")
