@@ -143,7 +143,9 @@ def _optimize(ctx: Any, spec: CalibrationSpec, bench_time: float, measure: bool,
         if hasattr(ctx, "plan"):
             plan(ctx, calibration, spec, bench_time, measure, infer_precision)
         wanted = {"accuracy": measure, "benchmark": measure and bench_time > 0}
-        calibration.marks = {"job": ctx.job.id, "pending": [s for s in STAGES if wanted[s]]}
+        todo = [s for s in STAGES if wanted[s]]
+        job = getattr(ctx, "job", None)  # none on a remote target: its host keeps the job
+        calibration.marks = {"job": job.id, "pending": list(todo)} if job is not None else {}
         if spec.method == "speed-aware":
             from .quantize.speed_aware import run_speed_aware
 
@@ -155,14 +157,15 @@ def _optimize(ctx: Any, spec: CalibrationSpec, bench_time: float, measure: bool,
         ctx.log.info("resuming: %s was calibrated by job %s; still to do: %s", child.name,
                      child.provenance.get("job"), ", ".join(unfinished_stages(child)) or "nothing")
         ctx.ws.update(child, provenance={**child.provenance, "job": ctx.job.id})
+        todo = unfinished_stages(child)
     post = dict(child.provenance.get("post") or {})
 
     def finished(stage: str, key: str, value: dict) -> None:
         post[key] = value
-        pending = [s for s in unfinished_stages(child) if s != stage]
-        ctx.ws.update(child, provenance={**child.provenance, "post": dict(post), "pending": pending})
+        todo.remove(stage)
+        ctx.ws.update(child, provenance={**child.provenance, "post": dict(post), "pending": list(todo)})
 
-    if "accuracy" in unfinished_stages(child):
+    if "accuracy" in todo:
         if calibration.agreement:
             from .quantize.agreement import measure_agreement
 
@@ -173,7 +176,7 @@ def _optimize(ctx: Any, spec: CalibrationSpec, bench_time: float, measure: bool,
             finished("accuracy", "accuracy", {"parent": a_parent, "child": a_child,
                                               "drop": round((a_parent - a_child) * 100, 3),
                                               "unit": "drop in percentage points"})
-    if "benchmark" in unfinished_stages(child):
+    if "benchmark" in todo:
         finished("benchmark", "throughput_fps",
                  compare_speed(ctx, parent, child, bench_time, rounds, infer_precision=infer_precision))
     prov = child.provenance

@@ -253,7 +253,9 @@ class JobRunner:
                 # queues) after 'finished'; a process that exits meanwhile
                 # aborts inside OpenVINO's thread teardown.
                 self._threads[job_id].join(10)
-        return self.ws.get(Job, job_id)
+        job = self.ws.get(Job, job_id)
+        job.result = job_result(self.ws, job)  # whole, even when it was large enough for a file
+        return job
 
     def running(self) -> list[Job]:
         return [c.job for c in self._contexts.values() if c.job.state in ACTIVE]
