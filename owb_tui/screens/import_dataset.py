@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-
 from textual import on
 from textual.app import ComposeResult
 from textual.binding import Binding
