@@ -22,7 +22,7 @@ from .errors import BadInput
 from .measure.benchmark import BenchmarkSettings
 from .measure.protocol import DEFAULT_ROUNDS, planned_ms
 from .precision import SPEED_DEFAULT
-from .records import Dataset, InferenceResult, Model
+from .records import Dataset, InferenceResult, Model, Target
 from .workspace import Workspace
 
 LAYER_RUNS = 20
@@ -31,19 +31,34 @@ StageProgress = Callable[[int, int, str], None]
 
 def speed_pair(ws: Workspace, a: Model, b: Model, settings: BenchmarkSettings, *, bench_time: float,
                rounds: int = DEFAULT_ROUNDS, from_history: bool = False, cancel: threading.Event | None = None,
-               progress: StageProgress | None = None) -> dict:
+               progress: StageProgress | None = None, places: tuple[Target | None, Target | None] = (None, None)) -> dict:
     """Both figures and their ratio: measured now, interleaved (``bench_time``
-    seconds per side over ``rounds`` rounds), or from comparable history."""
+    seconds per side over ``rounds`` rounds), or from comparable history;
+    here, on one target (``places`` twice the same), or across machines."""
     from .measure.protocol import history_pair, measure_pair
     from .precision import resolved
 
+    names = tuple(t.name if t else None for t in places)
     if from_history:
-        pair = history_pair(ws, a, b, hint=settings.hint, precision=resolved(settings.device, settings.infer_precision))
+        if names[0] != names[1]:
+            raise BadInput("--from-history takes runs of one machine; compare across targets without it")
+        pair = history_pair(ws, a, b, hint=settings.hint, precision=resolved(settings.device, settings.infer_precision),
+                            target=names[0])
         if pair is None:
             raise BadInput(f"{a.name} and {b.name} have no benchmarks with identical settings ({settings.hint} hint, "
                            f"{resolved(settings.device, settings.infer_precision)}) in the history; compare without "
                            "--from-history to measure both now")
         return pair
+    if names[0] != names[1]:
+        from .targets.measure import separate_pair
+
+        return separate_pair(ws, a, b, settings, places, rounds=rounds, bench_time=bench_time, cancel=cancel,
+                             progress=progress)
+    if places[0] is not None:
+        from .targets.measure import pair_on
+
+        return pair_on(ws, places[0], a, b, settings, rounds=rounds, bench_time=bench_time, cancel=cancel,
+                       progress=progress)
     return measure_pair(ws, a, b, settings, rounds=rounds, total_time_s=bench_time, cancel=cancel, progress=progress)
 
 
@@ -141,9 +156,10 @@ def verdict(a: dict, b: dict, throughput_ratio: float | None, size_ratio: float 
     if size_ratio:
         parts.append(f"{1 / size_ratio:.1f}× smaller" if size_ratio < 1 else f"{size_ratio:.2f}× larger")
     if accuracy_drop is not None:
+        from .metrics import accuracy_change
+
         metric = (a.get("accuracy") or {}).get("metric") or "accuracy"
-        change = -accuracy_drop
-        parts.append(f"{metric} {'−' if change < 0 else '+'}{abs(change):.1f} pt")
+        parts.append(f"{metric} {accuracy_change(accuracy_drop)}")
     line = ", ".join(parts)
     if throughput_ratio is not None and types:
         lost = throughput_ratio < 1
@@ -221,9 +237,11 @@ def default_pair(ws: Workspace, model: Model) -> tuple[Model, Model] | None:
     return (model, b) if b else None
 
 
-def validate(a: Model, b: Model, bench_time: float, layer_runs: int = LAYER_RUNS, rounds: int = DEFAULT_ROUNDS) -> None:
-    if a.id == b.id:
-        raise BadInput(f"both sides are {a.name!r}; compare two different models")
+def validate(a: Model, b: Model, bench_time: float, layer_runs: int = LAYER_RUNS, rounds: int = DEFAULT_ROUNDS,
+             same_place: bool = True) -> None:
+    if a.id == b.id and same_place:
+        raise BadInput(f"both sides are {a.name!r} on the same machine; compare two different models, "
+                       "or one model on two targets")
     limits.seconds(bench_time, "--time")
     limits.count(layer_runs, "--runs", limits.MAX_RUNS)
     limits.count(rounds, "--rounds", limits.MAX_RUNS)
@@ -232,15 +250,21 @@ def validate(a: Model, b: Model, bench_time: float, layer_runs: int = LAYER_RUNS
 def compare(ws: Workspace, a: Model, b: Model, *, dataset: Dataset | None = None, bench_time: float = 10.0,
             layer_runs: int = LAYER_RUNS, cancel: threading.Event | None = None,
             progress: StageProgress | None = None, infer_precision: str = SPEED_DEFAULT, hint: str = "throughput",
-            rounds: int = DEFAULT_ROUNDS, from_history: bool = False) -> dict:
-    """The Compare page as plain data (the `owb compare --json` document)."""
+            rounds: int = DEFAULT_ROUNDS, from_history: bool = False, target: Target | None = None,
+            target_b: Target | None = None) -> dict:
+    """The Compare page as plain data (the `owb compare --json` document).
+
+    ``target`` measures both sides on that target; ``target_b`` puts B on
+    another machine (then A and B may be the same model)."""
     from .device import cpu_facts
     from .measure.attribution import kernel_table
     from .measure.diagnosis import diagnose
     from .measure.layers import against_benchmark, layers_for_model
     from .precision import has_bf16
 
-    validate(a, b, bench_time, layer_runs, rounds)
+    places = (target, target_b or target)
+    names = tuple(t.name if t else None for t in places)
+    validate(a, b, bench_time, layer_runs, rounds, same_place=names[0] == names[1])
     settings = BenchmarkSettings(hint=hint, infer_precision=infer_precision)
     settings.validate()
     # One progress scale for the whole job (ms of timed loops, then each layer
@@ -250,10 +274,11 @@ def compare(ws: Workspace, a: Model, b: Model, *, dataset: Dataset | None = None
     layer_guess = 2 * (1000 + layer_runs * 5)
     pair = speed_pair(ws, a, b, settings, bench_time=bench_time, rounds=rounds, from_history=from_history,
                       cancel=cancel, progress=(lambda d, t, stage: progress(d, pair_ms + layer_guess, stage))
-                      if progress else None)
+                      if progress else None, places=places)
     perf_a, perf_b = perf_of(pair["a"]), perf_of(pair["b"])
     acc_a, acc_b = accuracies(ws, a, b, dataset)
     sa, sb = side(a, perf_a, acc_a), side(b, perf_b, acc_b)
+    sa["target"], sb["target"] = names
     tables = {}
     cost = [1000 + layer_runs * (p["latency_ms_median"] or 5) for p in (perf_a, perf_b)]
     for step, (tag, model, perf) in enumerate((("a", a, perf_a), ("b", b, perf_b))):
@@ -264,7 +289,13 @@ def compare(ws: Workspace, a: Model, b: Model, *, dataset: Dataset | None = None
             from .errors import Cancelled
 
             raise Cancelled("compare cancelled")
-        table = layers_for_model(ws, model, runs=layer_runs, settings=settings)
+        where = places[0] if tag == "a" else places[1]
+        if where is None:
+            table = layers_for_model(ws, model, runs=layer_runs, settings=settings)
+        else:
+            from .targets.measure import layers_on
+
+            table = layers_on(ws, where, model, layer_runs, settings, cancel)
         tables[tag] = against_benchmark(table, perf["latency_ms_median"])
     ta, tb = tables["a"], tables["b"]
     ratio = pair["ratio"]
@@ -275,9 +306,10 @@ def compare(ws: Workspace, a: Model, b: Model, *, dataset: Dataset | None = None
             and acc_b["value"] is not None:
         drop = round((acc_a["value"] - acc_b["value"]) * 100, 3)
     types = per_type(ta, tb)
-    facts = cpu_facts()
+    facts, facts_b = (ws.get(Target, t.id).facts if t else cpu_facts() for t in places)
     kept = set(b.provenance.get("fp32_ops", [])) | set(b.provenance.get("reverted_ops", []))
-    why = diagnose(ta, tb, kept_by_nncf=kept, facts=facts, bf16=has_bf16())
+    bf16 = "BF16" in facts["optimization_capabilities"] if places[0] else has_bf16()
+    why = diagnose(ta, tb, kept_by_nncf=kept, facts=facts, bf16=bf16)
     fid = fidelity_without_labels(ws, a, b, dataset, drop, cancel=cancel, progress=progress)
     line = verdict(sa, sb, throughput_ratio, size_ratio, drop,
                    [{"type": c["title"], "delta_ms": c["ms"]} for c in why["contributors"]], facts["isa"],
@@ -321,4 +353,6 @@ def compare(ws: Workspace, a: Model, b: Model, *, dataset: Dataset | None = None
             "runs": layer_runs,
         },
         "cpu": facts["summary"],
+        "cpu_b": facts_b["summary"],
+        "targets": {"a": names[0], "b": names[1]},
     }

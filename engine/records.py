@@ -148,7 +148,9 @@ class Job(Record):
     exit_code: int = 0  # what the CLI exits with: 2 for bad input, 1 for a bug
     result: dict = field(default_factory=dict)
     log: str = ""  # log file, relative to the workspace home
-    pid: int = 0
+    pid: int = 0  # the process running it, for people; liveness goes by ``owner``
+    owner: str = ""  # process token (engine.jobs.liveness) of its runner; "" while queued for the runner
+    retry_of: str | None = None  # the job this one retries
     created: float = field(default_factory=now)
     started: float | None = None
     finished: float | None = None
@@ -183,6 +185,23 @@ class Report(Record):
     dataset: str = ""
     path: str = ""  # columnar rows, relative to the workspace home
     summary: dict = field(default_factory=dict)
+    created: float = field(default_factory=now)
+
+
+@dataclass
+class Target(Record):
+    """A remote machine owb measures on, reached over SSH (engine.targets)."""
+
+    table = "targets"
+
+    name: str = ""
+    id: str = field(default_factory=new_id)
+    dest: str = ""  # user@host[:port] or a Host alias of ~/.ssh/config
+    python: str = ""  # an interpreter there that already has openvino; "" = owb's own venv
+    wheelhouse: str = ""  # a local folder of wheels pushed when the target is offline
+    root: str = ".owb-target"  # owb's only folder there, relative to the remote home
+    facts: dict = field(default_factory=dict)  # CPU facts measured there
+    prepared: dict = field(default_factory=dict)  # python, versions, code hash of the last check
     created: float = field(default_factory=now)
 
 

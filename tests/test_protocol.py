@@ -18,12 +18,15 @@ CPU = "test cpu"
 
 def run(model: str, fps: float, created: float, *, hint: str = "throughput", precision: str = "bf16",
         streams: int | None = None, time_s: float = 1.0, inputs: str = "random", series: str | None = None,
-        index: int = 0, cpu: str = CPU, median: float = 1.0, worst: float = 2.0) -> InferenceResult:
+        index: int = 0, cpu: str = CPU, median: float = 1.0, worst: float = 2.0,
+        target: str | None = None) -> InferenceResult:
     result = {"throughput_fps": fps, "latency_ms": {"median": median, "p90": median, "p99": median, "max": worst},
               "hint": hint, "inference_precision": precision, "inputs": inputs, "time_s": time_s, "device": "CPU",
               "cpu": cpu, "settings": {"streams": streams, "requests": None, "batch": None},
               "streams": 2, "requests": 2, "disturbed": disturbed({"median": median, "max": worst}),
               "series": {"id": series, "index": index, "runs": 3} if series else None}
+    if target:
+        result["target"] = target
     return InferenceResult(kind="benchmark", model=model, result=result, created=created)
 
 
@@ -123,6 +126,29 @@ def test_latest_figure_keeps_hints_apart_and_reads_series(this_cpu):
     assert fig["throughput_fps"] == 110.0 and fig["runs"] == 3 and fig["hint"] == "throughput"
     assert pr.latest_figure(ws, m, "latency")["throughput_fps"] == 50.0
     assert pr.latest_figure(ws, m, "throughput", precision="f32") is None
+
+
+def test_targets_runs_never_mix_with_this_machines(this_cpu):
+    a, b = Model(name="a", id="A"), Model(name="b", id="B")
+    # edge1 has the very same CPU string: only the target tag keeps its runs apart
+    records = [run("A", 100.0, 1.0), run("B", 150.0, 2.0), run("A", 40.0, 3.0, target="edge1"),
+               run("B", 30.0, 4.0, target="edge1"), run("A", 20.0, 5.0, target="edge2", cpu="an edge cpu")]
+    ws = FakeWs(records)
+    with pytest.raises(pr.Incomparable, match="target: None ≠ edge1"):
+        pr.figure([records[0], records[2]])
+    assert pr.history_pair(ws, a, b)["ratio"]["value"] == 1.5
+    assert pr.history_pair(ws, a, b, target="edge1")["ratio"]["value"] == 0.75
+    assert pr.history_pair(ws, a, b, target="edge2") is None
+    assert pr.latest_figure(ws, a, target="edge2")["throughput_fps"] == 20.0
+    assert pr.latest_figure(ws, a)["throughput_fps"] == 100.0
+    # one model on two machines: an unpaired ratio, the machine may differ but nothing else
+    here, there = pr.figure([records[0]]), pr.figure([records[4]])
+    with pytest.raises(pr.Incomparable):
+        pr.ratio(here, there, paired=False)
+    assert pr.ratio(here, there, paired=False, across_machines=True)["value"] == 0.2
+    slower = pr.figure([run("A", 20.0, 6.0, target="edge2", cpu="an edge cpu", precision="f32")])
+    with pytest.raises(pr.Incomparable, match="inference_precision"):
+        pr.ratio(here, slower, paired=False, across_machines=True)
 
 
 def test_series_group_runs_and_loose_runs_stand_alone():

@@ -36,7 +36,7 @@ if TYPE_CHECKING:
     from ..workspace import Workspace
 
 SETTING_KEYS = ("hint", "streams", "requests", "batch", "inference_precision", "inputs", "seconds_per_run",
-                "device", "cpu")
+                "device", "cpu", "target")
 PERCENTILE_RUNS = 10  # from this many runs on, the spread is p10–p90 instead of min–max
 HISTORY_RUNS = 5  # a history figure uses at most the latest runs of one setting
 DEFAULT_ROUNDS = 3
@@ -62,6 +62,7 @@ def settings_of(result: dict) -> dict:
         "seconds_per_run": result.get("time_s"),
         "device": result.get("device", "CPU"),
         "cpu": result.get("cpu"),
+        "target": result.get("target"),  # None: this machine; a target's runs never mix with others
     }
 
 
@@ -124,11 +125,16 @@ def figure(records: list[InferenceResult], source: str = "measured") -> dict:
     }
 
 
-def ratio(fa: dict, fb: dict, *, paired: bool) -> dict:
+MACHINE_KEYS = ("cpu", "target")
+
+
+def ratio(fa: dict, fb: dict, *, paired: bool, across_machines: bool = False) -> dict:
     """B's throughput over A's. Paired (interleaved) figures give one ratio
     per round; unpaired (history) figures give every cross pair, which is the
-    honest spread when the runs were not made side by side."""
-    diff = differences(fa["settings"], fb["settings"])
+    honest spread when the runs were not made side by side. Across machines
+    (engine.targets) everything but the machine must still be the same."""
+    diff = [d for d in differences(fa["settings"], fb["settings"])
+            if not (across_machines and d.split(":")[0] in MACHINE_KEYS)]
     if diff:
         raise Incomparable("the two figures were measured with different settings (" + "; ".join(diff)
                            + "); measure both now with the same settings")
@@ -266,8 +272,13 @@ def baseline(settings: dict) -> bool:
     return settings["streams"] is None and settings["requests"] is None and settings["batch"] is None
 
 
+def here_or_there(settings: dict, cpu: str, target: str | None) -> bool:
+    """Runs of this machine (its CPU now), or of the named target."""
+    return settings["target"] == target and (target is not None or settings["cpu"] == cpu)
+
+
 def latest_figure(ws: Workspace, model: Model, hint: str = "throughput", *,
-                  precision: str | None = None) -> dict | None:
+                  precision: str | None = None, target: str | None = None) -> dict | None:
     """The model's newest figure measured with ``hint`` at benchmark_app's
     defaults (and, if given, that inference precision), or None. A figure of
     one hint is never stood in for by another hint's."""
@@ -276,7 +287,7 @@ def latest_figure(ws: Workspace, model: Model, hint: str = "throughput", *,
     cpu = cpu_summary()
     for group in reversed(series_of(history(ws, model, "benchmark"))):
         s = settings_of(group[0].result)
-        if s["hint"] == hint and baseline(s) and s["cpu"] == cpu and \
+        if s["hint"] == hint and baseline(s) and here_or_there(s, cpu, target) and \
                 (precision is None or s["inference_precision"] == precision):
             try:
                 return figure(group, "history")
@@ -286,7 +297,7 @@ def latest_figure(ws: Workspace, model: Model, hint: str = "throughput", *,
 
 
 def history_pair(ws: Workspace, a: Model, b: Model, *, hint: str = "throughput",
-                 precision: str | None = None, runs: int = HISTORY_RUNS) -> dict | None:
+                 precision: str | None = None, runs: int = HISTORY_RUNS, target: str | None = None) -> dict | None:
     """A ratio from stored runs, or None when the two models have no runs
     with identical settings. Of the settings both have, the most recently
     measured wins; each side uses its latest ``runs`` runs of it."""
@@ -298,7 +309,8 @@ def history_pair(ws: Workspace, a: Model, b: Model, *, hint: str = "throughput",
         out: dict[tuple, list[InferenceResult]] = {}
         for r in history(ws, model, "benchmark"):
             s = settings_of(r.result)
-            if s["hint"] == hint and s["cpu"] == cpu and (precision is None or s["inference_precision"] == precision):
+            if s["hint"] == hint and here_or_there(s, cpu, target) and \
+                    (precision is None or s["inference_precision"] == precision):
                 out.setdefault(tuple(s[k] for k in SETTING_KEYS), []).append(r)
         return out
 

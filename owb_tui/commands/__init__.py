@@ -16,10 +16,12 @@ def command_modules() -> list[ModuleType]:
         datasets,
         demo,
         export,
+        jobs,
         models,
         perf,
         projects,
         reports,
+        targets,
     )
 
-    return [demo, models, datasets, projects, accuracy, calibrate, perf, reports, export]
+    return [demo, models, datasets, projects, accuracy, calibrate, jobs, perf, reports, export, targets]

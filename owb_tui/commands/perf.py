@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from typing import Any
 
-from .common import add_command, emit, number, parse_ints, positive_int, progress_bar, styled, workspace
+from .targets import add_target_flag, run_on_target
+from .common import add_command, cli_table, emit, number, parse_ints, positive_int, styled, workspace
+from .jobs import add_detach, run_job
 
 
 def register(sub: Any) -> None:
@@ -29,6 +30,8 @@ def register(sub: Any) -> None:
     p.add_argument("--requests", type=int, metavar="N", help="infer requests (default: OPTIMAL_NUMBER_OF_INFER_REQUESTS)")
     p.add_argument("--batch", type=int, metavar="B", help="batch size (default: the model's configured shape)")
     add_precision(p)
+    add_target_flag(p)
+    add_detach(p)
 
     p = add_command(sub, "explore", "sweep batch × streams and find the best throughput under a latency limit", cmd_explore)
     p.add_argument("model", help="model name or id")
@@ -40,6 +43,8 @@ def register(sub: Any) -> None:
                    help="runs each cell's time is split into; the cell shows its median run and their spread (default 1)")
     p.add_argument("--dataset", help="feed this dataset's images instead of random data")
     add_precision(p)
+    add_target_flag(p)
+    add_detach(p)
 
     p = add_command(sub, "layers", "per-layer runtime precision, kernel and time", cmd_layers)
     p.add_argument("model", help="model name or id")
@@ -50,18 +55,14 @@ def register(sub: Any) -> None:
                    help="profile as that benchmark runs (default latency: one request, layers back to back); the "
                         "sum is set beside the latest benchmark with the same hint and precision")
     add_precision(p)
+    add_target_flag(p)
+    add_detach(p)
 
     add_command(sub, "cpu", "what this CPU offers OpenVINO (ISA, VNNI, AMX, default precision)", cmd_cpu)
 
 
-def _say(args: argparse.Namespace, text: str) -> None:
-    if not args.json:
-        print(text, file=sys.stderr, flush=True)
-
-
 def cmd_benchmark(args: argparse.Namespace) -> int:
     from engine.benchmark import BenchmarkSettings
-    from engine.measure.protocol import figure_document, measure_figure
     from engine.records import Dataset, Model
 
     settings = BenchmarkSettings(time_s=args.time, hint=args.hint, streams=args.streams,
@@ -70,12 +71,19 @@ def cmd_benchmark(args: argparse.Namespace) -> int:
     ws = workspace(args)
     model = ws.get(Model, args.model)
     dataset = ws.get(Dataset, args.dataset) if args.dataset else None
-    _say(args, f"benchmarking {model.name}: {args.runs} run(s) in {settings.time_s:g} s ({settings.hint} hint)…")
-    with progress_bar(args, f"benchmark {model.name}") as bar:
-        fig = measure_figure(ws, model, settings, runs=args.runs, total_time_s=settings.time_s, dataset=dataset,
-                             progress=bar)
-    r = figure_document(ws, fig)
-    return emit(args, r, lambda c: render_benchmark(c, r))
+    if args.target:
+        from dataclasses import asdict
+
+        params = {"kind": "benchmark", "model": model.id, "dataset": dataset.id if dataset else None,
+                  "settings": asdict(settings), "runs": args.runs}
+        r = run_on_target(args, ws, params, f"benchmark {model.name}")
+        return emit(args, r, lambda c: render_benchmark(c, r))
+    from dataclasses import asdict
+
+    r = run_job(args, "benchmark", {"model": model.id, "dataset": dataset.id if dataset else None,
+                                    "settings": asdict(settings), "runs": args.runs},
+                say=f"benchmarking {model.name}: {args.runs} run(s) in {settings.time_s:g} s ({settings.hint} hint)…")
+    return r if isinstance(r, int) else emit(args, r, lambda c: render_benchmark(c, r))
 
 
 def render_benchmark(c: Any, r: dict) -> None:
@@ -105,7 +113,7 @@ def render_benchmark(c: Any, r: dict) -> None:
 
 
 def cmd_explore(args: argparse.Namespace) -> int:
-    from engine.explore import run_explore, validate_grid
+    from engine.explore import validate_grid
     from engine.records import Dataset, Model
 
     validate_grid(args.batches, args.streams, args.time, args.latency_limit)
@@ -113,22 +121,26 @@ def cmd_explore(args: argparse.Namespace) -> int:
     model = ws.get(Model, args.model)
     dataset = ws.get(Dataset, args.dataset) if args.dataset else None
     cells = len(set(args.batches)) * len(set(args.streams))
-    _say(args, f"exploring {model.name}: {cells} cells × {args.time:g} s…")
-    with progress_bar(args, f"explore {model.name}") as bar:
-        _, r = run_explore(ws, model, args.batches, args.streams, time_s=args.time,
-                           latency_limit_ms=args.latency_limit, dataset=dataset, infer_precision=args.infer_precision,
-                           progress=bar, runs=args.runs)
-    return emit(args, r, lambda c: render_explore(c, r))
+    if args.target:
+        params = {"kind": "explore", "model": model.id, "dataset": dataset.id if dataset else None,
+                  "explore": {"batches": args.batches, "streams": args.streams, "time_s": args.time, "runs": args.runs,
+                              "latency_limit_ms": args.latency_limit, "infer_precision": args.infer_precision}}
+        r = run_on_target(args, ws, params, f"explore {model.name}")
+        return emit(args, r, lambda c: render_explore(c, r))
+    r = run_job(args, "explore", {"model": model.id, "batches": args.batches, "streams": args.streams,
+                                  "time_s": args.time, "latency_limit_ms": args.latency_limit, "runs": args.runs,
+                                  "dataset": dataset.id if dataset else None, "infer_precision": args.infer_precision},
+                say=f"exploring {model.name}: {cells} cells × {args.time:g} s…")
+    return r if isinstance(r, int) else emit(args, r, lambda c: render_explore(c, r))
 
 
 def render_explore(c: Any, r: dict) -> None:
-    from rich.table import Table
 
     c.print(styled((f"explore {r['model']}", "bold"), f" ({r['model_precision']}, {r.get('inference_precision')}) on "
                    f"{r['device']}: {r['cpu']}"))
     runs = r.get("runs_per_cell", 1)
     title = "FPS / median latency ms" + (f" (median of {runs} runs, FPS min–max)" if runs > 1 else ", one run per cell")
-    t = Table("batch", *[f"{s} streams" for s in r["streams"]], box=None, title=title)
+    t = cli_table("batch", *[f"{s} streams" for s in r["streams"]], key=None, title=title)
     best = r["sweet_spot"]
     by = {(cell["batch"], cell["requested_streams"]): cell for cell in r["cells"]}
     for b in r["batches"]:
@@ -159,7 +171,7 @@ def cmd_layers(args: argparse.Namespace) -> int:
     from engine import limits
     from engine.errors import BadInput
     from engine.measure.benchmark import BenchmarkSettings
-    from engine.measure.layers import against_benchmark, layers_for_model
+    from engine.measure.layers import against_benchmark
     from engine.measure.protocol import latest_figure
     from engine.records import Model
 
@@ -169,16 +181,24 @@ def cmd_layers(args: argparse.Namespace) -> int:
         raise BadInput(f"--top must be 1 or more, not {args.top}")
     ws = workspace(args)
     model = ws.get(Model, args.model)
-    _say(args, f"profiling {model.name} over {args.runs} inferences ({args.hint} hint)…")
     settings = BenchmarkSettings(hint=args.hint, batch=args.batch, infer_precision=args.infer_precision)
-    table = layers_for_model(ws, model, runs=args.runs, settings=settings)
-    fig = latest_figure(ws, model, args.hint, precision=table["inference_precision"]) if args.batch is None else None
+    if args.target:
+        from dataclasses import asdict
+
+        params = {"kind": "layers", "model": model.id, "layers": {"runs": args.runs, "settings": asdict(settings)}}
+        table = run_on_target(args, ws, params, f"layers of {model.name}")
+    else:  # a job of the workspace's runner, which sets the sum beside the latest benchmark too
+        table = run_job(args, "layers", {"model": model.id, "runs": args.runs, "batch": args.batch,
+                                         "hint": args.hint, "infer_precision": args.infer_precision},
+                        say=f"profiling {model.name} over {args.runs} inferences ({args.hint} hint)…")
+        return table if isinstance(table, int) else emit(args, table, lambda c: render_layers(c, table, args.top))
+    fig = latest_figure(ws, model, args.hint, precision=table["inference_precision"],
+                        target=table.get("target")) if args.batch is None else None
     against_benchmark(table, fig["latency_ms"]["median"] if fig else None)
     return emit(args, table, lambda c: render_layers(c, table, args.top))
 
 
-def render_layers(c: Any, table: dict, top: int | None) -> None:
-    from rich.table import Table
+def render_layers(c: Any, table: dict, top: int | None = None) -> None:
 
     from engine.device import float_precision_note
     from engine.layers import slowest
@@ -198,18 +218,13 @@ def render_layers(c: Any, table: dict, top: int | None) -> None:
                         f"owb benchmark MODEL --hint {table['hint']}", "dim")))
     for key, title in (("type", "by layer type"), ("runtime_precision", "by runtime precision")):
         groups = table["by_type" if key == "type" else "by_precision"]
-        t = Table(key.replace("_", " "), "count", "total ms", "share", box=None, title=title)
+        t = cli_table(key.replace("_", " "), "count", "total ms", "share", title=title)
         for g in groups:
             t.add_row(g[key], str(g["count"]), f"{g['total_ms']:.3f}", f"{g['share']:.1%}")
         c.print(t)
     rows = slowest(table, top) if top else [r for r in table["layers"] if r["executed"]]
-    t = Table(box=None, title=f"the {top} slowest layers" if top else "executed layers in order")
-    t.add_column("#", justify="right")
-    t.add_column("ms", justify="right")
-    t.add_column("type", no_wrap=True)
-    t.add_column("precision", no_wrap=True)
-    t.add_column("kernel", no_wrap=True)
-    t.add_column("name (+ fused original layers)", overflow="fold")
+    t = cli_table("#", "ms", "type", "precision", "kernel", "name (+ fused original layers)", key=None,
+                  title=f"the {top} slowest layers" if top else "executed layers in order")
     for r in rows:
         outs = sorted(set(r["output_precisions"]))
         prec = r["runtime_precision"] + (f"→{','.join(outs)}" if outs and outs != [r["runtime_precision"]] else "")

@@ -1,10 +1,11 @@
-"""The Optimize INT8 form (a project page tab). Calibrate submits
-engine.optimize.run_optimize through the App's job runner, then goes back to
+"""The Optimize INT8 form (a project page tab). Calibrate submits a
+calibrate job (engine.jobs.kinds, as `owb calibrate` does), then goes back to
 Projects, where the parent's row shows the job and the child appears when it
 ends."""
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
 from textual import on
@@ -67,10 +68,10 @@ class OptimizeForm(VerticalScroll):
             yield row(("preset", Select([("Performance (symmetric)", "performance"),
                                          ("Mixed (asym. activations)", "mixed")],
                                         value="performance", allow_blank=False, id="opt-preset", compact=True)))
-            yield row(("float in", precision_select("opt-infer")))
             yield row(("bench s", Input("10", id="opt-bench", type="number", compact=True)),
                       ("ranking", Input(placeholder="images (AA)", id="opt-ranking", type="integer",
                                         compact=True)))
+            yield row(("float in", precision_select("opt-infer")))
             yield row(("search s", Input("600", id="opt-search-time", type="number", compact=True,
                                          tooltip="SpeedAware: seconds the search may take")))
             yield row(("keep FP32", Input(placeholder="op types, e.g. GroupConvolution", id="opt-ignore-types",
@@ -134,7 +135,8 @@ class OptimizeForm(VerticalScroll):
         except BadInput as exc:
             self.app.notify(error_text(exc), severity="error")
             return
-        job = self.app.start_calibration(spec, bench_time, infer_precision=chosen_precision(self, "opt-infer"))
+        job = self.app.start_job("calibrate", {**asdict(spec), "bench_time": bench_time,
+                                               "infer_precision": chosen_precision(self, "opt-infer")})
         if job is not None:
             self.app.notify(f"{job.name} started; its progress shows on Projects and in Jobs (j)")
             self.app.go_home()

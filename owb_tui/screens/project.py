@@ -14,13 +14,12 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import DataTable, Header, Input, Static, TabbedContent, TabPane
-from textual.worker import Worker, WorkerState
 
 from engine.measure.benchmark import history
 from engine.records import Dataset, InferenceResult, Model, Project
 from engine.terminal_text import printable
 
-from ..app import error_text, reports_errors
+from ..app import reports_errors
 from ..commands.common import human_size
 from ..widgets.footer import KeyFooter
 from ..widgets.progress import JobStatus
@@ -52,9 +51,15 @@ def facts_text(ws: Any, m: Model) -> Text:
                     f"{prov.get('subset_images', '?')} img of {printable(prov.get('calibration_dataset_name', '?'))}, "
                     f"{prov.get('seconds', 0):.1f} s, {len(prov.get('fp32_ops', []))} FP32 ops",
                     style="dim")
+        post = (prov.get("post") or {}).get("throughput_fps") or {}
+        ratios = [f"{f['ratio']:.2f}x vs the parent in {p}" + (
+            f" ({f['ratio_spread']['low']:.2f}-{f['ratio_spread']['high']:.2f})" if f.get("ratio_spread") else "")
+            for p, f in (post.get("by_precision") or {}).items() if f.get("ratio")]
+        if ratios:
+            text.append("\nafter calibration: " + ", ".join(ratios), style="dim")
         if prov.get("verdict"):
             keep = prov.get("keep_parent")
-            text.append(f"\n{'KEEP THE PARENT — ' if keep else ''}{prov['verdict']} (Search tab)",
+            text.append(f"\n{'KEEP THE PARENT — ' if keep else ''}{prov['verdict']} (t: the search)",
                         style="bold yellow" if keep else "bold green")
     else:
         text.append(f"INT8 children: {printable(', '.join(children)) or 'none yet (o: optimize)'}", style="dim")
@@ -64,13 +69,20 @@ def facts_text(ws: Any, m: Model) -> Text:
 
 def speed_line(ws: Any, m: Model) -> str:
     """The throughput-hint figure and, apart from it, the latency-hint one,
-    each with its spread, runs and precision."""
-    from engine.measure.protocol import figure_text, latest_figure
+    each with its spread, runs and precision, in one short line."""
+    from engine.measure.protocol import latest_figure
 
     parts = []
     for hint in ("throughput", "latency"):
-        fig = latest_figure(ws, m, hint)
-        parts.append(figure_text(fig) if fig else f"{hint} hint: not measured (b: benchmark)")
+        f = latest_figure(ws, m, hint)
+        if f is None:
+            parts.append(f"{hint} hint: not measured")
+            continue
+        t, lat = f["throughput_spread"], f["latency_spread"]
+        warn = f", {f['disturbed_runs']} disturbed" if f["disturbed_runs"] else ""
+        parts.append(f"{hint} hint: {f['throughput_fps']:.1f} FPS ({t['low']:.1f}-{t['high']:.1f}), "
+                     f"{f['latency_ms']['median']:.2f} ms ({lat['low']:.2f}-{lat['high']:.2f}), "
+                     f"{f['runs']} runs, {f['inference_precision']}{warn}")
     return "speed: " + " | ".join(parts)
 
 
@@ -115,7 +127,7 @@ def search_pane(search: dict) -> Widget:
         t: DataTable = DataTable(id=key, cursor_type="row", zebra_stripes=True)
         t.add_columns(*columns)
         for r in rows:
-            t.add_row(*r)
+            t.add_row(*cells(*r))
         parts.append(t)
     return VerticalScroll(*parts)
 
@@ -148,6 +160,8 @@ class ProjectScreen(FilterKeys, Screen):
                 tooltip="Search tab: a speed-aware child's candidates and the groups kept in floating point",
                 id="tab-search"),
         filter_binding("Filter the inference history", "project-filter", show=False),
+        Binding("escape", "leave", "back", tooltip="From a field: back to the tab bar; from there: back to "
+                "the previous screen", id="project-back"),
     ]
 
     def __init__(self, model_id: str, tab: str | None = None) -> None:
@@ -155,6 +169,7 @@ class ProjectScreen(FilterKeys, Screen):
         self.model_id = model_id
         self.initial_tab = tab or "performance"
         self.layer_table: dict | None = None
+        self.layers_job: str | None = None
 
     @property
     def model(self) -> Model:
@@ -195,6 +210,8 @@ class ProjectScreen(FilterKeys, Screen):
     def _job_changed(self, event: Any) -> None:
         if event is None or event.state != "running":
             self.refresh_history()
+        if self.layers_job is not None and (event is None or event.job == self.layers_job):
+            self._layers_ended()
 
     @reports_errors
     def refresh_history(self) -> None:
@@ -261,6 +278,17 @@ class ProjectScreen(FilterKeys, Screen):
         if found:
             found.first().focus()
 
+    def action_leave(self) -> None:
+        """esc leaves a field for the tab bar, and only from there the page:
+        a newcomer pressing esc to get out of a form must not lose the page."""
+        from textual.widgets import Button, Checkbox, Select, Tabs
+
+        focused = self.app.focused
+        if isinstance(focused, (Input, Select, Checkbox, Button)) and focused.screen is self:
+            self.query_one("#tabs", TabbedContent).query_one(Tabs).focus()
+            return
+        self.app.action_back()
+
     async def action_search_tab(self) -> None:
         if self.model.provenance.get("speed_aware"):
             await self.action_tab("search")
@@ -300,32 +328,30 @@ class ProjectScreen(FilterKeys, Screen):
 
     @reports_errors
     def profile_layers(self) -> None:
-        ws, model = self.app.ws, self.model
-        busy = bool(self.app.active_jobs())
-        note = " (a job is running: times are inflated)" if busy else ""
-        self.query_one("#layers-note", Static).update(literal(f"profiling {model.name} …{note}"))
-
-        def work() -> dict:
-            from engine.measure.layers import against_benchmark, layers_for_model
-            from engine.measure.protocol import latest_figure
-
-            table = layers_for_model(ws, model)  # the latency hint: one request, layers back to back
-            fig = latest_figure(ws, model, "latency", precision=table["inference_precision"])
-            return against_benchmark(table, fig["latency_ms"]["median"] if fig else None)
-
-        self.run_worker(work, thread=True, exclusive=True, group="layers", exit_on_error=False)
-
-    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        if event.worker.group != "layers":
+        """A layers job (as `owb layers`), or the one already running for this model."""
+        model = self.model
+        job = next((j for j in self.app.active_jobs() if j.kind == "layers" and j.params.get("model") == model.id),
+                   None) or self.app.start_job("layers", {"model": model.id})
+        if job is None:
             return
-        event.stop()
-        note = self.query_one("#layers-note", Static)
-        if event.state == WorkerState.ERROR:
-            note.update(literal(error_text(event.worker.error), style="red"))
-            self.app.show_error(event.worker.error)
-        elif event.state == WorkerState.SUCCESS:
-            self.layer_table = event.worker.result
+        self.layers_job = job.id
+        busy = any(j.id != job.id and j.state == "running" for j in self.app.active_jobs())
+        note = " (another job is running: it goes first, and times would be inflated beside it)" if busy else ""
+        self.query_one("#layers-note", Static).update(literal(f"profiling {model.name} … job {job.id}{note}"))
+
+    def _layers_ended(self) -> None:
+        from engine.jobs import FINAL, job_result
+        from engine.records import Job
+
+        job = self.app.ws.maybe(Job, self.layers_job or "")
+        if job is None or job.state not in FINAL:
+            return
+        self.layers_job = None
+        if job.state == "done":
+            self.layer_table = job_result(self.app.ws, job)
             self.show_layers(self.layer_table)
+        else:
+            self.query_one("#layers-note", Static).update(literal(f"layers {job.state}: {job.error}", style="red"))
 
     def show_layers(self, table: dict) -> None:
         from engine.device import float_precision_note
