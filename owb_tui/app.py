@@ -206,11 +206,26 @@ class OwbApp(App[int]):
             params={**asdict(spec), "bench_time": bench_time, "infer_precision": infer_precision},
             name=f"calibrate {check.parent.name}")
 
+    def start_remote(self, params: dict, name: str) -> Job:
+        """A job on a remote target (engine.targets): the same body `--target` runs in the CLI."""
+        from engine.records import Target
+        from engine.targets.remote import remote_job
+
+        target = self.ws.get(Target, params["target"])
+        return self.runner.submit(params["kind"], lambda ctx: remote_job(ctx, params), params=params,
+                                  name=f"{name} on {target.name}")
+
     @reports_errors
-    def start_benchmark(self, model: Model, dataset: Dataset | None, settings: BenchmarkSettings) -> Job | None:
+    def start_benchmark(self, model: Model, dataset: Dataset | None, settings: BenchmarkSettings,
+                        target: str | None = None) -> Job | None:
         from engine.measure.protocol import DEFAULT_ROUNDS, figure_document, measure_figure
 
         settings.validate()
+        if target:
+            return self.start_remote({"kind": "benchmark", "model": model.id, "settings": asdict(settings),
+                                      "dataset": dataset.id if dataset else None, "runs": DEFAULT_ROUNDS,
+                                      "target": target},
+                                     f"benchmark {model.name}")
 
         def body(ctx: Any) -> dict:
             ctx.progress("compiling")
@@ -224,10 +239,14 @@ class OwbApp(App[int]):
                                           **asdict(settings)})
 
     @reports_errors
-    def start_accuracy(self, model: Model, dataset: Dataset, precision: str = "f32") -> Job | None:
+    def start_accuracy(self, model: Model, dataset: Dataset, precision: str = "f32",
+                       target: str | None = None) -> Job | None:
         from engine.evaluate import check_compatible, evaluate
 
         check_compatible(model, dataset)
+        if target:
+            return self.start_remote({"kind": "accuracy", "model": model.id, "dataset": dataset.id,
+                                      "precision": precision, "target": target}, f"accuracy {model.name}")
 
         def body(ctx: Any) -> dict:
             ctx.progress("compiling")
