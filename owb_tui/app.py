@@ -191,7 +191,7 @@ class OwbApp(App[int]):
     # -- jobs ----------------------------------------------------------------
     @reports_errors
     def start_calibration(self, spec: CalibrationSpec, bench_time: float = 10.0,
-                          infer_precision: str = "auto") -> Job | None:
+                          infer_precision: str = "auto", target: str | None = None) -> Job | None:
         from engine.calibration import Calibration
         from engine.errors import BadInput
         from engine.optimize import run_optimize
@@ -201,6 +201,11 @@ class OwbApp(App[int]):
         check = Calibration(self.ws, spec, ctx=None)  # refuse bad settings before a job exists
         spec.model, spec.dataset = check.parent.id, check.dataset.id
         spec.calibration_dataset = check.cal_dataset.id if spec.calibration_dataset else None
+        if target:
+            return self.start_remote({"kind": "calibrate", "model": spec.model, "dataset": spec.dataset,
+                                      "calibration": asdict(spec), "bench_time": bench_time,
+                                      "infer_precision": infer_precision, "target": target},
+                                     f"calibrate {check.parent.name}")
         return self.runner.submit(
             "calibrate", lambda ctx: run_optimize(ctx, spec, bench_time=bench_time, infer_precision=infer_precision),
             params={**asdict(spec), "bench_time": bench_time, "infer_precision": infer_precision},

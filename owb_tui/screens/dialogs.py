@@ -17,7 +17,7 @@ from engine.records import Dataset, Model
 
 from ..app import error_text, reports_errors
 from ..widgets.tables import literal
-from .forms import chosen_precision, precision_select, row
+from .forms import chosen_precision, chosen_target, precision_select, row, target_picker
 
 
 class ConfirmScreen(ModalScreen[bool]):
@@ -87,21 +87,6 @@ class RunDialog(ModalScreen[Any]):
     def start(self) -> Any:
         raise NotImplementedError
 
-    def target_field(self) -> ComposeResult:
-        """Where to run, shown only once a remote target exists (`owb target add`)."""
-        from engine.records import Target
-
-        targets = sorted(self.app.ws.all(Target), key=lambda t: t.created)
-        if targets:
-            yield row(("run on", Select([("this machine", ""), *[(literal(f"target {t.name} ({t.dest})"), t.id)
-                                                                  for t in targets]],
-                                        value="", allow_blank=False, id="target", compact=True)))
-
-    def target(self) -> str | None:
-        found = self.query("#target")
-        value = found.first(Select).value if found else ""
-        return None if value in (Select.NULL, "") else str(value)
-
     def dataset(self, select_id: str) -> Dataset | None:
         value = self.query_one(select_id, Select).value
         if value in (Select.NULL, ""):
@@ -124,7 +109,7 @@ class BenchmarkDialog(RunDialog):
                   ("hint", Select([(h, h) for h in HINTS], value="throughput", allow_blank=False, id="hint",
                                   compact=True)))
         yield row(("float in", precision_select("infer-precision")))
-        yield from self.target_field()
+        yield from target_picker(self.app.ws)
         yield Static("Throughput hint: all streams busy, like benchmark_app -hint throughput. The time is split "
                      "into 3 runs; the figure is their median with its spread. A running job slows the "
                      "measurement, so benchmarks queue behind other jobs.", classes="hint")
@@ -145,7 +130,7 @@ class BenchmarkDialog(RunDialog):
             return None
         settings = BenchmarkSettings(time_s=seconds, hint=str(self.query_one("#hint", Select).value),
                                      infer_precision=chosen_precision(self, "infer-precision"))
-        return self.app.start_benchmark(self.model, dataset, settings, target=self.target())
+        return self.app.start_benchmark(self.model, dataset, settings, target=chosen_target(self))
 
 
 class AccuracyDialog(RunDialog):
@@ -162,7 +147,7 @@ class AccuracyDialog(RunDialog):
             select = Select([], id="dataset", prompt="no annotated dataset: import one with d", compact=True)
         yield row(("dataset", select))
         yield row(("float in", precision_select("infer-precision", "f32")))
-        yield from self.target_field()
+        yield from target_picker(self.app.ws)
         yield Static("f32 (default) gives the model's own accuracy; bf16 shows what bf16 execution costs.",
                      classes="hint")
 
@@ -173,4 +158,4 @@ class AccuracyDialog(RunDialog):
                             severity="error")
             return None
         return self.app.start_accuracy(self.model, dataset, precision=chosen_precision(self, "infer-precision"),
-                                       target=self.target())
+                                       target=chosen_target(self))
