@@ -244,7 +244,6 @@ class Calibration:
 
     def run(self) -> Model:
         import nncf
-        import openvino as ov
 
         from .inference import DatasetRunner
         from .nncf_progress import nncf_reporting

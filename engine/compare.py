@@ -156,9 +156,10 @@ def verdict(a: dict, b: dict, throughput_ratio: float | None, size_ratio: float 
     if size_ratio:
         parts.append(f"{1 / size_ratio:.1f}× smaller" if size_ratio < 1 else f"{size_ratio:.2f}× larger")
     if accuracy_drop is not None:
+        from .metrics import accuracy_change
+
         metric = (a.get("accuracy") or {}).get("metric") or "accuracy"
-        change = -accuracy_drop
-        parts.append(f"{metric} {'−' if change < 0 else '+'}{abs(change):.1f} pt")
+        parts.append(f"{metric} {accuracy_change(accuracy_drop)}")
     line = ", ".join(parts)
     if throughput_ratio is not None and types:
         lost = throughput_ratio < 1

@@ -162,4 +162,7 @@ def remove_dataset(ws: Workspace, record: Dataset) -> dict:
             raise
     freed = sum(p.stat().st_size for p in trash.rglob("*") if p.is_file() and not p.is_symlink())
     shutil.rmtree(trash, ignore_errors=True)
+    from .feed.cache import drop_dataset
+
+    drop_dataset(ws, record.id)
     return {"name": record.name, "id": record.id, "images": record.images, "bytes_freed": freed}

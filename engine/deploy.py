@@ -123,7 +123,8 @@ def package_config(ws: Workspace, model: Model) -> dict:
         "task": cfg.task,
         "ir": "model.xml",
         "input": {"shape": shape, "layout": cfg.layout, "color": cfg.color, "mean": list(cfg.mean),
-                  "scale": list(cfg.scale), "resize": cfg.resize},
+                  "scale": list(cfg.scale), "resize": cfg.resize, "crop_fraction": cfg.crop_fraction,
+                  "pad_position": cfg.pad_position, "pad_value": cfg.pad_value},
         "outputs": [o["name"] for o in outputs],
         "decoder": {"kind": kind, "form": adapter.form, "options": dict(adapter.opts)},
         "labels": labels,
@@ -255,11 +256,13 @@ def _provenance(ws: Workspace, model: Model) -> list[str]:
         f"{prov.get('seconds', '?')} s; {len(prov.get('fp32_ops', []))} compute ops left in FP32, "
         f"{len(prov.get('reverted_ops', []))} reverted by accuracy control.",
     ]
+    from .metrics import accuracy_change
+
     post = prov.get("post", {})
     if "accuracy" in post:
         a = post["accuracy"]
         lines.append(f"Accuracy measured right after calibration: parent {a['parent'] * 100:.2f}%, this model "
-                     f"{a['child'] * 100:.2f}% (drop {a['drop']:.2f} points).")
+                     f"{a['child'] * 100:.2f}% ({accuracy_change(a['drop'])}).")
     if "throughput_fps" in post:
         t = post["throughput_fps"]
         for precision, f in t.get("by_precision", {t.get("inference_precision", {}).get("parent", "?"): t}).items():
@@ -274,8 +277,11 @@ def _provenance(ws: Workspace, model: Model) -> list[str]:
     return lines
 
 
-def render_readme(ws: Workspace, model: Model, config: dict, plan: dict, figures: dict) -> str:
+def render_readme(ws: Workspace, model: Model, config: dict, plan: dict, figures: dict,
+                  speed: dict | None = None) -> str:
+    from .child_speed import sentence
     from .device import cpu_summary
+    from .preprocess import describe_resize
 
     cfg = config["input"]
     acc = [f"- {a['metric']} **{a['value'] * 100:.2f}%** on dataset {a['dataset']} ({a['images']} images), "
@@ -287,6 +293,7 @@ def render_readme(ws: Workspace, model: Model, config: dict, plan: dict, figures
         "",
         f"{model.precision} {config['task']} model exported by owb on {when(time.time())} (workspace id {model.id}).",
         "",
+        *([f"**{sentence(model, speed)}**" if speed["slower"] else sentence(model, speed), ""] if speed else []),
         "## Run it",
         "",
         "```sh",
@@ -304,7 +311,7 @@ def render_readme(ws: Workspace, model: Model, config: dict, plan: dict, figures
         "## Input",
         "",
         f"Shape {cfg['shape']} ({cfg['layout']}), colour {cfg['color']}, mean {cfg['mean']}, scale {cfg['scale']}, "
-        f"resize {cfg['resize']} (bilinear). Labels: {config['labels_source']}.",
+        f"resize {describe_resize(cfg)} (bilinear). Labels: {config['labels_source']}.",
         "",
         "## Measured by owb",
         "",
@@ -333,6 +340,8 @@ def export_package(ws: Workspace, model: Model, out: str | os.PathLike, *, force
     """Write the deployment package of ``model`` to ``out`` (a .tar.gz)."""
     import openvino as ov
 
+    from .child_speed import against_parent
+
     target = output_path(out, force, home=ws.home)
     xml = ws.path(model.path)
     weights = xml.with_suffix(".bin")
@@ -343,12 +352,13 @@ def export_package(ws: Workspace, model: Model, out: str | os.PathLike, *, force
     ir_shape = [d.get_length() if d.is_static else -1 for d in ir_input]
     plan = benchmark_plan(ws, model, config["input"]["shape"])
     figures = measured(ws, model)
+    speed = against_parent(ws, model)
     root = safe_name(model.name)
     texts = {
         "infer.py": (render_infer(config), 0o755),
         "benchmark.sh": (render_benchmark_sh(model, plan, ir_shape), 0o755),
         "requirements.txt": (requirements(), 0o644),
-        "README.md": (render_readme(ws, model, config, plan, figures), 0o644),
+        "README.md": (render_readme(ws, model, config, plan, figures, speed), 0o644),
     }
     with atomic_tar(target) as tar:
         add_file(tar, f"{root}/model.xml", xml)
@@ -365,4 +375,5 @@ def export_package(ws: Workspace, model: Model, out: str | os.PathLike, *, force
         "decoder": config["decoder"]["kind"],
         "benchmark": plan,
         "measured": {k: (v is not None and v != []) for k, v in figures.items()},
+        "speed_vs_parent": speed,
     }

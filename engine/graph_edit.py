@@ -74,7 +74,7 @@ def _image_parameter(model: Any, wanted: str | None) -> Any:
     raise BadInput(f"the model has {len(params)} inputs ({_describe_inputs(params)}); "
                    "name the image input with --input NAME",
                    tui=f"the model has {len(params)} inputs ({_describe_inputs(params)}); "
-                       "name the image input under input")
+                       "name the image one in the input field")
 
 
 def select_graph(model: Any, *, image_input: str | None = None, outputs: list[str] | None = None) -> Any:
@@ -100,7 +100,8 @@ def select_graph(model: Any, *, image_input: str | None = None, outputs: list[st
     if others:
         raise BadInput(f"the outputs read input(s) {_describe_inputs(others)} besides the image input; "
                        "owb feeds one image: cut the graph before them with --output",
-                       tui=f"the outputs read input(s) {_describe_inputs(others)} besides the image input")
+                       tui=f"the outputs read input(s) {_describe_inputs(others)} besides the image input; "
+                           "cut the graph before them: name tensors in the cut at field")
     if not any(p.get_instance_id() == image.get_instance_id() for p in reached):
         raise BadInput(f"the chosen outputs do not depend on the image input {_describe_inputs([image])}")
     if not outputs and len(model.get_parameters()) == 1:

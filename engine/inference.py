@@ -99,7 +99,8 @@ class DatasetRunner:
             keys: Sequence[int] | None = None) -> Iterator[Batch]:
         """Yield a Batch per inference as it completes (not in dataset order).
         With ``cache`` (from ``open_cache``), ``keys[i]`` is the dataset item
-        index of ``paths[i]``.
+        index of ``paths[i]``; without, files of a stored dataset find its
+        decode cache entry themselves.
 
         No Python completion callback: results are read from a request when it
         is next found idle, as benchmark_app does. A callback would need the
@@ -110,7 +111,10 @@ class DatasetRunner:
         infer_queue = ov.AsyncInferQueue(self.compiled, self.requests)
         inflight: dict[int, tuple[list[int], list[ImageMeta]]] = {}
         total, finished = len(paths), 0
-        feed = ImageFeed(self.pre, self.finish, workers=self.workers, cache=cache if keys is not None else None)
+        if cache is None or keys is None:
+            found = DecodeCache.for_paths(self.ws, paths, self.pre)
+            cache, keys = found if found is not None else (None, None)
+        feed = ImageFeed(self.pre, self.finish, workers=self.workers, cache=cache)
 
         def collect(rid: int) -> Batch:
             nonlocal finished

@@ -257,3 +257,13 @@ class SegmentationIoU:
                 "per_class": per_class,
                 "pixel_accuracy": float(np.trace(self.confusion[:, :self.num_classes]) / total) if total else None,
                 "images": self.images}
+
+
+def accuracy_change(drop_pt: float) -> str:
+    """An accuracy drop (parent − child, in percentage points) in the reader's
+    direction, rounded the one way every table and verdict shows it: a loss
+    reads "−0.40 pt", a gain "+0.75 pt", no change "±0.00 pt"."""
+    change = round(-drop_pt, 2) + 0.0  # + 0.0 turns -0.0 into 0.0
+    if change == 0:
+        return "±0.00 pt"
+    return f"{'+' if change > 0 else '−'}{abs(change):.2f} pt"

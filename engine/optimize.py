@@ -85,6 +85,8 @@ def plan(ctx: Any, calibration: Calibration, spec: CalibrationSpec, bench_time: 
     per_image = (fig["latency_ms"]["median"] / 1000 if fig else 0.02) * 3  # python-side work per image
     n = calibration.cal_dataset.images * spec.subset_pct / 100
     phases = [("preparing", 8.0), ("Statistics", n * per_image), ("Applying", n * per_image / 2)]
+    if spec.method == "speed-aware":  # time-boxed: its stages all report as "search · …"
+        phases = [("search", spec.search_time)]
     if measure:
         # agreement with the parent (no labels) or both accuracies: two passes over the dataset
         names = ("parent outputs", "agreement child") if calibration.agreement else ("accuracy parent",
@@ -111,16 +113,14 @@ def _optimize(ctx: Any, spec: CalibrationSpec, bench_time: float, measure: bool,
               rounds: int) -> dict:
     calibration = Calibration(ctx.ws, spec, ctx)
     search = None
+    if hasattr(ctx, "plan"):
+        plan(ctx, calibration, spec, bench_time, measure, infer_precision)
     if spec.method == "speed-aware":
         from .quantize.speed_aware import run_speed_aware
 
-        # No job-wide plan: the search's stages repeat until its time is up;
-        # each has its own ETA and the stage name carries the search clock.
         child, search = run_speed_aware(ctx, calibration, bench_time=spec.search_run_time,
                                         infer_precision=infer_precision)
     else:
-        if hasattr(ctx, "plan"):
-            plan(ctx, calibration, spec, bench_time, measure, infer_precision)
         child = calibration.run()
     parent, dataset = calibration.parent, calibration.dataset
     prov = child.provenance

@@ -36,7 +36,7 @@ ImageFile.LOAD_TRUNCATED_IMAGES = False
 # Config fields that act only in the tensor half; every other field (resize
 # mode, and any option added later) changes the host pixels, so it is part of
 # the decode cache's key unless listed here.
-TENSOR_ONLY_FIELDS = ("task", "labels", "mean", "scale", "color", "layout", "shape")
+TENSOR_ONLY_FIELDS = ("task", "labels", "mean", "scale", "norm", "color", "layout", "shape", "decoder")
 # Layouts the PrePostProcessor fold handles: the host pixels are (N)HWC.
 FOLDABLE_LAYOUTS = ("NCHW", "NHWC", "CHW", "HWC")
 
@@ -78,11 +78,41 @@ def stretch(config: InputConfig, ow: int, oh: int, w: int, h: int) -> Placement:
 def keep_aspect_pad(config: InputConfig, ow: int, oh: int, w: int, h: int) -> Placement:
     s = min(w / ow, h / oh)
     nw, nh = max(1, round(ow * s)), max(1, round(oh * s))
+    if config.pad_position == "top-left":  # YOLOX's letterbox
+        return Placement(nw, nh)
     return Placement(nw, nh, (w - nw) // 2, (h - nh) // 2)
 
 
+def center_crop(config: InputConfig, ow: int, oh: int, w: int, h: int) -> Placement:
+    """torchvision's Resize(size / crop fraction) then CenterCrop(size): the
+    image is scaled, keeping its aspect, to cover the input grown by 1 /
+    crop fraction (the short side of a square input goes to 256 for 224),
+    and the centre is cut out."""
+    f = config.crop_fraction
+    if w / ow >= h / oh:  # the width binds: it goes to w / f exactly, as Resize's short side does
+        nw = int(w / f)
+        nh = int(nw * oh / ow)
+    else:
+        nh = int(h / f)
+        nw = int(nh * ow / oh)
+    nw, nh = max(nw, w), max(nh, h)
+    return Placement(nw, nh, -int(round((nw - w) / 2.0)), -int(round((nh - h) / 2.0)))
+
+
 PlacementFn = Callable[[InputConfig, int, int, int, int], Placement]
-PLACEMENTS: dict[str, PlacementFn] = {"stretch": stretch, "keep-aspect-pad": keep_aspect_pad}
+PLACEMENTS: dict[str, PlacementFn] = {"stretch": stretch, "keep-aspect-pad": keep_aspect_pad,
+                                      "center-crop": center_crop}
+
+
+def describe_resize(config: Any) -> str:
+    """The resize mode with its options, as a person reads it (an InputConfig or its dict)."""
+    get = config.get if isinstance(config, dict) else lambda k, d=None: getattr(config, k, d)
+    mode = get("resize", "stretch")
+    if mode == "center-crop":
+        return f"center-crop {get('crop_fraction', 0.875):g}"
+    if mode == "keep-aspect-pad":
+        return f"keep-aspect-pad {get('pad_position', 'center')}, pad value {get('pad_value', 0)}"
+    return mode
 
 
 def placement(config: InputConfig, ow: int, oh: int, w: int, h: int) -> Placement:
@@ -98,12 +128,14 @@ def geometry(config: InputConfig, in_w: int, in_h: int, ow: int, oh: int) -> Ima
     return ImageMeta(ow, oh, in_w, in_h, p.w / ow, p.h / oh, p.x, p.y)
 
 
-def place(img: Image.Image, p: Placement, w: int, h: int) -> Image.Image:
+def place(img: Image.Image, p: Placement, w: int, h: int, fill: int = 0) -> Image.Image:
     if img.size != (p.w, p.h):
         img = img.resize((p.w, p.h), Image.BILINEAR)
     if (p.w, p.h, p.x, p.y) == (w, h, 0, 0):
         return img
-    canvas = Image.new(img.mode, (w, h))  # zero padding
+    if p.x <= 0 and p.y <= 0 and p.w + p.x >= w and p.h + p.y >= h:  # a crop: no padding shows
+        return img.crop((-p.x, -p.y, -p.x + w, -p.y + h))
+    canvas = Image.new(img.mode, (w, h), fill if img.mode == "L" else (fill,) * len(img.getbands()))
     canvas.paste(img, (p.x, p.y))
     return canvas
 
@@ -149,7 +181,7 @@ class Preprocessor:
     def host(self, img: Image.Image) -> tuple[np.ndarray, ImageMeta]:
         img = to_mode(img, self.gray)
         ow, oh = img.size
-        img = place(img, placement(self.config, ow, oh, self.w, self.h), self.w, self.h)
+        img = place(img, placement(self.config, ow, oh, self.w, self.h), self.w, self.h, self.config.pad_value)
         arr = np.asarray(img)
         return (arr[:, :, None] if arr.ndim == 2 else arr), geometry(self.config, self.w, self.h, ow, oh)
 

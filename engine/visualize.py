@@ -131,6 +131,19 @@ def render(ws: Workspace, model: Model, dataset: Dataset, image: str | int, *, r
     return _segmentation(base, mask, labels, shown, layout)
 
 
+def annotated_classes(ws: Workspace, model: Model, dataset: Dataset) -> list[str | None]:
+    """Per dataset item, the class its annotation gives it (by the model's
+    labels, as the picture names it); None where a classification dataset
+    has no label, and all None for other tasks."""
+    from .dataset_store import load_index
+
+    index = load_index(ws, dataset)
+    if model.config.task != "classification" or not index.annotated:
+        return [None] * len(index.items)
+    labels = list(model.config.labels or index.labels or [])
+    return [None if it.label is None else label_of(it.label, labels) for it in index.items]
+
+
 def _scaled(img: Image.Image) -> tuple[Image.Image, float]:
     side = max(img.size)
     s = MIN_SIDE / side if side < MIN_SIDE else (MAX_SIDE / side if side > MAX_SIDE else 1.0)

@@ -112,9 +112,23 @@ class OwbApp(App[int]):
         self.sub_title = str(ws.home)
 
     # -- user text -----------------------------------------------------------
-    def notify(self, message: str, *, title: str = "", markup: bool = False, **kw: Any) -> None:  # type: ignore[override]
-        """Every notification prints literally: its names are user text (markup off, controls visible)."""
-        super().notify(printable(message), title=printable(title), markup=markup, **kw)
+    def notify(self, message: str, *, title: str = "", severity: Any = "information",  # type: ignore[override]
+               timeout: float | None = None, markup: bool = False) -> None:
+        """Every notification prints literally: its names are user text (markup
+        off, controls visible). It goes to the message line above the footer,
+        which takes a line of the layout, so it never covers a table's rows
+        (toasts stack over the bottom of an 80x24 screen). A dialog has no
+        footer: it gets one small toast, the newest replacing the last."""
+        from .widgets.footer import KeyFooter
+
+        footers = list(self.screen.query(KeyFooter)) if not self.screen.is_modal else []
+        if not footers:
+            self.clear_notifications()
+            super().notify(printable(message), title=printable(title), severity=severity, timeout=timeout,
+                           markup=markup)
+            return
+        text = printable(f"{title}: {message}" if title else message)
+        footers[0].show_message(text, severity, timeout or self.NOTIFICATION_TIMEOUT)
 
     def format_title(self, title: str, sub_title: str) -> Any:
         return super().format_title(printable(title), printable(sub_title))

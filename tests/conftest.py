@@ -117,3 +117,35 @@ def assert_cancel_leaves_nothing(ws, spec, reached, what: str, wait: float = 120
     assert {m.id for m in ws.all(Model)} == models_before
     assert set(os.listdir(ws.home / "models")) == dirs_before
     assert not any((ws.home / "tmp").iterdir()), "no half-written model may stay behind"
+
+
+def kill_then_retry(ws, calibrate_args: list[str], name: str, reached, what: str, wait: float = 120) -> dict:
+    """Start ``owb calibrate ... --name name`` in its own process, kill -9 it
+    once its job satisfies ``reached``; the job must read 'interrupted', no
+    model ``name`` may exist, and `owb jobs retry` must finish it. Returns
+    the retry's JSON."""
+    import signal
+    import time
+
+    from engine.records import Job, Model
+
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen([sys.executable, "-m", "owb_tui.cli", "--home", str(ws.home), "calibrate",
+                             *calibrate_args, "--name", name, "--json"], env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + wait
+    job = None
+    while time.monotonic() < deadline and job is None:
+        job = next((j for j in ws.all(Job) if j.pid == proc.pid and reached(j)), None)
+        time.sleep(0.2)
+    assert job is not None, f"the calibration never reached {what}"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait(30)
+    listed = json.loads(run_owb("jobs", "--json", home=ws.home).stdout)
+    assert next(j for j in listed if j["id"] == job.id)["state"] == "interrupted"
+    assert ws.maybe(Model, name) is None, "no half-written model is listed"
+    retry = run_owb("jobs", "retry", job.id, "--json", home=ws.home, timeout=1200)
+    assert retry.returncode == 0, retry.stderr
+    out = json.loads(retry.stdout)
+    assert out["model"] == name and ws.get(Model, name).precision == "INT8"
+    return out

@@ -399,3 +399,25 @@ def write_broken_sources(dir: str | Path, good_onnx: Path, good_ir: Path) -> Pat
     dangling.graph.node[0].input[0] = "nowhere"  # valid protobuf, graph refers to a missing tensor
     onnx.save(dangling, str(d / "dangling.onnx"))
     return d
+
+
+def build_two_input_ir(dir: str | Path) -> Path:
+    """Two image-like inputs: `image` feeds features -> logits, `aux` feeds aux_out."""
+    import openvino as ov
+    import openvino.opset13 as ops
+
+    params = []
+    for name in ("image", "aux"):
+        p = ops.parameter([1, 3, 8, 8], ov.Type.f32, name=name)
+        p.output(0).get_tensor().set_names({name})
+        params.append(p)
+    features = ops.relu(params[0])
+    features.output(0).get_tensor().set_names({"features"})
+    logits = ops.reduce_mean(features, ops.constant(np.array([2, 3], np.int64)), keep_dims=False)
+    logits.output(0).get_tensor().set_names({"logits"})
+    aux = ops.multiply(params[1], ops.constant(np.float32(2)))
+    aux.output(0).get_tensor().set_names({"aux_out"})
+    path = Path(dir) / "two_inputs.xml"
+    ov.save_model(ov.Model([ops.result(logits), ops.result(aux)], params, "two"), str(path),
+                  compress_to_fp16=False)
+    return path

@@ -60,3 +60,50 @@ def test_accuracy_refusals(cls_workspace, tmp_path, case):
     assert proc.returncode == 2
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error:") and words in lines[0]
+
+
+def test_one_channel_logit_map_is_scored_as_its_sigmoid(tmp_path):
+    """A salient-object style N×1×H×W output, once as logits and once as
+    probabilities: the same binary masks, so the same mean IoU, in `owb
+    accuracy` and in the accuracy report. Thresholding the logits themselves at
+    0.5 would have lost the pixels whose logit lies in (0, 0.5)."""
+    import numpy as np
+    import openvino as ov
+    import openvino.opset13 as ops
+    from PIL import Image
+
+    from engine.dataset_store import import_dataset
+    from engine.evaluate import evaluate
+    from engine.models import import_model
+    from engine.reports import ReportSpec, create_report
+    from engine.workspace import Workspace
+
+    root = tmp_path / "ramps"
+    for sub in ("JPEGImages", "SegmentationClass", "ImageSets/Segmentation"):
+        (root / sub).mkdir(parents=True)
+    names = []
+    for i in range(3):
+        ramp = np.tile(np.linspace(100, 160, 32).astype(np.uint8), (32, 1))  # grey 100 .. 160, left to right
+        Image.fromarray(np.stack([ramp] * 3, -1)).save(root / "JPEGImages" / f"r{i}.png")
+        mask = Image.fromarray((ramp > 128).astype(np.uint8), "P")
+        mask.putpalette([0, 0, 0, 255, 255, 255] + [0, 0, 0] * 254)
+        mask.save(root / "SegmentationClass" / f"r{i}.png")
+        names.append(f"r{i}")
+    (root / "ImageSets" / "Segmentation" / "val.txt").write_text("\n".join(names) + "\n")
+    (root / "labels.txt").write_text("background\nobject\n")
+    ws = Workspace(tmp_path / "home")
+    dataset = import_dataset(ws, root, name="ramps")
+
+    results = {}
+    for kind in ("logits", "probabilities"):
+        x = ops.parameter([1, 3, 32, 32], ov.Type.f32, name="image")
+        logits = ops.reduce_mean(x, np.array([1], np.int64), keep_dims=True)  # (grey - 128) / 4 after the scale
+        out = logits if kind == "logits" else ops.sigmoid(logits)
+        out.output(0).get_tensor().set_names({"map"})
+        path = tmp_path / f"{kind}.xml"
+        ov.save_model(ov.Model([ops.result(out)], [x]), str(path), compress_to_fp16=False)
+        model = import_model(ws, path, name=kind, task="segmentation", mean=[128.0], scale=[4.0])
+        report = create_report(ws, ReportSpec(kind="accuracy", model=model.id, dataset=dataset.id))
+        results[kind] = (evaluate(ws, model, dataset)["value"], report.summary["value"])
+    assert results["logits"] == results["probabilities"]
+    assert results["logits"][0] == results["logits"][1] == pytest.approx(1.0)  # every pixel right

@@ -5,17 +5,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import signal
-import subprocess
-import sys
-import time
 
 import pytest
 
-from conftest import ROOT, assert_cancel_leaves_nothing, run_owb
+from conftest import assert_cancel_leaves_nothing, kill_then_retry, run_owb
 from engine.calibration import CalibrationSpec, subset_indices
-from engine.records import Job, Model
+from engine.records import Model
 
 
 def _sha(path):
@@ -117,26 +112,5 @@ def test_cancel_stops_quickly_and_leaves_nothing(cls_workspace):
 
 
 def test_killed_process_leaves_an_interrupted_job_that_retries(cls_workspace):
-    ws = cls_workspace
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    proc = subprocess.Popen([sys.executable, "-m", "owb_tui.cli", "--home", str(ws.home), "calibrate", "cls",
-                             "--dataset", "orient", "--subset", "100", "--bench-time", "0", "--name", "killed",
-                             "--json"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 120
-    job = None
-    while time.monotonic() < deadline:
-        jobs = [j for j in ws.all(Job) if j.pid == proc.pid]
-        if jobs and jobs[0].stage == "Statistics collection":
-            job = jobs[0]
-            break
-        time.sleep(0.2)
-    assert job is not None, "the calibration never started collecting statistics"
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait(30)
-    listed = json.loads(run_owb("jobs", "--json", home=ws.home).stdout)
-    assert next(j for j in listed if j["id"] == job.id)["state"] == "interrupted"
-    assert ws.maybe(Model, "killed") is None, "no half-written model is listed"
-    retry = run_owb("jobs", "retry", job.id, "--json", home=ws.home)
-    assert retry.returncode == 0, retry.stderr
-    assert json.loads(retry.stdout)["model"] == "killed"
-    assert ws.get(Model, "killed").precision == "INT8"
+    kill_then_retry(cls_workspace, ["cls", "--dataset", "orient", "--subset", "100", "--bench-time", "0"], "killed",
+                    lambda job: job.stage == "Statistics collection", "statistics collection")

@@ -104,7 +104,9 @@ def test_verdict_reads_the_numbers():
     assert verdict(a, b, 1.21, 1 / 3.9, 0.2, types, "AVX-512, AVX-512 VNNI",
                    {"low": 1.1, "high": 1.3, "runs": 3}) == (
         "INT8 runs 1.21× (1.10–1.30 over 3 runs) faster than the parent on this CPU (AVX-512, AVX-512 VNNI), "
-        "3.9× smaller, top1 −0.2 pt; most of the gained time is in: Convolution")
+        "3.9× smaller, top1 −0.20 pt; most of the gained time is in: Convolution")
+    # a negative drop is a gain, rounded as the Compare table rounds it
+    assert ", top1 +0.75 pt;" in verdict(a, b, 1.21, 1 / 3.9, -0.754, types, "AVX2")
     assert verdict(a, b, 0.67, 1.12, None, types, "AVX2, no VNNI") == (
         "INT8 runs at 0.67× the parent's throughput on this CPU (AVX2, no VNNI), 1.12× larger; "
         "most of the lost time is in: Reorder")

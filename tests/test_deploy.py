@@ -103,6 +103,21 @@ def test_cls_package_in_a_fresh_venv_matches_owb(cls_workspace, fresh_venv, tmp_
     assert bad.returncode == 2 and bad.stderr == "error: image missing.png does not exist\n"
 
 
+def test_center_crop_package_gives_owbs_top1(cls_workspace, fresh_venv, tmp_path):
+    """A centre-crop model (crop fraction 0.875, ImageNet's 224-of-256): infer.py
+    in its own venv predicts what owb predicts, image by image."""
+    from engine.models import import_model
+    from ocr_fixtures import ppocr_model
+
+    from conftest import CLS_CONFIG
+
+    ws = cls_workspace
+    model = import_model(ws, ppocr_model("cls"), name="cls-crop", labels=["0", "180"],
+                         **{**CLS_CONFIG, "resize": "center-crop"})
+    out = check_same_as_owb(ws, model, ws.get(Dataset, "orient"), fresh_venv, tmp_path)
+    assert "resize center-crop 0.875" in (out["folder"] / "README.md").read_text()
+
+
 def test_int8_child_package_matches_owb_and_benchmark_sh_runs(tmp_path_factory, fresh_venv, tmp_path):
     from engine.explore import run_explore
 
@@ -168,16 +183,22 @@ def sample_images() -> list[Image.Image]:
             Image.fromarray(rng.random((23, 31)).astype(np.float32)), rgb.resize((4, 90))]
 
 
-@pytest.mark.parametrize("layout, shape, color, resize, u8", [
-    ("NCHW", [1, 3, 48, 192], "BGR", "stretch", False),
-    ("NCHW", [1, 3, 48, 192], "RGB", "keep-aspect-pad", False),
-    ("NHWC", [1, 64, 64, 3], "RGB", "keep-aspect-pad", True),
-    ("NCHW", [1, 1, 32, 32], "GRAY", "stretch", False),
-    ("NHWC", [1, 40, 30, 1], "GRAY", "keep-aspect-pad", False),
+TOP_LEFT_114 = {"pad_position": "top-left", "pad_value": 114}
+
+
+@pytest.mark.parametrize("layout, shape, color, resize, u8, options", [
+    ("NCHW", [1, 3, 48, 192], "BGR", "stretch", False, {}),
+    ("NCHW", [1, 3, 48, 192], "RGB", "keep-aspect-pad", False, {}),
+    ("NHWC", [1, 64, 64, 3], "RGB", "keep-aspect-pad", True, {}),
+    ("NCHW", [1, 1, 32, 32], "GRAY", "stretch", False, {}),
+    ("NHWC", [1, 40, 30, 1], "GRAY", "keep-aspect-pad", False, TOP_LEFT_114),
+    ("NCHW", [1, 3, 48, 192], "BGR", "keep-aspect-pad", False, TOP_LEFT_114),
+    ("NCHW", [1, 3, 32, 32], "RGB", "center-crop", False, {}),
+    ("NHWC", [1, 40, 30, 1], "GRAY", "center-crop", False, {"crop_fraction": 0.5}),
 ])
-def test_template_preprocessing_is_the_engines(tmp_path, layout, shape, color, resize, u8):
+def test_template_preprocessing_is_the_engines(tmp_path, layout, shape, color, resize, u8, options):
     cfg = InputConfig(layout=layout, color=color, resize=resize, mean=[10.0, 20.0, 30.0][: shape[layout.index("C")]],
-                      scale=[2.0, 3.0, 4.0][: shape[layout.index("C")]], shape=shape)
+                      scale=[2.0, 3.0, 4.0][: shape[layout.index("C")]], shape=shape, **options)
     infer = load_infer({"input": cfg.to_dict(), "decoder": {"kind": "generic", "options": {}}}, tmp_path)
     ours, theirs = Preprocessor(cfg, shape, "u8" if u8 else "f32"), infer.Preprocessor(cfg.to_dict(), shape, u8)
     assert set(infer.PLACEMENTS) == set(RESIZE_MODES)

@@ -168,3 +168,12 @@ def test_segmentation_iou_hand_computed_confusion():
     json.dumps(result)
     with pytest.raises(BadInput, match="mask is 3x2 but its image is 2x2"):
         metric.update(np.zeros((2, 2)), gt)
+
+
+def test_accuracy_change_reads_in_the_readers_direction():
+    from engine.metrics import accuracy_change
+
+    assert accuracy_change(0.4) == "−0.40 pt"  # a drop of 0.4 points is a loss
+    assert accuracy_change(-0.75) == "+0.75 pt"  # a negative drop is a gain
+    assert accuracy_change(-0.001) == accuracy_change(0.0) == accuracy_change(-0.0) == "±0.00 pt"
+    assert accuracy_change(1.005) in ("−1.00 pt", "−1.01 pt")  # two decimals, like every table

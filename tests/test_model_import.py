@@ -233,27 +233,6 @@ def test_shape_on_dynamic_batch_then_configure(sources, tmp_path, capsys):
 
 # -- graph cuts and inputs -----------------------------------------------------------
 
-def build_two_input_ir(dir: Path) -> Path:
-    """Two image-like inputs: `image` feeds features -> logits, `aux` feeds aux_out."""
-    import openvino.opset13 as ops
-
-    params = []
-    for name in ("image", "aux"):
-        p = ops.parameter([1, 3, 8, 8], ov.Type.f32, name=name)
-        p.output(0).get_tensor().set_names({name})
-        params.append(p)
-    features = ops.relu(params[0])
-    features.output(0).get_tensor().set_names({"features"})
-    logits = ops.reduce_mean(features, ops.constant(np.array([2, 3], np.int64)), keep_dims=False)
-    logits.output(0).get_tensor().set_names({"logits"})
-    aux = ops.multiply(params[1], ops.constant(np.float32(2)))
-    aux.output(0).get_tensor().set_names({"aux_out"})
-    path = dir / "two_inputs.xml"
-    ov.save_model(ov.Model([ops.result(logits), ops.result(aux)], params, "two"), str(path),
-                  compress_to_fp16=False)
-    return path
-
-
 def test_output_cuts_a_tf_graph_at_a_named_tensor(sources, tmp_path):
     ws = Workspace(tmp_path / "ws")
     record = models.import_model(ws, sources["tf_pb"], outputs=["pool:0"], task="generic")
@@ -279,7 +258,7 @@ def _conv_nchw(x: np.ndarray, w) -> np.ndarray:
 
 
 def test_input_picks_the_image_input_and_ambiguity_is_refused(tmp_path, capsys):
-    src = build_two_input_ir(tmp_path)
+    src = mb.build_two_input_ir(tmp_path)
     ws = Workspace(tmp_path / "ws")
     with pytest.raises(BadInput, match=r"2 inputs \(image \[1,3,8,8\], aux \[1,3,8,8\]\); name the image input"):
         models.import_model(ws, src)

@@ -343,3 +343,32 @@ def test_decode_pool_takes_the_cores_the_model_leaves(monkeypatch):
     assert stream.decode_workers(Compiled(0)) == stream.MAX_WORKERS
     monkeypatch.setenv(stream.WORKERS_ENV, "3")
     assert stream.decode_workers(Compiled(16)) == 3
+
+
+def test_any_pass_over_a_stored_datasets_files_uses_its_cache(ws, orient, tmp_path):
+    """runner.run over a stored dataset's files finds the decode cache itself
+    (the speed-aware search and Compare's fidelity pass only give paths)."""
+    from engine import models
+    from engine.dataset_store import load_index, remove_dataset
+    from engine.feed import cache as cache_mod
+    from engine.inference import DatasetRunner
+
+    model = models.import_model(ws, ppocr_model("cls"), name="cls", **CLS_CONFIG)
+    runner = DatasetRunner(ws, model)
+    index = load_index(ws, orient)
+    paths = [index.root / item.file for item in index.items][5:17]
+
+    def outputs() -> dict[int, np.ndarray]:
+        name = runner.output_names[0]
+        return {pos: b.outputs[name][j] for b in runner.run(paths) for j, pos in enumerate(b.indices)}
+
+    cold = outputs()
+    cache, keys = DecodeCache.for_paths(ws, paths, runner.pre)
+    assert keys == list(range(5, 17)) and np.flatnonzero(cache.rows[:, 2]).tolist() == keys
+    warm = outputs()
+    assert sorted(warm) == list(range(12)) and all(np.array_equal(warm[i], cold[i]) for i in warm)
+    outside = tmp_path / "elsewhere.png"
+    Image.new("RGB", (60, 20)).save(outside)
+    assert DecodeCache.for_paths(ws, [outside], runner.pre) is None
+    remove_dataset(ws, orient)  # its entries go with it
+    assert not list((ws.home / cache_mod.FOLDER).glob(f"{orient.id}-*"))

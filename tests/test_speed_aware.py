@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from conftest import CLS_CONFIG, assert_cancel_leaves_nothing, run_owb
+from conftest import CLS_CONFIG, assert_cancel_leaves_nothing, kill_then_retry, run_owb
 from engine.calibration import CalibrationSpec
 from engine.records import Model
 
@@ -49,6 +49,7 @@ def test_speed_aware_child_carries_its_search(text_ws):
     chosen = s["chosen"]
     assert [g["group"] for g in s["kept_in_fp"]] == chosen["fp_groups"]
     assert set(chosen["fp_groups"]) <= set(s["groups"])
+    assert out["reverted_ops"] == chosen["fp_groups"]  # Compare's "why" reads them as kept out on purpose
     assert out["keep_parent"] == s["keep_parent"]
     if s["keep_parent"]:
         assert out["verdict"].startswith("keep the parent")
@@ -63,5 +64,13 @@ def test_speed_aware_child_carries_its_search(text_ws):
 def test_speed_aware_search_cancels_within_five_seconds(text_ws):
     spec = CalibrationSpec(model="cls", dataset="text", method="speed-aware", subset_pct=50, max_drop=1,
                            search_time=600, search_run_time=2.0)
-    assert_cancel_leaves_nothing(text_ws, spec, lambda e: e.stage.startswith("benchmark"), "its benchmarks",
+    assert_cancel_leaves_nothing(text_ws, spec, lambda e: e.stage.startswith("search · benchmark"), "its benchmarks",
                                  wait=300)
+
+
+def test_killed_search_leaves_an_interrupted_job_that_retries(text_ws):
+    out = kill_then_retry(text_ws, ["cls", "--dataset", "text", "--method", "speed-aware", "--subset", "50",
+                                    "--search-time", "20", "--search-run-time", "0.3", "--bench-time", "0"],
+                          "killed-fast", lambda job: job.stage.startswith("search · benchmark"), "its benchmarks",
+                          wait=300)
+    assert out["method"] == "speed-aware" and out["speed_aware"]["candidates"]

@@ -65,6 +65,10 @@ def materialize(src: Path, dest: Path, *, limits: ArchiveLimits | None = None, p
     limits = limits or ArchiveLimits()
     if not src.exists():
         raise BadInput(f"{src} does not exist; give a dataset folder or a .zip/.tar/.tar.gz archive")
+    if not src.is_dir():  # a FIFO would block the read for ever, /dev/zero never end it
+        from engine.limits import regular_file
+
+        regular_file(src, "dataset archive")
     dest.mkdir(parents=True, exist_ok=True)
     if any(dest.iterdir()):
         raise ValueError(f"materialize needs an empty destination, {dest} is not")

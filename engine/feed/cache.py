@@ -61,6 +61,13 @@ def entry_key(index_file: Path | None, files: list[str], host: dict) -> str:
     return h.hexdigest()[:16]
 
 
+def drop_dataset(ws: Any, dataset_id: str) -> None:
+    """Forget every entry of a dataset that is removed."""
+    root = ws.home / FOLDER
+    for d in root.glob(f"{dataset_id}-*") if root.is_dir() else ():
+        shutil.rmtree(d, ignore_errors=True)
+
+
 def entry_bytes(folder: Path) -> int:
     return sum(p.stat().st_size for p in folder.iterdir() if p.is_file())
 
@@ -129,6 +136,35 @@ class DecodeCache:
             return cls(folder, count, row_shape)
         except OSError:
             return None
+
+    @classmethod
+    def for_paths(cls, ws: Any, paths: Any, pre: Any) -> tuple[DecodeCache, list[int]] | None:
+        """The entry of the stored dataset every one of ``paths`` belongs to,
+        and their rows in it; None for files from anywhere else. Lets any
+        pass over a dataset's files use the cache without knowing about it."""
+        from ..dataset_store import load_index
+        from ..records import Dataset
+
+        if not paths:
+            return None
+        datasets = ws.home / "datasets"
+        try:
+            dataset_id = Path(paths[0]).relative_to(datasets).parts[0]
+        except (ValueError, IndexError):
+            return None
+        record = next((d for d in ws.all(Dataset) if d.id == dataset_id), None)
+        if record is None:
+            return None
+        try:
+            index = load_index(ws, record)
+        except Exception:  # an index owb cannot read is the caller's to report, not the cache's
+            return None
+        rows = {str(index.root / item.file): i for i, item in enumerate(index.items)}
+        keys = [rows.get(str(p)) for p in paths]
+        if any(k is None for k in keys):
+            return None
+        cache = cls.open(ws, record, index, pre)
+        return None if cache is None else (cache, keys)
 
     def _read_rows(self) -> np.ndarray:
         try:

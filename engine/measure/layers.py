@@ -4,9 +4,9 @@ precision, with which kernel, and for how long.
 The runtime (executable) graph is what ran, after fusions and inserted
 reorders, so it is the one that explains speed: an INT8 model whose depthwise
 convolutions stay ``brgconv_avx2_dw_f32`` behind extra quantize/reorder nodes
-can be slower than its FP32 parent. Times are averaged over several real
-inferences with ``PERF_COUNT`` on; the runtime model's own ``execTimeMcs`` is
-only the last inference's time, so the average comes from each run's
+can be slower than its FP32 parent. A layer's time is its median over several
+real inferences with ``PERF_COUNT`` on; the runtime model's own ``execTimeMcs``
+is only the last inference's time, so the times come from each run's
 ``profiling_info``. The result is plain data so two models' tables can be
 diffed (Compare)."""
 
@@ -149,7 +149,10 @@ def layer_table(ov_model: Any, *, runs: int = DEFAULT_RUNS, device: str = "CPU",
     for r in layers:
         samples = times.get(r["name"])
         r["executed"] = samples is not None
-        r["exec_ms"] = round(sum(samples) / len(samples) / 1000, 5) if samples else 0.0
+        # The median inference's time, not the mean: one inference that other
+        # work on the machine stalled would otherwise dominate a layer's row,
+        # and the medians' sum is what sits beside the median latency.
+        r["exec_ms"] = round(percentile(sorted(samples), 50) / 1000, 5) if samples else 0.0
     executed = [r for r in layers if r["executed"]]
     total_ms = round(sum(r["exec_ms"] for r in executed), 4)
     ordered = sorted(latencies)

@@ -148,14 +148,14 @@ class ParentReference:
     """The parent's predictions on the validation items, computed once in f32."""
 
     def __init__(self, ws: Any, model: Any, index: Any, runner_cls: Any, ctx: Any, ov_model: Any = None) -> None:
-        from ..adapters import make_adapter
+        from ..adapters import model_adapter
 
-        self.task = model.config.task
+        self.task, self.model = model.config.task, model
         self.index = index
         runner = unfolded_runner(ws, model, runner_cls, ov_model)
         shapes = runner.output_shapes()
         self.num_classes = num_classes_of(self.task, shapes)
-        adapter = make_adapter(self.task, shapes, **adapter_options(self.task, "parent"))
+        adapter = model_adapter(model, shapes, **adapter_options(self.task, "parent"))
         paths = [index.root / item.file for item in index.items]
         self.predictions: dict[int, Any] = {}
 
@@ -169,9 +169,10 @@ class ParentReference:
 
     def score(self, runner: Any, items: list[int], ctx: Any, stage: str = "validation") -> tuple[dict, list[float]]:
         """Run ``runner`` (a candidate) on ``items``; its agreement and per-item scores."""
-        from ..adapters import make_adapter
+        from ..adapters import model_adapter
 
-        adapter = make_adapter(self.task, runner.output_shapes(), **adapter_options(self.task, "candidate"))
+        # The parent's decoder and input size: a child has the parent's configuration.
+        adapter = model_adapter(self.model, runner.output_shapes(), **adapter_options(self.task, "candidate"))
         agreement = Agreement(self.task, self.num_classes)
         scores = [0.0] * len(items)
         paths = [self.index.root / self.index.items[i].file for i in items]

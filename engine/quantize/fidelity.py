@@ -37,7 +37,7 @@ def _outputs(ws: Any, model: Any, paths: list, cancel: threading.Event | None,
 def fidelity(ws: Any, a: Any, b: Any, dataset: Any, *, items: int = DEFAULT_ITEMS,
              cancel: threading.Event | None = None, progress: Callable[[int, int, str], None] | None = None) -> dict:
     """B's outputs against A's (the reference) on up to ``items`` images."""
-    from ..adapters import make_adapter
+    from ..adapters import model_adapter
     from ..calibration import subset_indices
     from ..dataset_store import load_index
     from ..reports.tensor_distance import distances
@@ -66,8 +66,8 @@ def fidelity(ws: Any, a: Any, b: Any, dataset: Any, *, items: int = DEFAULT_ITEM
                           "identical_images": int(sqnr.size - finite.size)}
     task = a.config.task
     agreement = Agreement(task, num_classes_of(task, ra.output_shapes()))
-    adapt_a = make_adapter(task, ra.output_shapes(), **adapter_options(task, "parent"))
-    adapt_b = make_adapter(task, rb.output_shapes(), **adapter_options(task, "candidate"))
+    adapt_a = model_adapter(a, ra.output_shapes(), **adapter_options(task, "parent"))
+    adapt_b = model_adapter(b, rb.output_shapes(), **adapter_options(task, "candidate"))
     for i in range(len(paths)):
         pa = adapt_a.process({k: v[None] for k, v in outs_a[i].items()}, [metas[i]])[0]
         pb = adapt_b.process({k: v[None] for k, v in outs_b[i].items()}, [metas[i]])[0]

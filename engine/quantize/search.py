@@ -111,12 +111,12 @@ class Search:
     def __init__(self, sources: Sources, budget: Budget, *, parent: Any,
                  clock: Callable[[], float] = time.monotonic,
                  report: Callable[[str, int, int | None], None] | None = None,
-                 log: Callable[[str], None] | None = None) -> None:
+                 log: Callable[[str], None] | None = None, started: float | None = None) -> None:
         self.src, self.budget, self.parent = sources, budget, parent
         self.clock = clock
         self.report = report or (lambda stage, step, total: None)
         self.log = log or (lambda msg: None)
-        self.start = clock()
+        self.start = clock() if started is None else started  # on ``clock``'s scale
         self.candidates: list[Candidate] = []
         self.models: dict[frozenset[str], Any] = {}
         self.step_seconds: list[float] = []
@@ -132,10 +132,7 @@ class Search:
     def measure(self, ignored: frozenset[str], label: str, base: Candidate | None) -> Candidate:
         t0 = self.clock()
         step = len(self.candidates)
-        # The search's own clock in the stage name: its steps are NNCF's and the
-        # benchmarks', each with its ETA; this says where the whole search is.
-        self.report(f"search {self.elapsed():.0f}/{self.budget.search_time_s:.0f} s, candidate {step}: {label}",
-                    step, None)
+        self.report(f"candidate {step}: {label}", step, None)
         model = self.src.build(ignored)
         self.models[ignored] = model
         lineup = [self.parent, model] + ([self.models[frozenset(base.fp_groups)]] if base else [])

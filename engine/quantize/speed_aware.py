@@ -80,6 +80,24 @@ class RealSources:
         return value
 
 
+class SearchClock:
+    """The job context as the search's steps see it. The search is time-boxed,
+    so its progress is its seconds out of ``--search-time`` (an upper bound:
+    it may finish early), whatever step it is in; the step (NNCF's statistics,
+    a benchmark, a validation pass, with its own count) is in the stage name."""
+
+    def __init__(self, ctx: Any, limit_s: float) -> None:
+        self.ctx, self.limit = ctx, float(limit_s)
+        self.started = time.monotonic()
+
+    def __getattr__(self, name: str) -> Any:  # cancel, check_cancel, log, log_handler, ws
+        return getattr(self.ctx, name)
+
+    def progress(self, stage: str, step: int = 0, total: int | None = None) -> None:
+        elapsed = min(time.monotonic() - self.started, self.limit)
+        self.ctx.progress(f"search · {stage}", int(elapsed), int(self.limit))
+
+
 def group_report(out: Outcome) -> list[dict]:
     """Each group kept in floating point: the ms INT8 added to it (Default INT8
     against the parent, per inference) and its effect on the metric, measured
@@ -110,13 +128,18 @@ def run_speed_aware(ctx: Any, calibration: Any, *, bench_time: float = 1.0, roun
                     infer_precision: str = "auto") -> tuple[Model, dict]:
     """Run the search and save its child; returns (child, the search's JSON)."""
     spec = calibration.spec
-    ov_model, cal, n, common = calibration.prepare()
-    sources = RealSources(calibration, ov_model, cal, common, bench_time=bench_time, rounds=rounds,
-                          infer_precision=infer_precision)
-    budget = Budget(max_drop=spec.max_drop, drop_type=spec.drop_type, search_time_s=spec.search_time)
     start = time.perf_counter()
-    outcome = Search(sources, budget, parent=ov_model, report=lambda stage, step, total: ctx.progress(stage),
-                     log=ctx.log.info).run()
+    clocked = SearchClock(ctx, spec.search_time)
+    calibration.ctx = clocked  # every step of the search reports through the search's clock
+    try:
+        ov_model, cal, n, common = calibration.prepare()
+        sources = RealSources(calibration, ov_model, cal, common, bench_time=bench_time, rounds=rounds,
+                              infer_precision=infer_precision)
+        budget = Budget(max_drop=spec.max_drop, drop_type=spec.drop_type, search_time_s=spec.search_time)
+        outcome = Search(sources, budget, parent=ov_model, report=lambda stage, step, total: clocked.progress(stage),
+                         log=ctx.log.info, started=clocked.started).run()
+    finally:
+        calibration.ctx = ctx
     ctx.check_cancel()
     search = {
         **outcome.to_dict(),
@@ -131,7 +154,10 @@ def run_speed_aware(ctx: Any, calibration: Any, *, bench_time: float = 1.0, roun
     }
     from ..calibration import fp32_operations
 
-    child = calibration.save(outcome.model, n, time.perf_counter() - start, fp32_operations(outcome.model), [],
+    # The groups kept in floating point stand where AccuracyAware's reverted
+    # ops do, so Compare's "why" names them as kept out on purpose.
+    child = calibration.save(outcome.model, n, time.perf_counter() - start, fp32_operations(outcome.model),
+                             list(outcome.chosen.fp_groups),
                              extra={"speed_aware": search, "keep_parent": outcome.keep_parent,
                                     "verdict": outcome.verdict})
     ctx.log.info("speed-aware: %s", outcome.verdict)

@@ -45,6 +45,8 @@ class InterleavedTiming:
             stage = f"benchmark {k + 1}/{len(order)} (ms)"
             report = None
             if self.progress is not None:
+                # Said at the start too: a run shorter than the loop's report interval reports nothing itself.
+                self.progress(stage, k * run_ms, len(order) * run_ms)
                 report = lambda d, t, k=k, stage=stage: self.progress(stage, k * run_ms + d, len(order) * run_ms)  # noqa: E731
             result = measure(models[i], settings, self.layout, cancel=self.cancel, progress=report)
             runs[i].append(result["throughput_fps"])

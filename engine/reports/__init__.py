@@ -93,9 +93,12 @@ def create_report(ws: Workspace, spec: ReportSpec, *, reuse: bool = True, cancel
     from . import accuracy, predictions, tensor_distance
 
     model, reference, dataset = resolve(ws, spec)
+    columns(spec.kind, model.config.task, spec.mode)  # a table this report will not have is refused now
     if reuse:
         found = find_existing(ws, spec, model, reference, dataset)
         if found is not None:
+            if found.summary.get("mode", "basic") != spec.mode:
+                ws.update(found, summary={**found.summary, "mode": spec.mode})
             return found
     if spec.kind == "accuracy":
         tables, summary = accuracy.build(ws, model, dataset, spec, cancel=cancel, progress=progress)
@@ -105,7 +108,7 @@ def create_report(ws: Workspace, spec: ReportSpec, *, reuse: bool = True, cancel
     else:
         assert reference is not None
         tables, summary = tensor_distance.build(ws, model, reference, dataset, cancel=cancel, progress=progress)
-    summary.update(options=spec.options(), fingerprints=_fingerprints(model, reference))
+    summary.update(options=spec.options(), fingerprints=_fingerprints(model, reference), mode=spec.mode)
     vs = f" vs {reference.name}" if reference else ""
     project = ensure_project(ws, model, dataset)
     with ws.locked():

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from engine.errors import BadInput
 
 KINDS = ("accuracy", "predictions", "tensor-distance")
+MODES = ("basic", "advanced")
 FLAGS = {"accuracy": "erroneous", "predictions": "different"}
 DETECTION_FLOOR = 0.01  # what `owb accuracy` keeps for mAP; rows count from conf_threshold up
 DEFAULT_SEG_THRESHOLD = {"accuracy": 0.5, "predictions": 0.9}
@@ -22,6 +23,7 @@ class ReportSpec:
     reference: str | None = None  # parent name or id; default: the model's parent
     conf_threshold: float = 0.25  # detection: a detection counts (column A) from this score up
     seg_threshold: float | None = None  # segmentation: a result (IoU) below this is flagged
+    mode: str = "basic"  # the table a viewer opens first (detection/segmentation also have "advanced")
 
     def validate(self) -> None:
         if self.kind not in KINDS:
@@ -29,6 +31,8 @@ class ReportSpec:
         for name, value in (("--conf-threshold", self.conf_threshold), ("--iou-threshold", self.seg_threshold)):
             if value is not None and not (isinstance(value, (int, float)) and math.isfinite(value) and 0 <= value <= 1):
                 raise BadInput(f"{name} must be a number between 0 and 1, not {value!r}")
+        if self.mode not in MODES:
+            raise BadInput(f"unknown table {self.mode!r}; use one of {', '.join(MODES)}")
         if self.kind == "accuracy" and self.reference is not None:
             raise BadInput("an accuracy report judges one model against the annotations; drop --vs "
                            "(or use --kind predictions to compare with the parent)")

@@ -7,7 +7,8 @@ import sys
 from typing import Any
 
 from .targets import add_target_flag, run_on_target
-from .common import OwbArgumentParser, add_command, add_infer_precision, emit, number, positive_int, styled, workspace
+from .common import (OwbArgumentParser, add_command, add_infer_precision, cli_table, emit, number, positive_int,
+                     styled, workspace)
 
 
 def _names(text: str) -> list[str]:
@@ -64,7 +65,6 @@ def _common() -> argparse.ArgumentParser:
 def cmd_calibrate(args: argparse.Namespace) -> int:
     from engine import limits
     from engine.calibration import Calibration, CalibrationSpec
-    from engine.errors import BadInput
 
     ws = workspace(args)
     spec = CalibrationSpec(
@@ -104,7 +104,9 @@ def _calibrate(args: argparse.Namespace, ws: Any, spec: Any, bench_time: float, 
                                  "infer_precision": infer_precision, "rounds": rounds},
                          name=f"calibrate {parent.name}")
     if job.state != "done":
-        print(f"error: calibration {job.state}: {job.error} (log: owb jobs log {job.id})", file=sys.stderr)
+        from engine.terminal_text import printable
+
+        print(f"error: calibration {job.state}: {printable(job.error)} (log: owb jobs log {job.id})", file=sys.stderr)
         return job.exit_code or 1
     return _report(args, {"job": job.id, **job.result}, fail_on_drop)
 
@@ -175,15 +177,21 @@ def run_foreground(args: argparse.Namespace, runner: Any, kind: str, fn: Any, **
 
 
 def render_result(c: Any, r: dict) -> None:
+    from engine.metrics import accuracy_change
+
     c.print(styled((r["model"], "bold"), f" ({r['id']}): INT8 child of {r['parent']} — {r['method']}/{r['preset']}, "
             f"{r['subset_images']} calibration images, {r['seconds']:.1f} s"))
+    if r.get("keep_parent"):
+        c.print(styled(("KEEP THE PARENT", "bold yellow"), f": {r['verdict']}; this child is kept for its search "
+                       "trace, not as a speed-up"))
     acc = r.get("accuracy")
     if acc:
-        c.print(f"accuracy: parent {acc['parent'] * 100:.2f}%, child {acc['child'] * 100:.2f}%, drop {acc['drop']:.2f} pt")
+        c.print(f"accuracy: parent {acc['parent'] * 100:.2f}%, child {acc['child'] * 100:.2f}% "
+                f"({accuracy_change(acc['drop'])})")
     agree = r.get("agreement")
     if agree and agree.get("value") is not None:
-        c.print(f"agreement with the parent ({agree['metric']}, no labels): {agree['value'] * 100:.2f}%, "
-                f"drop {agree['drop']:.2f} pt")
+        c.print(f"agreement with the parent ({agree['metric']}, no labels): {agree['value'] * 100:.2f}% "
+                f"({accuracy_change(agree['drop'])})")
     if r.get("speed_aware"):
         render_search(c, r["speed_aware"])
     fps = r.get("throughput_fps")
@@ -215,12 +223,11 @@ def render_search(c: Any, s: dict) -> None:
         if rows:
             t = Table(*columns, box=None)
             for r in rows:
-                t.add_row(*r)
+                t.add_row(*(styled(x) for x in r))
             c.print(t)
 
 
 def cmd_jobs(args: argparse.Namespace) -> int:
-    from rich.table import Table
 
     from engine.jobs import mark_interrupted
     from engine.records import Job
@@ -231,10 +238,10 @@ def cmd_jobs(args: argparse.Namespace) -> int:
     data = [{k: v for k, v in j.to_dict().items() if k != "result"} | {"result": j.result} for j in jobs]
 
     def render(c: Any) -> None:
-        t = Table("id", "job", "state", "stage", "progress", "error", box=None)
+        t = cli_table("id", "job", "state", "stage", "progress", "error", key=1)
         for j in jobs:
             prog = f"{j.step}/{j.total}" if j.total else ""
-            t.add_row(j.id, j.name, j.state, j.stage, prog, j.error[:60])
+            t.add_row(j.id, j.name, j.state, j.stage, prog, j.error)
         c.print(t if jobs else "no jobs yet")
 
     return emit(args, data, render)
@@ -249,5 +256,9 @@ def cmd_job_log(args: argparse.Namespace) -> int:
     text = read_log(ws, job)
     if args.json:
         return emit(args, {"id": job.id, "state": job.state, "error": job.error, "log": text}, lambda c: None)
-    sys.stdout.write(text or f"job {job.id} has no log\n")
+    from engine.terminal_text import printable
+
+    # a log quotes names and NNCF's messages: each line printed literally
+    lines = [printable(line) + "\n" for line in text.splitlines()] if text else [f"job {job.id} has no log\n"]
+    sys.stdout.write("".join(lines))
     return 0

@@ -12,7 +12,9 @@ class OwbArgumentParser(argparse.ArgumentParser):
     """argparse, but a wrong flag gives one ``error:`` line and exit 2."""
 
     def error(self, message: str) -> NoReturn:
-        sys.stderr.write(f"error: {message} (see `{self.prog} --help`)\n")
+        from engine.terminal_text import printable
+
+        sys.stderr.write(f"error: {printable(message)} (see `{self.prog} --help`)\n")
         raise SystemExit(2)
 
 
@@ -55,6 +57,15 @@ def emit(args: argparse.Namespace, data: Any, render: Callable[[Any], None]) -> 
         return 0
     render(console())
     return 0
+
+
+def say(args: argparse.Namespace, text: str) -> None:
+    """One progress line on stderr before a long step (none with --json).
+    Not a spinner: a refreshing display would steal CPU from a timed run."""
+    if not args.json:
+        from engine.terminal_text import printable
+
+        print(printable(text), file=sys.stderr, flush=True)
 
 
 def console(stderr: bool = False) -> Any:
@@ -160,3 +171,45 @@ class progress_bar:
     def __exit__(self, *exc: Any) -> None:
         if self.bar is not None:
             self.bar.stop()
+
+
+KEY_WIDTH = 20  # a name column keeps this much room before other columns give way
+FLOOR = 8  # no column is cut narrower than this: an 8-character id stays whole
+
+
+def fit_widths(natural: list[int], floors: list[int], room: int) -> list[int]:
+    """Column widths within ``room``: the widest columns give way first, down to
+    a common cap, so short values (ids, numbers, precisions) stay whole while
+    long names end in …; no column goes below its floor."""
+    if sum(natural) <= room:
+        return list(natural)
+    lo, hi = 0, max(natural)
+    while lo < hi:  # the largest cap that fits
+        cap = (lo + hi + 1) // 2
+        if sum(min(n, max(cap, f)) for n, f in zip(natural, floors)) <= room:
+            lo = cap
+        else:
+            hi = cap - 1
+    return [min(n, max(lo, f)) for n, f in zip(natural, floors)]
+
+
+def cli_table(*headers: str, key: int | None = 0, title: str | None = None) -> Any:
+    """A borderless rich table for an 80-column terminal: no cell wraps or
+    folds mid-word; a cell too long for its share ends in … (--json keeps the
+    whole value). The ``key`` column (the name a row is about) keeps room for
+    its longest value, up to KEY_WIDTH cells, before the others are cut."""
+    from rich.table import Table
+
+    class CliTable(Table):
+        def __rich_console__(self, console: Any, options: Any) -> Any:
+            natural = [max([len(str(col.header))] + [len(str(c)) for c in col.cells]) for col in self.columns]
+            floors = [min(n, KEY_WIDTH if k == key else FLOOR) for k, n in enumerate(natural)]
+            widths = fit_widths(natural, floors, options.max_width - 2 * len(self.columns) + 2)
+            for col, width in zip(self.columns, widths):
+                col.width = max(width, 1)
+            yield from super().__rich_console__(console, options)
+
+    t = CliTable(box=None, title=title, pad_edge=False)
+    for h in headers:
+        t.add_column(h, no_wrap=True, overflow="ellipsis")
+    return t

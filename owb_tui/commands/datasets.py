@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from .common import OwbArgumentParser, add_command, emit, styled, workspace
+from .common import OwbArgumentParser, add_command, cli_table, emit, styled, workspace
 
 FORMATS = ("auto", "imagenet", "imagefolder", "voc-detection", "voc-segmentation", "coco", "unannotated")
 
@@ -54,7 +54,6 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    from rich.table import Table
 
     from engine.records import Dataset
 
@@ -62,7 +61,7 @@ def cmd_list(args: argparse.Namespace) -> int:
     ds = ws.all(Dataset)
 
     def render(c: Any) -> None:
-        t = Table("name", "id", "format", "images", "classes", "annotated", box=None)
+        t = cli_table("name", "id", "format", "images", "classes", "annotated")
         for d in ds:
             t.add_row(d.name, d.id, d.format, str(d.images), str(d.classes), "yes" if d.annotated else "no")
         c.print(t if ds else "no datasets yet: `owb dataset import PATH` or `owb demo`")

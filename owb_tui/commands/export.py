@@ -7,7 +7,7 @@ import argparse
 import sys
 from typing import Any
 
-from .common import add_command, emit, human_size, styled, workspace
+from .common import add_command, emit, human_size, say, styled, workspace
 
 
 def register(sub: Any) -> None:
@@ -28,11 +28,6 @@ def register_project(gsub: Any) -> None:
     p.add_argument("archive", help=".owb file written by `owb project export`")
 
 
-def _say(args: argparse.Namespace, text: str) -> None:
-    if not args.json:
-        print(text, file=sys.stderr, flush=True)
-
-
 def cmd_export(args: argparse.Namespace) -> int:
     from engine.deploy import export_package
     from engine.output import output_path
@@ -41,8 +36,13 @@ def cmd_export(args: argparse.Namespace) -> int:
     ws = workspace(args)
     output_path(args.out, args.force, home=ws.home)  # a bad --out fails before any work
     model = ws.get(Model, args.model)
-    _say(args, f"packaging {model.name}…")
+    say(args, f"packaging {model.name}…")
     r = export_package(ws, model, args.out, force=args.force)
+    speed = r.get("speed_vs_parent")
+    if speed and speed["slower"]:
+        from engine.child_speed import sentence
+
+        print(f"warning: {sentence(model, speed)}", file=sys.stderr, flush=True)
 
     def render(c: Any) -> None:
         c.print(styled(("deployment package", "bold"), f" {r['package']} ({human_size(r['bytes'])}): "

@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from .common import OwbArgumentParser, add_command, emit, human_size, parse_floats, parse_ints, styled, workspace
+from .common import (OwbArgumentParser, add_command, cli_table, emit, human_size, parse_floats, parse_ints, styled,
+                     workspace)
 
 TASKS = ("classification", "detection", "segmentation", "generic")
 
@@ -103,7 +104,6 @@ def cmd_configure(args: argparse.Namespace) -> int:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    from rich.table import Table
 
     from engine.records import Model
 
@@ -112,7 +112,7 @@ def cmd_list(args: argparse.Namespace) -> int:
     names = {m.id: m.name for m in ms}
 
     def render(c: Any) -> None:
-        t = Table("name", "id", "task", "precision", "input", "size", "parent", box=None)
+        t = cli_table("name", "id", "task", "precision", "input", "size", "parent")
         for m in ms:
             shape = m.inputs[0]["shape"] if m.inputs else []
             t.add_row(m.name, m.id, m.config.task, m.precision, "×".join(map(str, shape)), human_size(m.size_bytes), names.get(m.parent or "", ""))
@@ -129,28 +129,21 @@ def cmd_show(args: argparse.Namespace) -> int:
     return emit(args, model_json(ws, m), lambda c: _render_model(c, ws, m, f"model {m.name}"))
 
 
-def resize_text(cfg: Any) -> str:
-    if cfg.resize == "center-crop":
-        return f"center-crop {cfg.crop_fraction:g}"
-    if cfg.resize == "keep-aspect-pad":
-        return f"keep-aspect-pad {cfg.pad_position} value {cfg.pad_value}"
-    return cfg.resize
-
-
 def _render_model(c: Any, ws: Any, m: Any, title: str) -> None:
-    from rich.table import Table
+
+    from engine.preprocess import describe_resize
 
     cfg = m.config
     c.print(styled((title, "bold"), f" ({m.id})  {m.precision}  {human_size(m.size_bytes)}  "
             f"{m.params:,} params  {m.gflops if m.gflops is not None else '?'} GFLOPs"))
-    t = Table("", "name", "shape", "type", box=None)
+    t = cli_table("", "name", "shape", "type", key=1)
     for kind, ports in (("input", m.inputs), ("output", m.outputs)):
         for p in ports:
             t.add_row(kind, p["name"], "×".join(map(str, p["shape"])), p["type"])
     c.print(t)
     labels = f"{len(cfg.labels)} labels" if cfg.labels else "no labels"
     c.print(f"task {cfg.task}, shape {cfg.shape}, layout {cfg.layout}, colour {cfg.color}, "
-            f"mean {cfg.mean}, scale {cfg.scale}{f' ({cfg.norm})' if cfg.norm else ''}, resize {resize_text(cfg)}, "
+            f"mean {cfg.mean}, scale {cfg.scale}{f' ({cfg.norm})' if cfg.norm else ''}, resize {describe_resize(cfg)}, "
             f"{labels}"
             + (f", decoder {cfg.decoder}" if cfg.task == "detection" else ""))
     c.print(f"IR: {ws.path(m.path)}")

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from typing import Any
 
 from .targets import add_target_flag, run_on_target
-from .common import add_command, emit, number, parse_ints, positive_int, progress_bar, styled, workspace
+from .common import add_command, cli_table, emit, number, parse_ints, positive_int, progress_bar, say, styled, workspace
 
 
 def register(sub: Any) -> None:
@@ -58,11 +57,6 @@ def register(sub: Any) -> None:
     add_command(sub, "cpu", "what this CPU offers OpenVINO (ISA, VNNI, AMX, default precision)", cmd_cpu)
 
 
-def _say(args: argparse.Namespace, text: str) -> None:
-    if not args.json:
-        print(text, file=sys.stderr, flush=True)
-
-
 def cmd_benchmark(args: argparse.Namespace) -> int:
     from engine.benchmark import BenchmarkSettings
     from engine.measure.protocol import figure_document, measure_figure
@@ -81,7 +75,7 @@ def cmd_benchmark(args: argparse.Namespace) -> int:
                   "settings": asdict(settings), "runs": args.runs}
         r = run_on_target(args, ws, params, f"benchmark {model.name}")
         return emit(args, r, lambda c: render_benchmark(c, r))
-    _say(args, f"benchmarking {model.name}: {args.runs} run(s) in {settings.time_s:g} s ({settings.hint} hint)…")
+    say(args, f"benchmarking {model.name}: {args.runs} run(s) in {settings.time_s:g} s ({settings.hint} hint)…")
     with progress_bar(args, f"benchmark {model.name}") as bar:
         fig = measure_figure(ws, model, settings, runs=args.runs, total_time_s=settings.time_s, dataset=dataset,
                              progress=bar)
@@ -130,7 +124,7 @@ def cmd_explore(args: argparse.Namespace) -> int:
                               "latency_limit_ms": args.latency_limit, "infer_precision": args.infer_precision}}
         r = run_on_target(args, ws, params, f"explore {model.name}")
         return emit(args, r, lambda c: render_explore(c, r))
-    _say(args, f"exploring {model.name}: {cells} cells × {args.time:g} s…")
+    say(args, f"exploring {model.name}: {cells} cells × {args.time:g} s…")
     with progress_bar(args, f"explore {model.name}") as bar:
         _, r = run_explore(ws, model, args.batches, args.streams, time_s=args.time,
                            latency_limit_ms=args.latency_limit, dataset=dataset, infer_precision=args.infer_precision,
@@ -139,13 +133,12 @@ def cmd_explore(args: argparse.Namespace) -> int:
 
 
 def render_explore(c: Any, r: dict) -> None:
-    from rich.table import Table
 
     c.print(styled((f"explore {r['model']}", "bold"), f" ({r['model_precision']}, {r.get('inference_precision')}) on "
                    f"{r['device']}: {r['cpu']}"))
     runs = r.get("runs_per_cell", 1)
     title = "FPS / median latency ms" + (f" (median of {runs} runs, FPS min–max)" if runs > 1 else ", one run per cell")
-    t = Table("batch", *[f"{s} streams" for s in r["streams"]], box=None, title=title)
+    t = cli_table("batch", *[f"{s} streams" for s in r["streams"]], key=None, title=title)
     best = r["sweet_spot"]
     by = {(cell["batch"], cell["requested_streams"]): cell for cell in r["cells"]}
     for b in r["batches"]:
@@ -193,7 +186,7 @@ def cmd_layers(args: argparse.Namespace) -> int:
         params = {"kind": "layers", "model": model.id, "layers": {"runs": args.runs, "settings": asdict(settings)}}
         table = run_on_target(args, ws, params, f"layers of {model.name}")
     else:
-        _say(args, f"profiling {model.name} over {args.runs} inferences ({args.hint} hint)…")
+        say(args, f"profiling {model.name} over {args.runs} inferences ({args.hint} hint)…")
         table = layers_for_model(ws, model, runs=args.runs, settings=settings)
     fig = latest_figure(ws, model, args.hint, precision=table["inference_precision"],
                         target=table.get("target")) if args.batch is None else None
@@ -202,7 +195,6 @@ def cmd_layers(args: argparse.Namespace) -> int:
 
 
 def render_layers(c: Any, table: dict, top: int | None) -> None:
-    from rich.table import Table
 
     from engine.device import float_precision_note
     from engine.layers import slowest
@@ -222,18 +214,13 @@ def render_layers(c: Any, table: dict, top: int | None) -> None:
                         f"owb benchmark MODEL --hint {table['hint']}", "dim")))
     for key, title in (("type", "by layer type"), ("runtime_precision", "by runtime precision")):
         groups = table["by_type" if key == "type" else "by_precision"]
-        t = Table(key.replace("_", " "), "count", "total ms", "share", box=None, title=title)
+        t = cli_table(key.replace("_", " "), "count", "total ms", "share", title=title)
         for g in groups:
             t.add_row(g[key], str(g["count"]), f"{g['total_ms']:.3f}", f"{g['share']:.1%}")
         c.print(t)
     rows = slowest(table, top) if top else [r for r in table["layers"] if r["executed"]]
-    t = Table(box=None, title=f"the {top} slowest layers" if top else "executed layers in order")
-    t.add_column("#", justify="right")
-    t.add_column("ms", justify="right")
-    t.add_column("type", no_wrap=True)
-    t.add_column("precision", no_wrap=True)
-    t.add_column("kernel", no_wrap=True)
-    t.add_column("name (+ fused original layers)", overflow="fold")
+    t = cli_table("#", "ms", "type", "precision", "kernel", "name (+ fused original layers)", key=None,
+                  title=f"the {top} slowest layers" if top else "executed layers in order")
     for r in rows:
         outs = sorted(set(r["output_precisions"]))
         prec = r["runtime_precision"] + (f"→{','.join(outs)}" if outs and outs != [r["runtime_precision"]] else "")

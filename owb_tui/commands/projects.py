@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from .common import OwbArgumentParser, add_command, emit, workspace
+from .common import OwbArgumentParser, add_command, cli_table, emit, workspace
 
 
 def register(sub: Any) -> None:
@@ -39,9 +39,8 @@ def cmd_list(args: argparse.Namespace) -> int:
             })
 
     def render(c: Any) -> None:
-        from rich.table import Table
 
-        t = Table("model", "precision", "dataset", "device", box=None)
+        t = cli_table("model", "precision", "dataset", "device")
         for r in rows:
             t.add_row("  " * r["depth"] + r["model"], r["precision"], r["dataset"] or "-", r["device"] or "-")
         c.print(t if rows else "no models yet: `owb demo` makes one")

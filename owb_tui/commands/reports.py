@@ -4,10 +4,10 @@ tensor distance; side-by-side comparison; predictions drawn on an image."""
 from __future__ import annotations
 
 import argparse
-import sys
 from typing import Any
 
-from .common import add_command, add_infer_precision, emit, human_size, number, positive_int, progress_bar, styled, workspace
+from .common import (add_command, add_infer_precision, cli_table, emit, human_size, number, positive_int, progress_bar,
+                     say, styled, workspace)
 
 SHOWN_ROWS = 40
 
@@ -56,7 +56,7 @@ def register(sub: Any) -> None:
                    help="take the ratio from stored runs with identical settings instead of measuring now "
                         "(refused when there are none)")
     p.add_argument("--runs", type=positive_int, default=20, metavar="N",
-                   help="inferences averaged for per-layer times (default 20)")
+                   help="profiled inferences; a layer's time is its median (default 20)")
     p.add_argument("--top", type=positive_int, default=15, metavar="N", help="kernel rows printed as text")
     p.add_argument("--target", metavar="NAME", help="measure both sides on this remote target")
     p.add_argument("--vs-target", metavar="NAME",
@@ -103,7 +103,7 @@ def report_build(args: argparse.Namespace) -> int:
     model = ws.get(Model, args.model)
     kind = args.kind or ("predictions" if args.vs or model.parent else "accuracy")
     spec = ReportSpec(kind=kind, model=args.model, dataset=args.dataset, reference=args.vs,
-                      conf_threshold=args.conf_threshold, seg_threshold=args.iou_threshold)
+                      conf_threshold=args.conf_threshold, seg_threshold=args.iou_threshold, mode=args.mode)
     spec.validate()
     _check_filters(args, kind)
     # Refuse a bad --mode or --sort now, not after minutes of inference.
@@ -165,8 +165,6 @@ def _show(args: argparse.Namespace, ws: Any, report: Any) -> int:
 
 
 def render_report(c: Any, data: dict, table: Any, limit: int) -> None:
-    from rich.table import Table
-
     s = data["summary"]
     vs = f" vs {data['reference']}" if data["reference"] else ""
     c.print(styled((f"{data['kind']} report", "bold"), f" {data['model']}{vs} on {data['dataset']} ({data['mode']}), "
@@ -186,17 +184,26 @@ def render_report(c: Any, data: dict, table: Any, limit: int) -> None:
                 f"{_num(m['cosine']['mean'])} worst {_num(m['cosine']['worst'])}; SQNR mean "
                 f"{_num(m['sqnr_db']['mean'])} dB worst {_num(m['sqnr_db']['worst'])} dB "
                 f"({m['sqnr_db']['worst_image']})")
-    t = Table(box=None)
-    for k, title in enumerate(table.columns):
-        # Image names are the key to a row: fold them rather than cut them.
-        t.add_column(title, overflow="fold" if k == 0 else "ellipsis")
-    for r in range(min(limit, len(table))):
-        t.add_row(*(table.cell(r, k) for k in range(len(table.columns))))
-    c.print(t)
+    print_rows(c, data, table, limit)
     if len(table) > limit:
         c.print(styled((f"… {len(table) - limit} more rows; --limit N, --json or --csv FILE for all", "dim")))
     if data.get("csv"):
         c.print(f"wrote {len(table)} rows to {data['csv']}")
+
+
+def print_rows(c: Any, data: dict, table: Any, limit: int) -> None:
+    """The first ``limit`` rows under short headings and a legend line naming
+    the sides; the full titles are in --json and the CSV."""
+    from engine.reports.headings import legend, short
+
+    c.print(styled((legend(data["kind"], list(table.columns), data["model"], data["reference"]), "dim")))
+    t = cli_table(*(short(title) for title in table.columns))
+    for k, column in enumerate(t.columns):
+        if k and table.kinds[k] != "text":
+            column.justify = "right"
+    for r in range(min(limit, len(table))):
+        t.add_row(*(table.cell(r, k) for k in range(len(table.columns))))
+    c.print(t)
 
 
 def _num(v: Any) -> str:
@@ -208,7 +215,6 @@ def _num(v: Any) -> str:
 
 
 def report_list(args: argparse.Namespace) -> int:
-    from rich.table import Table
 
     from engine.records import Dataset, Model
     from engine.reports import list_reports
@@ -225,7 +231,7 @@ def report_list(args: argparse.Namespace) -> int:
              "value": r.summary.get("value")} for r in reports]
 
     def render(c: Any) -> None:
-        t = Table("id", "kind", "model", "vs", "dataset", "rows", "summary", box=None)
+        t = cli_table("id", "kind", "model", "vs", "dataset", "rows", "summary", key=2)
         for r in rows:
             value = f"{r['metric']} {r['value'] * 100:.2f}%" if isinstance(r["value"], float) else ""
             t.add_row(r["id"], r["kind"], r["model"], r["reference"] or "-", r["dataset"],
@@ -261,9 +267,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     validate(a, b, args.time, args.runs, args.rounds, same_place=place_a == place_b)
     how = "stored runs with identical settings" if args.from_history else \
         f"{args.rounds} interleaved rounds, {args.time:g} s per model"
-    if not args.json:
-        print(f"comparing {a.name} ({place_a}) and {b.name} ({place_b}) ({how}; layers over {args.runs} inferences)…",
-              file=sys.stderr, flush=True)
+    say(args, f"comparing {a.name} ({place_a}) and {b.name} ({place_b}) ({how}; layers over {args.runs} inferences)…")
     with progress_bar(args, f"compare {a.name} {b.name}") as bar:
         result = compare(ws, a, b, dataset=dataset, bench_time=args.time, layer_runs=args.runs, progress=bar,
                          infer_precision=args.infer_precision, hint=args.hint, rounds=args.rounds,
@@ -272,16 +276,15 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 
 def render_compare(c: Any, r: dict, top: int) -> None:
-    from rich.table import Table
-
     from engine.measure.protocol import ratio_text, spread_text
+    from engine.metrics import accuracy_change
 
     a, b = r["a"], r["b"]
     speed = r["speed"]
     where = r.get("targets") or {}
-    title = r["cpu"] if r.get("cpu_b", r["cpu"]) == r["cpu"] else f"A: {r['cpu']}\nB: {r['cpu_b']}"
-    t = Table("", f"A {a['name']}" + (f" on {where['a']}" if where.get("a") else ""),
-              f"B {b['name']}" + (f" on {where['b']}" if where.get("b") else ""), "B / A", box=None, title=title)
+    c.print(styled((r["cpu"] if r.get("cpu_b", r["cpu"]) == r["cpu"] else f"A: {r['cpu']}\nB: {r['cpu_b']}", "dim")))
+    t = cli_table("", f"A {a['name']}" + (f" on {where['a']}" if where.get("a") else ""),
+                  f"B {b['name']}" + (f" on {where['b']}" if where.get("b") else ""), "B / A")
 
     def ratio(x: Any, y: Any) -> str:
         return f"{y / x:.2f}×" if isinstance(x, (int, float)) and isinstance(y, (int, float)) and x else ""
@@ -299,7 +302,7 @@ def render_compare(c: Any, r: dict, top: int) -> None:
     t.add_row("float ops run in", a["inference_precision"] or "?", b["inference_precision"] or "?", "")
     acc = lambda s: f"{s['accuracy']['metric']} {s['accuracy']['value'] * 100:.2f}%" if s["accuracy"] else "not measured"
     drop = r["accuracy_drop"]
-    t.add_row("accuracy", acc(a), acc(b), f"drop {drop:.2f} pt" if drop is not None else "")
+    t.add_row("accuracy", acc(a), acc(b), accuracy_change(drop) if drop is not None else "")
     fid = r.get("agreement")
     if fid:
         value = f"{fid['agreement'] * 100:.2f}%" if fid["agreement"] is not None else "n/a"
@@ -314,16 +317,17 @@ def render_compare(c: Any, r: dict, top: int) -> None:
     if a.get("disturbed_runs") or b.get("disturbed_runs"):
         c.print(styled(("some runs were disturbed (max latency > 10× median): other work shared the CPU", "yellow")))
     layers = r["layers"]
-    p = Table("precision", "A layers", "A ms", "B layers", "B ms", box=None, title="per runtime precision")
+    p = cli_table("precision", "A layers", "A ms", "B layers", "B ms", title="per runtime precision")
     for row in layers["by_precision"]:
         p.add_row(row["precision"], str(row["a_count"]), f"{row['a_ms']:.3f}", str(row["b_count"]), f"{row['b_ms']:.3f}")
     c.print(p)
     c.print(_layer_sums(layers))
-    k = Table("layer", "type", "time A ms", "time B ms", "delta", "precision A", "precision B", "only in", box=None,
-              title=f"layers by original layer, largest change first ({top} of {len(layers['kernels'])}); "
-                    "B's inserted Reorder/Convert/FakeQuantize work is charged to the layer it serves")
+    k = cli_table("layer", "type", "A ms", "B ms", "Δ ms", "A prec", "B prec", "only in", key=None,
+                  title=f"layers by original layer, largest change first ({min(top, len(layers['kernels']))} of "
+                        f"{len(layers['kernels'])}); "
+                        "B's inserted Reorder/Convert/FakeQuantize work is charged to the layer it serves")
     for row in layers["kernels"][:top]:
-        k.add_row(row["layer"][:48], row["type"], _ms(row["time_a_ms"]), _ms(row["time_b_ms"]),
+        k.add_row(row["layer"], row["type"], _ms(row["time_a_ms"]), _ms(row["time_b_ms"]),
                   f"{row['delta_ms']:+.4f}", row["precision_a"] or "-", row["precision_b"] or "-", row["only_in"] or "")
     c.print(k)
     render_why(c, r["why"])
@@ -345,11 +349,9 @@ def _layer_sums(layers: dict) -> str:
 
 
 def render_why(c: Any, why: dict) -> None:
-    from rich.table import Table
-
     word = "faster" if why["faster"] else "slower"
-    t = Table("ms (B − A)", "what", "B nodes", "layers", box=None,
-              title=f"why B is {word} here: {why['total_a_ms']:.3f} → {why['total_b_ms']:.3f} ms in the layers")
+    t = cli_table("ms (B − A)", "what", "B nodes", "layers", key=None,
+                  title=f"why B is {word} here: {why['total_a_ms']:.3f} → {why['total_b_ms']:.3f} ms in the layers")
     for k in why["contributors"]:
         if not k["ms"] and not k["b_ms"]:
             continue

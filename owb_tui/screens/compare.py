@@ -18,7 +18,9 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Header, Select, Static
 
 from engine.jobs import ACTIVE, FINAL
+from engine.metrics import accuracy_change
 from engine.records import Job, Model
+from engine.terminal_text import printable
 
 from ..app import reports_errors
 from ..commands.common import human_size
@@ -67,8 +69,7 @@ class CompareScreen(Screen):
         yield Header()
         with VerticalScroll(id="compare-body"):
             yield row(("A", Select(options, value=self.a_id, allow_blank=False, id="cmp-a", compact=True)),
-                      ("B", Select(options, value=self.b_id, allow_blank=False, id="cmp-b", compact=True)),
-                      ("float in", precision_select("cmp-infer")))
+                      ("B", Select(options, value=self.b_id, allow_blank=False, id="cmp-b", compact=True)))
             yield Static(id="verdict", classes="detail")
             for key, labels in (("summary", ("", "A", "B", "B/A")),
                                 ("cmp-why", ("ms B-A", "why", "B n", "layers")),
@@ -82,6 +83,10 @@ class CompareScreen(Screen):
                 else:
                     table.add_columns(*labels)
                 yield table
+                if key == "summary":
+                    # How the speeds were measured, and the precision the next `r` measures in.
+                    yield Static(id="cmp-speed", classes="detail")
+                    yield row(("float in", precision_select("cmp-infer")))
         yield JobStatus()
         yield KeyFooter()
 
@@ -120,6 +125,7 @@ class CompareScreen(Screen):
 
     def clear(self, message: str) -> None:
         self.query_one("#verdict", Static).update(literal(message))
+        self.query_one("#cmp-speed", Static).update("")
         for table in self.query(".compare-table").results(DataTable):
             table.clear()
 
@@ -134,7 +140,7 @@ class CompareScreen(Screen):
         if job.state == "done":
             self.show(job.result)
         else:
-            self.query_one("#verdict", Static).update(Text(f"comparison {job.state}: {job.error}", style="red"))
+            self.query_one("#verdict", Static).update(literal(f"comparison {job.state}: {job.error}", style="red"))
 
     @reports_errors
     def action_rerun(self) -> None:
@@ -151,24 +157,29 @@ class CompareScreen(Screen):
 
         a, b = r["a"], r["b"]
         verdict = literal(r["verdict"], style="bold")
+        verdict.append(f"\n{r['cpu']}", style="dim")
+        self.query_one("#verdict", Static).update(verdict)
+        notes = Text()
         speed = r.get("speed")
         if speed:
             st = speed["settings"]
-            verdict.append(f"\nthroughput ratio {ratio_text(speed)}; {st['hint']} hint, {st['inference_precision']}, "
-                           f"{st['seconds_per_run']} s per run, inputs {st['inputs']}")
+            notes.append(f"throughput ratio {ratio_text(speed)}; {st['hint']} hint, {st['inference_precision']}, "
+                         f"{st['seconds_per_run']} s per run, inputs {printable(st['inputs'])}")
             if a.get("disturbed_runs") or b.get("disturbed_runs"):
-                verdict.append("\nsome runs were disturbed (max latency > 10x median)", style="yellow")
+                notes.append("\nsome runs were disturbed (max latency > 10x median)", style="yellow")
         if r.get("why"):
-            verdict.append(f"\nCPU: {'; '.join(r['why']['cpu']['notes'])}")
-        verdict.append(f"\n{r['cpu']}", style="dim")
+            notes.append(f"\nCPU: {'; '.join(r['why']['cpu']['notes'])}")
         if r.get("speed_aware"):
             from engine.quantize.trace import group_rows, summary
 
             search = r["speed_aware"]
-            verdict.append(f"\n{summary(search)}; {len(search['candidates'])} candidates (B's page, Search tab)")
+            notes.append("\n")
+            notes.append(printable(f"{summary(search)}; {len(search['candidates'])} candidates (B's page, t)"))
             for g, ms, effect, how in group_rows(search)[:8]:
-                verdict.append(f"\n  FP: {g}  INT8 added {ms} ms, metric {effect or '?'} pt ({how})", style="dim")
-        self.query_one("#verdict", Static).update(verdict)
+                notes.append("\n")
+                notes.append(printable(f"  FP: {g}  INT8 added {ms} ms, metric {effect or '?'} pt ({how})"),
+                             style="dim")
+        self.query_one("#cmp-speed", Static).update(notes)
         summary = self.query_one("#summary", DataTable)
         summary.clear()
         acc_a, acc_b = a.get("accuracy") or {}, b.get("accuracy") or {}
@@ -187,7 +198,7 @@ class CompareScreen(Screen):
             ("size", cell(human_size(a["size_bytes"]), justify="right"),
              cell(human_size(b["size_bytes"]), justify="right"), ratio(r["size_ratio"], better_high=False)),
             ("accuracy", cell(pct(acc_a), justify="right"), cell(pct(acc_b), justify="right"),
-             cell(None if r["accuracy_drop"] is None else f"{-r['accuracy_drop'] + 0.0:+.2f} pt",
+             cell(None if r["accuracy_drop"] is None else accuracy_change(r["accuracy_drop"]),
                   justify="right")),
         ]
         fid = r.get("agreement")

@@ -17,7 +17,7 @@ from engine.records import Dataset, Model
 
 from ..app import error_text, reports_errors
 from ..widgets.tables import literal
-from .forms import chosen_precision, chosen_target, precision_select, row, target_picker
+from .forms import FORM_HELP, chosen_precision, chosen_target, precision_select, row, target_picker
 
 
 class ConfirmScreen(ModalScreen[bool]):
@@ -51,7 +51,7 @@ class ConfirmScreen(ModalScreen[bool]):
 class RunDialog(ModalScreen[Any]):
     """Base of the run dialogs: a title, fields, Start/Cancel."""
 
-    BINDINGS = [Binding("escape", "cancel", "cancel", id="dialog-cancel")]
+    BINDINGS = [Binding("escape", "cancel", "cancel", id="dialog-cancel"), *FORM_HELP]
     TITLE_TEXT = ""
 
     def __init__(self, model: Model) -> None:

@@ -12,7 +12,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Button, DataTable, Input, Static
 
 from engine.errors import BadInput
-from engine.records import InferenceResult, Model
+from engine.records import InferenceResult, Job, Model
 
 from ..app import error_text, reports_errors
 from .forms import chosen_precision, ints, number, precision_select, row
@@ -51,6 +51,16 @@ class ExplorePane(VerticalScroll):
     def _job_changed(self, event: Any) -> None:
         if event is not None and event.state == "done":
             self.show_latest()
+            job = self.app.ws.maybe(Job, event.job)
+            if job is not None and job.kind == "explore" and self.has_focus_within:
+                self.focus_grid()
+
+    def focus_grid(self) -> None:
+        """The grid, not a field, holds focus after a sweep, so that q quits and
+        j opens the jobs instead of typing into the batches field."""
+        grid = self.query_one("#ex-grid", DataTable)
+        if grid.display:
+            grid.focus()
 
     @reports_errors
     def show_latest(self) -> None:
@@ -117,3 +127,4 @@ class ExplorePane(VerticalScroll):
         if job is not None:
             cells = len(set(batches)) * len(set(streams))
             self.app.notify(f"{job.name} started: {cells} cells x {time_s:g} s; the grid fills in when it ends")
+            self.focus_grid()

@@ -52,7 +52,17 @@ class ExportPane(VerticalScroll):
         yield Checkbox("overwrite an existing file", id="export-force", compact=True)
         with Horizontal(classes="buttons"):
             yield Button("Export", id="export-run", variant="primary")
+        warning = self.slower_warning()
+        if warning:
+            yield Static(warning, id="export-warning", classes="warning", markup=False)
         yield Static(NOTE, id="export-note", classes="hint", markup=False)
+
+    def slower_warning(self) -> str | None:
+        """Said before the package is written, from the stored measurements only."""
+        from engine.child_speed import against_parent, sentence
+
+        speed = against_parent(self.app.ws, self.model)
+        return f"Warning: {sentence(self.model, speed)}" if speed and speed["slower"] else None
 
     @on(Button.Pressed, "#export-run")
     @on(Input.Submitted, "#export-path")
@@ -76,6 +86,10 @@ class ExportPane(VerticalScroll):
         app.run_worker(work, thread=True, group="export", exit_on_error=False)
 
     def _done(self, result: dict[str, Any]) -> None:
-        self.app.notify(f"deployment package written to {result['package']}", title="export done", timeout=10)
+        speed = result.get("speed_vs_parent")
+        slower = f"; its README leads with: slower than {speed['parent']} ({speed['ratio']:.2f}x)" \
+            if speed and speed["slower"] else ""
+        self.app.notify(f"deployment package written to {result['package']}{slower}", title="export done",
+                        timeout=10, severity="warning" if slower else "information")
         if self.is_attached:
             self.query_one("#export-note", Static).update(literal(f"written: {result['package']}") + Text(f"\n{NOTE}"))

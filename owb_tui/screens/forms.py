@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.screen import ModalScreen
 from textual.widget import Widget
@@ -100,10 +101,20 @@ def joined(values: list[Any] | None) -> str:
     return ",".join(f"{v:g}" if isinstance(v, float) else str(v) for v in values)
 
 
+# A dialog is modal, so the App's keys do not reach it: help is bound here.
+# `?` types into a text field; F1 works from any field.
+FORM_HELP = [
+    Binding("question_mark", "app.help", "help", tooltip="What every key and field of this form does",
+            id="form-help"),
+    Binding("f1", "app.help", "help", show=False, id="form-help-f1"),
+]
+
+
 class ImportForm(ModalScreen):
     """What the Import Model and Import Dataset forms share: a status text,
     reading the path once per new value, and running the import in a thread."""
 
+    BINDINGS = FORM_HELP
     STATUS = "#summary"  # the Static that shows progress, facts and errors
     KIND = "file"  # named in "enter the …'s path first"
 

@@ -80,6 +80,14 @@ class HelpScreen(ModalScreen[None]):
             for key, binding in keys:
                 text.append(f"  {key:<10}", style="bold")
                 text.append(f"{binding.tooltip or binding.description}\n")
+        from .field_help import fields_of
+
+        fields = list(fields_of(self.under))
+        if fields:
+            text.append("Fields\n", style="bold")
+            for label, meaning in fields:
+                text.append(f"  {label}", style="bold")
+                text.append(f": {meaning}\n")
         text.append(f"\n{CONVENTIONS}\n", style="dim")
         text.append("esc closes this help.", style="dim")
         return text

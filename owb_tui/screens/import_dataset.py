@@ -66,7 +66,8 @@ class ImportDatasetScreen(ImportForm):
             yield row(("name", Input(placeholder="default: folder name", id="name", compact=True)),
                       ("format", Select([("auto-detect", "auto"), *[(f, f) for f in FORMAT_CHOICES]],
                                         value="auto", allow_blank=False, id="format", compact=True)))
-            with VerticalScroll(id="summary-box"):
+            with VerticalScroll(id="summary-box") as box:
+                box.can_focus = False  # not a Tab stop: after the format, Tab reaches Import
                 yield Static("ImageNet (val.txt), ImageFolder, VOC detection/segmentation, COCO, or a plain "
                              "folder of images (unannotated).", id="summary", classes="hint", markup=False)
             with Horizontal(classes="buttons"):

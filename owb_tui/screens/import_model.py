@@ -58,8 +58,9 @@ class ImportModelScreen(ImportForm):
             yield row(("name", Input(placeholder="default: file name", id="name", compact=True)),
                       ("task", Select([("auto (from outputs)", ""), *[(t, t) for t in TASKS]], value="",
                                       allow_blank=False, id="task", compact=True)))
-            yield row(("shape", Input(placeholder="e.g. 1,3,224,224", id="shape", compact=True)),
-                      ("layout", Input(placeholder="auto", id="layout", compact=True)))
+            yield row(("shape", Input(placeholder="1,3,H,W", id="shape", compact=True)),
+                      ("layout", Input(placeholder="auto", id="layout", compact=True)),
+                      ("input", Input(placeholder="auto", id="image-input", compact=True)))
             yield row(("colour", Select([(c, c) for c in COLORS], value="RGB", allow_blank=False, id="color",
                                         compact=True)),
                       ("resize", Select([(r, r) for r in RESIZE_MODES], value="stretch", allow_blank=False,
@@ -74,7 +75,9 @@ class ImportModelScreen(ImportForm):
                       ("scale", Input("1,1,1", id="scale", compact=True)))
             with Horizontal(classes="form-row"):
                 yield Label("labels", classes="field-label")
-                yield from path_field("labels", "optional: class names file, one per line")
+                yield from path_field("labels", "optional: names file")
+                yield Label("cut at", classes="field-label")
+                yield Input(placeholder="optional: output tensors", id="outputs", compact=True)
             yield Static("Enter a path: the fields fill in from the model. Enter in a field imports.",
                          id="facts", classes="hint", markup=False)
             with Horizontal(classes="buttons"):
@@ -150,7 +153,8 @@ class ImportModelScreen(ImportForm):
         }
 
     @on(Button.Pressed, "#import")
-    @on(Input.Submitted, "#name, #shape, #layout, #mean, #scale, #labels, #crop-fraction, #pad-value")
+    @on(Input.Submitted, "#name, #shape, #layout, #mean, #scale, #labels, #crop-fraction, #pad-value, "
+                         "#image-input, #outputs")
     def _import(self) -> None:
         path = self._required_path()
         if path is None:
@@ -162,12 +166,15 @@ class ImportModelScreen(ImportForm):
             return
         name = self.query_one("#name", Input).value.strip() or None
         labels = self.query_one("#labels", Input).value.strip() or None
+        image_input = self.query_one("#image-input", Input).value.strip() or None
+        outputs = [n.strip() for n in self.query_one("#outputs", Input).value.split(",") if n.strip()] or None
         ws = self.app.ws
 
         def work() -> Model:
             from engine.models import import_model
 
-            return import_model(ws, path, name=name, labels_file=labels, **config)
+            return import_model(ws, path, name=name, labels_file=labels, image_input=image_input, outputs=outputs,
+                                **config)
 
         self._run_import(work, f"importing {path} …")
 

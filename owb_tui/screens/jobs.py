@@ -13,6 +13,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Header, Input, Static, TextArea
 
 from engine.jobs import ACTIVE, read_log
+from engine.metrics import accuracy_change
 from engine.records import Job
 from engine.terminal_text import printable
 
@@ -35,7 +36,7 @@ def done_summary(job: Job) -> str:
         text = f"INT8 model {r['model']} created from {r.get('parent', '?')}"
         acc = r.get("accuracy")
         if acc:
-            text += f"; accuracy drop {acc['drop']:.2f} pt"
+            text += f"; accuracy {accuracy_change(acc['drop'])}"
         fps = r.get("throughput_fps")
         for precision, f in (fps.get("by_precision") or {"": fps} if fps else {}).items():
             if f.get("ratio"):
@@ -226,6 +227,7 @@ class JobLogScreen(Screen):
             title.append("\n" + printable(job.error), style="red")
         self.query_one("#log-title", Static).update(title)
         text = read_log(self.app.ws, job) or f"job {job.id} has no log yet\n"
+        text = "".join(printable(line) + "\n" for line in text.splitlines())  # the log quotes user text
         if text == self._shown:
             return
         log = self.query_one("#log", TextArea)

@@ -67,10 +67,10 @@ class OptimizeForm(VerticalScroll):
             yield row(("preset", Select([("Performance (symmetric)", "performance"),
                                          ("Mixed (asym. activations)", "mixed")],
                                         value="performance", allow_blank=False, id="opt-preset", compact=True)))
-            yield row(("float in", precision_select("opt-infer")))
             yield row(("bench s", Input("10", id="opt-bench", type="number", compact=True)),
                       ("ranking", Input(placeholder="images (AA)", id="opt-ranking", type="integer",
                                         compact=True)))
+            yield row(("float in", precision_select("opt-infer")))
             yield row(("search s", Input("600", id="opt-search-time", type="number", compact=True,
                                          tooltip="SpeedAware: seconds the search may take")))
             yield row(("keep FP32", Input(placeholder="op types, e.g. GroupConvolution", id="opt-ignore-types",

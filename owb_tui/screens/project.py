@@ -52,9 +52,15 @@ def facts_text(ws: Any, m: Model) -> Text:
                     f"{prov.get('subset_images', '?')} img of {printable(prov.get('calibration_dataset_name', '?'))}, "
                     f"{prov.get('seconds', 0):.1f} s, {len(prov.get('fp32_ops', []))} FP32 ops",
                     style="dim")
+        post = (prov.get("post") or {}).get("throughput_fps") or {}
+        ratios = [f"{f['ratio']:.2f}x vs the parent in {p}" + (
+            f" ({f['ratio_spread']['low']:.2f}-{f['ratio_spread']['high']:.2f})" if f.get("ratio_spread") else "")
+            for p, f in (post.get("by_precision") or {}).items() if f.get("ratio")]
+        if ratios:
+            text.append("\nafter calibration: " + ", ".join(ratios), style="dim")
         if prov.get("verdict"):
             keep = prov.get("keep_parent")
-            text.append(f"\n{'KEEP THE PARENT — ' if keep else ''}{prov['verdict']} (Search tab)",
+            text.append(f"\n{'KEEP THE PARENT — ' if keep else ''}{prov['verdict']} (t: the search)",
                         style="bold yellow" if keep else "bold green")
     else:
         text.append(f"INT8 children: {printable(', '.join(children)) or 'none yet (o: optimize)'}", style="dim")
@@ -64,13 +70,20 @@ def facts_text(ws: Any, m: Model) -> Text:
 
 def speed_line(ws: Any, m: Model) -> str:
     """The throughput-hint figure and, apart from it, the latency-hint one,
-    each with its spread, runs and precision."""
-    from engine.measure.protocol import figure_text, latest_figure
+    each with its spread, runs and precision, in one short line."""
+    from engine.measure.protocol import latest_figure
 
     parts = []
     for hint in ("throughput", "latency"):
-        fig = latest_figure(ws, m, hint)
-        parts.append(figure_text(fig) if fig else f"{hint} hint: not measured (b: benchmark)")
+        f = latest_figure(ws, m, hint)
+        if f is None:
+            parts.append(f"{hint} hint: not measured")
+            continue
+        t, lat = f["throughput_spread"], f["latency_spread"]
+        warn = f", {f['disturbed_runs']} disturbed" if f["disturbed_runs"] else ""
+        parts.append(f"{hint} hint: {f['throughput_fps']:.1f} FPS ({t['low']:.1f}-{t['high']:.1f}), "
+                     f"{f['latency_ms']['median']:.2f} ms ({lat['low']:.2f}-{lat['high']:.2f}), "
+                     f"{f['runs']} runs, {f['inference_precision']}{warn}")
     return "speed: " + " | ".join(parts)
 
 
@@ -115,7 +128,7 @@ def search_pane(search: dict) -> Widget:
         t: DataTable = DataTable(id=key, cursor_type="row", zebra_stripes=True)
         t.add_columns(*columns)
         for r in rows:
-            t.add_row(*r)
+            t.add_row(*cells(*r))
         parts.append(t)
     return VerticalScroll(*parts)
 
@@ -148,6 +161,8 @@ class ProjectScreen(FilterKeys, Screen):
                 tooltip="Search tab: a speed-aware child's candidates and the groups kept in floating point",
                 id="tab-search"),
         filter_binding("Filter the inference history", "project-filter", show=False),
+        Binding("escape", "leave", "back", tooltip="From a field: back to the tab bar; from there: back to "
+                "the previous screen", id="project-back"),
     ]
 
     def __init__(self, model_id: str, tab: str | None = None) -> None:
@@ -260,6 +275,17 @@ class ProjectScreen(FilterKeys, Screen):
         found = self.query(first)
         if found:
             found.first().focus()
+
+    def action_leave(self) -> None:
+        """esc leaves a field for the tab bar, and only from there the page:
+        a newcomer pressing esc to get out of a form must not lose the page."""
+        from textual.widgets import Button, Checkbox, Select, Tabs
+
+        focused = self.app.focused
+        if isinstance(focused, (Input, Select, Checkbox, Button)) and focused.screen is self:
+            self.query_one("#tabs", TabbedContent).query_one(Tabs).focus()
+            return
+        self.app.action_back()
 
     async def action_search_tab(self) -> None:
         if self.model.provenance.get("speed_aware"):

@@ -13,8 +13,8 @@ from textual.binding import Binding
 from textual.screen import Screen
 from textual.widgets import DataTable, Header, Input, Static
 
+from engine.errors import NotFound, OwbError
 from engine.measure.benchmark import history
-from engine.errors import NotFound
 from engine.projects import model_tree
 from engine.records import Dataset, InferenceResult, Model, Project
 from engine.terminal_text import printable
@@ -267,3 +267,30 @@ class ProjectsScreen(FilterKeys, Screen):
 
     def action_refresh(self) -> None:
         self.refresh_rows()
+
+    def palette_commands(self) -> list[tuple[str, str, Any]]:
+        """ctrl+p: `Remove dataset NAME`, asked first, as `owb dataset remove` does it."""
+        return [(f"Remove dataset {printable(d.name)}", f"{d.images} images; delete its record and copy (asks first)",
+                 lambda d=d: self.remove_dataset(d)) for d in self.app.ws.all(Dataset)]
+
+    def remove_dataset(self, dataset: Dataset) -> None:
+        from engine.dataset_store import remove_dataset
+
+        from .dialogs import ConfirmScreen
+
+        app = self.app
+
+        def work() -> None:  # deleting 50k files would freeze the UI thread
+            try:
+                r = remove_dataset(app.ws, dataset)
+            except OwbError as exc:
+                app.call_from_thread(app.notify, str(exc), severity="error", timeout=8)
+                return
+            app.call_from_thread(app.notify, f"removed dataset {r['name']} ({human_size(r['bytes_freed'])} freed)")
+
+        def decided(yes: bool | None) -> None:
+            if yes:
+                app.run_worker(work, thread=True, group="remove-dataset", exit_on_error=False)
+
+        self.app.push_screen(ConfirmScreen(f"Remove dataset {printable(dataset.name)} ({dataset.images} images) and "
+                                           "its copy in the workspace? Results measured on it stay."), decided)

@@ -32,11 +32,33 @@ KIND_NOTES = {
 }
 
 
+ONE_TABLE = {
+    "classification": "classification reports have one table (a row per image); the advanced table, a row "
+                      "per image and class, is for detection and segmentation reports",
+    "tensor-distance": "tensor-distance reports have one table (a row per image and output)",
+}
+
+
 def summary_line(report: Report) -> str:
     s = report.summary
     if s.get("metric") and s.get("value") is not None:
         return f"{s['metric']} {s['value'] * 100:.2f}% over {s.get('images', '?')} images"
     return f"{s.get('images', '?')} images"
+
+
+def list_result(report: Report) -> str:
+    """The Reports list's result cell: short enough to show whole at 80 columns."""
+    s = report.summary
+    if s.get("metric") and s.get("value") is not None:
+        return f"{s['metric']} {s['value'] * 100:.2f}%, {s.get('images', '?')} img"
+    return f"{s.get('images', '?')} img"
+
+
+def list_name(report: Report, model: Model) -> str:
+    """The report's name without what the list already says: the model whose page this is."""
+    name = report.name
+    prefix = f"{report.kind} {model.name}"
+    return report.kind + name[len(prefix):] if name.startswith(prefix) else name
 
 
 class ReportsPane(Vertical):
@@ -55,11 +77,15 @@ class ReportsPane(Vertical):
         yield row(("kind", Select(kinds, value="accuracy", allow_blank=False, id="rep-kind", compact=True)),
                   ("dataset", Select(datasets, value=default if datasets else Select.NULL,
                                      id="rep-dataset", compact=True)))
+        if self.model.config.task in ("detection", "segmentation"):
+            yield row(("table", Select([("basic: a row per image", "basic"),
+                                        ("advanced: a row per image and class", "advanced")],
+                                       value="basic", allow_blank=False, id="rep-mode", compact=True)))
         with Horizontal(classes="buttons"):
             yield Static(KIND_NOTES["accuracy"], id="rep-note", classes="hint", markup=False)
             yield Button("Create", id="rep-create", variant="primary", compact=True)
         table = RowTable(id="rep-list")
-        table.add_columns("report", "kind", "result")
+        table.add_columns("report", "result")
         yield table
 
     def on_mount(self) -> None:
@@ -81,7 +107,7 @@ class ReportsPane(Vertical):
         table = self.query_one("#rep-list", RowTable)
         table.clear()
         for r in list_reports(self.app.ws, self.model.id):
-            table.add_row(cell(clip(r.name, 40)), cell(r.kind), cell(summary_line(r)), key=r.id)
+            table.add_row(cell(clip(list_name(r, self.model), 44)), cell(list_result(r)), key=r.id)
 
     @on(Button.Pressed, "#rep-create")
     @reports_errors
@@ -92,8 +118,9 @@ class ReportsPane(Vertical):
         if dataset == Select.NULL:
             self.app.notify("choose a dataset; import one with d on the projects screen", severity="error")
             return
+        modes = self.query("#rep-mode")
         spec = ReportSpec(kind=str(self.query_one("#rep-kind", Select).value), model=self.model.id,
-                          dataset=str(dataset))
+                          dataset=str(dataset), mode=str(modes.first(Select).value) if modes else "basic")
         job = self.app.start_report(spec)
         if job is not None:
             self.app.notify(f"{job.name} started; the report appears in this list when it ends")
@@ -130,6 +157,7 @@ class ReportScreen(FilterKeys, Screen):
     def compose(self) -> ComposeResult:
         yield Header()
         yield Static(id="report-summary", classes="detail")
+        yield Static(id="report-legend", classes="hint")
         yield FilterBar("#report-rows", id="filter")
         yield ReportView(id="report-rows")
         yield Static(id="report-status", classes="hint")
@@ -142,15 +170,21 @@ class ReportScreen(FilterKeys, Screen):
 
     @reports_errors
     def on_mount(self) -> None:
+        from engine.reports import modes
+
         report = self.report
         self.sub_title = report.name
+        wanted = report.summary.get("mode", "basic")
+        self.mode = wanted if wanted in modes(report) else "basic"
         self.query_one("#report-summary", Static).update(literal(f"{report.name}: {summary_line(report)}"))
+        self.watch(self.query_one(ReportView), "cursor_col", lambda _col: self.update_status(), init=False)
         self.show()
 
     @reports_errors
     def show(self) -> None:
         """Open the stored table, then apply flag, text filter and sort."""
         from engine.reports import FLAGS, open_table
+        from engine.reports.headings import short
 
         report = self.report
         table = open_table(self.app.ws, report, self.mode)
@@ -165,9 +199,17 @@ class ReportScreen(FilterKeys, Screen):
         self.shown = table
         view = self.query_one(ReportView)
         view.sort = self.sort
-        view.set_table(table)
+        view.set_table(table, [short(title) for title in table.columns])
+        self.query_one("#report-legend", Static).update(literal(self.legend(report, list(table.columns))))
         self.total = total
         self.update_status()
+
+    def legend(self, report: Report, columns: list[str]) -> str:
+        from engine.reports.headings import legend
+
+        names = {m.id: m.name for m in self.app.ws.all(Model)}
+        reference = names.get(report.reference) if report.reference else None
+        return legend(report.kind, columns, names.get(report.model, report.model), reference)
 
     def update_status(self) -> None:
         view = self.query_one(ReportView)
@@ -186,10 +228,6 @@ class ReportScreen(FilterKeys, Screen):
             parts.append(f"sorted {ARROWS[self.sort[1]]} {table.columns[self.sort[0]]}")
         parts.append(column)
         self.query_one("#report-status", Static).update(Text("  |  ".join(parts)))
-
-    def on_key(self) -> None:
-        # left/right move the sort column; keep its full title in view
-        self.call_after_refresh(self.update_status)
 
     def action_sort(self) -> None:
         self.sort_by(self.query_one(ReportView).cursor_col)
@@ -218,13 +256,25 @@ class ReportScreen(FilterKeys, Screen):
     def action_mode(self) -> None:
         from engine.reports import modes
 
-        have = modes(self.report)
+        report = self.report
+        have = modes(report)
         if len(have) < 2:
-            self.app.notify(f"this report has only the {have[0] if have else 'basic'} table", severity="warning")
+            self.app.notify(self.one_table_note(report), severity="warning")
             return
         self.mode = have[(have.index(self.mode) + 1) % len(have)]
         self.sort = None
         self.show()
+
+    def one_table_note(self, report: Report) -> str:
+        """Why `t` has nothing to switch to, and how to get the advanced table where one exists."""
+        model = self.app.ws.maybe(Model, report.model)
+        task = model.config.task if model else "?"
+        if report.kind == "tensor-distance":
+            return ONE_TABLE["tensor-distance"]
+        if task == "classification":
+            return ONE_TABLE["classification"]
+        return ("this report was stored without its advanced table: build it again from the model's Reports "
+                "tab (r) with table advanced, or `owb report MODEL --dataset DS --mode advanced --refresh`")
 
     def action_filter(self) -> None:
         self.query_one("#filter", FilterBar).open()

@@ -95,6 +95,7 @@ class VisualizeScreen(Screen[int]):
         self.model: Model | None = None
         self.reference: Model | None = None
         self.dataset: Dataset | None = None
+        self.annotated: list[str | None] = []  # classification: each item's annotated class
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -109,6 +110,9 @@ class VisualizeScreen(Screen[int]):
             self.model = ws.get(Model, self.report.model)
             self.reference = ws.get(Model, self.report.reference) if self.report.reference else None
             self.dataset = ws.get(Dataset, self.report.dataset)
+            from engine.visualize import annotated_classes
+
+            self.annotated = annotated_classes(ws, self.model, self.dataset)
         except OwbError as exc:
             from ..app import error_text
 
@@ -138,7 +142,7 @@ class VisualizeScreen(Screen[int]):
     def caption(self) -> Text:
         table, row = self.table, self.row
         text = Text()
-        text.append(self.image_name, style="bold")
+        text.append(printable(self.image_name), style="bold")
         text.append(f"  row {row + 1} of {len(table)}")
         flagged = [name for name, mask in table.flags.items() if mask[row]]
         if flagged:
@@ -147,20 +151,33 @@ class VisualizeScreen(Screen[int]):
                  for c, title in enumerate(table.columns) if title != "Image Name"]
         text.append("\n" + " · ".join(facts))
         text.append("\n")
-        if self.reference is not None:
-            text.append("■", style=PARENT)
-            text.append(f" parent {printable(self.reference.name)}  ")
-            text.append("■", style=OPTIMIZED)
-            text.append(f" optimized {printable(self.model.name) if self.model else ''}  ")
-        elif self.model is not None:
-            text.append("■", style=OPTIMIZED)
-            text.append(f" {printable(self.model.name)}  ")
+        # the legend in the picture's order: annotation (the first panel), parent, optimized;
+        # for classification each with its class in words, which half-block pixels cannot carry
+        truth = self.annotated[self.item] if self.item < len(self.annotated) else None
         if self.dataset is not None and self.dataset.annotated and self.arrangement != "blend":
             text.append("■", style=ANNOTATION)
-            text.append(" annotation  ")
+            text.append(f" annotation{self.said(truth)}  ")
+        if self.reference is not None:
+            text.append("■", style=PARENT)
+            text.append(f" parent {printable(self.reference.name)}"
+                        f"{self.said(self.cell('Class Predicted by Parent Model'))}  ")
+            text.append("■", style=OPTIMIZED)
+            text.append(f" optimized {printable(self.model.name) if self.model else ''}"
+                        f"{self.said(self.cell('Class Predicted by Optimized Model'))}  ")
+        elif self.model is not None:
+            text.append("■", style=OPTIMIZED)
+            text.append(f" {printable(self.model.name)}{self.said(self.cell('Predicted Class'))}  ")
         if self.blendable:
             text.append(f"[{self.arrangement}; b switches]")
         return text
+
+    def cell(self, title: str) -> str | None:
+        columns = list(self.table.columns)
+        return self.table.cell(self.row, columns.index(title)) if title in columns else None
+
+    @staticmethod
+    def said(label: str | None) -> str:
+        return f": {printable(label)}" if label is not None else ""
 
     def draw(self) -> None:
         """The current row's picture: from the cache, else rendered in a thread."""

@@ -1,11 +1,18 @@
-"""The key-hint footer every screen shows."""
+"""The key-hint footer every screen shows, and above it the message line
+where notifications go (OwbApp.notify): a message takes a line of the layout
+for a few seconds instead of a toast stacked over the table's last rows."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from rich.text import Text
 from textual import events
 from textual.screen import Screen
 from textual.widget import Widget
+
+
+MESSAGE_LINES = 2  # a longer message ends in …
 
 
 class KeyFooter(Widget):
@@ -17,23 +24,59 @@ class KeyFooter(Widget):
     of what owb's start cost over a bare Textual app. A click on a hint
     presses its key, as in Textual's footer."""
 
-    COMPONENT_CLASSES = {"footer--key", "footer--description"}
+    COMPONENT_CLASSES = {"footer--key", "footer--description", "footer--information", "footer--warning",
+                         "footer--error"}
     DEFAULT_CSS = """
     KeyFooter {
         dock: bottom;
-        height: 1;
+        height: auto;
         background: $footer-background;
         color: $footer-foreground;
         text-wrap: nowrap;
         text-overflow: ellipsis;
         & > .footer--key { color: $footer-key-foreground; text-style: bold; }
         & > .footer--description { color: $footer-description-foreground; }
+        & > .footer--information { background: $primary-muted; color: $text; }
+        & > .footer--warning { background: $warning-muted; color: $text; }
+        & > .footer--error { background: $error-muted; color: $text; text-style: bold; }
     }
     """
 
     def __init__(self) -> None:
         super().__init__()
         self._spans: list[tuple[int, int, str, bool]] = []
+        self.message: tuple[str, str] | None = None  # (text, severity) on the message line
+        self._message_timer: Any = None
+
+    def show_message(self, text: str, severity: str = "information", timeout: float = 6.0) -> None:
+        """Show one message (the newest replaces the last) for ``timeout`` seconds."""
+        self.message = (" ".join(text.split()), severity)
+        if self._message_timer is not None:
+            self._message_timer.stop()
+        self._message_timer = self.set_timer(timeout, self.clear_message)
+        self.refresh(layout=True)
+
+    def clear_message(self) -> None:
+        self.message = None
+        self.refresh(layout=True)
+
+    def message_lines(self, width: int) -> list[Text]:
+        """The message wrapped to ``width``, at most MESSAGE_LINES lines."""
+        if self.message is None:
+            return []
+        message, severity = self.message
+        style = self.get_component_rich_style(f"footer--{severity}")
+        lines = Text(message).wrap(self.app.console, max(width - 2, 8))[:MESSAGE_LINES]
+        out = []
+        for line in lines:
+            line = Text(" ") + line
+            line.truncate(max(width, 1), overflow="ellipsis", pad=True)
+            line.stylize(style)
+            out.append(line)
+        return out
+
+    def get_content_height(self, container: Any, viewport: Any, width: int) -> int:
+        return 1 + len(self.message_lines(width))
 
     def on_mount(self) -> None:
         self.screen.bindings_updated_signal.subscribe(self, lambda _screen: self.refresh())
@@ -72,9 +115,13 @@ class KeyFooter(Widget):
             spans.append((start, len(text), key, enabled))
             text.append(" ")
         self._spans = spans
-        return text
+        lines = self.message_lines(self.size.width)
+        return Text("\n").join([*lines, text]) if lines else text
 
     def on_click(self, event: events.Click) -> None:
+        if self.message is not None and event.y < len(self.message_lines(self.size.width)):
+            self.clear_message()
+            return
         for start, end, key, enabled in self._spans:
             if start <= event.x < end:
                 if enabled:

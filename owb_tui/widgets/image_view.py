@@ -24,6 +24,8 @@ from textual.app import ComposeResult
 from textual.containers import Container
 from textual.widgets import Static
 
+from engine.terminal_text import printable
+
 from ..terminal_probe import picture_widget
 
 
@@ -68,7 +70,7 @@ class ImageView(Container):
 
     def _note(self, text: str, *, error: bool) -> None:
         note = self.query_one("#image-note", Static)
-        note.update(Text(text))
+        note.update(Text(printable(text)))
         note.set_class(error, "-error")
         note.display = True
         image = self.query_one("#picture", self.widget_class)

@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING
 from rich.text import Text
 from textual.widgets import Static
 
+from engine.terminal_text import printable
+
 if TYPE_CHECKING:
     from engine.jobs import JobEvent
     from engine.records import Job
@@ -64,4 +66,4 @@ class JobStatus(Static):
         lines = [progress_text(job, app.job_events.get(job.id)) for job in running[:3]]
         if len(running) > 3:
             lines[-1] = f"… and {len(running) - 2} more jobs (j: jobs)"
-        self.update(Text("\n".join(lines)))
+        self.update(Text("\n".join(printable(line) for line in lines)))  # job names are user text

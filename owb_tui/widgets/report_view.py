@@ -19,8 +19,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 SAMPLE_ROWS = 200  # column widths come from the first rows' values
-MAX_WIDTH = 32
-HEADER_WIDTH = 12  # long titles are cut to this; the focused column's full title is shown elsewhere
+FLOOR = 8  # with too little room, no column is cut narrower than this
 ARROWS = {False: "▲", True: "▼"}  # ascending, descending
 
 
@@ -62,20 +61,37 @@ class ReportView(ScrollView, can_focus=True):
     def __init__(self, **kw: Any) -> None:
         super().__init__(**kw)
         self.table: Any = None
+        self.headings: list[str] = []  # what the header row shows; the table keeps the full titles
+        self.natural: list[int] = []
         self.widths: list[int] = []
         self.sort: tuple[int, bool] | None = None  # (column, descending), drawn as an arrow
 
-    def set_table(self, table: Any) -> None:
+    def set_table(self, table: Any, headings: list[str] | None = None) -> None:
         self.table = table
+        self.headings = list(headings or table.columns)
         sample = min(len(table), SAMPLE_ROWS)
-        self.widths = [
-            min(MAX_WIDTH, max([min(len(title), HEADER_WIDTH)] + [len(table.cell(r, c)) for r in range(sample)]))
-            for c, title in enumerate(table.columns)
-        ]
+        # +2 leaves room for the sort arrow, so sorting never cuts a heading
+        self.natural = [max([len(h) + 2] + [len(table.cell(r, c)) for r in range(sample)])
+                        for c, h in enumerate(self.headings)]
         self.cursor_row = min(self.cursor_row, max(len(table) - 1, 0))
         self.cursor_col = min(self.cursor_col, len(table.columns) - 1)
-        self.virtual_size = Size(sum(w + 2 for w in self.widths), len(table) + 1)
+        self.fit()
+
+    def fit(self) -> None:
+        """Column widths for the width the view has: every value whole when
+        they fit (a two-column report is not cut at an arbitrary width); else
+        the widest columns give way first and the rest scroll sideways."""
+        from ..commands.common import fit_widths
+
+        if self.table is None:
+            return
+        room = (self.size.width or 80) - 2 * len(self.natural) - 1
+        self.widths = fit_widths(self.natural, [min(n, FLOOR) for n in self.natural], room)
+        self.virtual_size = Size(sum(w + 2 for w in self.widths), len(self.table) + 1)
         self.refresh()
+
+    def on_resize(self) -> None:
+        self.fit()
 
     def _line(self, values: list[str], style: Style, highlight: int | None = None,
               header: bool = False) -> list[Segment]:
@@ -97,7 +113,7 @@ class ReportView(ScrollView, can_focus=True):
         if self.table is None:
             return Strip.blank(width)
         if y == 0:  # the header stays put while rows scroll under it
-            segments = self._line(list(self.table.columns), Style(bold=True, reverse=True), self.cursor_col,
+            segments = self._line(self.headings, Style(bold=True, reverse=True), self.cursor_col,
                                   header=True)
             return Strip(segments).crop(scroll_x, scroll_x + width).extend_cell_length(width)
         row = scroll_y + y - 1

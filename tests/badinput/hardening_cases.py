@@ -93,6 +93,9 @@ def hardening_cases(case) -> list:
         c("hardening", "i12-xml-symlinked-to-dev-zero", "not a regular file", "model", "import",
           "{src}/hostile/zero.xml"),
         c("hardening", "i12-fifo-named-onnx", "a pipe", "model", "import", "{src}/hostile/fifo.onnx"),
+        c("hardening", "i12-fifo-named-zip", "a pipe", "dataset", "import", "{src}/hostile/fifo.zip"),
+        c("hardening", "i12-tar-gz-symlinked-to-dev-zero", "not a regular file", "dataset", "import",
+          "{src}/hostile/zero.tar.gz"),
         # 13: a shape too big to allocate
         c("hardening", "i13-configure-shape-huge", "elements", "model", "configure", "good",
           "--shape", "1,3,100000,100000"),
@@ -126,6 +129,8 @@ def build_hardening(src: Path, good_onnx: Path) -> None:
     os.symlink("/dev/zero", hostile / "zero.xml")
     os.symlink("/dev/zero", hostile / "zero.bin")
     os.mkfifo(hostile / "fifo.onnx")
+    os.mkfifo(hostile / "fifo.zip")
+    os.symlink("/dev/zero", hostile / "zero.tar.gz")
     import zipfile
 
     zipfile.ZipFile(hostile / "empty_zip.tar.gz", "w").close()

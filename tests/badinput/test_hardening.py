@@ -156,19 +156,28 @@ def test_db_keeps_its_mode_on_every_write(tmp_path):
 
 
 def test_onnx_with_two_static_inputs_imports(tmp_path):
+    """No --shape given, so none is applied (it once said "--shape applies to
+    single-input models"): the model's own static shapes stand. owb feeds one
+    image, so a graph whose outputs read both inputs is cut with --output."""
     import onnx
     from onnx import TensorProto, helper
 
     from engine.models import import_model
 
     graph = helper.make_graph(
-        [helper.make_node("Add", ["a", "b"], ["sum"])], "two_inputs",
-        [helper.make_tensor_value_info(n, TensorProto.FLOAT, [1, 3, 8, 8]) for n in ("a", "b")],
-        [helper.make_tensor_value_info("sum", TensorProto.FLOAT, [1, 3, 8, 8])])
+        [helper.make_node("Relu", ["a"], ["image_out"]), helper.make_node("Add", ["a", "b"], ["sum"])], "two_inputs",
+        [helper.make_tensor_value_info("a", TensorProto.FLOAT, [1, 3, 8, 8]),
+         helper.make_tensor_value_info("b", TensorProto.FLOAT, [1, 3, 8, 8])],
+        [helper.make_tensor_value_info("image_out", TensorProto.FLOAT, [1, 3, 8, 8]),
+         helper.make_tensor_value_info("sum", TensorProto.FLOAT, [1, 3, 8, 8])])
     path = tmp_path / "two.onnx"
     onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)], ir_version=8), str(path))
-    m = import_model(Workspace(tmp_path / "ws"), path, task="generic")
-    assert [i["name"] for i in m.inputs] == ["a", "b"]
+    ws = Workspace(tmp_path / "ws")
+    with pytest.raises(BadInput) as refused:
+        import_model(ws, path, task="generic", image_input="a")
+    assert "--shape" not in str(refused.value) and "--output" in str(refused.value)
+    m = import_model(ws, path, task="generic", image_input="a", outputs=["image_out"])
+    assert [i["name"] for i in m.inputs] == ["a"] and m.config.shape == [1, 3, 8, 8]
 
 
 def test_a_killed_writers_temp_file_is_removed_by_the_next_write(tmp_path):
@@ -280,3 +289,25 @@ def test_output_guard_refuses_a_bad_target(tmp_path):
                         ("", "needs a file name"), (tmp_path, "is a folder"), (tmp_path / "no" / "x.csv", "does not exist")):
         with pytest.raises(BadInput, match=why):
             output_path(target, force=True, home=home)
+
+
+async def test_tui_palette_removes_a_dataset_after_asking(tmp_path):
+    from owb_tui.app import OwbApp
+    from owb_tui.screens.dialogs import ConfirmScreen
+
+    ws = Workspace(tmp_path / "ws")
+    from engine.dataset_store import import_dataset
+
+    d = import_dataset(ws, hostile_dataset(tmp_path / "set", n=2), name=HOSTILE)
+    app = OwbApp(ws)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        ((title, _, remove),) = app.screen.palette_commands()
+        assert title == f"Remove dataset {printable(HOSTILE)}"
+        remove()
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmScreen)
+        await pilot.press("y")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert ws.all(Dataset) == [] and not (ws.home / "datasets" / d.id).exists()

@@ -171,7 +171,7 @@ async def test_screenshot_shows_tree_and_key_hints(ws):
     # The SVG holds one <text> per run of same-styled cells; join them and
     # compare without spaces (which it writes as &#160;).
     text = "".join(re.findall(r"<text[^>]*>([^<]*)</text>", svg)).replace("&#160;", "").replace(" ", "")
-    for expected in ("cls", "└cls-int8", "INT8", "FP32", "latms", "mmodel", "oint8", "ccompare", "jjobs", "qquit"):
+    for expected in ("cls", "└cls-int8", "INT8", "FP32", "msthr", "mslat", "mmodel", "oint8", "ccompare", "jjobs", "qquit"):
         assert expected in text, expected
 
 
@@ -235,6 +235,9 @@ async def test_explore_sweeps_then_charts_fps_over_latency(ws):
         chart = await wait_for(pilot, lambda: next(iter(app.screen.query("#ex-chart")), None), timeout=10)
         result = record.result
         assert app.screen.query_one("#ex-grid").row_count == 1
+        # the sweep was started from a field; the grid holds focus now, so q and j are keys, not text
+        await wait_for(pilot, lambda: app.focused is not None and app.focused.id == "ex-grid", timeout=10)
+        assert app.screen.query_one("#ex-batches").value == "1"
         drawn = re.sub(r"\x1b\[[0-9;]*m", "", chart.plt.build())
         assert "median latency, ms" in drawn and "FPS" in drawn
         assert drawn.count("*") == 1 and drawn.count("o ") >= 1  # the sweet spot, the other cell(s)

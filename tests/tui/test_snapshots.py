@@ -119,7 +119,8 @@ def expected(ws: Workspace, screen: str) -> list[str]:
                 "FPS", "latency ms", "size", "accuracy", "cls-int8", "INT8"]
     if screen == "report":
         report = ws.all(Report)[0]
-        return [f"{report.name}:", "24 images", "Image Name", "24 rows", "basic table", "column: Image Name"]
+        return [f"{report.name}:", "24 images", "image", "O class", "P class", "P rank", "O conf", "O conf P",
+                "O = optimized cls-int8, P = parent cls", "24 rows", "basic table", "column: Image Name"]
     raise AssertionError(screen)
 
 

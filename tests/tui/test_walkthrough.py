@@ -91,6 +91,12 @@ async def test_tutorial_by_keys(demo_ws, tmp_path):
         await pilot.press("m")
         await pilot.pause()
         assert isinstance(app.screen, ImportModelScreen) and focused_id(app) == "path"
+        await pilot.press("f1")  # help from inside the form explains its fields
+        await pilot.pause()
+        assert "Fields" in screen_text(app) and "mean:" in screen_text(app)
+        await pilot.press("escape")
+        await pilot.pause()
+        assert isinstance(app.screen, ImportModelScreen) and focused_id(app) == "path"
         await type_text(pilot, "shapes.onnx")
         await pilot.press("enter")  # reads the model in a thread and fills the fields
         await wait_for(pilot, lambda: "input 1x3x96x96 f32" in rendered(app, "#facts"), timeout=30)
@@ -116,7 +122,9 @@ async def test_tutorial_by_keys(demo_ws, tmp_path):
         assert f"{MINI_IMAGES} images" in rendered(app, "#summary") and "validation:" in rendered(app, "#summary")
         assert not ws.all(Dataset) or "mini-shapes" not in {d.name for d in ws.all(Dataset)}  # nothing saved yet
         assert focused_id(app) == "name"
-        await pilot.press("enter")  # empty name: the folder's
+        await pilot.press("tab", "tab")  # name (empty: the folder's) -> format -> Import
+        assert focused_id(app) == "import"
+        await pilot.press("enter")
         await wait_for(pilot, lambda: "imported mini-shapes" in rendered(app, "#summary"), timeout=60)
         assert f"imagenet, {MINI_IMAGES} images" in rendered(app, "#summary")
         await pilot.press("escape")
@@ -140,6 +148,8 @@ async def test_tutorial_by_keys(demo_ws, tmp_path):
         await pilot.press("a")
         await pilot.pause()
         assert "demo-shapes (imagenet, 500 images)" in screen_text(app)
+        await pilot.press("tab")
+        assert focused_id(app) == "infer-precision"  # f32 by default: the model's own accuracy
         await pilot.press("tab")
         assert focused_id(app) == "start"
         await pilot.press("enter")
@@ -234,7 +244,9 @@ async def test_tutorial_by_keys(demo_ws, tmp_path):
         assert isinstance(app.screen, ReportScreen)
         view = app.screen.query_one("#report-rows")
         assert len(view.table) == MINI_IMAGES
-        assert "Image Name" in screen_text(app)
+        shown = " ".join(screen_text(app).split())
+        assert "image O class P class P rank O conf O conf P" in shown
+        assert "O = optimized demo-cnn-int8, P = parent demo-cnn" in shown
 
         # sort by the optimized model's class, then filter on one class
         await pilot.press("right", "s")
@@ -266,6 +278,7 @@ async def test_tutorial_by_keys(demo_ws, tmp_path):
         caption = rendered(app, "#vis-caption")
         assert caption.startswith(f"{first}  row 1 of {kept}")
         assert "parent demo-cnn" in caption and "optimized demo-cnn-int8" in caption
+        assert caption.index("annotation: ") < caption.index("parent demo-cnn") < caption.index("optimized demo")
         await pilot.press("escape")
         await pilot.pause()
         assert isinstance(app.screen, ReportScreen)
@@ -282,11 +295,23 @@ async def test_tutorial_by_keys(demo_ws, tmp_path):
         await pilot.press("enter")
         await wait_for(pilot, lambda: any("deployment package written to" in m for _, m in seen), timeout=60)
         package = tmp_path / "pkg.tar.gz"
-        assert ("information", f"deployment package written to {package}") in seen
+        from engine.child_speed import against_parent
+
+        speed = against_parent(ws, child)  # measured by the optimize step; either way is told
+        written = next((s, m) for s, m in seen if "deployment package written to" in m)
+        assert written[1].startswith(f"deployment package written to {package}")
+        assert (written[0] == "warning") == bool(speed and speed["slower"])
         assert f"written: {package}" in rendered(app, "#export-note").replace("\n", "")
         with tarfile.open(package) as tar:
             names = tar.getnames()
         assert any(n.endswith("/infer.py") for n in names) and any(n.endswith(".xml") for n in names)
+        app.screen.query_one("#export-path").focus()
+        await pilot.press("escape")  # leaves the field for the tab bar, not the page
+        await pilot.pause()
+        assert isinstance(app.screen, ProjectScreen) and type(app.focused).__name__ == "ContentTabs"
+        await pilot.press("escape")
+        await pilot.pause()
+        assert isinstance(app.screen, ProjectsScreen)
 
     # what the keys left behind
     assert not [m for s, m in seen if s == "error"]

@@ -1,6 +1,7 @@
-"""Datasets in the TUI: the import form's format detection (a resolving
-val.txt, a folder that fits two formats, the model's task) and the dataset
-pickers, which list what fits the model's task first."""
+"""Real models and real data in the TUI: the dataset form's format detection
+(a resolving val.txt, a folder that fits two formats, the model's task), the
+dataset pickers (what fits the model's task first), and the model form's
+preprocessing, image input and graph cut fields."""
 
 from __future__ import annotations
 
@@ -163,3 +164,60 @@ async def test_dialogs_and_tabs_start_on_a_dataset_that_fits(picker_ws):
         await app.screen.action_tab("reports")
         await wait_for(pilot, lambda: app.screen.query("#rep-dataset"), timeout=30)
         assert app.screen.query_one("#rep-dataset", Select).value == pages_a
+
+
+async def open_model_form(pilot, app, path, shown: str):
+    """m, then the model's path: the form once it shows the model's tensors."""
+    await pilot.pause()
+    await pilot.press("m")
+    await pilot.pause()
+    form = app.screen
+    form.query_one("#path").value = str(path)
+    await pilot.press("enter")
+    await wait_for(pilot, lambda: shown in str(form.query_one("#facts").render()), timeout=30)
+    return form
+
+
+async def test_import_form_picks_the_image_input_and_cuts_the_graph(ws, tmp_path):
+    """The form's input and cut at fields do what --input and --output do."""
+    import model_builders as mb
+
+    from engine.records import Model
+    from owb_tui.screens.import_model import ImportModelScreen
+
+    app = OwbApp(ws)
+    async with app.run_test(size=(80, 24)) as pilot:
+        form = await open_model_form(pilot, app, mb.build_two_input_ir(tmp_path), "in: image")
+        assert isinstance(form, ImportModelScreen)
+        form.query_one("#task").value = "generic"
+        await pilot.click("#import")
+        await wait_for(pilot, lambda: "2 inputs" in str(form.query_one("#facts").render()), timeout=30)
+        assert "input field" in str(form.query_one("#facts").render()) and "--" not in str(form.query_one("#facts").render())
+        form.query_one("#image-input").value = "image"
+        form.query_one("#outputs").value = "logits"
+        await pilot.click("#import")
+        await wait_for(pilot, lambda: ws.maybe(Model, "two_inputs") is not None, timeout=30)
+    model = ws.get(Model, "two_inputs")
+    assert [i["name"] for i in model.inputs] == ["image"] and [o["name"] for o in model.outputs] == ["logits"]
+
+
+async def test_import_form_stores_center_crop_and_a_norm_preset(ws):
+    from ocr_fixtures import ppocr_model
+
+    from engine.records import Model
+
+    app = OwbApp(ws)
+    async with app.run_test(size=(80, 24)) as pilot:
+        form = await open_model_form(pilot, app, ppocr_model("cls"), "softmax")
+        form.query_one("#shape").value = "1,3,48,192"
+        form.query_one("#color").value = "BGR"
+        form.query_one("#norm").value = "imagenet"  # the preset's numbers, in BGR order
+        await wait_for(pilot, lambda: form.query_one("#mean").value == "103.53,116.28,123.675", timeout=5)
+        assert form.query_one("#scale").value == "57.375,57.12,58.395"
+        form.query_one("#resize").value = "center-crop"
+        form.query_one("#crop-fraction").value = "0.9"
+        await pilot.click("#import")
+        await wait_for(pilot, lambda: ws.maybe(Model, "cls") is not None, timeout=30)
+    cfg = ws.get(Model, "cls").config
+    assert (cfg.resize, cfg.crop_fraction, cfg.norm, cfg.color) == ("center-crop", 0.9, "imagenet", "BGR")
+    assert cfg.mean == [103.53, 116.28, 123.675]
