@@ -20,7 +20,7 @@ unanswered, as in many terminals).
 Method (b): owb runs on a pty as in (a), in a thin subclass that timestamps
 every frame it writes (the end of App._display, after the bytes went to the
 terminal) together with the projects table's cursor row, and starts a real
-calibration of demo-cnn through the App's job runner (100 % of demo-shapes,
+calibration of demo-cnn through the workspace's job runner (100 % of demo-shapes,
 then its accuracy runs; four of them queued, so one runs through all the keys). This script writes down/up arrow keys to the pty,
 100 of them 0.12 s apart, and notes when each was written. A key's latency
 runs from its write to the end of the first frame that shows the cursor on
@@ -99,7 +99,7 @@ class TimedApp(OwbApp):
         if renderable is not None:
             found = self.screen.query("#models")
             row = found.first().cursor_row if found else -1
-            frames.append((time.monotonic(), row, bool(self.runner.running())))
+            frames.append((time.monotonic(), row, any(j.state == "running" for j in self.active_jobs())))
 
     def on_ready(self):
         if calibrate:  # queued one after another (one heavy slot): calibration all through the keys
@@ -107,14 +107,16 @@ class TimedApp(OwbApp):
 
             for _ in range(CALIBRATIONS):
                 spec = CalibrationSpec(model="demo-cnn", dataset="demo-shapes", subset_pct=100)
-                self.start_calibration(spec, bench_time=0)
+                self.start_job("calibrate", {**spec.__dict__, "bench_time": 0})
 
 
 app = TimedApp(Workspace(home))
 app.run()
-for job in app.runner.running():
-    app.runner.cancel(job.id)
-    app.runner.wait(job.id, timeout=60)
+from engine.jobs import client  # the jobs run in the workspace's runner: stop them, then it
+for job in client.active(app.ws):
+    client.cancel(app.ws, job.id)
+    client.wait(app.ws, job.id)
+client.stop_runner(app.ws)
 Path = __import__("pathlib").Path
 Path(out).write_text(json.dumps({"frames": frames, "keys": keys}))
 """

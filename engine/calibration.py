@@ -153,6 +153,7 @@ class Calibration:
     def __init__(self, ws: Workspace, spec: CalibrationSpec, ctx: Any) -> None:
         spec.validate()
         self.ws, self.spec, self.ctx = ws, spec, ctx
+        self.marks: dict[str, Any] = {}  # set by the job: its id and the stages still to run on the child
         self.parent = ws.get(Model, spec.model)
         self.dataset = ws.get(Dataset, spec.dataset)
         self.cal_dataset = ws.get(Dataset, spec.calibration_dataset) if spec.calibration_dataset else self.dataset
@@ -334,6 +335,7 @@ class Calibration:
             "nncf": nncf.__version__,
             "openvino": ov.get_version(),
             **(extra or {}),
+            **self.marks,  # in the same write as the record: a kill right after finds them
         }
         try:
             ws.add(child, unique=not spec.name)

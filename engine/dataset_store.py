@@ -137,13 +137,13 @@ def remove_dataset(ws: Workspace, record: Dataset) -> dict:
     """Delete a dataset's record and its copy in the workspace. Results and
     reports measured on it are kept (they name it by id, as an exported
     project without its datasets does); a job still using it refuses."""
-    from .jobs import ACTIVE
+    from .jobs.client import active
     from .records import Job
 
     def uses(job: Job) -> bool:
-        return job.state in ACTIVE and record.id in (job.params.get("dataset"), job.params.get("calibration_dataset"))
+        return record.id in (job.params.get("dataset"), job.params.get("calibration_dataset"))
 
-    busy = [j for j in ws.all(Job) if uses(j)]
+    busy = [j for j in active(ws) if uses(j)]  # active() first marks the jobs of a killed runner interrupted
     if busy:
         raise BadInput(f"dataset {record.name!r} is in use by job {busy[0].id} ({busy[0].state}); "
                        "wait for it or cancel it (`owb jobs`)")

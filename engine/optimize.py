@@ -97,11 +97,35 @@ def plan(ctx: Any, calibration: Calibration, spec: CalibrationSpec, bench_time: 
     ctx.plan(phases)
 
 
+STAGES = ("accuracy", "benchmark")  # what the job still owes a child after calibration, in order
+
+
+def unfinished_stages(model: Model) -> list[str]:
+    """The stages an interrupted optimize job left undone on ``model``
+    (empty for a complete model); a retry runs them, or the model is removed."""
+    pending = (model.provenance or {}).get("pending") or []
+    return [s for s in STAGES if s in pending]
+
+
+def resumable_child(ws: Any, jobs: list[str]) -> Model | None:
+    """The child an earlier attempt of this job saved (its provenance names the job)."""
+    if not jobs:
+        return None
+    found = [m for m in ws.all(Model) if (m.provenance or {}).get("job") in jobs and m.precision == "INT8"]
+    return max(found, key=lambda m: m.created) if found else None
+
+
 def run_optimize(ctx: Any, spec: CalibrationSpec, *, bench_time: float = 10.0, measure: bool = True,
-                 infer_precision: str = SPEED_DEFAULT, rounds: int = DEFAULT_ROUNDS) -> dict:
-    """Job body: returns the `owb calibrate` JSON document."""
+                 infer_precision: str = SPEED_DEFAULT, rounds: int = DEFAULT_ROUNDS,
+                 resume_jobs: list[str] | tuple = ()) -> dict:
+    """Job body: returns the `owb calibrate` JSON document.
+
+    The child carries, from the moment it is saved, the id of this job and the
+    stages still owed to it. A retry (``resume_jobs``: the attempts before)
+    that finds that child runs only what it lacks, so nothing is calibrated
+    twice and no duplicate model appears."""
     try:
-        return _optimize(ctx, spec, bench_time, measure, infer_precision, rounds)
+        return _optimize(ctx, spec, bench_time, measure, infer_precision, rounds, list(resume_jobs))
     except (OSError, RecursionError) as exc:  # a full disk mid-calibration is the machine's, not owb's
         known = environment_error(exc)
         if known is None:
@@ -110,19 +134,48 @@ def run_optimize(ctx: Any, spec: CalibrationSpec, *, bench_time: float = 10.0, m
 
 
 def _optimize(ctx: Any, spec: CalibrationSpec, bench_time: float, measure: bool, infer_precision: str,
-              rounds: int) -> dict:
+              rounds: int, resume_jobs: list[str]) -> dict:
     calibration = Calibration(ctx.ws, spec, ctx)
-    search = None
-    if hasattr(ctx, "plan"):
-        plan(ctx, calibration, spec, bench_time, measure, infer_precision)
-    if spec.method == "speed-aware":
-        from .quantize.speed_aware import run_speed_aware
-
-        child, search = run_speed_aware(ctx, calibration, bench_time=spec.search_run_time,
-                                        infer_precision=infer_precision)
-    else:
-        child = calibration.run()
     parent, dataset = calibration.parent, calibration.dataset
+    search = None
+    child = resumable_child(ctx.ws, resume_jobs)
+    if child is None:
+        if hasattr(ctx, "plan"):
+            plan(ctx, calibration, spec, bench_time, measure, infer_precision)
+        wanted = {"accuracy": measure, "benchmark": measure and bench_time > 0}
+        calibration.marks = {"job": ctx.job.id, "pending": [s for s in STAGES if wanted[s]]}
+        if spec.method == "speed-aware":
+            from .quantize.speed_aware import run_speed_aware
+
+            child, search = run_speed_aware(ctx, calibration, bench_time=spec.search_run_time,
+                                            infer_precision=infer_precision)
+        else:
+            child = calibration.run()
+    else:
+        ctx.log.info("resuming: %s was calibrated by job %s; still to do: %s", child.name,
+                     child.provenance.get("job"), ", ".join(unfinished_stages(child)) or "nothing")
+        ctx.ws.update(child, provenance={**child.provenance, "job": ctx.job.id})
+    post = dict(child.provenance.get("post") or {})
+
+    def finished(stage: str, key: str, value: dict) -> None:
+        post[key] = value
+        pending = [s for s in unfinished_stages(child) if s != stage]
+        ctx.ws.update(child, provenance={**child.provenance, "post": dict(post), "pending": pending})
+
+    if "accuracy" in unfinished_stages(child):
+        if calibration.agreement:
+            from .quantize.agreement import measure_agreement
+
+            finished("accuracy", "agreement", measure_agreement(ctx, parent, child, dataset))
+        else:
+            a_parent = _accuracy(ctx, parent, dataset, "accuracy parent")
+            a_child = _accuracy(ctx, child, dataset, "accuracy child")
+            finished("accuracy", "accuracy", {"parent": a_parent, "child": a_child,
+                                              "drop": round((a_parent - a_child) * 100, 3),
+                                              "unit": "drop in percentage points"})
+    if "benchmark" in unfinished_stages(child):
+        finished("benchmark", "throughput_fps",
+                 compare_speed(ctx, parent, child, bench_time, rounds, infer_precision=infer_precision))
     prov = child.provenance
     out: dict[str, Any] = {
         "model": child.name,
@@ -138,21 +191,10 @@ def _optimize(ctx: Any, spec: CalibrationSpec, bench_time: float, measure: bool,
         "size_bytes": {"parent": parent.size_bytes, "child": child.size_bytes},
         "settings": asdict(spec),
     }
-    if search is not None:
-        out["speed_aware"] = search
+    if search is not None or "keep_parent" in prov:  # a speed-aware child (resumed: its search is in the log)
+        if search is not None:
+            out["speed_aware"] = search
         out["keep_parent"] = prov["keep_parent"]
         out["verdict"] = prov["verdict"]
-    if measure and calibration.agreement:
-        from .quantize.agreement import measure_agreement
-
-        out["agreement"] = measure_agreement(ctx, parent, child, dataset)
-    elif measure:
-        a_parent = _accuracy(ctx, parent, dataset, "accuracy parent")
-        a_child = _accuracy(ctx, child, dataset, "accuracy child")
-        out["accuracy"] = {"parent": a_parent, "child": a_child, "drop": round((a_parent - a_child) * 100, 3),
-                           "unit": "drop in percentage points"}
-    if measure and bench_time > 0:
-        out["throughput_fps"] = compare_speed(ctx, parent, child, bench_time, rounds, infer_precision=infer_precision)
-    post = {k: out[k] for k in ("accuracy", "agreement", "throughput_fps") if k in out}
-    ctx.ws.update(child, provenance={**child.provenance, "post": post})
+    out.update({k: post[k] for k in ("accuracy", "agreement", "throughput_fps") if k in post})
     return out

@@ -148,7 +148,9 @@ class Job(Record):
     exit_code: int = 0  # what the CLI exits with: 2 for bad input, 1 for a bug
     result: dict = field(default_factory=dict)
     log: str = ""  # log file, relative to the workspace home
-    pid: int = 0
+    pid: int = 0  # the process running it, for people; liveness goes by ``owner``
+    owner: str = ""  # process token (engine.jobs.liveness) of its runner; "" while queued for the runner
+    retry_of: str | None = None  # the job this one retries
     created: float = field(default_factory=now)
     started: float | None = None
     finished: float | None = None

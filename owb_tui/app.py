@@ -1,40 +1,36 @@
-"""The owb terminal UI: one App that owns the workspace and the job runner.
+"""The owb terminal UI: one App that owns the workspace and follows its jobs.
 
-Jobs are started here, never from a screen, so closing a screen never ends a
-job. The runner calls its listeners from worker threads; each event is posted
-to the App as a JobProgress message (thread-safe, and coalesced while a job
-runs) and republished on ``job_signal`` for whichever screens are alive.
-Heavy engine modules (openvino, nncf, numpy) are imported inside the actions
-that need them, so the UI comes up at once."""
+Jobs run in the workspace's runner process (engine.jobs), never in the UI:
+quitting, or losing the SSH connection, leaves them running. The App submits
+jobs and, twice a second, reads the workspace's job records (when the DB
+changed) and the running jobs' progress files; what changed is published on
+``job_signal`` for whichever screens are alive, so a second owb on the same
+workspace sees the same progress. Heavy engine modules (openvino, nncf,
+numpy) are imported inside the actions that need them, so the UI comes up at
+once."""
 
 from __future__ import annotations
 
 import logging
-import os
 import re
 import sys
+import time
 import traceback
-from dataclasses import asdict
 from functools import wraps
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, TypeVar
+from typing import Any, Callable, TypeVar
 
 from textual.app import App
 from textual.binding import Binding
-from textual.message import Message
 from textual.screen import Screen
 from textual.signal import Signal
 from textual.worker import Worker, WorkerState
 
 from engine.errors import OwbError
-from engine.jobs import ACTIVE, FINAL, JobEvent, JobRunner
-from engine.records import Dataset, Job, Model
+from engine.jobs import FINAL, JobEvent, read_progress
+from engine.records import Job
 from engine.terminal_text import printable
-from engine.workspace import Workspace
-
-if TYPE_CHECKING:
-    from engine.benchmark import BenchmarkSettings
-    from engine.calibration import CalibrationSpec
+from engine.workspace import DB_NAME, Workspace
 
 F = TypeVar("F", bound=Callable[..., Any])
 log = logging.getLogger("owb.tui")
@@ -66,21 +62,6 @@ def reports_errors(method: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-class JobProgress(Message):
-    """A JobEvent delivered on the UI thread."""
-
-    def __init__(self, event: JobEvent) -> None:
-        super().__init__()
-        self.event = event
-
-    def can_replace(self, message: Message) -> bool:
-        # Textual asks the queued message whether the next one may take its
-        # place: a running event of a job is stale once a newer one of the same
-        # job arrives. State changes (queued, done, failed) are never dropped.
-        return (isinstance(message, JobProgress) and message.event.job == self.event.job
-                and self.event.state == "running")
-
-
 def owb_commands() -> type:
     from .screens.help import OwbCommands
 
@@ -100,15 +81,18 @@ class OwbApp(App[int]):
         Binding("q", "quit", "quit", tooltip="Quit owb (asks first while jobs run)", id="quit"),
     ]
 
-    def __init__(self, ws: Workspace, *, heavy_slots: int = 1) -> None:
+    FULL_CHECK_S = 3.0  # re-read the jobs this often even when the DB did not change: a runner may have died
+
+    def __init__(self, ws: Workspace) -> None:
         super().__init__()
         self.ws = ws
-        self.runner = JobRunner(ws, heavy_slots=heavy_slots)
+        self.jobs: list[Job] = []  # queued and running jobs, as last read
         self.job_events: dict[str, JobEvent] = {}
         self.job_signal: Signal[JobEvent | None] = Signal(self, "job")
-        self.foreign_jobs: list[Job] = []
-        self._db_mtime = 0.0
-        self.runner.subscribe(self._from_worker_thread)
+        self.left_running = 0
+        self._watched: set[str] = set()
+        self._db_mtime = -1.0
+        self._checked = 0.0
         self.sub_title = str(ws.home)
 
     # -- user text -----------------------------------------------------------
@@ -133,10 +117,7 @@ class OwbApp(App[int]):
     def format_title(self, title: str, sub_title: str) -> Any:
         return super().format_title(printable(title), printable(sub_title))
 
-    # -- plumbing ------------------------------------------------------------
-    def _from_worker_thread(self, event: JobEvent) -> None:
-        self.post_message(JobProgress(event))
-
+    # -- following jobs ------------------------------------------------------
     def get_default_screen(self) -> Screen:
         # the start screen is the base of the stack: pushing it over Textual's
         # blank default screen composed and laid out two screens before the
@@ -146,34 +127,52 @@ class OwbApp(App[int]):
         return ProjectsScreen()
 
     def on_mount(self) -> None:
-        self._poll_foreign_jobs()
-        self.set_interval(2.0, self._poll_foreign_jobs)
+        self.poll_jobs()
+        self.set_interval(0.5, self.poll_jobs)
 
-    def _poll_foreign_jobs(self) -> None:
-        """Jobs that another owb process (a CLI run over another SSH session)
-        is running: they are only seen through the DB."""
-        from engine.jobs import pid_alive
-        from engine.workspace import DB_NAME
+    def poll_jobs(self, force: bool = False) -> None:
+        """Follow every job of the workspace, whoever started it: the DB for
+        which jobs are active, their progress files for where they are."""
+        from engine.jobs import client
 
+        changed = False
         try:
             mtime = (self.ws.home / DB_NAME).stat().st_mtime
-            changed, self._db_mtime = mtime != self._db_mtime, mtime
-            if not changed:
-                return
-            found = [j for j in self.ws.all(Job)
-                     if j.state in ACTIVE and j.pid != os.getpid() and pid_alive(j.pid)]
+            if force or mtime != self._db_mtime or time.monotonic() - self._checked > self.FULL_CHECK_S:
+                self._db_mtime, self._checked = mtime, time.monotonic()
+                jobs = client.active(self.ws)  # also marks the jobs of a killed runner interrupted
+                changed = [j.to_dict() for j in jobs] != [j.to_dict() for j in self.jobs]
+                self.jobs = jobs
         except (OSError, OwbError):
             return
-        self.foreign_jobs = found
-        if not self.runner.running():  # own jobs already refresh through their events
+        ids = {j.id for j in self.jobs}
+        for ended in self._watched - ids:
+            job = self.ws.maybe(Job, ended)
+            if job is not None:
+                event = JobEvent(job.id, job.state, job.stage, job.step, job.total or None, message=job.error)
+                self.job_events[job.id] = event
+                self.job_signal.publish(event)
+                if job.state in FINAL:
+                    self._announce(event)
+        self._watched = ids
+        for job in self.jobs:
+            event = read_progress(self.ws, job.id)
+            if event is not None and event != self.job_events.get(job.id):
+                self.job_events[job.id] = event
+                self.job_signal.publish(event)
+        if changed:
             self.job_signal.publish(None)  # None: something changed, re-read the DB
+        if any(j.state == "queued" and not j.owner for j in self.jobs):
+            self.start_runner()  # queued jobs wait for a runner that is not there (killed, or idle-exited)
 
-    def on_job_progress(self, message: JobProgress) -> None:
-        event = message.event
-        self.job_events[event.job] = event
-        self.job_signal.publish(event)
-        if event.state in FINAL:
-            self._announce(event)
+    def start_runner(self) -> None:
+        """Start the runner off the UI thread; it is a second or so of Python start-up."""
+        from engine.jobs import client
+        from engine.jobs.runner import runner_alive
+
+        if runner_alive(self.ws) or any(w.group == "runner" and w.is_running for w in self.workers):
+            return
+        self.run_worker(lambda: client.ensure_runner(self.ws), thread=True, group="runner", exit_on_error=False)
 
     def _announce(self, event: JobEvent) -> None:
         job = self.ws.maybe(Job, event.job)
@@ -200,135 +199,37 @@ class OwbApp(App[int]):
         self.notify(error_text(exc), severity="error", timeout=10)
 
     def active_jobs(self) -> list[Job]:
-        return self.runner.running() + self.foreign_jobs
+        return list(self.jobs)
 
     # -- jobs ----------------------------------------------------------------
     @reports_errors
-    def start_calibration(self, spec: CalibrationSpec, bench_time: float = 10.0,
-                          infer_precision: str = "auto", target: str | None = None) -> Job | None:
-        from engine.calibration import Calibration
-        from engine.errors import BadInput
-        from engine.optimize import run_optimize
+    def start_job(self, kind: str, params: dict) -> Job | None:
+        """Submit a job of ``kind`` (engine.jobs.kinds: the CLI submits the
+        same); bad settings are refused here, as a notification."""
+        from engine.jobs import client
 
-        if bench_time < 0:
-            raise BadInput("benchmark time after calibration must be 0 or more seconds")
-        check = Calibration(self.ws, spec, ctx=None)  # refuse bad settings before a job exists
-        spec.model, spec.dataset = check.parent.id, check.dataset.id
-        spec.calibration_dataset = check.cal_dataset.id if spec.calibration_dataset else None
-        if target:
-            return self.start_remote({"kind": "calibrate", "model": spec.model, "dataset": spec.dataset,
-                                      "calibration": asdict(spec), "bench_time": bench_time,
-                                      "infer_precision": infer_precision, "target": target},
-                                     f"calibrate {check.parent.name}")
-        return self.runner.submit(
-            "calibrate", lambda ctx: run_optimize(ctx, spec, bench_time=bench_time, infer_precision=infer_precision),
-            params={**asdict(spec), "bench_time": bench_time, "infer_precision": infer_precision},
-            name=f"calibrate {check.parent.name}")
-
-    def start_remote(self, params: dict, name: str) -> Job:
-        """A job on a remote target (engine.targets): the same body `--target` runs in the CLI."""
-        from engine.records import Target
-        from engine.targets.remote import remote_job
-
-        target = self.ws.get(Target, params["target"])
-        return self.runner.submit(params["kind"], lambda ctx: remote_job(ctx, params), params=params,
-                                  name=f"{name} on {target.name}")
+        job = client.submit(self.ws, kind, params, start=False)
+        self.poll_jobs(force=True)
+        self.start_runner()
+        return job
 
     @reports_errors
-    def start_benchmark(self, model: Model, dataset: Dataset | None, settings: BenchmarkSettings,
-                        target: str | None = None) -> Job | None:
-        from engine.measure.protocol import DEFAULT_ROUNDS, figure_document, measure_figure
+    def retry_job(self, job: Job) -> Job | None:
+        from engine.jobs import client
 
-        settings.validate()
-        if target:
-            return self.start_remote({"kind": "benchmark", "model": model.id, "settings": asdict(settings),
-                                      "dataset": dataset.id if dataset else None, "runs": DEFAULT_ROUNDS,
-                                      "target": target},
-                                     f"benchmark {model.name}")
-
-        def body(ctx: Any) -> dict:
-            ctx.progress("compiling")
-            fig = measure_figure(ctx.ws, model, settings, runs=DEFAULT_ROUNDS, total_time_s=settings.time_s,
-                                 dataset=dataset, cancel=ctx.cancel,
-                                 progress=lambda done, total, stage: ctx.progress(f"{stage} (ms)", done, total))
-            return figure_document(ctx.ws, fig)
-
-        return self.runner.submit("benchmark", body, name=f"benchmark {model.name}",
-                                  params={"model": model.id, "dataset": dataset.id if dataset else None,
-                                          **asdict(settings)})
+        new = client.retry(self.ws, job.id, start=False)
+        self.poll_jobs(force=True)
+        self.start_runner()
+        self.notify(f"{new.name} queued: a retry of {job.id}")
+        return new
 
     @reports_errors
-    def start_accuracy(self, model: Model, dataset: Dataset, precision: str = "f32",
-                       target: str | None = None) -> Job | None:
-        from engine.evaluate import check_compatible, evaluate
-
-        check_compatible(model, dataset)
-        if target:
-            return self.start_remote({"kind": "accuracy", "model": model.id, "dataset": dataset.id,
-                                      "precision": precision, "target": target}, f"accuracy {model.name}")
-
-        def body(ctx: Any) -> dict:
-            ctx.progress("compiling")
-            return evaluate(ctx.ws, model, dataset, cancel=ctx.cancel, precision=precision,
-                            progress=lambda done, total: ctx.progress("inference", done, total))
-
-        return self.runner.submit("accuracy", body, name=f"accuracy {model.name}",
-                                  params={"model": model.id, "dataset": dataset.id, "infer_precision": precision})
-
-    @reports_errors
-    def start_explore(self, model: Model, batches: list[int], streams: list[int], time_s: float,
-                      latency_limit_ms: float | None, dataset: Dataset | None = None,
-                      infer_precision: str = "auto") -> Job | None:
-        from engine.explore import run_explore, validate_grid
-
-        validate_grid(batches, streams, time_s, latency_limit_ms)
-
-        def body(ctx: Any) -> dict:
-            ctx.progress("measuring cells (ms)")
-            _, result = run_explore(ctx.ws, model, batches, streams, time_s=time_s,
-                                    latency_limit_ms=latency_limit_ms, dataset=dataset, cancel=ctx.cancel,
-                                    infer_precision=infer_precision,
-                                    progress=lambda done, total: ctx.progress("measuring cells (ms)", done, total))
-            return result
-
-        return self.runner.submit("explore", body, name=f"explore {model.name}",
-                                  params={"model": model.id, "batches": batches, "streams": streams,
-                                          "time_s": time_s, "latency_limit_ms": latency_limit_ms,
-                                          "infer_precision": infer_precision})
-
-    @reports_errors
-    def start_compare(self, a: Model, b: Model, bench_time: float = 10.0, infer_precision: str = "auto") -> Job | None:
-        from engine.compare import compare, validate
-
-        validate(a, b, bench_time)
-
-        def body(ctx: Any) -> dict:
-            ctx.progress("starting")
-            return compare(ctx.ws, a, b, bench_time=bench_time, cancel=ctx.cancel, infer_precision=infer_precision,
-                           progress=lambda done, total, stage: ctx.progress(stage, done, total))
-
-        return self.runner.submit("compare", body, name=f"compare {a.name} {b.name}",
-                                  params={"model": b.id, "a": a.id, "b": b.id, "bench_time": bench_time,
-                                          "infer_precision": infer_precision})
-
-    @reports_errors
-    def start_report(self, spec: Any) -> Job | None:
-        from engine.reports import report_job, resolve
-
-        model, reference, dataset = resolve(self.ws, spec)  # BadInput before a job exists
-        vs = f" vs {reference.name}" if reference else ""
-        return self.runner.submit("report", lambda ctx: report_job(ctx, spec),
-                                  name=f"{spec.kind} report {model.name}{vs}",
-                                  params={"model": model.id, "kind": spec.kind, "dataset": dataset.id})
-
     def cancel_job(self, job: Job) -> None:
-        if self.runner.cancel(job.id):
-            self.notify(f"cancelling {job.name}… (stops at the next step)")
-        elif job.state in ACTIVE and job.pid != os.getpid():
-            self.notify(f"{job.name} runs in another owb process (pid {job.pid}); cancel it there",
-                        severity="warning")
-        else:
-            self.notify(f"{job.name} is {job.state}; nothing to cancel", severity="warning")
+        from engine.jobs import client
+
+        client.cancel(self.ws, job.id)
+        self.notify(f"cancelling {job.name}… (stops at the next step)")
+        self.poll_jobs(force=True)
 
     # -- actions -------------------------------------------------------------
     def action_help(self) -> None:
@@ -374,22 +275,28 @@ class OwbApp(App[int]):
             self.pop_screen()
 
     async def action_quit(self) -> None:
-        from .screens.dialogs import ConfirmScreen
+        from .screens.dialogs import QuitScreen
 
-        running = self.runner.running()
+        self.poll_jobs(force=True)
+        running = self.active_jobs()
         if not running:
             self.exit(0)
             return
 
-        def decided(yes: bool | None) -> None:
-            if yes:
-                for job in self.runner.running():
-                    self.runner.cancel(job.id)
+        def decided(choice: str | None) -> None:
+            if choice == "cancel":
+                from engine.jobs import client
+
+                for job in running:
+                    try:
+                        client.cancel(self.ws, job.id)
+                    except OwbError:  # ended meanwhile
+                        pass
+            if choice in ("leave", "cancel"):
+                self.left_running = len(running) if choice == "leave" else 0
                 self.exit(0)
 
-        names = ", ".join(j.name for j in running[:3])
-        self.push_screen(ConfirmScreen(f"{len(running)} job(s) running ({names}). Quitting cancels them. Quit?"),
-                         decided)
+        self.push_screen(QuitScreen(running), decided)
 
 
 def run_tui(home: str | None) -> int:
@@ -405,10 +312,7 @@ def run_tui(home: str | None) -> int:
     app = OwbApp(ws)
     answer()  # the picture protocol, asked by cli.main; must be read before App.run() owns stdin
     code = app.run()
-    running = app.runner.running()
-    if running:
-        print(f"waiting for {len(running)} cancelled job(s) to stop…", file=sys.stderr)
-        for job in running:
-            app.runner.cancel(job.id)
-            app.runner.wait(job.id, timeout=30)  # joins the job thread, so OpenVINO tears down before exit
+    if app.left_running:
+        print(f"{app.left_running} job(s) keep running in the background; `owb jobs` lists them, "
+              "`owb jobs follow ID` shows one", file=sys.stderr)
     return int(code or 0)

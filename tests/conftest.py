@@ -15,6 +15,35 @@ sys.path.insert(0, str(Path(__file__).parent))
 from ocr_fixtures import ppocr_model, write_orientation_set  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
+# Runners started by tests (every long CLI command runs as a job) go away
+# soon on their own; the fixtures below stop them at once.
+os.environ.setdefault("OWB_RUNNER_IDLE_S", "20")
+
+
+def stop_runners(root: Path) -> list[Path]:
+    """Stop every job runner serving a workspace below ``root``."""
+    from types import SimpleNamespace
+
+    from engine.jobs.client import stop_runner
+
+    stopped = []
+    for pid_file in root.rglob("jobs/runner.pid"):
+        home = pid_file.parent.parent
+        if stop_runner(SimpleNamespace(home=home), timeout=30):
+            stopped.append(home)
+    return stopped
+
+
+@pytest.fixture(autouse=True)
+def _no_runner_left_behind(tmp_path):
+    yield
+    stop_runners(tmp_path)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _no_runner_left_at_exit(tmp_path_factory):
+    yield
+    stop_runners(tmp_path_factory.getbasetemp())
 
 
 @pytest.fixture
@@ -120,15 +149,16 @@ def assert_cancel_leaves_nothing(ws, spec, reached, what: str, wait: float = 120
 
 
 def kill_then_retry(ws, calibrate_args: list[str], name: str, reached, what: str, wait: float = 120) -> dict:
-    """Start ``owb calibrate ... --name name`` in its own process, kill -9 it
-    once its job satisfies ``reached``; the job must read 'interrupted', no
-    model ``name`` may exist, and `owb jobs retry` must finish it. Returns
-    the retry's JSON."""
+    """Start ``owb calibrate ... --name name`` and kill -9 the process running
+    its job (the workspace's runner) once the job satisfies ``reached``; the
+    job must read 'interrupted', no model ``name`` may exist, and `owb jobs
+    retry` (which starts a new runner) must finish it. Returns the retry's JSON."""
     import signal
     import time
 
     from engine.records import Job, Model
 
+    before = {j.id for j in ws.all(Job)}
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     proc = subprocess.Popen([sys.executable, "-m", "owb_tui.cli", "--home", str(ws.home), "calibrate",
                              *calibrate_args, "--name", name, "--json"], env=env, stdout=subprocess.DEVNULL,
@@ -136,11 +166,11 @@ def kill_then_retry(ws, calibrate_args: list[str], name: str, reached, what: str
     deadline = time.monotonic() + wait
     job = None
     while time.monotonic() < deadline and job is None:
-        job = next((j for j in ws.all(Job) if j.pid == proc.pid and reached(j)), None)
+        job = next((j for j in ws.all(Job) if j.id not in before and j.pid and reached(j)), None)
         time.sleep(0.2)
     assert job is not None, f"the calibration never reached {what}"
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait(30)
+    os.kill(job.pid, signal.SIGKILL)
+    proc.wait(60)  # the client sees its job interrupted and ends
     listed = json.loads(run_owb("jobs", "--json", home=ws.home).stdout)
     assert next(j for j in listed if j["id"] == job.id)["state"] == "interrupted"
     assert ws.maybe(Model, name) is None, "no half-written model is listed"
@@ -148,4 +178,5 @@ def kill_then_retry(ws, calibrate_args: list[str], name: str, reached, what: str
     assert retry.returncode == 0, retry.stderr
     out = json.loads(retry.stdout)
     assert out["model"] == name and ws.get(Model, name).precision == "INT8"
+    assert [m.name for m in ws.all(Model)].count(name) == 1, "no duplicate"
     return out

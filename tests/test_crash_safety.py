@@ -85,22 +85,27 @@ def big_archive(tmp_path_factory) -> Path:
 
 
 def kill_mid_import(home: Path, archive: Path) -> list[str]:
-    """Start `owb dataset import` and SIGKILL it as soon as its scratch folder
+    """Start `owb dataset import` of an archive (a job of the workspace's
+    runner) and SIGKILL the process writing it as soon as its scratch folder
     exists; returns what it left in tmp/ (empty when it finished first)."""
+    import re
+
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     proc = subprocess.Popen([sys.executable, "-m", "owb_tui.cli", "--home", str(home), "dataset", "import",
                              str(archive), "--name", "big"], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     tmp = home / "tmp"
+    killed = False
     try:
-        while proc.poll() is None:
-            if tmp.is_dir() and any(e.name.startswith(f"dataset-{proc.pid}-") for e in os.scandir(tmp)):
-                os.kill(proc.pid, signal.SIGKILL)
-                break
+        while proc.poll() is None and not killed:
+            writers = [re.match(r"dataset-(\d+)-", e.name) for e in os.scandir(tmp)] if tmp.is_dir() else []
+            for found in filter(None, writers):
+                os.kill(int(found.group(1)), signal.SIGKILL)
+                killed = True
             time.sleep(0.002)
     finally:
-        proc.wait(30)
-    return sorted(os.listdir(tmp)) if proc.returncode == -signal.SIGKILL else []
+        proc.wait(60)  # the client sees its job interrupted and ends
+    return sorted(os.listdir(tmp)) if killed else []
 
 
 def test_sigkill_during_dataset_import_leaves_nothing_half_done(tmp_path, big_archive):

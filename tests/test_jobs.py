@@ -102,7 +102,7 @@ def test_a_planned_job_eta_covers_the_stages_still_to_come(ws, monkeypatch):
     """With a plan, the ETA is the whole job's: after the first of two
     stages planned 1 s and 3 s, three quarters remain. The clock is pinned,
     so nothing here depends on how fast the machine is."""
-    import engine.jobs as jobs
+    import engine.jobs.executor as jobs
 
     runner = JobRunner(ws)
     events = []

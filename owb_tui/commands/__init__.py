@@ -16,6 +16,7 @@ def command_modules() -> list[ModuleType]:
         datasets,
         demo,
         export,
+        jobs,
         models,
         perf,
         projects,
@@ -23,4 +24,4 @@ def command_modules() -> list[ModuleType]:
         targets,
     )
 
-    return [demo, models, datasets, projects, accuracy, calibrate, perf, reports, export, targets]
+    return [demo, models, datasets, projects, accuracy, calibrate, jobs, perf, reports, export, targets]

@@ -1,4 +1,5 @@
-"""`owb calibrate` (the Optimize INT8 page as a command) and `owb jobs`."""
+"""`owb calibrate`: the Optimize INT8 page as a command, run as a job of the
+workspace's runner (or, with --target, on a remote target)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,8 @@ import sys
 from typing import Any
 
 from .targets import add_target_flag, run_on_target
-from .common import (OwbArgumentParser, add_command, add_infer_precision, cli_table, emit, number, positive_int,
-                     styled, workspace)
+from .common import add_command, add_infer_precision, emit, number, positive_int, styled, workspace
+from .jobs import add_detach, run_job
 
 
 def _names(text: str) -> list[str]:
@@ -46,23 +47,12 @@ def register(sub: Any) -> None:
     p.add_argument("--fail-on-drop", type=number, metavar="PP", help="exit 3 when the measured accuracy drop exceeds PP points")
     add_target_flag(p)
 
-    group = sub.add_parser("jobs", help="list jobs; `owb jobs log ID` prints a job's log",
-                           parents=[_common()])
-    group.set_defaults(func=cmd_jobs)
-    jsub = group.add_subparsers(dest="jobs_command", metavar="ACTION", parser_class=OwbArgumentParser)
-    p = add_command(jsub, "log", "print a job's whole log", cmd_job_log)
-    p.add_argument("job", help="job id")
-    p = add_command(jsub, "retry", "run a failed, cancelled or interrupted calibration again", cmd_job_retry)
-    p.add_argument("job", help="job id")
-
-
-def _common() -> argparse.ArgumentParser:
-    from .common import common_options
-
-    return common_options()
+    add_detach(p)
 
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
+    from dataclasses import asdict
+
     from engine import limits
     from engine.calibration import Calibration, CalibrationSpec
 
@@ -76,6 +66,11 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     limits.seconds(args.bench_time, "--bench-time", zero_ok=True)
     if args.fail_on_drop is not None:
         limits.finite(args.fail_on_drop, "--fail-on-drop", low=0)
+    if not getattr(args, "target", None):  # here: a job of the workspace's runner (engine.jobs.kinds)
+        result = run_job(args, "calibrate", {**asdict(spec), "bench_time": args.bench_time,
+                                             "fail_on_drop": args.fail_on_drop,
+                                             "infer_precision": args.infer_precision, "rounds": args.rounds})
+        return result if isinstance(result, int) else _report(args, result, args.fail_on_drop)
     check = Calibration(ws, spec, ctx=None)  # refuse bad settings before a job exists
     spec.model, spec.dataset = check.parent.id, check.dataset.id
     spec.calibration_dataset = check.cal_dataset.id if args.calibration_dataset else None
@@ -84,31 +79,16 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
 
 def _calibrate(args: argparse.Namespace, ws: Any, spec: Any, bench_time: float, fail_on_drop: float | None,
                infer_precision: str = "auto", rounds: int = 3) -> int:
-    from engine.jobs import JobRunner
-    from engine.optimize import run_optimize
+    """A calibration on a remote target (--target)."""
+    from dataclasses import asdict
+
     from engine.records import Model
 
     parent = ws.get(Model, spec.model)
-    if getattr(args, "target", None):
-        from dataclasses import asdict
-
-        params = {"kind": "calibrate", "model": spec.model, "dataset": spec.dataset, "calibration": asdict(spec),
-                  "bench_time": bench_time, "fail_on_drop": fail_on_drop, "infer_precision": infer_precision,
-                  "rounds": rounds}
-        return _report(args, run_on_target(args, ws, params, f"calibrate {parent.name}"), fail_on_drop)
-    runner = JobRunner(ws)
-    job = run_foreground(args, runner, "calibrate",
-                         lambda ctx: run_optimize(ctx, spec, bench_time=bench_time, infer_precision=infer_precision,
-                                                  rounds=rounds),
-                         params={**spec.__dict__, "bench_time": bench_time, "fail_on_drop": fail_on_drop,
-                                 "infer_precision": infer_precision, "rounds": rounds},
-                         name=f"calibrate {parent.name}")
-    if job.state != "done":
-        from engine.terminal_text import printable
-
-        print(f"error: calibration {job.state}: {printable(job.error)} (log: owb jobs log {job.id})", file=sys.stderr)
-        return job.exit_code or 1
-    return _report(args, {"job": job.id, **job.result}, fail_on_drop)
+    params = {"kind": "calibrate", "model": spec.model, "dataset": spec.dataset, "calibration": asdict(spec),
+              "bench_time": bench_time, "fail_on_drop": fail_on_drop, "infer_precision": infer_precision,
+              "rounds": rounds}
+    return _report(args, run_on_target(args, ws, params, f"calibrate {parent.name}"), fail_on_drop)
 
 
 def _report(args: argparse.Namespace, result: dict, fail_on_drop: float | None) -> int:
@@ -120,37 +100,19 @@ def _report(args: argparse.Namespace, result: dict, fail_on_drop: float | None) 
     return 0
 
 
-def cmd_job_retry(args: argparse.Namespace) -> int:
-    """Run a failed, cancelled or interrupted calibration again with its settings."""
-    import dataclasses
-
-    from engine.calibration import Calibration, CalibrationSpec
-    from engine.errors import BadInput
-    from engine.jobs import mark_interrupted
-    from engine.records import Job
-
-    ws = workspace(args)
-    mark_interrupted(ws)
-    job = ws.get(Job, args.job)
-    if job.kind != "calibrate" and not job.params.get("target"):
-        raise BadInput(f"job {job.id} is a {job.kind} job; only calibrations and jobs on targets can be retried")
-    if job.state not in ("failed", "cancelled", "interrupted"):
-        raise BadInput(f"job {job.id} is {job.state}; only failed, cancelled or interrupted jobs can be retried")
-    if job.params.get("target"):  # the same remote job again; its assets are cached there already
-        args.target = job.params["target"]
-        result = run_on_target(args, ws, job.params, job.name.rsplit(" on ", 1)[0])
-        if job.kind == "calibrate":
-            return _report(args, result, job.params.get("fail_on_drop"))
-        return emit(args, result, lambda c: c.print(f"{job.kind} on target {result['target']}: done, job {result['job']}"))
-    fields = {f.name for f in dataclasses.fields(CalibrationSpec)}
-    spec = CalibrationSpec(**{k: v for k, v in job.params.items() if k in fields})
-    Calibration(ws, spec, ctx=None)
-    return _calibrate(args, ws, spec, float(job.params.get("bench_time", 10.0)), job.params.get("fail_on_drop"),
-                      job.params.get("infer_precision", "auto"), int(job.params.get("rounds", 3)))
+def retry_on_target(args: argparse.Namespace, ws: Any, job: Any) -> int:
+    """The same remote job again; its assets are cached there already."""
+    args.target = job.params["target"]
+    result = run_on_target(args, ws, job.params, job.name.rsplit(" on ", 1)[0])
+    if job.kind == "calibrate":
+        return _report(args, result, job.params.get("fail_on_drop"))
+    return emit(args, result, lambda c: c.print(f"{job.kind} on target {result['target']}: done, job {result['job']}"))
 
 
 def run_foreground(args: argparse.Namespace, runner: Any, kind: str, fn: Any, **kw: Any) -> Any:
-    """Run a job while showing its progress; Ctrl+C cancels it cleanly."""
+    """Run a job in this process while showing its progress; Ctrl+C cancels
+    it. Only remote-target jobs run so (engine.targets); every local one is a
+    job of the workspace's runner (owb_tui.commands.jobs)."""
     bar = None
     if not args.json and sys.stderr.isatty():
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
@@ -225,40 +187,3 @@ def render_search(c: Any, s: dict) -> None:
             for r in rows:
                 t.add_row(*(styled(x) for x in r))
             c.print(t)
-
-
-def cmd_jobs(args: argparse.Namespace) -> int:
-
-    from engine.jobs import mark_interrupted
-    from engine.records import Job
-
-    ws = workspace(args)
-    mark_interrupted(ws)
-    jobs = sorted(ws.all(Job), key=lambda j: j.created)
-    data = [{k: v for k, v in j.to_dict().items() if k != "result"} | {"result": j.result} for j in jobs]
-
-    def render(c: Any) -> None:
-        t = cli_table("id", "job", "state", "stage", "progress", "error", key=1)
-        for j in jobs:
-            prog = f"{j.step}/{j.total}" if j.total else ""
-            t.add_row(j.id, j.name, j.state, j.stage, prog, j.error)
-        c.print(t if jobs else "no jobs yet")
-
-    return emit(args, data, render)
-
-
-def cmd_job_log(args: argparse.Namespace) -> int:
-    from engine.jobs import read_log
-    from engine.records import Job
-
-    ws = workspace(args)
-    job = ws.get(Job, args.job)
-    text = read_log(ws, job)
-    if args.json:
-        return emit(args, {"id": job.id, "state": job.state, "error": job.error, "log": text}, lambda c: None)
-    from engine.terminal_text import printable
-
-    # a log quotes names and NNCF's messages: each line printed literally
-    lines = [printable(line) + "\n" for line in text.splitlines()] if text else [f"job {job.id} has no log\n"]
-    sys.stdout.write("".join(lines))
-    return 0

@@ -6,6 +6,7 @@ import argparse
 from typing import Any
 
 from .common import OwbArgumentParser, add_command, cli_table, emit, styled, workspace
+from .jobs import add_detach, run_job
 
 FORMATS = ("auto", "imagenet", "imagefolder", "voc-detection", "voc-segmentation", "coco", "unannotated")
 
@@ -19,6 +20,7 @@ def register(sub: Any) -> None:
     p.add_argument("--format", default="auto", choices=FORMATS)
     p.add_argument("--model", metavar="MODEL",
                    help="the model the dataset is for: its task settles a folder that fits two formats")
+    add_detach(p)
     add_command(gsub, "list", "list datasets", cmd_list)
     p = add_command(gsub, "show", "show a dataset's validation summary", cmd_show)
     p.add_argument("dataset", help="dataset name or id")
@@ -43,14 +45,30 @@ def dataset_json(ws: Any, d: Any) -> dict:
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from engine.dataset_store import import_dataset
+    """A folder is read here; an archive, which can take long to unpack, is a
+    job of the runner (--detach then works as for any job)."""
+    from pathlib import Path
 
-    from engine.records import Model
+    from engine.dataset_store import import_dataset
+    from engine.datasets.archive import archive_kind
+    from engine.records import Dataset, Model
 
     ws = workspace(args)
     task = ws.get(Model, args.model).config.task if args.model else None
-    d = import_dataset(ws, args.path, name=args.name, fmt=args.format, task=task)
+    src = Path(args.path).expanduser()
+    if src.is_file() and archive_kind(src) is not None:
+        done = run_job(args, "dataset-import", {"path": args.path, "name": args.name, "format": args.format,
+                                                "task": task})
+        if isinstance(done, int):
+            return done
+        d = ws.get(Dataset, done["dataset"])
+    else:
+        d = import_dataset(ws, args.path, name=args.name, fmt=args.format, task=task)
     return emit(args, dataset_json(ws, d), lambda c: render_dataset(c, d, f"imported dataset {d.name}"))
+
+
+def render_import_job(c: Any, r: dict) -> None:
+    c.print(f"imported dataset {r['name']} ({r['images']} images); `owb dataset show {r['name']}`")
 
 
 def cmd_list(args: argparse.Namespace) -> int:

@@ -7,7 +7,8 @@ import argparse
 import sys
 from typing import Any
 
-from .common import add_command, emit, human_size, say, styled, workspace
+from .common import add_command, emit, human_size, styled, workspace
+from .jobs import add_detach, run_job
 
 
 def register(sub: Any) -> None:
@@ -15,6 +16,7 @@ def register(sub: Any) -> None:
     p.add_argument("model", help="model name or id")
     p.add_argument("--out", required=True, metavar="PKG.tar.gz", help="package file to write")
     p.add_argument("--force", action="store_true", help="overwrite --out if it exists")
+    add_detach(p)
 
 
 def register_project(gsub: Any) -> None:
@@ -29,31 +31,32 @@ def register_project(gsub: Any) -> None:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from engine.deploy import export_package
     from engine.output import output_path
     from engine.records import Model
 
     ws = workspace(args)
     output_path(args.out, args.force, home=ws.home)  # a bad --out fails before any work
     model = ws.get(Model, args.model)
-    say(args, f"packaging {model.name}…")
-    r = export_package(ws, model, args.out, force=args.force)
+    r = run_job(args, "export", {"model": model.id, "out": args.out, "force": args.force},
+                say=f"packaging {model.name}…")
+    if isinstance(r, int):
+        return r
     speed = r.get("speed_vs_parent")
     if speed and speed["slower"]:
         from engine.child_speed import sentence
 
         print(f"warning: {sentence(model, speed)}", file=sys.stderr, flush=True)
+    return emit(args, r, lambda c: render_export(c, r))
 
-    def render(c: Any) -> None:
-        c.print(styled(("deployment package", "bold"), f" {r['package']} ({human_size(r['bytes'])}): "
-                f"{r['folder']}/{{{', '.join(r['files'])}}}"))
-        b = r["benchmark"]
-        c.print(f"infer.py decodes {r['decoder']}; benchmark.sh: {b['source']}")
-        missing = [k for k, v in r["measured"].items() if not v]
-        if missing:
-            c.print(styled((f"README says 'not measured' for: {', '.join(missing)}", "dim")))
 
-    return emit(args, r, render)
+def render_export(c: Any, r: dict) -> None:
+    c.print(styled(("deployment package", "bold"), f" {r['package']} ({human_size(r['bytes'])}): "
+            f"{r['folder']}/{{{', '.join(r['files'])}}}"))
+    b = r["benchmark"]
+    c.print(f"infer.py decodes {r['decoder']}; benchmark.sh: {b['source']}")
+    missing = [k for k, v in r["measured"].items() if not v]
+    if missing:
+        c.print(styled((f"README says 'not measured' for: {', '.join(missing)}", "dim")))
 
 
 def cmd_project_export(args: argparse.Namespace) -> int:

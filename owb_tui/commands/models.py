@@ -28,6 +28,9 @@ def register(sub: Any) -> None:
     _config_flags(p)
 
     add_command(gsub, "list", "list models", cmd_list)
+    p = add_command(gsub, "remove", "remove a model with its results, reports and files", cmd_remove)
+    p.add_argument("model", help="model name or id")
+    p.add_argument("--recursive", action="store_true", help="also remove its optimized children")
     p = add_command(gsub, "show", "show a model's facts and input configuration", cmd_show)
     p.add_argument("model", help="model name or id")
 
@@ -66,6 +69,8 @@ def _config(args: argparse.Namespace) -> dict:
 
 
 def model_json(ws: Any, m: Any) -> dict:
+    from engine.optimize import unfinished_stages
+
     return {
         "name": m.name,
         "id": m.id,
@@ -82,6 +87,7 @@ def model_json(ws: Any, m: Any) -> dict:
         "source": m.source,
         "source_format": m.source_format,
         "provenance": m.provenance,
+        "incomplete": unfinished_stages(m),
     }
 
 
@@ -107,18 +113,57 @@ def cmd_list(args: argparse.Namespace) -> int:
 
     from engine.records import Model
 
+    from engine.jobs import client
+
     ws = workspace(args)
     ms = ws.all(Model)
     names = {m.id: m.name for m in ms}
+    running = {j.id for j in client.active(ws)}
 
     def render(c: Any) -> None:
-        t = cli_table("name", "id", "task", "precision", "input", "size", "parent")
+        t = cli_table("name", "id", "task", "precision", "input", "size", "parent", "")
         for m in ms:
             shape = m.inputs[0]["shape"] if m.inputs else []
-            t.add_row(m.name, m.id, m.config.task, m.precision, "×".join(map(str, shape)), human_size(m.size_bytes), names.get(m.parent or "", ""))
+            t.add_row(m.name, m.id, m.config.task, m.precision, "×".join(map(str, shape)), human_size(m.size_bytes),
+                      names.get(m.parent or "", ""), status(m, running))
         c.print(t if ms else "no models yet: `owb model import PATH` or `owb demo`")
+        for m in ms:
+            note = incomplete_note(m, running)
+            if note and m.provenance.get("job") not in running:
+                c.print(f"{m.name}: {note}", style="yellow", markup=False)
 
     return emit(args, [model_json(ws, m) for m in ms], render)
+
+
+def status(m: Any, running: set[str]) -> str:
+    from engine.optimize import unfinished_stages
+
+    if not unfinished_stages(m):
+        return ""
+    return "measuring" if m.provenance.get("job") in running else "incomplete"
+
+
+def incomplete_note(m: Any, running: set[str] = frozenset()) -> str:
+    """Why a model left by an interrupted job is not finished, and what to do."""
+    from engine.optimize import unfinished_stages
+
+    missing = unfinished_stages(m)
+    if not missing:
+        return ""
+    job = m.provenance.get("job", "")
+    if job in running:
+        return f"job {job} is measuring its {' and '.join(missing)}"
+    return f"incomplete: no {' or '.join(missing)}; `owb jobs retry {job}` or `owb model remove {m.name}`"
+
+
+def cmd_remove(args: argparse.Namespace) -> int:
+    from engine.projects import remove_model
+    from engine.records import Model
+
+    ws = workspace(args)
+    gone = remove_model(ws, ws.get(Model, args.model), recursive=args.recursive)
+    data = {"removed": [{"name": m.name, "id": m.id} for m in gone]}
+    return emit(args, data, lambda c: c.print("removed " + ", ".join(m.name for m in gone), markup=False))
 
 
 def cmd_show(args: argparse.Namespace) -> int:
@@ -147,3 +192,6 @@ def _render_model(c: Any, ws: Any, m: Any, title: str) -> None:
             f"{labels}"
             + (f", decoder {cfg.decoder}" if cfg.task == "detection" else ""))
     c.print(f"IR: {ws.path(m.path)}")
+    note = incomplete_note(m)
+    if note:
+        c.print(note, style="yellow", markup=False)

@@ -6,7 +6,8 @@ import argparse
 from typing import Any
 
 from .targets import add_target_flag, run_on_target
-from .common import add_command, cli_table, emit, number, parse_ints, positive_int, progress_bar, say, styled, workspace
+from .common import add_command, cli_table, emit, number, parse_ints, positive_int, styled, workspace
+from .jobs import add_detach, run_job
 
 
 def register(sub: Any) -> None:
@@ -30,6 +31,7 @@ def register(sub: Any) -> None:
     p.add_argument("--batch", type=int, metavar="B", help="batch size (default: the model's configured shape)")
     add_precision(p)
     add_target_flag(p)
+    add_detach(p)
 
     p = add_command(sub, "explore", "sweep batch × streams and find the best throughput under a latency limit", cmd_explore)
     p.add_argument("model", help="model name or id")
@@ -42,6 +44,7 @@ def register(sub: Any) -> None:
     p.add_argument("--dataset", help="feed this dataset's images instead of random data")
     add_precision(p)
     add_target_flag(p)
+    add_detach(p)
 
     p = add_command(sub, "layers", "per-layer runtime precision, kernel and time", cmd_layers)
     p.add_argument("model", help="model name or id")
@@ -53,13 +56,13 @@ def register(sub: Any) -> None:
                         "sum is set beside the latest benchmark with the same hint and precision")
     add_precision(p)
     add_target_flag(p)
+    add_detach(p)
 
     add_command(sub, "cpu", "what this CPU offers OpenVINO (ISA, VNNI, AMX, default precision)", cmd_cpu)
 
 
 def cmd_benchmark(args: argparse.Namespace) -> int:
     from engine.benchmark import BenchmarkSettings
-    from engine.measure.protocol import figure_document, measure_figure
     from engine.records import Dataset, Model
 
     settings = BenchmarkSettings(time_s=args.time, hint=args.hint, streams=args.streams,
@@ -75,12 +78,12 @@ def cmd_benchmark(args: argparse.Namespace) -> int:
                   "settings": asdict(settings), "runs": args.runs}
         r = run_on_target(args, ws, params, f"benchmark {model.name}")
         return emit(args, r, lambda c: render_benchmark(c, r))
-    say(args, f"benchmarking {model.name}: {args.runs} run(s) in {settings.time_s:g} s ({settings.hint} hint)…")
-    with progress_bar(args, f"benchmark {model.name}") as bar:
-        fig = measure_figure(ws, model, settings, runs=args.runs, total_time_s=settings.time_s, dataset=dataset,
-                             progress=bar)
-    r = figure_document(ws, fig)
-    return emit(args, r, lambda c: render_benchmark(c, r))
+    from dataclasses import asdict
+
+    r = run_job(args, "benchmark", {"model": model.id, "dataset": dataset.id if dataset else None,
+                                    "settings": asdict(settings), "runs": args.runs},
+                say=f"benchmarking {model.name}: {args.runs} run(s) in {settings.time_s:g} s ({settings.hint} hint)…")
+    return r if isinstance(r, int) else emit(args, r, lambda c: render_benchmark(c, r))
 
 
 def render_benchmark(c: Any, r: dict) -> None:
@@ -110,7 +113,7 @@ def render_benchmark(c: Any, r: dict) -> None:
 
 
 def cmd_explore(args: argparse.Namespace) -> int:
-    from engine.explore import run_explore, validate_grid
+    from engine.explore import validate_grid
     from engine.records import Dataset, Model
 
     validate_grid(args.batches, args.streams, args.time, args.latency_limit)
@@ -124,12 +127,11 @@ def cmd_explore(args: argparse.Namespace) -> int:
                               "latency_limit_ms": args.latency_limit, "infer_precision": args.infer_precision}}
         r = run_on_target(args, ws, params, f"explore {model.name}")
         return emit(args, r, lambda c: render_explore(c, r))
-    say(args, f"exploring {model.name}: {cells} cells × {args.time:g} s…")
-    with progress_bar(args, f"explore {model.name}") as bar:
-        _, r = run_explore(ws, model, args.batches, args.streams, time_s=args.time,
-                           latency_limit_ms=args.latency_limit, dataset=dataset, infer_precision=args.infer_precision,
-                           progress=bar, runs=args.runs)
-    return emit(args, r, lambda c: render_explore(c, r))
+    r = run_job(args, "explore", {"model": model.id, "batches": args.batches, "streams": args.streams,
+                                  "time_s": args.time, "latency_limit_ms": args.latency_limit, "runs": args.runs,
+                                  "dataset": dataset.id if dataset else None, "infer_precision": args.infer_precision},
+                say=f"exploring {model.name}: {cells} cells × {args.time:g} s…")
+    return r if isinstance(r, int) else emit(args, r, lambda c: render_explore(c, r))
 
 
 def render_explore(c: Any, r: dict) -> None:
@@ -169,7 +171,7 @@ def cmd_layers(args: argparse.Namespace) -> int:
     from engine import limits
     from engine.errors import BadInput
     from engine.measure.benchmark import BenchmarkSettings
-    from engine.measure.layers import against_benchmark, layers_for_model
+    from engine.measure.layers import against_benchmark
     from engine.measure.protocol import latest_figure
     from engine.records import Model
 
@@ -185,16 +187,18 @@ def cmd_layers(args: argparse.Namespace) -> int:
 
         params = {"kind": "layers", "model": model.id, "layers": {"runs": args.runs, "settings": asdict(settings)}}
         table = run_on_target(args, ws, params, f"layers of {model.name}")
-    else:
-        say(args, f"profiling {model.name} over {args.runs} inferences ({args.hint} hint)…")
-        table = layers_for_model(ws, model, runs=args.runs, settings=settings)
+    else:  # a job of the workspace's runner, which sets the sum beside the latest benchmark too
+        table = run_job(args, "layers", {"model": model.id, "runs": args.runs, "batch": args.batch,
+                                         "hint": args.hint, "infer_precision": args.infer_precision},
+                        say=f"profiling {model.name} over {args.runs} inferences ({args.hint} hint)…")
+        return table if isinstance(table, int) else emit(args, table, lambda c: render_layers(c, table, args.top))
     fig = latest_figure(ws, model, args.hint, precision=table["inference_precision"],
                         target=table.get("target")) if args.batch is None else None
     against_benchmark(table, fig["latency_ms"]["median"] if fig else None)
     return emit(args, table, lambda c: render_layers(c, table, args.top))
 
 
-def render_layers(c: Any, table: dict, top: int | None) -> None:
+def render_layers(c: Any, table: dict, top: int | None = None) -> None:
 
     from engine.device import float_precision_note
     from engine.layers import slowest

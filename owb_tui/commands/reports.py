@@ -6,8 +6,9 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from .common import (add_command, add_infer_precision, cli_table, emit, human_size, number, positive_int, progress_bar,
-                     say, styled, workspace)
+from .common import (add_command, add_infer_precision, cli_table, emit, human_size, number, positive_int, styled,
+                     workspace)
+from .jobs import add_detach, run_job
 
 SHOWN_ROWS = 40
 
@@ -37,6 +38,7 @@ def register(sub: Any) -> None:
     p.add_argument("--iou-threshold", type=number, metavar="T",
                    help="segmentation: flag results below T (default 0.5 accuracy, 0.9 predictions)")
     p.add_argument("--refresh", action="store_true", help="rebuild even if a matching report is stored")
+    add_detach(p)
 
     p = add_command(sub, "compare", "compare two models: speed, size, accuracy, precision, layers, verdict",
                     cmd_compare)
@@ -58,6 +60,7 @@ def register(sub: Any) -> None:
     p.add_argument("--runs", type=positive_int, default=20, metavar="N",
                    help="profiled inferences; a layer's time is its median (default 20)")
     p.add_argument("--top", type=positive_int, default=15, metavar="N", help="kernel rows printed as text")
+    add_detach(p)
     p.add_argument("--target", metavar="NAME", help="measure both sides on this remote target")
     p.add_argument("--vs-target", metavar="NAME",
                    help="measure B on this target (A stays on --target, else here); without B, B is A")
@@ -94,7 +97,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 def report_build(args: argparse.Namespace) -> int:
     from engine.errors import BadInput
     from engine.records import Model
-    from engine.reports import ReportSpec, columns, create_report, resolve_column
+    from engine.reports import ReportSpec, columns, resolve_column
 
     if not args.dataset:
         raise BadInput("--dataset is required to build a report")
@@ -110,9 +113,19 @@ def report_build(args: argparse.Namespace) -> int:
     titles = columns(kind, model.config.task, args.mode)
     if args.sort:
         resolve_column(titles, args.sort)
-    with progress_bar(args, f"{kind} report") as progress:
-        report = create_report(ws, spec, reuse=not args.refresh, progress=progress)
-    return _show(args, ws, report)
+    from dataclasses import asdict
+
+    from engine.records import Report
+
+    done = run_job(args, "report", {**asdict(spec), "reuse": not args.refresh})
+    if isinstance(done, int):
+        return done
+    return _show(args, ws, ws.get(Report, done["report"]))
+
+
+def render_report_job(c: Any, r: dict) -> None:
+    """What `owb jobs follow` prints for a report job: where to read it."""
+    c.print(f"report ready: {r['name']} (id {r['report']}); `owb report show {r['report']}` prints its rows")
 
 
 def report_show(args: argparse.Namespace) -> int:
@@ -244,7 +257,7 @@ def report_list(args: argparse.Namespace) -> int:
 # ------------------------------------------------------------------ compare
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from engine.compare import compare, default_pair, validate
+    from engine.compare import default_pair, validate
     from engine.errors import BadInput
     from engine.records import Dataset, Model, Target
 
@@ -267,15 +280,17 @@ def cmd_compare(args: argparse.Namespace) -> int:
     validate(a, b, args.time, args.runs, args.rounds, same_place=place_a == place_b)
     how = "stored runs with identical settings" if args.from_history else \
         f"{args.rounds} interleaved rounds, {args.time:g} s per model"
-    say(args, f"comparing {a.name} ({place_a}) and {b.name} ({place_b}) ({how}; layers over {args.runs} inferences)…")
-    with progress_bar(args, f"compare {a.name} {b.name}") as bar:
-        result = compare(ws, a, b, dataset=dataset, bench_time=args.time, layer_runs=args.runs, progress=bar,
-                         infer_precision=args.infer_precision, hint=args.hint, rounds=args.rounds,
-                         from_history=args.from_history, target=target, target_b=target_b)
-    return emit(args, result, lambda c: render_compare(c, result, args.top))
+    params = {"a": a.id, "b": b.id, "dataset": dataset.id if dataset else None, "bench_time": args.time,
+              "layer_runs": args.runs, "infer_precision": args.infer_precision, "hint": args.hint,
+              "rounds": args.rounds, "from_history": args.from_history,
+              "target": target.id if target else None, "target_b": target_b.id if target_b else None}
+    result = run_job(args, "compare", params,
+                     say=f"comparing {a.name} ({place_a}) and {b.name} ({place_b}) ({how}; layers over "
+                         f"{args.runs} inferences)…")
+    return result if isinstance(result, int) else emit(args, result, lambda c: render_compare(c, result, args.top))
 
 
-def render_compare(c: Any, r: dict, top: int) -> None:
+def render_compare(c: Any, r: dict, top: int = 15) -> None:
     from engine.measure.protocol import ratio_text, spread_text
     from engine.metrics import accuracy_change
 

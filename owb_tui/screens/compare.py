@@ -144,10 +144,9 @@ class CompareScreen(Screen):
 
     @reports_errors
     def action_rerun(self) -> None:
-        ws = self.app.ws
         precision = self.query_one("#cmp-infer", Select).value
-        job = self.app.start_compare(ws.get(Model, self.a_id), ws.get(Model, self.b_id),
-                                     infer_precision=precision if isinstance(precision, str) else "auto")
+        job = self.app.start_job("compare", {"a": self.a_id, "b": self.b_id,
+                                             "infer_precision": precision if isinstance(precision, str) else "auto"})
         if job is not None:
             self.job_id = job.id
             self.clear("measuring: both models interleaved, then both models' layers (progress below)…")

@@ -4,6 +4,7 @@ on bad settings the App shows the error and the dialog stays open."""
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
 from textual import on
@@ -46,6 +47,41 @@ class ConfirmScreen(ModalScreen[bool]):
     @on(Button.Pressed)
     def _pressed(self, event: Button.Pressed) -> None:
         self.dismiss(event.button.id == "yes")
+
+
+class QuitScreen(ModalScreen[str]):
+    """Quit while jobs run: they can go on without this UI (they run in the
+    workspace's runner), be cancelled, or the user stays."""
+
+    BINDINGS = [
+        Binding("l", "choose('leave')", "leave running", id="quit-leave"),
+        Binding("c", "choose('cancel')", "cancel them", id="quit-cancel"),
+        Binding("s,escape", "choose('stay')", "stay", id="quit-stay"),
+    ]
+
+    def __init__(self, running: list[Any]) -> None:
+        super().__init__(classes="dialog-screen")
+        self.running = running
+
+    def compose(self) -> ComposeResult:
+        names = ", ".join(j.name for j in self.running[:3]) + (" …" if len(self.running) > 3 else "")
+        with Vertical(classes="dialog"):
+            yield Static(f"{len(self.running)} job(s) running: {names}.\nThey run in the background and "
+                         "survive quitting; `owb jobs` and a new owb show them.", markup=False)
+            with Horizontal(classes="buttons"):
+                yield Button("Quit, leave running (l)", id="leave", variant="primary")
+                yield Button("Cancel them, quit (c)", id="cancel", variant="error")
+                yield Button("Stay (s)", id="stay")
+
+    def on_mount(self) -> None:
+        self.query_one("#leave", Button).focus()
+
+    def action_choose(self, choice: str) -> None:
+        self.dismiss(choice)
+
+    @on(Button.Pressed)
+    def _pressed(self, event: Button.Pressed) -> None:
+        self.dismiss(event.button.id or "stay")
 
 
 class RunDialog(ModalScreen[Any]):
@@ -130,7 +166,8 @@ class BenchmarkDialog(RunDialog):
             return None
         settings = BenchmarkSettings(time_s=seconds, hint=str(self.query_one("#hint", Select).value),
                                      infer_precision=chosen_precision(self, "infer-precision"))
-        return self.app.start_benchmark(self.model, dataset, settings, target=chosen_target(self))
+        return self.app.start_job("benchmark", {"model": self.model.id, "dataset": dataset.id if dataset else None,
+                                                "settings": asdict(settings), "target": chosen_target(self)})
 
 
 class AccuracyDialog(RunDialog):
@@ -157,5 +194,6 @@ class AccuracyDialog(RunDialog):
             self.app.notify("choose an annotated dataset; import one with d on the projects screen",
                             severity="error")
             return None
-        return self.app.start_accuracy(self.model, dataset, precision=chosen_precision(self, "infer-precision"),
-                                       target=chosen_target(self))
+        return self.app.start_job("accuracy", {"model": self.model.id, "dataset": dataset.id,
+                                               "infer_precision": chosen_precision(self, "infer-precision"),
+                                               "target": chosen_target(self)})

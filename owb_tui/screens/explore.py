@@ -122,8 +122,9 @@ class ExplorePane(VerticalScroll):
         except BadInput as exc:
             self.app.notify(error_text(exc), severity="error")
             return
-        job = self.app.start_explore(self.model, batches, streams, time_s, limit,
-                                     infer_precision=chosen_precision(self, "ex-infer"))
+        job = self.app.start_job("explore", {"model": self.model.id, "batches": batches, "streams": streams,
+                                             "time_s": time_s, "latency_limit_ms": limit,
+                                             "infer_precision": chosen_precision(self, "ex-infer")})
         if job is not None:
             cells = len(set(batches)) * len(set(streams))
             self.app.notify(f"{job.name} started: {cells} cells x {time_s:g} s; the grid fills in when it ends")

@@ -1,8 +1,8 @@
 """Export (a project page tab): write the model's deployment package.
 
-The export runs in a thread worker owned by the App, so leaving the page
-does not stop it; failures reach the App's worker handler (an error
-notification) and success is announced with the package's path."""
+The export is a job of the workspace's runner (as `owb export` is), so
+leaving the page, or owb, does not stop it; the App announces its end with
+the package's path, or its failure."""
 
 from __future__ import annotations
 
@@ -15,7 +15,8 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Button, Checkbox, Input, Label, Static
 
-from engine.records import Model
+from engine.jobs import FINAL
+from engine.records import Job, Model
 
 from ..app import reports_errors
 from ..widgets.path_input import path_field
@@ -41,6 +42,7 @@ class ExportPane(VerticalScroll):
     def __init__(self, model: Model) -> None:
         super().__init__(id="export-pane")
         self.model = model
+        self.job_id: str | None = None
 
     def compose(self) -> ComposeResult:
         with Horizontal(classes="form-row"):
@@ -68,28 +70,31 @@ class ExportPane(VerticalScroll):
     @on(Input.Submitted, "#export-path")
     @reports_errors
     def export(self) -> None:
-        from engine.deploy import export_package
-        from engine.output import output_path
-
-        app, ws, model = self.app, self.app.ws, self.model
         force = self.query_one("#export-force", Checkbox).value
-        out = output_path(self.query_one("#export-path", Input).value.strip(), force, home=ws.home)  # bad paths fail here, at once
-        note = self.query_one("#export-note", Static)
-        note.update(literal(f"exporting {model.name} to {out} …"))
+        out = self.query_one("#export-path", Input).value.strip()
+        job = self.app.start_job("export", {"model": self.model.id, "out": out, "force": force})
+        if job is not None:
+            self.job_id = job.id
+            self.query_one("#export-note", Static).update(
+                literal(f"exporting {self.model.name} to {job.params['out']} …") + Text(f"\n{NOTE}"))
 
-        def work() -> dict:
-            result = export_package(ws, model, out, force=force)
-            app.call_from_thread(self._done, result)
-            return result
+    def on_mount(self) -> None:
+        self.app.job_signal.subscribe(self, self._job_changed)
 
-        # Started on the App: a worker dies with the node that owns it.
-        app.run_worker(work, thread=True, group="export", exit_on_error=False)
-
-    def _done(self, result: dict[str, Any]) -> None:
+    def _job_changed(self, event: Any) -> None:
+        if event is None or event.job != self.job_id or event.state not in FINAL:
+            return
+        job = self.app.ws.maybe(Job, event.job)
+        if job is None or job.state not in FINAL:
+            return
+        self.job_id = None
+        if job.state != "done":
+            self.query_one("#export-note", Static).update(literal(f"export {job.state}: {job.error}")
+                                                          + Text(f"\n{NOTE}"))
+            return
+        result = job.result
         speed = result.get("speed_vs_parent")
-        slower = f"; its README leads with: slower than {speed['parent']} ({speed['ratio']:.2f}x)" \
-            if speed and speed["slower"] else ""
-        self.app.notify(f"deployment package written to {result['package']}{slower}", title="export done",
-                        timeout=10, severity="warning" if slower else "information")
-        if self.is_attached:
-            self.query_one("#export-note", Static).update(literal(f"written: {result['package']}") + Text(f"\n{NOTE}"))
+        if speed and speed["slower"]:  # the App's notice says where it went; this one, that it is slower
+            self.app.notify(f"its README leads with: slower than {speed['parent']} ({speed['ratio']:.2f}x)",
+                            title="export done", timeout=10, severity="warning")
+        self.query_one("#export-note", Static).update(literal(f"written: {result['package']}") + Text(f"\n{NOTE}"))

@@ -130,8 +130,21 @@ class ImportDatasetScreen(ImportForm):
 
         def work() -> Dataset:
             from engine.dataset_store import import_dataset
+            from engine.datasets.archive import archive_kind
 
-            return import_dataset(ws, path, name=name, fmt=fmt, task=task)
+            src = Path(path).expanduser()
+            if not (src.is_file() and archive_kind(src) is not None):
+                return import_dataset(ws, path, name=name, fmt=fmt, task=task)
+            # An archive can take long to unpack: a job of the runner, as with
+            # `owb dataset import`, so it goes on if this owb quits.
+            from engine.errors import BadInput
+            from engine.jobs import client
+
+            job = client.submit(ws, "dataset-import", {"path": path, "name": name, "format": fmt, "task": task})
+            done = client.wait(ws, job.id)
+            if done.state != "done":
+                raise BadInput(done.error or f"the import was {done.state}")
+            return ws.get(Dataset, done.result["dataset"])
 
         self._run_import(work, f"importing {path} … (copying and validating every image)")
 

@@ -1,4 +1,5 @@
-"""Jobs: every job with its progress; x cancels, enter shows the whole log."""
+"""Jobs: every job of the workspace, whoever started it (this owb, another
+one, the CLI), with its progress; x cancels, r retries, enter shows the log."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Header, Input, Static, TextArea
 
 from engine.jobs import ACTIVE, read_log
+from engine.jobs.client import RETRYABLE
 from engine.metrics import accuracy_change
 from engine.records import Job
 from engine.terminal_text import printable
@@ -58,6 +60,10 @@ def done_summary(job: Job) -> str:
         return f"{job.name}: {r['verdict']}"
     if job.kind == "explore" and "sweet_spot_note" in r:
         return f"{job.name}: {r['sweet_spot_note']}"
+    if job.kind == "export" and "package" in r:
+        return f"deployment package written to {r['package']}"
+    if job.kind == "dataset-import" and "name" in r:
+        return f"imported dataset {r['name']} ({r['images']} images)"
     return f"{job.name} done"
 
 
@@ -67,6 +73,8 @@ class JobsScreen(FilterKeys, Screen):
     BINDINGS = [
         Binding("enter", "log", "log", tooltip="Show the selected job's whole log", id="job-log"),
         Binding("x", "cancel_job", "cancel job", tooltip="Cancel the selected job", id="job-cancel"),
+        Binding("r", "retry_job", "retry", tooltip="Run the selected failed, cancelled or interrupted job again "
+                "(a calibration resumes where it stopped)", id="job-retry"),
         filter_binding("Filter the jobs", "jobs-filter"),
     ]
 
@@ -106,9 +114,8 @@ class JobsScreen(FilterKeys, Screen):
             self.refresh_jobs()
 
     def jobs(self) -> list[Job]:
-        """Newest first; live records of this process's jobs, the DB's for the rest."""
-        live = {j.id: j for j in self.app.runner.running()}
-        return sorted((live.get(j.id, j) for j in self.app.ws.all(Job)), key=lambda j: -j.created)
+        """Newest first."""
+        return sorted(self.app.ws.all(Job), key=lambda j: -j.created)
 
     @reports_errors
     def refresh_jobs(self) -> None:
@@ -156,7 +163,8 @@ class JobsScreen(FilterKeys, Screen):
         text.append(f"  stage: {job.stage or '-'}\nstarted {stamp(job.started)}  finished {stamp(job.finished)}")
         if job.error:
             text.append("\n" + printable(job.error), style="red")
-        text.append("\nenter: whole log" + ("   x: cancel" if job.state in ACTIVE else ""), style="dim")
+        keys = "   x: cancel" if job.state in ACTIVE else "   r: retry" if job.state in RETRYABLE else ""
+        text.append(f"\nenter: whole log{keys}", style="dim")
         detail.update(text)
 
     @on(DataTable.RowSelected, "#jobs")
@@ -166,13 +174,19 @@ class JobsScreen(FilterKeys, Screen):
         if job is not None:
             self.app.push_screen(JobLogScreen(job.id))
 
-    @reports_errors
     def action_cancel_job(self) -> None:
+        self._on_selected(self.app.cancel_job)
+
+    def action_retry_job(self) -> None:
+        self._on_selected(self.app.retry_job)
+
+    @reports_errors
+    def _on_selected(self, act: Any) -> None:
         job = self.selected_job()
         if job is None:
             self.app.notify("no job selected", severity="warning")
             return
-        self.app.cancel_job(job)
+        act(job)
         self.refresh_jobs()
 
     def action_filter(self) -> None:

@@ -1,10 +1,11 @@
-"""The Optimize INT8 form (a project page tab). Calibrate submits
-engine.optimize.run_optimize through the App's job runner, then goes back to
+"""The Optimize INT8 form (a project page tab). Calibrate submits a
+calibrate job (engine.jobs.kinds, as `owb calibrate` does), then goes back to
 Projects, where the parent's row shows the job and the child appears when it
 ends."""
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
 from textual import on
@@ -135,8 +136,9 @@ class OptimizeForm(VerticalScroll):
         except BadInput as exc:
             self.app.notify(error_text(exc), severity="error")
             return
-        job = self.app.start_calibration(spec, bench_time, infer_precision=chosen_precision(self, "opt-infer"),
-                                         target=chosen_target(self, "opt-target"))
+        job = self.app.start_job("calibrate", {**asdict(spec), "bench_time": bench_time,
+                                               "infer_precision": chosen_precision(self, "opt-infer"),
+                                               "target": chosen_target(self, "opt-target")})
         if job is not None:
             self.app.notify(f"{job.name} started; its progress shows on Projects and in Jobs (j)")
             self.app.go_home()

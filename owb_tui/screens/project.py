@@ -14,13 +14,12 @@ from textual.containers import VerticalScroll
 from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import DataTable, Header, Input, Static, TabbedContent, TabPane
-from textual.worker import Worker, WorkerState
 
 from engine.measure.benchmark import history
 from engine.records import Dataset, InferenceResult, Model, Project
 from engine.terminal_text import printable
 
-from ..app import error_text, reports_errors
+from ..app import reports_errors
 from ..commands.common import human_size
 from ..widgets.footer import KeyFooter
 from ..widgets.progress import JobStatus
@@ -170,6 +169,7 @@ class ProjectScreen(FilterKeys, Screen):
         self.model_id = model_id
         self.initial_tab = tab or "performance"
         self.layer_table: dict | None = None
+        self.layers_job: str | None = None
 
     @property
     def model(self) -> Model:
@@ -210,6 +210,8 @@ class ProjectScreen(FilterKeys, Screen):
     def _job_changed(self, event: Any) -> None:
         if event is None or event.state != "running":
             self.refresh_history()
+        if self.layers_job is not None and (event is None or event.job == self.layers_job):
+            self._layers_ended()
 
     @reports_errors
     def refresh_history(self) -> None:
@@ -326,32 +328,30 @@ class ProjectScreen(FilterKeys, Screen):
 
     @reports_errors
     def profile_layers(self) -> None:
-        ws, model = self.app.ws, self.model
-        busy = bool(self.app.active_jobs())
-        note = " (a job is running: times are inflated)" if busy else ""
-        self.query_one("#layers-note", Static).update(literal(f"profiling {model.name} …{note}"))
-
-        def work() -> dict:
-            from engine.measure.layers import against_benchmark, layers_for_model
-            from engine.measure.protocol import latest_figure
-
-            table = layers_for_model(ws, model)  # the latency hint: one request, layers back to back
-            fig = latest_figure(ws, model, "latency", precision=table["inference_precision"])
-            return against_benchmark(table, fig["latency_ms"]["median"] if fig else None)
-
-        self.run_worker(work, thread=True, exclusive=True, group="layers", exit_on_error=False)
-
-    def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
-        if event.worker.group != "layers":
+        """A layers job (as `owb layers`), or the one already running for this model."""
+        model = self.model
+        job = next((j for j in self.app.active_jobs() if j.kind == "layers" and j.params.get("model") == model.id),
+                   None) or self.app.start_job("layers", {"model": model.id})
+        if job is None:
             return
-        event.stop()
-        note = self.query_one("#layers-note", Static)
-        if event.state == WorkerState.ERROR:
-            note.update(literal(error_text(event.worker.error), style="red"))
-            self.app.show_error(event.worker.error)
-        elif event.state == WorkerState.SUCCESS:
-            self.layer_table = event.worker.result
+        self.layers_job = job.id
+        busy = any(j.id != job.id and j.state == "running" for j in self.app.active_jobs())
+        note = " (another job is running: it goes first, and times would be inflated beside it)" if busy else ""
+        self.query_one("#layers-note", Static).update(literal(f"profiling {model.name} … job {job.id}{note}"))
+
+    def _layers_ended(self) -> None:
+        from engine.jobs import FINAL, job_result
+        from engine.records import Job
+
+        job = self.app.ws.maybe(Job, self.layers_job or "")
+        if job is None or job.state not in FINAL:
+            return
+        self.layers_job = None
+        if job.state == "done":
+            self.layer_table = job_result(self.app.ws, job)
             self.show_layers(self.layer_table)
+        else:
+            self.query_one("#layers-note", Static).update(literal(f"layers {job.state}: {job.error}", style="red"))
 
     def show_layers(self, table: dict) -> None:
         from engine.device import float_precision_note

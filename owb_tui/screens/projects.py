@@ -73,11 +73,15 @@ def speed_cell(fig: dict, value: float | None, fmt: str) -> Text:
     return cell(fmt.format(value) + (f" {fig['inference_precision']}" if other else ""), justify="right")
 
 
-def tree_label(depth: int, name: str, busy: bool) -> Text:
+def tree_label(depth: int, name: str, busy: bool, incomplete: bool = False) -> Text:
+    """The name in the tree; * while a job works on it, and "incomplete" for
+    a model an interrupted job left unmeasured (retry the job, or remove it)."""
     prefix = "  " * max(0, depth - 1) + ("└ " if depth else "")
     text = Text(clip(prefix + printable(name), 24))
     if busy:
         text.append(" *", style="bold yellow")
+    elif incomplete:
+        text.append(" incomplete", style="yellow")
     return text
 
 
@@ -94,6 +98,8 @@ class ProjectsScreen(FilterKeys, Screen):
         Binding("a", "accuracy", "accuracy", tooltip="Measure accuracy on an annotated dataset", id="accuracy"),
         filter_binding("Filter the model list", "filter", show=False),
         Binding("r", "refresh", "refresh", show=False, tooltip="Re-read the workspace", id="refresh"),
+        Binding("delete", "remove", "remove", show=False, id="remove-model",
+                tooltip="Remove the selected model with its results and files (asks first; children too)"),
     ]
 
     def __init__(self) -> None:
@@ -143,7 +149,11 @@ class ProjectsScreen(FilterKeys, Screen):
         query = self.query_one("#filter", FilterBar).value
         rows = model_rows(self.app.ws)
         table.clear()
-        busy = {j.params.get("model") for j in self.app.active_jobs()}
+        from engine.optimize import unfinished_stages
+
+        active = self.app.active_jobs()
+        busy = {j.params.get("model") for j in active}
+        building = {j.id for j in active}
         for r in rows:
             m = r.model
             thr, lat = r.throughput or {}, r.latency or {}
@@ -151,7 +161,8 @@ class ProjectsScreen(FilterKeys, Screen):
             if not matches(query, [m.name, m.precision, *r.datasets]):
                 continue
             table.add_row(
-                tree_label(r.depth, m.name, m.id in busy),
+                tree_label(r.depth, m.name, m.id in busy or m.provenance.get("job") in building,
+                           bool(unfinished_stages(m))),
                 cell(m.precision, style="bold green" if m.precision == "INT8" else ""),
                 cell(clip(", ".join(r.datasets), 10)),
                 speed_cell(thr, thr.get("throughput_fps"), "{:.1f}"),
@@ -261,6 +272,29 @@ class ProjectsScreen(FilterKeys, Screen):
 
         if not any(isinstance(s, CompareScreen) for s in self.app.screen_stack):  # c pressed twice
             self.app.push_screen(CompareScreen(a_id, b_id))
+
+    @reports_errors
+    def action_remove(self) -> None:
+        from engine.projects import descendants
+
+        from .dialogs import ConfirmScreen
+
+        model = self.selected_model()
+        if model is None:
+            return
+        kids = descendants(self.app.ws, model)
+        also = f" and its {len(kids)} optimized model(s) ({', '.join(k.name for k in kids[:3])})" if kids else ""
+        question = f"Remove {model.name}{also}, with their results, reports and files?"
+        self.app.push_screen(ConfirmScreen(question),
+                             lambda yes: self._remove(model, recursive=bool(kids)) if yes else None)
+
+    @reports_errors
+    def _remove(self, model: Model, recursive: bool) -> None:
+        from engine.projects import remove_model
+
+        gone = remove_model(self.app.ws, model, recursive=recursive)
+        self.app.notify(f"removed {', '.join(m.name for m in gone)}")
+        self.refresh_rows()
 
     def action_filter(self) -> None:
         self.query_one("#filter", FilterBar).open()

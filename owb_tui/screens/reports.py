@@ -5,6 +5,7 @@ numpy columns; the viewer only opens, sorts and filters that table."""
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -121,7 +122,7 @@ class ReportsPane(Vertical):
         modes = self.query("#rep-mode")
         spec = ReportSpec(kind=str(self.query_one("#rep-kind", Select).value), model=self.model.id,
                           dataset=str(dataset), mode=str(modes.first(Select).value) if modes else "basic")
-        job = self.app.start_report(spec)
+        job = self.app.start_job("report", asdict(spec))
         if job is not None:
             self.app.notify(f"{job.name} started; the report appears in this list when it ends")
 

@@ -5,6 +5,7 @@ nothing written outside the workspace, and nothing already saved changed."""
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import subprocess
 import sys
@@ -15,14 +16,33 @@ REPO = Path(__file__).resolve().parents[2]
 
 def tree(*roots: Path) -> dict[str, str]:
     """Every file and folder under ``roots`` with a content hash; the lock file
-    is filelock's business and may come and go."""
+    is filelock's business and may come and go. A refused job leaves its record
+    and log (the job history, where `owb jobs` says why it failed), which
+    changes nothing saved: a workspace's jobs/ folder and the DB's jobs table
+    are left out."""
     out: dict[str, str] = {}
     for root in roots:
         for p in sorted(Path(root).rglob("*")):
-            if p.name == ".owb.lock":
+            if p.name == ".owb.lock" or _job_history(p):
                 continue
-            out[str(p)] = hashlib.sha256(p.read_bytes()).hexdigest() if p.is_file() else "dir"
+            out[str(p)] = _digest(p) if p.is_file() else "dir"
     return out
+
+
+def _job_history(p: Path) -> bool:
+    return any(d.name == "jobs" and (d.parent / "owb.json").is_file() for d in (p, *p.parents))
+
+
+def _digest(p: Path) -> str:
+    data = p.read_bytes()
+    if p.name == "owb.json":
+        try:
+            doc = json.loads(data)
+            doc.pop("jobs", None)
+            data = json.dumps(doc, sort_keys=True).encode()
+        except ValueError:  # a damaged DB is hashed as it is
+            pass
+    return hashlib.sha256(data).hexdigest()
 
 
 def assert_one_error_line(rc: int, out: str, err: str, mention: str) -> None:

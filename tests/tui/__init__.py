@@ -90,9 +90,22 @@ def table_column(table: Any, column: int) -> list[str]:
     return [str(table.get_row_at(i)[column]) for i in range(table.row_count)]
 
 
+def jobs_idle(app: Any) -> bool:
+    """No job of the app's workspace is queued or running (read afresh)."""
+    from engine.jobs import client
+
+    return not client.active(app.ws)
+
+
 async def settle_jobs(app: Any, timeout: float = 60.0) -> None:
-    """Cancel whatever still runs, so no NNCF thread outlives its test."""
-    for job in app.runner.running():
-        app.runner.cancel(job.id)
-    for job in list(app.runner.running()):
-        await asyncio.get_running_loop().run_in_executor(None, app.runner.wait, job.id, timeout)
+    """Cancel whatever still runs, and wait for it to stop."""
+    from engine.errors import OwbError
+    from engine.jobs import client
+
+    for job in client.active(app.ws):
+        try:
+            client.cancel(app.ws, job.id)
+        except OwbError:
+            pass
+    for job in client.active(app.ws):
+        await asyncio.get_running_loop().run_in_executor(None, client.wait, app.ws, job.id)

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import pytest
 
-from engine.calibration import CalibrationSpec
 from engine.measure.protocol import latest_figure
 from engine.records import InferenceResult, Job, Model
 from engine.workspace import Workspace
 from owb_tui.app import OwbApp
 
-from . import copy_workspace, record_notifications, settle_jobs, table_column, template_home, type_text, wait_for
+from . import (copy_workspace, jobs_idle, record_notifications, settle_jobs, table_column, template_home, type_text,
+               wait_for)
 
 SIZE = (80, 24)
 
@@ -41,16 +41,16 @@ async def test_optimize_form_submits_a_calibration_and_the_child_appears(ws):
         await pilot.click("#calibrate")
         await pilot.pause()
         assert isinstance(app.screen, ProjectsScreen)  # back home while the job runs
-        job = app.runner.running()[0]
+        job = app.active_jobs()[0]
         assert job.kind == "calibrate" and job.params["subset_pct"] == 10.0
         status = app.screen.query_one("JobStatus")
         await wait_for(pilot, lambda: "calibrate cls" in str(status.render()), timeout=10)
         table = app.screen.query_one("#models")
         # the child shows up as soon as calibration saved it, while the job
-        # still measures accuracy (the parent's row is marked busy)
+        # still measures accuracy (the rows of the parent and of the child are marked busy)
         await wait_for(pilot, lambda: "cls-int8-2" in "".join(table_column(table, 0)), timeout=120)
-        assert table_column(table, 0)[:3] == ["cls *", "└ cls-int8", "└ cls-int8-2"]
-        await wait_for(pilot, lambda: not app.runner.running(), timeout=120)
+        assert table_column(table, 0)[:3] == ["cls *", "└ cls-int8", "└ cls-int8-2 *"]
+        await wait_for(pilot, lambda: jobs_idle(app), timeout=120)
         await pilot.pause(0.3)
         assert table_column(table, 0)[:3] == ["cls", "└ cls-int8", "└ cls-int8-2"]
         child = ws.get(Model, "cls-int8-2")
@@ -73,7 +73,7 @@ async def test_benchmark_dialog_runs_a_job_and_the_row_shows_fps(ws):
         await pilot.click("#start")
         await pilot.pause()
         table = app.screen.query_one("#models")
-        await wait_for(pilot, lambda: not app.runner.running() and table_column(table, 3)[0] != "-", timeout=60)
+        await wait_for(pilot, lambda: jobs_idle(app) and table_column(table, 3)[0] != "-", timeout=60)
         await pilot.pause()
         records = [r for r in ws.all(InferenceResult) if r.kind == "benchmark"]
         runs = [r.result for r in records]
@@ -84,33 +84,28 @@ async def test_benchmark_dialog_runs_a_job_and_the_row_shows_fps(ws):
         assert table_column(table, 5)[0] == "-"  # no latency-hint figure: its own column stays empty
 
 
-async def test_cancel_a_running_job_from_the_jobs_screen(ws, monkeypatch):
-    import time as _time
-
-    from engine.preprocess import Preprocessor
+async def test_cancel_a_running_job_from_the_jobs_screen_then_retry_it(ws):
     from owb_tui.screens.jobs import JobsScreen
 
-    # Slow each calibration image down, so the cancel lands mid-statistics on
-    # a fast machine too (24 images would otherwise be done in a blink).
-    # (to_tensor: every calibration image passes it, decoded or from the decode cache)
-    to_tensor = Preprocessor.to_tensor
-    monkeypatch.setattr(Preprocessor, "to_tensor", lambda self, px: (_time.sleep(0.3), to_tensor(self, px))[1])
     app = OwbApp(ws)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause()
-        spec = CalibrationSpec(model="cls", dataset="lines")
-        job = app.start_calibration(spec, bench_time=0)
+        job = app.start_job("benchmark", {"model": "cls", "settings": {"time_s": 120}})
         assert job is not None
         await pilot.press("j")
         await pilot.pause()
         assert isinstance(app.screen, JobsScreen)
         table = app.screen.query_one("#jobs")
-        assert table_column(table, 0)[0].startswith("calibrate cls")  # newest first
-        await wait_for(pilot, lambda: ws.get(Job, job.id).stage == "Statistics collection", timeout=90)
+        assert table_column(table, 0)[0].startswith("benchmark cls")  # newest first
+        await wait_for(pilot, lambda: ws.get(Job, job.id).stage.startswith("benchmark cls"), timeout=90)
         await pilot.press("x")
         await wait_for(pilot, lambda: ws.get(Job, job.id).state == "cancelled", timeout=90)
         await wait_for(pilot, lambda: table_column(table, 1)[0] == "cancelled", timeout=5)
-        assert [m.name for m in ws.all(Model)] == ["cls", "cls-int8"]  # nothing half-made
+        assert [r for r in ws.all(InferenceResult) if r.kind == "benchmark"] == []  # nothing half-made
+        await pilot.press("r")  # retry: the same settings, a new job
+        retried = await wait_for(pilot, lambda: next(iter(ws.find(Job, retry_of=job.id)), None), timeout=10)
+        assert retried.params == job.params
+        await wait_for(pilot, lambda: table_column(table, 0)[0].startswith("benchmark cls"), timeout=5)
         await settle_jobs(app)
 
 
@@ -233,3 +228,24 @@ async def test_predictions_report_from_the_reports_tab(ws):
         await pilot.pause()
         shown = [view.table.cell(i, 1) for i in range(len(view.table))]
         assert shown == sorted(shown)
+
+
+async def test_remove_models_from_projects_asks_first(ws):
+    from owb_tui.screens.dialogs import ConfirmScreen
+
+    child = ws.get(Model, "cls-int8")
+    app = OwbApp(ws)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause()
+        table = app.screen.query_one("#models")
+        await pilot.press("delete")  # the parent: the question names its child
+        await pilot.pause()
+        assert isinstance(app.screen, ConfirmScreen) and "cls-int8" in app.screen.question
+        await pilot.press("n")
+        await pilot.pause()
+        assert table_column(table, 0) == ["cls", "└ cls-int8"]
+        await pilot.press("down", "delete", "y")  # the child alone
+        await pilot.pause()
+        assert table_column(table, 0) == ["cls"]
+    assert ws.maybe(Model, child.id) is None and ws.maybe(Model, "cls") is not None
+    assert not ws.path(child.path).exists()

@@ -7,10 +7,9 @@ import re
 
 import pytest
 
-from engine.jobs import JobEvent
 from engine.records import InferenceResult, Model
 from engine.workspace import Workspace
-from owb_tui.app import JobProgress, OwbApp
+from owb_tui.app import OwbApp
 
 from . import copy_workspace, record_notifications, table_column, template_home, type_text, wait_for
 
@@ -195,15 +194,6 @@ async def test_no_color_renders_in_greys(ws, monkeypatch):
     assert not all(grey(c) for c in colours(await shot()))
     monkeypatch.setenv("NO_COLOR", "1")
     assert all(grey(c) for c in colours(await shot()))
-
-
-def test_progress_messages_coalesce_per_job():
-    running_a = JobProgress(JobEvent("a", "running", "stats", 1, 10))
-    assert running_a.can_replace(JobProgress(JobEvent("a", "running", "stats", 2, 10)))
-    assert running_a.can_replace(JobProgress(JobEvent("a", "done")))
-    assert not running_a.can_replace(JobProgress(JobEvent("b", "running", "stats", 2, 10)))
-    assert not JobProgress(JobEvent("a", "queued")).can_replace(JobProgress(JobEvent("a", "running")))
-    assert not JobProgress(JobEvent("a", "done")).can_replace(JobProgress(JobEvent("a", "done")))
 
 
 def test_ascii_progress_bar():

@@ -17,7 +17,7 @@ from engine.records import Dataset, InferenceResult, Job, Model, Report
 from engine.workspace import Workspace
 from owb_tui.app import OwbApp
 
-from . import record_notifications, table_column, type_text, wait_for
+from . import jobs_idle, record_notifications, table_column, type_text, wait_for
 
 SIZE = (80, 24)
 MINI_IMAGES = 40
@@ -67,7 +67,7 @@ async def select_model(pilot: Any, app: Any, label: str) -> None:
 
 
 def idle(app: Any) -> bool:
-    return not app.runner.running()
+    return jobs_idle(app)
 
 
 async def test_tutorial_by_keys(demo_ws, tmp_path):
@@ -187,7 +187,7 @@ async def test_tutorial_by_keys(demo_ws, tmp_path):
         await pilot.press("enter")  # submits the form, back to Projects
         await pilot.pause()
         assert isinstance(app.screen, ProjectsScreen)
-        job = next(j for j in app.runner.running() if j.kind == "calibrate")
+        job = next(j for j in app.active_jobs() if j.kind == "calibrate")
         assert job.params["subset_pct"] == 10.0 and job.params["bench_time"] == 0.5
         table = app.screen.query_one("#models")
         await wait_for(pilot, lambda: "└ demo-cnn-int8" in table_column(table, 0), timeout=120)

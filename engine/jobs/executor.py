@@ -1,27 +1,36 @@
-"""The job runner: long work in worker threads, persisted in the workspace.
+"""Runs job bodies in worker threads, with progress, cancel and a log.
 
 A job is a record (state, stage, step/total, error, result) plus a log file
-that is kept whole, failures included. Heavy jobs run one at a time by default
-and the rest queue. Progress reaches listeners as JobEvents from the worker
-thread; the TUI turns them into messages, the CLI into a rich bar. DB writes
-of progress are throttled because TinyDB rewrites its file on every write."""
+that is kept whole, failures included. Heavy jobs run one at a time and the
+rest queue. Live progress goes to a small file beside the log
+(``jobs/ID.progress.json``), rewritten a few times a second, so that any
+process can follow it; the DB record, which TinyDB rewrites whole on every
+write, changes only when the stage changes and every few seconds.
+
+The detached runner (runner.py) runs every job of a workspace through one
+``JobRunner``; tests and embedders may also run job functions in-process."""
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import threading
 import time
 import traceback
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Callable
 
-from .errors import Cancelled, OwbError
-from .records import Job, now
-from .workspace import Workspace, pid_alive
+from ..errors import Cancelled, OwbError
+from ..records import Job, now
+from ..workspace import Workspace
+from .liveness import process_token, token_alive
 
 ACTIVE = ("queued", "running")
 FINAL = ("done", "failed", "cancelled", "interrupted")
+PROGRESS_EVERY_S = 0.2  # the progress file: what `owb jobs follow` and the TUI read
+RECORD_EVERY_S = 5.0  # the DB record, between stage changes
+LARGE_RESULT = 64 * 1024  # a result bigger than this lives in jobs/ID.result.json
 
 
 @dataclass
@@ -33,6 +42,30 @@ class JobEvent:
     total: int | None = None
     eta_s: float | None = None
     message: str = ""
+
+
+def progress_path(ws: Workspace, job_id: str):
+    return ws.home / "jobs" / f"{job_id}.progress.json"
+
+
+def write_progress(ws: Workspace, event: JobEvent) -> None:
+    """Replace the progress file; a rename, so readers never see half of it.
+    No fsync: it is rewritten many times a second and the record is the truth."""
+    path = progress_path(ws, event.job)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    try:
+        tmp.write_text(json.dumps({**asdict(event), "time": now()}))
+        os.replace(tmp, path)
+    except OSError:  # progress is a courtesy; the job goes on
+        tmp.unlink(missing_ok=True)
+
+
+def read_progress(ws: Workspace, job_id: str) -> JobEvent | None:
+    try:
+        data = json.loads(progress_path(ws, job_id).read_text())
+        return JobEvent(**{k: v for k, v in data.items() if k in JobEvent.__dataclass_fields__})
+    except (OSError, ValueError, TypeError):
+        return None
 
 
 class JobContext:
@@ -52,7 +85,7 @@ class JobContext:
         self.log.addHandler(self.log_handler)
         self._stage_started = time.monotonic()
         self._stage_first_step = 0
-        self._last_write = 0.0
+        self._last_record = self._last_file = 0.0
         self._started = time.monotonic()
         self._phases: list[tuple[str, float]] = []
 
@@ -92,11 +125,15 @@ class JobContext:
             elapsed = time.monotonic() - self._stage_started
             eta = round(elapsed / done * (total - step), 1)
         self.job.stage, self.job.step, self.job.total = stage, int(step), int(total or 0)
+        event = JobEvent(self.job.id, "running", stage, int(step), total, eta)
         t = time.monotonic()
-        if new_stage or t - self._last_write > 1.0 or step == total:
-            self._last_write = t
+        if new_stage or t - self._last_record > RECORD_EVERY_S:
+            self._last_record = t
             self.ws.update(self.job)
-        self.runner._emit(JobEvent(self.job.id, "running", stage, int(step), total, eta))
+        if new_stage or t - self._last_file > PROGRESS_EVERY_S or step == total:
+            self._last_file = t
+            write_progress(self.ws, event)
+        self.runner._emit(event)
         self.check_cancel()
 
     def close(self) -> None:
@@ -112,6 +149,7 @@ class JobRunner:
 
     def __init__(self, ws: Workspace, heavy_slots: int = 1) -> None:
         self.ws = ws
+        self.owner = process_token()
         self._slots = threading.Semaphore(heavy_slots)
         self._listeners: list[Callable[[JobEvent], None]] = []
         self._contexts: dict[str, JobContext] = {}
@@ -130,14 +168,21 @@ class JobRunner:
 
     def submit(self, kind: str, fn: JobFn, *, params: dict | None = None, name: str = "",
                project: str | None = None, heavy: bool = True) -> Job:
-        job = Job(name=name or kind, kind=kind, params=params or {}, project=project, pid=os.getpid())
+        """Record a new job owned by this process and start it."""
+        job = Job(name=name or kind, kind=kind, params=params or {}, project=project)
         job.name = f"{job.name} {job.id}"
         job.log = f"jobs/{job.id}.log"
+        job.pid, job.owner = os.getpid(), self.owner
         self.ws.add(job)
+        return self.start(job, fn, heavy=heavy)
+
+    def start(self, job: Job, fn: JobFn, *, heavy: bool = True) -> Job:
+        """Run a job whose record exists and that this process owns."""
         ctx = JobContext(self, job)
         self._contexts[job.id] = ctx
         thread = threading.Thread(target=self._run, args=(ctx, fn, heavy), name=f"owb-job-{job.id}", daemon=True)
         self._threads[job.id] = thread
+        write_progress(self.ws, JobEvent(job.id, "queued"))
         self._emit(JobEvent(job.id, "queued"))
         thread.start()
         return job
@@ -151,7 +196,7 @@ class JobRunner:
                     return
         try:
             self.ws.update(job, state="running", started=now())
-            self._emit(JobEvent(job.id, "running", "starting"))
+            ctx.progress("starting")
             ctx.log.info("job %s (%s) started with %s", job.id, job.kind, job.params)
             result = fn(ctx)
             self._finish(ctx, "done", result=result)
@@ -172,11 +217,17 @@ class JobRunner:
     def _finish(self, ctx: JobContext, state: str, *, result: dict | None = None, error: str = "",
                 exit_code: int = 0) -> None:
         job = ctx.job
-        self.ws.update(job, state=state, result=result or {}, error=error, exit_code=exit_code, finished=now())
+        result = store_result(self.ws, job, result or {})
+        try:
+            self.ws.update(job, state=state, result=result, error=error, exit_code=exit_code, finished=now())
+        except OwbError as exc:  # the record could not be written; the log still says how it ended
+            ctx.log.error("could not record the end of the job: %s", exc)
         ctx.log.info("job ended: %s", state)
         ctx.close()
+        event = JobEvent(job.id, state, job.stage, job.step, job.total, message=error)
+        write_progress(self.ws, event)
         ctx.finished.set()
-        self._emit(JobEvent(job.id, state, job.stage, job.step, job.total, message=error))
+        self._emit(event)
 
     def cancel(self, job_id: str) -> bool:
         ctx = self._contexts.get(job_id)
@@ -207,14 +258,67 @@ class JobRunner:
     def running(self) -> list[Job]:
         return [c.job for c in self._contexts.values() if c.job.state in ACTIVE]
 
+    def unfinished(self) -> list[str]:
+        """Ids of the jobs whose threads have not reported their end yet."""
+        return [i for i, c in self._contexts.items() if not c.finished.is_set()]
+
+
+def store_result(ws: Workspace, job: Job, result: dict) -> dict:
+    """A large result (a per-layer table) goes to a file; the record points at it."""
+    text = json.dumps(result, default=str)
+    if len(text) <= LARGE_RESULT:
+        return result
+    rel = f"jobs/{job.id}.result.json"
+    (ws.home / rel).write_text(text)
+    return {"result_file": rel}
+
+
+def job_result(ws: Workspace, job: Job) -> dict:
+    """The job's whole result, read back from its file when it was large."""
+    rel = job.result.get("result_file") if job.result else None
+    if not rel:
+        return job.result
+    try:
+        return json.loads(ws.path(rel).read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def owner_alive(ws: Workspace, job: Job) -> bool:
+    """A queued job nobody has claimed waits for the runner: it is not dead."""
+    if not job.owner:
+        return job.state == "queued" if not job.pid else _legacy_alive(job)
+    from .runner import runner_token
+
+    if job.owner == runner_token(ws):
+        from .runner import runner_alive
+
+        return runner_alive(ws)  # the runner's lock is the lease: it goes with the process
+    return token_alive(job.owner)
+
+
+def _legacy_alive(job: Job) -> bool:
+    # Records from an owb that knew only the pid; pid 1 is what a process in
+    # a container records, and it always exists here, so it proves nothing.
+    from ..workspace import pid_alive
+
+    return job.pid == os.getpid() or (job.pid > 1 and pid_alive(job.pid))
+
 
 def mark_interrupted(ws: Workspace) -> list[Job]:
     """Jobs left queued/running by a process that is gone become 'interrupted'."""
     out = []
     for job in ws.all(Job):
-        if job.state in ACTIVE and job.pid != os.getpid() and not pid_alive(job.pid):
-            ws.update(job, state="interrupted", error="the owb process running it ended", finished=now())
-            out.append(job)
+        if job.state not in ACTIVE or owner_alive(ws, job):
+            continue
+        with ws.locked():  # re-read: the owner may have finished it meanwhile
+            fresh = ws.maybe(Job, job.id)
+            if fresh is None or fresh.state not in ACTIVE or fresh.owner != job.owner:
+                continue
+            ws.update(fresh, state="interrupted", error="the owb process running it ended", finished=now())
+        write_progress(ws, JobEvent(fresh.id, "interrupted", fresh.stage, fresh.step, fresh.total,
+                                    message=fresh.error))
+        out.append(fresh)
     return out
 
 
