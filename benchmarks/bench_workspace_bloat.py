@@ -9,8 +9,8 @@ Method: two workspaces with the same model (owb's demo CNN). The fresh one
 holds only that. The other also gets, through the real CLI, each bloating
 dataset as it arrives in the wild, with a few good lines so that it imports:
 a label of 2,000,000,000, a label of 3,000,000, the largest label owb accepts
-without a labels.txt (99,999: the worst it may now store), and a val.txt line
-of 50 MB. Then `owb model list` runs in each, interleaved fresh/bloated
+without a labels.txt (999: the most classes it numbers by itself), and a
+val.txt line of 50 MB. Then `owb model list` runs in each, interleaved fresh/bloated
 (A B A B ...) so that the machine's drift hits both alike, and the medians
 are compared. GOAL: bloated / fresh < 1.5.
 
@@ -45,7 +45,7 @@ def bloating_sets(root: Path, line_mb: int) -> list[Path]:
     sets = {
         "two_billion": "0.jpg 0\n1.jpg 1\n2.jpg 2000000000\n",
         "three_million": "0.jpg 0\n1.jpg 1\n2.jpg 3000000\n",
-        "largest_allowed": "0.jpg 0\n1.jpg 1\n2.jpg 99999\n",
+        "largest_allowed": "0.jpg 0\n1.jpg 1\n2.jpg 999\n",
         "long_line": "0.jpg 0\n1.jpg 1\n" + "x" * (line_mb << 20) + ".jpg 0\n",
     }
     out = []

@@ -16,7 +16,11 @@ from pathlib import Path
 
 from .errors import BadInput
 
-MAX_CLASSES = 100_000
+MAX_CLASSES = 100_000  # named in a labels file
+# Classes numbered by val.txt alone (no labels.txt): ImageNet's 1,000 fit; a
+# typo such as 3000000 must not make three million classes, nor 99,999 a
+# 2 MB record that every later command re-reads.
+MAX_NUMBERED_CLASSES = 1000
 MAX_LINE_CHARS = 4096  # one line of val.txt or labels.txt
 MAX_NOTE_CHARS = 300  # one problem line kept in a dataset's summary
 MAX_TEXT_FILE_BYTES = 256 << 20  # val.txt, labels.txt, a --labels file

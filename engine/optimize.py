@@ -191,9 +191,8 @@ def _optimize(ctx: Any, spec: CalibrationSpec, bench_time: float, measure: bool,
         "size_bytes": {"parent": parent.size_bytes, "child": child.size_bytes},
         "settings": asdict(spec),
     }
-    if search is not None or "keep_parent" in prov:  # a speed-aware child (resumed: its search is in the log)
-        if search is not None:
-            out["speed_aware"] = search
+    if search is not None or "keep_parent" in prov:  # a speed-aware child (resumed: its search is in its provenance)
+        out["speed_aware"] = search if search is not None else prov.get("speed_aware")
         out["keep_parent"] = prov["keep_parent"]
         out["verdict"] = prov["verdict"]
     out.update({k: post[k] for k in ("accuracy", "agreement", "throughput_fps") if k in post})

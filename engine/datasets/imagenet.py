@@ -79,12 +79,13 @@ def load(root: Path) -> DatasetIndex:
     if names is None:
         # Class names are the numbers themselves; a label of 2,000,000,000
         # must not become two billion names (nor a 73 MB DB record).
-        top = max((label for _, _, label in entries if label < limits.MAX_CLASSES), default=-1)
+        top = max((label for _, _, label in entries if label < limits.MAX_NUMBERED_CLASSES), default=-1)
         names = [str(i) for i in range(top + 1)]
-        over = sum(1 for _, _, label in entries if label >= limits.MAX_CLASSES)
+        over = sum(1 for _, _, label in entries if label >= limits.MAX_NUMBERED_CLASSES)
         if over:
-            problems.add(f"val.txt: {over} lines have a label of {limits.MAX_CLASSES:,} or more, over owb's limit "
-                         "of classes; they were skipped (a labels.txt names the classes)")
+            problems.add(f"val.txt: {over} lines have a label of {limits.MAX_NUMBERED_CLASSES:,} or more, over owb's "
+                         f"limit of classes numbered without a labels.txt; they were skipped (a labels.txt naming "
+                         f"the classes allows up to {limits.MAX_CLASSES:,})")
     top_files = {e.name for e in os.scandir(root) if e.is_file(follow_symlinks=False)}
     items: list[Item] = []
     for lineno, rel, label in entries:

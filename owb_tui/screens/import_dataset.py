@@ -6,6 +6,7 @@ list offers just the formats that fit."""
 
 from __future__ import annotations
 
+from pathlib import Path
 
 from textual import on
 from textual.app import ComposeResult

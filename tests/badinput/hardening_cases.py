@@ -45,8 +45,8 @@ def hardening_cases(case) -> list:
         c("hardening", "i01-project-export-onto-db", "inside the workspace", "project", "export", "good",
           "--out", "{ws}/owb.json", "--force"),
         # 2: datasets that would bloat the workspace for good
-        c("hardening", "i02-val-label-two-billion", "over owb's limit of classes", "dataset", "import", "{src}/bloat/two_billion"),
-        c("hardening", "i02-val-label-three-million", "over owb's limit of classes", "dataset", "import", "{src}/bloat/three_million"),
+        c("hardening", "i02-val-label-two-billion", "limit of classes numbered", "dataset", "import", "{src}/bloat/two_billion"),
+        c("hardening", "i02-val-label-three-million", "limit of classes numbered", "dataset", "import", "{src}/bloat/three_million"),
         c("hardening", "i02-val-line-of-megabytes", "no '<file> <label>' lines", "dataset", "import",
           "{src}/bloat/long_line"),
         c("hardening", "i02-labels-txt-over-class-limit", "over owb's limit", "dataset", "import",
