@@ -304,7 +304,35 @@ def dataset_import_run(ctx: Any, p: dict) -> dict:
     return {"dataset": record.id, "name": record.name, "images": record.images}
 
 
-KINDS: dict[str, JobKind] = {k.name: k for k in (
+def on_target(kind: JobKind) -> JobKind:
+    """The kind, run on a remote target when its params name one
+    (engine.targets): settings are checked here as for a local run, the
+    work goes to the target and its results come home tagged with it."""
+
+    def prepare(ws: Workspace, p: dict) -> tuple[dict, str]:
+        if not p.get("target"):
+            return kind.prepare(ws, p)
+        from ..records import Target
+
+        target = ws.get(Target, p["target"])
+        params, title = kind.prepare(ws, {k: v for k, v in p.items() if k != "target"})
+        if kind.name == "calibrate":
+            params = {**params, "calibration": asdict(calibration_spec(params))}
+        if "infer_precision" in params and kind.name == "accuracy":
+            params["precision"] = params["infer_precision"]
+        return {**params, "kind": kind.name, "target": target.id}, f"{title} on {target.name}"
+
+    def run(ctx: Any, p: dict) -> dict:
+        if not p.get("target"):
+            return kind.run(ctx, p)
+        from ..targets.remote import remote_job
+
+        return remote_job(ctx, p)
+
+    return JobKind(kind.name, prepare, run, kind.heavy)
+
+
+KINDS: dict[str, JobKind] = {k.name: on_target(k) if k.name in ("calibrate", "benchmark", "accuracy") else k for k in (
     JobKind("calibrate", calibrate_prepare, calibrate_run),
     JobKind("benchmark", benchmark_prepare, benchmark_run),
     JobKind("explore", explore_prepare, explore_run),

@@ -18,7 +18,7 @@ from engine.records import Dataset, Model
 
 from ..app import error_text, reports_errors
 from ..widgets.tables import literal
-from .forms import FORM_HELP, chosen_precision, precision_select, row
+from .forms import FORM_HELP, chosen_precision, chosen_target, precision_select, row, target_picker
 
 
 class ConfirmScreen(ModalScreen[bool]):
@@ -145,6 +145,7 @@ class BenchmarkDialog(RunDialog):
                   ("hint", Select([(h, h) for h in HINTS], value="throughput", allow_blank=False, id="hint",
                                   compact=True)))
         yield row(("float in", precision_select("infer-precision")))
+        yield from target_picker(self.app.ws)
         yield Static("Throughput hint: all streams busy, like benchmark_app -hint throughput. The time is split "
                      "into 3 runs; the figure is their median with its spread. A running job slows the "
                      "measurement, so benchmarks queue behind other jobs.", classes="hint")
@@ -166,7 +167,7 @@ class BenchmarkDialog(RunDialog):
         settings = BenchmarkSettings(time_s=seconds, hint=str(self.query_one("#hint", Select).value),
                                      infer_precision=chosen_precision(self, "infer-precision"))
         return self.app.start_job("benchmark", {"model": self.model.id, "dataset": dataset.id if dataset else None,
-                                                "settings": asdict(settings)})
+                                                "settings": asdict(settings), "target": chosen_target(self)})
 
 
 class AccuracyDialog(RunDialog):
@@ -183,6 +184,7 @@ class AccuracyDialog(RunDialog):
             select = Select([], id="dataset", prompt="no annotated dataset: import one with d", compact=True)
         yield row(("dataset", select))
         yield row(("float in", precision_select("infer-precision", "f32")))
+        yield from target_picker(self.app.ws)
         yield Static("f32 (default) gives the model's own accuracy; bf16 shows what bf16 execution costs.",
                      classes="hint")
 
@@ -193,4 +195,5 @@ class AccuracyDialog(RunDialog):
                             severity="error")
             return None
         return self.app.start_job("accuracy", {"model": self.model.id, "dataset": dataset.id,
-                                               "infer_precision": chosen_precision(self, "infer-precision")})
+                                               "infer_precision": chosen_precision(self, "infer-precision"),
+                                               "target": chosen_target(self)})

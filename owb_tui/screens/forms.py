@@ -43,6 +43,28 @@ def chosen_precision(screen: Any, id: str) -> str:
     return value if isinstance(value, str) else "auto"
 
 
+def target_picker(ws: Any, id: str = "target") -> list[Widget]:
+    """A "run on" row, only once a remote target exists (`owb target add`)."""
+    from textual.widgets import Select
+
+    from engine.records import Target
+
+    targets = sorted(ws.all(Target), key=lambda t: t.created)
+    if not targets:
+        return []
+    choices = [("this machine", ""), *[(literal(f"target {t.name} ({t.dest})"), t.id) for t in targets]]
+    return [row(("run on", Select(choices, value="", allow_blank=False, id=id, compact=True)))]
+
+
+def chosen_target(screen: Any, id: str = "target") -> str | None:
+    """The target id picked in ``target_picker``; None for this machine."""
+    from textual.widgets import Select
+
+    found = screen.query(f"#{id}")
+    value = found.first(Select).value if found else ""
+    return value if isinstance(value, str) and value else None
+
+
 def ints(text: str, field: str) -> list[int] | None:
     text = text.strip()
     if not text:

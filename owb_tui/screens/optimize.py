@@ -18,7 +18,7 @@ from engine.records import Dataset, Model
 
 from ..app import error_text, reports_errors
 from ..widgets.tables import literal
-from .forms import chosen_precision, number, precision_select, row
+from .forms import chosen_precision, chosen_target, number, precision_select, row, target_picker
 
 METHOD_NOTES = {
     "default": "Default: NNCF post-training quantization; seconds to minutes, works without annotations.",
@@ -79,6 +79,7 @@ class OptimizeForm(VerticalScroll):
             yield row(("name", Input(placeholder=f"default: {self.model.name}-int8", id="opt-name",
                                      compact=True)))
             yield Checkbox("fast bias correction", value=True, id="opt-fast-bias", compact=True)
+        yield from target_picker(self.app.ws, "opt-target")
         with Horizontal(classes="buttons"):
             yield Button("Calibrate", id="calibrate", variant="primary")
 
@@ -136,7 +137,8 @@ class OptimizeForm(VerticalScroll):
             self.app.notify(error_text(exc), severity="error")
             return
         job = self.app.start_job("calibrate", {**asdict(spec), "bench_time": bench_time,
-                                               "infer_precision": chosen_precision(self, "opt-infer")})
+                                               "infer_precision": chosen_precision(self, "opt-infer"),
+                                               "target": chosen_target(self, "opt-target")})
         if job is not None:
             self.app.notify(f"{job.name} started; its progress shows on Projects and in Jobs (j)")
             self.app.go_home()
