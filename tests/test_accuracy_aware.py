@@ -8,9 +8,12 @@ from __future__ import annotations
 import json
 
 from conftest import CLS_CONFIG, run_owb
+import pytest
+
 from ocr_fixtures import ppocr_model, write_orientation_set
 
 
+@pytest.mark.slow  # ~280 s on 2 cores; the default run keeps AccuracyAware covered by tests/test_agreement.py
 def test_accuracy_aware_keeps_drop_within_half_a_point(tmp_path):
     from engine.dataset_store import import_dataset
     from engine.models import import_model
