@@ -1,15 +1,15 @@
 """AccuracyAware on the real PP-OCRv5 text-direction classifier (issue 4's
 acceptance). NNCF ranks ~150 quantizer groups, recompiling the model for each:
-about 100 s on 2 quiet cores, the longest test in the suite, kept in the
-default run so that CI checks the acceptance itself."""
+100–280 s on 2 cores, so it runs with the slow marker (python -m pytest -m
+slow); the default run covers AccuracyAware through tests/test_agreement.py."""
 
 from __future__ import annotations
 
 import json
 
-from conftest import CLS_CONFIG, run_owb
 import pytest
 
+from conftest import CLS_CONFIG, run_owb
 from ocr_fixtures import ppocr_model, write_orientation_set
 
 
