@@ -82,9 +82,10 @@ class ExportPane(VerticalScroll):
         self.app.job_signal.subscribe(self, self._job_changed)
 
     def _job_changed(self, event: Any) -> None:
-        if event is None or event.job != self.job_id or event.state not in FINAL:
+        # event None: the DB changed; a final event this pane missed still shows
+        if self.job_id is None or (event is not None and (event.job != self.job_id or event.state not in FINAL)):
             return
-        job = self.app.ws.maybe(Job, event.job)
+        job = self.app.ws.maybe(Job, self.job_id)
         if job is None or job.state not in FINAL:
             return
         self.job_id = None

@@ -85,11 +85,10 @@ async def test_compare_table_and_verdict_say_the_accuracy_change_alike(ws):
         await pilot.pause()
         await pilot.press("down", "c")
         done = await wait_for(pilot, lambda: next(iter(ws.find(Job, kind="compare", state="done")), None), 90)
-        await pilot.pause(0.3)
         drop = done.result["accuracy_drop"]
         said = accuracy_change(drop)
         assert said in done.result["verdict"]  # the verdict rounds as the table does
-        assert said in words(app)
+        await wait_for(pilot, lambda: said in words(app), 10)  # the app polls the DB twice a second
         assert ("+" in said) == (drop < 0)  # a negative drop reads as a gain
 
 

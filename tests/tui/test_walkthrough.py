@@ -206,9 +206,8 @@ async def test_tutorial_by_keys(demo_ws, tmp_path):
         await pilot.press("c")
         await wait_for(pilot, lambda: isinstance(app.screen, CompareScreen), 20)
         done = await wait_for(pilot, lambda: next(iter(ws.find(Job, kind="compare", state="done")), None), 90)
-        await pilot.pause(0.3)
         verdict = done.result["verdict"]
-        assert verdict in rendered(app, "#verdict").replace("\n", " ")
+        await wait_for(pilot, lambda: verdict in rendered(app, "#verdict").replace("\n", " "), 10)  # polled twice a second
         shown = screen_text(app)
         assert verdict.split()[0] in shown and "demo-cnn-int8" in shown
         assert done.result["b"]["precision"] == "INT8"
@@ -301,7 +300,7 @@ async def test_tutorial_by_keys(demo_ws, tmp_path):
         written = next((s, m) for s, m in seen if "deployment package written to" in m)
         assert written[1].startswith(f"deployment package written to {package}")
         assert (written[0] == "warning") == bool(speed and speed["slower"])
-        assert f"written: {package}" in rendered(app, "#export-note").replace("\n", "")
+        await wait_for(pilot, lambda: f"written: {package}" in rendered(app, "#export-note").replace("\n", ""), 10)
         with tarfile.open(package) as tar:
             names = tar.getnames()
         assert any(n.endswith("/infer.py") for n in names) and any(n.endswith(".xml") for n in names)
