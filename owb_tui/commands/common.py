@@ -7,6 +7,8 @@ import json
 import sys
 from typing import Any, Callable, NoReturn
 
+from ..text import fit_widths
+
 
 class OwbArgumentParser(argparse.ArgumentParser):
     """argparse, but a wrong flag gives one ``error:`` line and exit 2."""
@@ -126,14 +128,6 @@ def parse_floats(text: str) -> list[float]:
     return values
 
 
-def human_size(n: float) -> str:
-    for unit in ("B", "KB", "MB", "GB"):
-        if n < 1024 or unit == "GB":
-            return f"{n:.1f} {unit}" if unit != "B" else f"{int(n)} B"
-        n /= 1024
-    return f"{n:.1f} GB"
-
-
 def positive_int(text: str) -> int:
     try:
         value = int(text)
@@ -175,22 +169,6 @@ class progress_bar:
 
 KEY_WIDTH = 20  # a name column keeps this much room before other columns give way
 FLOOR = 8  # no column is cut narrower than this: an 8-character id stays whole
-
-
-def fit_widths(natural: list[int], floors: list[int], room: int) -> list[int]:
-    """Column widths within ``room``: the widest columns give way first, down to
-    a common cap, so short values (ids, numbers, precisions) stay whole while
-    long names end in …; no column goes below its floor."""
-    if sum(natural) <= room:
-        return list(natural)
-    lo, hi = 0, max(natural)
-    while lo < hi:  # the largest cap that fits
-        cap = (lo + hi + 1) // 2
-        if sum(min(n, max(cap, f)) for n, f in zip(natural, floors)) <= room:
-            lo = cap
-        else:
-            hi = cap - 1
-    return [min(n, max(lo, f)) for n, f in zip(natural, floors)]
 
 
 def cli_table(*headers: str, key: int | None = 0, title: str | None = None) -> Any:

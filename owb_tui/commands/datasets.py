@@ -99,7 +99,7 @@ def cmd_remove(args: argparse.Namespace) -> int:
     from engine.dataset_store import remove_dataset
     from engine.records import Dataset
 
-    from .common import human_size
+    from ..text import human_size
 
     ws = workspace(args)
     r = remove_dataset(ws, ws.get(Dataset, args.dataset))

@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from .common import (OwbArgumentParser, add_command, cli_table, emit, human_size, parse_floats, parse_ints, styled,
+from ..text import human_size
+from .common import (OwbArgumentParser, add_command, cli_table, emit, parse_floats, parse_ints, styled,
                      workspace)
 
 TASKS = ("classification", "detection", "segmentation", "generic")

@@ -6,7 +6,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from .common import (add_command, add_infer_precision, cli_table, emit, human_size, number, positive_int, styled,
+from ..text import human_size
+from .common import (add_command, add_infer_precision, cli_table, emit, number, positive_int, styled,
                      workspace)
 from .jobs import add_detach, run_job
 

@@ -22,8 +22,7 @@ from engine.metrics import accuracy_change
 from engine.records import Job, Model
 from engine.terminal_text import printable
 
-from ..app import reports_errors
-from ..commands.common import human_size
+from ..text import human_size, reports_errors
 from ..widgets.footer import KeyFooter
 from ..widgets.progress import JobStatus
 from ..widgets.tables import SortableTable, cell, clip, literal, num

@@ -16,7 +16,7 @@ from textual.widgets import Button, Input, Label, Select, Static
 
 from engine.records import Dataset, Model
 
-from ..app import error_text, reports_errors
+from ..text import error_text, reports_errors
 from ..widgets.tables import literal
 from .forms import FORM_HELP, chosen_precision, chosen_target, precision_select, row, target_picker
 

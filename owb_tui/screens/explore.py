@@ -14,7 +14,7 @@ from textual.widgets import Button, DataTable, Input, Static
 from engine.errors import BadInput
 from engine.records import InferenceResult, Job, Model
 
-from ..app import error_text, reports_errors
+from ..text import error_text, reports_errors
 from .forms import chosen_precision, ints, number, precision_select, row
 
 

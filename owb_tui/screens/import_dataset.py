@@ -18,7 +18,7 @@ from textual.worker import Worker, WorkerState
 from engine.errors import AmbiguousFormat
 from engine.records import Dataset, Model
 
-from ..app import error_text
+from ..text import error_text
 from ..widgets.path_input import path_field
 from .forms import ImportForm, row
 

@@ -18,7 +18,7 @@ from engine.records import COLORS, PAD_POSITIONS, RESIZE_MODES, TASKS, Model
 
 from engine.errors import BadInput
 
-from ..app import error_text
+from ..text import error_text
 from ..widgets.path_input import path_field
 from .forms import ImportForm, floats, ints, joined, number, row
 

@@ -16,7 +16,7 @@ from textual.widgets import Button, Checkbox, Collapsible, Input, Select, Static
 from engine.errors import BadInput
 from engine.records import Dataset, Model
 
-from ..app import error_text, reports_errors
+from ..text import error_text, reports_errors
 from ..widgets.tables import literal
 from .forms import chosen_precision, chosen_target, number, precision_select, row, target_picker
 

@@ -19,8 +19,7 @@ from engine.measure.benchmark import history
 from engine.records import Dataset, InferenceResult, Model, Project
 from engine.terminal_text import printable
 
-from ..app import reports_errors
-from ..commands.common import human_size
+from ..text import human_size, reports_errors
 from ..widgets.footer import KeyFooter
 from ..widgets.progress import JobStatus
 from ..widgets.tables import FilterBar, FilterKeys, cell, cells, clip, filter_binding, literal, matches, num

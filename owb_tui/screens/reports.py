@@ -19,7 +19,7 @@ from textual.widgets import Button, Header, Input, Select, Static
 
 from engine.records import Model, Report
 
-from ..app import reports_errors
+from ..text import reports_errors
 from ..widgets.footer import KeyFooter
 from ..widgets.progress import JobStatus
 from ..widgets.report_view import ARROWS, ReportView

@@ -28,6 +28,7 @@ from engine.records import Dataset, Model, Report
 from engine.terminal_text import printable
 from engine.visualize import save_picture
 
+from ..text import error_text
 from ..widgets.footer import KeyFooter
 from ..widgets.image_view import ImageView
 
@@ -114,8 +115,6 @@ class VisualizeScreen(Screen[int]):
 
             self.annotated = annotated_classes(ws, self.model, self.dataset)
         except OwbError as exc:
-            from ..app import error_text
-
             self.query_one(ImageView).fail(error_text(exc))
             self.app.notify(error_text(exc), severity="error", timeout=8)
             return
@@ -221,8 +220,6 @@ class VisualizeScreen(Screen[int]):
             self.query_one(ImageView).show(picture)
 
     def _failed(self, key: tuple[int, str], exc: BaseException) -> None:
-        from ..app import error_text
-
         if key == self.key:
             self.query_one(ImageView).fail(f"cannot draw {self.image_name}: {error_text(exc)}")
         self.app.show_error(exc)
