@@ -12,6 +12,7 @@ from typing import Any, Callable
 import numpy as np
 
 from .adapters import model_adapter
+from .choices import DETECTION_FLOOR
 from .evaluate import Metric, load_mask
 from .records import Dataset, Model
 from .workspace import Workspace
@@ -35,7 +36,7 @@ def per_item_score(task: str, pred: Any, item: Any, root: Any, num_classes: int)
 def make_validation(ws: Workspace, model: Model, dataset: Dataset, index: Any, runner_cls: Any,
                     ctx: Any) -> Callable[[Any, Any], tuple[float, list[float]]]:
     task = model.config.task
-    options = {"conf_threshold": 0.01} if task == "detection" else {}
+    options = {"conf_threshold": DETECTION_FLOOR} if task == "detection" else {}
     num_classes = max(len(index.labels), 2)
     caches: dict[str, Any] = {}  # one decode cache entry serves every validation pass
 

@@ -12,6 +12,7 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 
+from engine.choices import CONF_THRESHOLD
 from engine.errors import BadInput
 from engine.yolox import YOLOX_STRIDES, grid_rows, yolox_grid_decode
 
@@ -102,7 +103,7 @@ class ClassificationAdapter(Adapter):
 
 class _DetectionAdapter(Adapter):
     task = "detection"
-    options = {"conf_threshold": 0.25, "iou_threshold": 0.45, "label_offset": 0,
+    options = {"conf_threshold": CONF_THRESHOLD, "iou_threshold": 0.45, "label_offset": 0,
                "max_detections": 100, "box_coords": "pixels"}
 
     def _finish(self, boxes_in: np.ndarray, scores: np.ndarray, labels: np.ndarray,

@@ -19,13 +19,11 @@ from typing import Any
 
 import numpy as np
 
+from .choices import (BUDGETED_METHODS, CALIBRATION_METHODS, DROP_TYPES, MAX_DROP, PRESETS, SEARCH_RUN_TIME_S,
+                      SEARCH_TIME_S)
 from .errors import BadInput
 from .records import Dataset, Model
 from .workspace import Workspace
-
-METHODS = ("default", "accuracy-aware", "speed-aware")
-PRESETS = ("performance", "mixed")
-DROP_TYPES = ("absolute", "relative")
 
 
 @dataclass
@@ -33,26 +31,26 @@ class CalibrationSpec:
     model: str
     dataset: str
     calibration_dataset: str | None = None
-    method: str = "default"
-    preset: str = "performance"
+    method: str = CALIBRATION_METHODS[0]
+    preset: str = PRESETS[0]
     subset_pct: float = 100.0
-    max_drop: float = 0.5  # percentage points (absolute) or percent (relative)
-    drop_type: str = "absolute"
+    max_drop: float = MAX_DROP
+    drop_type: str = DROP_TYPES[0]
     ranking_subset: int | None = None
     fast_bias_correction: bool = True
     ignore_types: list[str] = field(default_factory=list)
     ignore_names: list[str] = field(default_factory=list)
     ignore_patterns: list[str] = field(default_factory=list)
     name: str | None = None
-    search_time: float = 600.0  # speed-aware: seconds the search may take
-    search_run_time: float = 1.0  # speed-aware: seconds of each interleaved benchmark run
+    search_time: float = SEARCH_TIME_S
+    search_run_time: float = SEARCH_RUN_TIME_S
 
     def uses_budget(self) -> bool:
-        return self.method in ("accuracy-aware", "speed-aware")
+        return self.method in BUDGETED_METHODS
 
     def validate(self) -> None:
-        if self.method not in METHODS:
-            raise BadInput(f"unknown method {self.method!r}; use one of {', '.join(METHODS)}")
+        if self.method not in CALIBRATION_METHODS:
+            raise BadInput(f"unknown method {self.method!r}; use one of {', '.join(CALIBRATION_METHODS)}")
         if self.preset not in PRESETS:
             raise BadInput(f"unknown preset {self.preset!r}; use one of {', '.join(PRESETS)}")
         if self.drop_type not in DROP_TYPES:

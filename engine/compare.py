@@ -18,19 +18,19 @@ import threading
 from collections.abc import Callable
 
 from . import limits
+from .choices import COMPARE_LAYER_RUNS, PAIR_TIME_S, ROUNDS
 from .errors import BadInput
 from .measure.benchmark import BenchmarkSettings
-from .measure.protocol import DEFAULT_ROUNDS, planned_ms
+from .measure.protocol import planned_ms
 from .precision import SPEED_DEFAULT
 from .records import Dataset, InferenceResult, Model, Target
 from .workspace import Workspace
 
-LAYER_RUNS = 20
 StageProgress = Callable[[int, int, str], None]
 
 
 def speed_pair(ws: Workspace, a: Model, b: Model, settings: BenchmarkSettings, *, bench_time: float,
-               rounds: int = DEFAULT_ROUNDS, from_history: bool = False, cancel: threading.Event | None = None,
+               rounds: int = ROUNDS, from_history: bool = False, cancel: threading.Event | None = None,
                progress: StageProgress | None = None, places: tuple[Target | None, Target | None] = (None, None)) -> dict:
     """Both figures and their ratio: measured now, interleaved (``bench_time``
     seconds per side over ``rounds`` rounds), or from comparable history;
@@ -237,7 +237,7 @@ def default_pair(ws: Workspace, model: Model) -> tuple[Model, Model] | None:
     return (model, b) if b else None
 
 
-def validate(a: Model, b: Model, bench_time: float, layer_runs: int = LAYER_RUNS, rounds: int = DEFAULT_ROUNDS,
+def validate(a: Model, b: Model, bench_time: float, layer_runs: int = COMPARE_LAYER_RUNS, rounds: int = ROUNDS,
              same_place: bool = True) -> None:
     if a.id == b.id and same_place:
         raise BadInput(f"both sides are {a.name!r} on the same machine; compare two different models, "
@@ -247,10 +247,10 @@ def validate(a: Model, b: Model, bench_time: float, layer_runs: int = LAYER_RUNS
     limits.count(rounds, "--rounds", limits.MAX_RUNS)
 
 
-def compare(ws: Workspace, a: Model, b: Model, *, dataset: Dataset | None = None, bench_time: float = 10.0,
-            layer_runs: int = LAYER_RUNS, cancel: threading.Event | None = None,
+def compare(ws: Workspace, a: Model, b: Model, *, dataset: Dataset | None = None, bench_time: float = PAIR_TIME_S,
+            layer_runs: int = COMPARE_LAYER_RUNS, cancel: threading.Event | None = None,
             progress: StageProgress | None = None, infer_precision: str = SPEED_DEFAULT, hint: str = "throughput",
-            rounds: int = DEFAULT_ROUNDS, from_history: bool = False, target: Target | None = None,
+            rounds: int = ROUNDS, from_history: bool = False, target: Target | None = None,
             target_b: Target | None = None) -> dict:
     """The Compare page as plain data (the `owb compare --json` document).
 

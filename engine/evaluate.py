@@ -13,6 +13,7 @@ from typing import Any, Iterator
 import numpy as np
 
 from .adapters import model_adapter
+from .choices import DETECTION_FLOOR
 from .errors import BadInput
 from .device import precision_name
 from .inference import DatasetRunner, OutputStore, Progress
@@ -116,7 +117,7 @@ def evaluate(ws: Workspace, model: Model, dataset: Dataset, *, batch: int = 1,
 
     check_compatible(model, dataset)
     index = load_index(ws, dataset)
-    options = {"conf_threshold": 0.01} if model.config.task == "detection" else {}
+    options = {"conf_threshold": DETECTION_FLOOR} if model.config.task == "detection" else {}
     metric = Metric(model.config.task, index.labels, index.root)
     validate_precision(precision)
     runner = DatasetRunner(ws, model, batch=batch, precision=precision)

@@ -23,6 +23,7 @@ from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any, Callable
 
 from .. import limits
+from ..choices import BENCHMARK_TIME_S, HINTS
 from ..errors import BadInput, Cancelled
 from ..precision import SPEED_DEFAULT
 from ..precision import properties as precision_properties
@@ -34,15 +35,13 @@ if TYPE_CHECKING:
 
     from ..workspace import Workspace
 
-HINTS = ("throughput", "latency", "none")
-DEFAULT_TIME_S = 20.0  # DL Workbench's default benchmark duration
 PROGRESS_EVERY_S = 0.5
 Progress = Callable[[int, int], None]  # (done, total), like engine.inference
 
 
 @dataclass
 class BenchmarkSettings:
-    time_s: float = DEFAULT_TIME_S
+    time_s: float = BENCHMARK_TIME_S
     hint: str = "throughput"
     streams: int | None = None  # NUM_STREAMS; None lets the hint decide
     requests: int | None = None  # None: OPTIMAL_NUMBER_OF_INFER_REQUESTS

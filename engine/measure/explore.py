@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from .benchmark import BenchmarkSettings, Progress, dataset_inputs, measure
 from .protocol import spread
 from .. import limits
+from ..choices import EXPLORE_CELL_TIME_S
 from ..errors import BadInput
 from ..precision import SPEED_DEFAULT
 from ..records import Dataset, InferenceResult, Model
@@ -22,9 +23,6 @@ from ..records import Dataset, InferenceResult, Model
 if TYPE_CHECKING:
     from ..workspace import Workspace
 
-DEFAULT_BATCHES = (1, 2, 4, 8)
-DEFAULT_STREAMS = (1, 2, 4)
-DEFAULT_CELL_TIME_S = 5.0
 CELL_KEYS = ("throughput_fps", "latency_ms", "disturbed", "streams", "requests", "threads", "inference_precision",
              "compile_ms", "first_inference_ms", "iterations", "elapsed_s")
 
@@ -72,7 +70,7 @@ def sweet_spot(cells: list[dict], latency_limit_ms: float | None) -> tuple[dict 
 
 
 def run_explore(ws: Workspace, model: Model, batches: list[int], streams: list[int], *,
-                time_s: float = DEFAULT_CELL_TIME_S, latency_limit_ms: float | None = None,
+                time_s: float = EXPLORE_CELL_TIME_S, latency_limit_ms: float | None = None,
                 dataset: Dataset | None = None, device: str = "CPU", infer_precision: str = SPEED_DEFAULT,
                 cancel: threading.Event | None = None, progress: Progress | None = None,
                 runs: int = 1) -> tuple[InferenceResult, dict]:

@@ -28,6 +28,7 @@ import uuid
 from dataclasses import replace
 from typing import TYPE_CHECKING, Callable
 
+from ..choices import ROUNDS
 from ..errors import BadInput
 from ..records import Dataset, InferenceResult, Model
 from .benchmark import BenchmarkSettings, history, percentile, run_benchmark
@@ -39,7 +40,6 @@ SETTING_KEYS = ("hint", "streams", "requests", "batch", "inference_precision", "
                 "device", "cpu", "target")
 PERCENTILE_RUNS = 10  # from this many runs on, the spread is p10–p90 instead of min–max
 HISTORY_RUNS = 5  # a history figure uses at most the latest runs of one setting
-DEFAULT_ROUNDS = 3
 StageProgress = Callable[[int, int, str], None]  # (done, total, stage) over the whole measurement
 
 
@@ -173,7 +173,7 @@ def _validate_rounds(rounds: int) -> None:
         raise BadInput(f"--runs must be 1 or more, not {rounds}")
 
 
-def measure_figure(ws: Workspace, model: Model, settings: BenchmarkSettings, *, runs: int = DEFAULT_ROUNDS,
+def measure_figure(ws: Workspace, model: Model, settings: BenchmarkSettings, *, runs: int = ROUNDS,
                    total_time_s: float | None = None, dataset: Dataset | None = None,
                    cancel: threading.Event | None = None, progress: StageProgress | None = None) -> dict:
     """``runs`` runs of one model with one setting, now; its figure."""
@@ -201,7 +201,7 @@ def interleaved_order(rounds: int) -> list[str]:
     return [side for r in range(rounds) for side in (("a", "b") if r % 2 == 0 else ("b", "a"))]
 
 
-def measure_pair(ws: Workspace, a: Model, b: Model, settings: BenchmarkSettings, *, rounds: int = DEFAULT_ROUNDS,
+def measure_pair(ws: Workspace, a: Model, b: Model, settings: BenchmarkSettings, *, rounds: int = ROUNDS,
                  total_time_s: float | None = None, dataset: Dataset | None = None,
                  cancel: threading.Event | None = None, progress: StageProgress | None = None,
                  label: str = "") -> dict:

@@ -22,6 +22,7 @@ from typing import Any, Callable
 
 import numpy as np
 
+from ..choices import CONF_THRESHOLD, DETECTION_FLOOR
 from ..predictions import Detections, RawPrediction
 
 NAMES = {
@@ -32,7 +33,7 @@ NAMES = {
 }
 # The parent's own detections count as ground truth from this score on,
 # the adapters' default threshold: what the parent would report.
-REFERENCE_CONF = 0.25
+REFERENCE_CONF = CONF_THRESHOLD
 
 
 def metric_name(task: str) -> str:
@@ -139,9 +140,9 @@ def num_classes_of(task: str, output_shapes: dict[str, tuple]) -> int:
 
 
 def adapter_options(task: str, role: str) -> dict:
-    # The child's detections are scored down to 0.01 as for accuracy (mAP
+    # The child's detections are scored down to the floor, as for accuracy (mAP
     # integrates over the score ranking); the parent's are kept as reported.
-    return {"conf_threshold": 0.01} if task == "detection" and role == "candidate" else {}
+    return {"conf_threshold": DETECTION_FLOOR} if task == "detection" and role == "candidate" else {}
 
 
 class ParentReference:

@@ -13,13 +13,14 @@ from typing import Any
 
 import numpy as np
 
+from engine.choices import DETECTION_FLOOR
 from engine.errors import BadInput
 from engine.records import Dataset, Model
 from engine.workspace import Workspace
 
 from .outputs import StageProgress, Ticker, image_names, predictions, probabilities, raw_outputs
 from .rows import ClassificationRows, DetectionRows, SegmentationRows
-from .spec import DETECTION_FLOOR, ReportSpec
+from .spec import ReportSpec
 from .table import ReportTable
 
 CLASSIFICATION = [

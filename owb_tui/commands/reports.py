@@ -15,15 +15,17 @@ SHOWN_ROWS = 40
 
 
 def register(sub: Any) -> None:
+    from engine.choices import COMPARE_LAYER_RUNS, CONF_THRESHOLD, PAIR_TIME_S, REPORT_KINDS, REPORT_MODES, ROUNDS
+
     p = add_command(sub, "report", "build or show a report: accuracy, optimized vs parent predictions, tensor "
                     "distance; `owb report list [MODEL]`, `owb report show ID`", cmd_report)
     p.add_argument("model", metavar="MODEL", help="model name or id; or `list` / `show`")
     p.add_argument("target", nargs="?", metavar="ARG", help="with list: a model to filter by; with show: a report id")
     p.add_argument("--vs", metavar="PARENT", help="reference model (default: the model's parent)")
     p.add_argument("--dataset", metavar="DS", help="dataset name or id")
-    p.add_argument("--kind", choices=("accuracy", "predictions", "tensor-distance"),
+    p.add_argument("--kind", choices=REPORT_KINDS,
                    help="default: predictions with --vs or a parent, else accuracy")
-    p.add_argument("--mode", choices=("basic", "advanced"), default="basic",
+    p.add_argument("--mode", choices=REPORT_MODES, default=REPORT_MODES[0],
                    help="detection/segmentation: per image (basic) or per image and class (advanced)")
     p.add_argument("--sort", metavar="COLUMN", help="column title, any case, or a unique prefix")
     p.add_argument("--desc", action="store_true", help="sort descending")
@@ -34,8 +36,8 @@ def register(sub: Any) -> None:
     p.add_argument("--force", action="store_true", help="overwrite --csv if it exists")
     p.add_argument("--limit", type=positive_int, default=SHOWN_ROWS, metavar="N",
                    help=f"rows printed as text (default {SHOWN_ROWS}; --json and --csv get all)")
-    p.add_argument("--conf-threshold", type=number, default=0.25, metavar="P",
-                   help="detection: count detections from this score (default 0.25)")
+    p.add_argument("--conf-threshold", type=number, default=CONF_THRESHOLD, metavar="P",
+                   help=f"detection: count detections from this score (default {CONF_THRESHOLD:g})")
     p.add_argument("--iou-threshold", type=number, metavar="T",
                    help="segmentation: flag results below T (default 0.5 accuracy, 0.9 predictions)")
     p.add_argument("--refresh", action="store_true", help="rebuild even if a matching report is stored")
@@ -49,17 +51,17 @@ def register(sub: Any) -> None:
                         "compared with its parent (which becomes A), a parent with its fastest measured "
                         "optimized model, else its newest child")
     p.add_argument("--dataset", metavar="DS", help="take accuracy measured on this dataset")
-    p.add_argument("--time", type=number, default=10.0, metavar="S",
-                   help="seconds of benchmarking per model, shared by its interleaved runs (default 10)")
-    p.add_argument("--rounds", type=positive_int, default=3, metavar="N",
-                   help="interleaved rounds: A and B measured in turn N times (default 3)")
+    p.add_argument("--time", type=number, default=PAIR_TIME_S, metavar="S",
+                   help=f"seconds of benchmarking per model, shared by its interleaved runs (default {PAIR_TIME_S:g})")
+    p.add_argument("--rounds", type=positive_int, default=ROUNDS, metavar="N",
+                   help=f"interleaved rounds: A and B measured in turn N times (default {ROUNDS})")
     p.add_argument("--hint", choices=("throughput", "latency"), default="throughput",
                    help="performance hint of the benchmark and the per-layer profile (default throughput)")
     p.add_argument("--from-history", action="store_true",
                    help="take the ratio from stored runs with identical settings instead of measuring now "
                         "(refused when there are none)")
-    p.add_argument("--runs", type=positive_int, default=20, metavar="N",
-                   help="profiled inferences; a layer's time is its median (default 20)")
+    p.add_argument("--runs", type=positive_int, default=COMPARE_LAYER_RUNS, metavar="N",
+                   help=f"profiled inferences; a layer's time is its median (default {COMPARE_LAYER_RUNS})")
     p.add_argument("--top", type=positive_int, default=15, metavar="N", help="kernel rows printed as text")
     add_detach(p)
     p.add_argument("--target", metavar="NAME", help="measure both sides on this remote target")
@@ -76,7 +78,7 @@ def register(sub: Any) -> None:
     p.add_argument("--out", required=True, metavar="FILE.png")
     p.add_argument("--force", action="store_true", help="overwrite --out if it exists")
     p.add_argument("--blend", action="store_true", help="segmentation: one blended picture instead of side by side")
-    p.add_argument("--conf-threshold", type=number, default=0.25, metavar="P")
+    p.add_argument("--conf-threshold", type=number, default=CONF_THRESHOLD, metavar="P")
 
 
 # ------------------------------------------------------------------ report

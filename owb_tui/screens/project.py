@@ -15,6 +15,7 @@ from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import DataTable, Header, Input, Static, TabbedContent, TabPane
 
+from engine.choices import LAYER_RUNS
 from engine.measure.benchmark import history
 from engine.records import Dataset, InferenceResult, Model, Project
 from engine.terminal_text import printable
@@ -254,7 +255,7 @@ class ProjectScreen(FilterKeys, Screen):
             t.add_columns(*labels)
             t.display = False
             tables.append(t)
-        note = Static("l profiles every layer of the runtime graph (30 inferences, latency hint).",
+        note = Static(f"l profiles every layer of the runtime graph ({LAYER_RUNS} inferences, latency hint).",
                       id="layers-note", classes="hint", markup=False)
         return [VerticalScroll(note, *tables)]
 

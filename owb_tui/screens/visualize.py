@@ -22,6 +22,7 @@ from textual.screen import Screen
 from textual.widgets import Header, Static
 from textual.worker import get_current_worker
 
+from engine.choices import CONF_THRESHOLD
 from engine.errors import BadInput, OwbError
 from engine.output import free_path, output_path
 from engine.records import Dataset, Model, Report
@@ -200,7 +201,7 @@ class VisualizeScreen(Screen[int]):
         options = self.report.summary.get("options") or {}
         try:
             picture = render(self.app.ws, self.model, self.dataset, item, reference=self.reference, layout=layout,
-                             conf_threshold=float(options.get("conf_threshold", 0.25)))
+                             conf_threshold=float(options.get("conf_threshold", CONF_THRESHOLD)))
         except OSError as exc:
             failure: BaseException = unreadable(exc)
         except Exception as exc:  # noqa: BLE001 - any failure becomes a notification, never a crash
