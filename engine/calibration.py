@@ -236,7 +236,7 @@ class Calibration:
             scope = nncf.IgnoredScope(names=sorted(set(self.spec.ignore_names) | set(fp_names)),
                                       patterns=self.spec.ignore_patterns, types=self.spec.ignore_types)
         try:
-            with nncf_reporting(lambda stage, step, total: self.ctx.progress(stage, step, total), self.ctx.log_handler):
+            with nncf_reporting(self.ctx.progress, self.ctx.log_handler):
                 return nncf.quantize(ov_model, cal, **{**common, "ignored_scope": scope})
         except nncf.ValidationError as exc:
             raise refused(exc) from None
@@ -255,8 +255,7 @@ class Calibration:
             quantized = self.quantize(ov_model, cal, common)
         else:
             try:
-                with nncf_reporting(lambda stage, step, total: ctx.progress(stage, step, total), ctx.log_handler,
-                                    reverted):
+                with nncf_reporting(ctx.progress, ctx.log_handler, reverted):
                     quantized = self._accuracy_aware(ov_model, cal, common, DatasetRunner)
             except nncf.ValidationError as exc:
                 raise refused(exc) from None

@@ -16,9 +16,10 @@ from .adapters import model_adapter
 from .choices import DETECTION_FLOOR
 from .errors import BadInput
 from .device import precision_name
-from .inference import DatasetRunner, OutputStore, Progress
+from .inference import DatasetRunner, OutputStore
 from .precision import ACCURACY
 from .precision import validate as validate_precision
+from .progress import Progress
 from .records import TASK_FORMATS, Dataset, InferenceResult, Model
 from .workspace import Workspace
 

@@ -16,14 +16,14 @@ from .calibration import Calibration, CalibrationSpec
 from .choices import PAIR_TIME_S, ROUNDS
 from .errors import environment_error
 from .precision import SPEED_DEFAULT
+from .progress import named
 from .records import Dataset, Model
 
 
 def _accuracy(ctx: Any, model: Model, dataset: Dataset, stage: str) -> float:
     from .evaluate import evaluate
 
-    result = evaluate(ctx.ws, model, dataset, cancel=ctx.cancel,
-                      progress=lambda d, t: ctx.progress(stage, d, t))
+    result = evaluate(ctx.ws, model, dataset, cancel=ctx.cancel, progress=named(ctx.progress, stage))
     ctx.log.info("%s: %s = %.4f", stage, result["metric"], result["value"])
     return float(result["value"])
 
@@ -53,7 +53,7 @@ def compare_speed(ctx: Any, parent: Model, child: Model, bench_time: float, roun
     for k, precision in enumerate(precisions):
         settings = BenchmarkSettings(infer_precision=precision)
         pair = measure_pair(ctx.ws, parent, child, settings, rounds=rounds, total_time_s=bench_time, cancel=ctx.cancel,
-                            progress=lambda d, t, stage, k=k: ctx.progress(f"{stage} (ms)", k * span + d,
+                            progress=lambda stage, d, t, k=k: ctx.progress(f"{stage} (ms)", k * span + d,
                                                                             len(precisions) * span),
                             label=precision)
         ran = pair["settings"]["inference_precision"]

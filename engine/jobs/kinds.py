@@ -107,7 +107,7 @@ def benchmark_run(ctx: Any, p: dict) -> dict:
     settings = BenchmarkSettings(**p["settings"])
     fig = measure_figure(ctx.ws, ctx.ws.get(Model, p["model"]), settings, runs=p["runs"],
                          total_time_s=settings.time_s, dataset=_dataset(ctx.ws, p["dataset"]), cancel=ctx.cancel,
-                         progress=lambda done, total, stage: ctx.progress(f"{stage} (ms)", done, total))
+                         progress=lambda stage, done, total: ctx.progress(f"{stage} (ms)", done, total))
     return figure_document(ctx.ws, fig)
 
 
@@ -129,13 +129,13 @@ def explore_prepare(ws: Workspace, p: dict) -> tuple[dict, str]:
 
 
 def explore_run(ctx: Any, p: dict) -> dict:
-    from ..explore import run_explore
+    from ..explore import STAGE, run_explore
 
-    ctx.progress("measuring cells (ms)")
+    ctx.progress(STAGE)
     _, result = run_explore(ctx.ws, ctx.ws.get(Model, p["model"]), p["batches"], p["streams"], time_s=p["time_s"],
                             latency_limit_ms=p["latency_limit_ms"], dataset=_dataset(ctx.ws, p["dataset"]),
                             infer_precision=p["infer_precision"], cancel=ctx.cancel, runs=p.get("runs") or 1,
-                            progress=lambda done, total: ctx.progress("measuring cells (ms)", done, total))
+                            progress=ctx.progress)
     return result
 
 
@@ -204,7 +204,7 @@ def compare_run(ctx: Any, p: dict) -> dict:
                    bench_time=p["bench_time"], layer_runs=p["layer_runs"], cancel=ctx.cancel,
                    infer_precision=p["infer_precision"], hint=p["hint"], rounds=p["rounds"],
                    from_history=p["from_history"],
-                   progress=lambda done, total, stage: ctx.progress(stage, done, total))
+                   progress=ctx.progress)
 
 
 # -- accuracy and reports ------------------------------------------------------------------------
@@ -231,7 +231,7 @@ def accuracy_run(ctx: Any, p: dict) -> dict:
     model, dataset = ctx.ws.get(Model, p["model"]), ctx.ws.get(Dataset, p["dataset"])
     ctx.progress("compiling")
     result = evaluate(ctx.ws, model, dataset, batch=p["batch"], cancel=ctx.cancel, precision=p["infer_precision"],
-                      progress=lambda done, total: ctx.progress("inference", done, total))
+                      progress=ctx.progress)
     return {"model": model.name, "dataset": dataset.name, **result}
 
 

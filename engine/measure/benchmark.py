@@ -28,6 +28,7 @@ from ..errors import BadInput, Cancelled
 from ..precision import SPEED_DEFAULT
 from ..precision import properties as precision_properties
 from ..precision import validate as validate_precision
+from ..progress import Progress
 from ..records import Dataset, InferenceResult, Model
 
 if TYPE_CHECKING:
@@ -36,7 +37,7 @@ if TYPE_CHECKING:
     from ..workspace import Workspace
 
 PROGRESS_EVERY_S = 0.5
-Progress = Callable[[int, int], None]  # (done, total), like engine.inference
+STAGE = "benchmark (ms)"  # a timed loop reports milliseconds measured out of those planned
 
 
 @dataclass
@@ -141,7 +142,7 @@ def async_loop(queue: Any, time_s: float, cancel: threading.Event | None = None,
                 queue.wait_all()
                 raise Cancelled("benchmark cancelled")
             if progress is not None:
-                progress(int(min(exec_time, time_s) * 1000), int(time_s * 1000))
+                progress(STAGE, int(min(exec_time, time_s) * 1000), int(time_s * 1000))
     queue.wait_all()
     elapsed = max(timer() - start, time.get_clock_info("perf_counter").resolution)
     for idle in in_fly:
@@ -168,7 +169,7 @@ def sync_loop(request: Any, time_s: float, cancel: threading.Event | None = None
             if cancel is not None and cancel.is_set():
                 raise Cancelled("benchmark cancelled")
             if progress is not None:
-                progress(int(min(exec_time, time_s) * 1000), int(time_s * 1000))
+                progress(STAGE, int(min(exec_time, time_s) * 1000), int(time_s * 1000))
     elapsed = max(timer() - start, time.get_clock_info("perf_counter").resolution)
     return Timing(sorted(times), elapsed, iteration)
 

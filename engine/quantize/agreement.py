@@ -24,6 +24,7 @@ import numpy as np
 
 from ..choices import CONF_THRESHOLD, DETECTION_FLOOR
 from ..predictions import Detections, RawPrediction
+from ..progress import named
 
 NAMES = {
     "classification": "top-1 agreement",
@@ -159,11 +160,7 @@ class ParentReference:
         adapter = model_adapter(model, shapes, **adapter_options(self.task, "parent"))
         paths = [index.root / item.file for item in index.items]
         self.predictions: dict[int, Any] = {}
-
-        def progress(done: int, total: int) -> None:
-            ctx.progress("parent outputs (f32)", done, total)
-
-        for b in runner.run(paths, cancel=ctx.cancel, progress=progress):
+        for b in runner.run(paths, cancel=ctx.cancel, progress=named(ctx.progress, "parent outputs (f32)")):
             for pos, pred in zip(b.indices, adapter.process(b.outputs, b.metas)):
                 self.predictions[pos] = _detach(pred)
         ctx.log.info("parent outputs computed in f32 for %d items (%s)", len(paths), metric_name(self.task))
@@ -178,11 +175,7 @@ class ParentReference:
         scores = [0.0] * len(items)
         paths = [self.index.root / self.index.items[i].file for i in items]
         found: dict[int, Any] = {}
-
-        def progress(done: int, total: int) -> None:
-            ctx.progress(stage, done, total)
-
-        for b in runner.run(paths, cancel=ctx.cancel, progress=progress):
+        for b in runner.run(paths, cancel=ctx.cancel, progress=named(ctx.progress, stage)):
             for pos, pred in zip(b.indices, adapter.process(b.outputs, b.metas)):
                 found[pos] = pred
         # Dataset order, so mAP's tie-breaking does not depend on which request finished first.

@@ -5,9 +5,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Any, Callable, NoReturn
+from typing import TYPE_CHECKING, Any, Callable, NoReturn
 
 from ..text import fit_widths
+
+if TYPE_CHECKING:
+    from engine.progress import Progress
 
 
 class OwbArgumentParser(argparse.ArgumentParser):
@@ -140,12 +143,13 @@ def positive_int(text: str) -> int:
 
 class progress_bar:
     """A rich progress bar on stderr for a long step; silent with --json so
-    stdout carries exactly one JSON document. Yields ``callback(done, total)``."""
+    stdout carries exactly one JSON document. Yields an engine.progress
+    callback; the bar says the engine's stage with ``stages``, else ``title``."""
 
-    def __init__(self, args: argparse.Namespace, title: str) -> None:
-        self.args, self.title, self.bar, self.task = args, title, None, None
+    def __init__(self, args: argparse.Namespace, title: str, *, stages: bool = False) -> None:
+        self.args, self.title, self.stages, self.bar, self.task = args, title, stages, None, None
 
-    def __enter__(self) -> Callable[[int, int], None] | None:
+    def __enter__(self) -> Progress | None:
         if self.args.json or not sys.stderr.isatty():
             return None
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
@@ -159,8 +163,8 @@ class progress_bar:
         self.task = self.bar.add_task(self.title, total=None)
         return self.update
 
-    def update(self, done: int, total: int, stage: str | None = None) -> None:
-        self.bar.update(self.task, completed=done, total=total, description=stage or self.title)
+    def update(self, stage: str, done: int, total: int | None) -> None:
+        self.bar.update(self.task, completed=done, total=total, description=stage if self.stages else self.title)
 
     def __exit__(self, *exc: Any) -> None:
         if self.bar is not None:
