@@ -19,12 +19,13 @@ from engine.records import Dataset, Model, Report
 from engine.workspace import Workspace
 
 from .outputs import fingerprint
+from .query import ReportQuery
 from .spec import FLAGS, KINDS, ReportSpec
 from .storage import delete_report, list_reports, modes, open_table, write_report
 from .table import ReportTable, json_ready, resolve_column
 
 __all__ = [
-    "FLAGS", "KINDS", "ReportSpec", "ReportTable", "columns", "create_report", "delete_report", "list_reports",
+    "FLAGS", "KINDS", "ReportQuery", "ReportSpec", "ReportTable", "columns", "create_report", "delete_report", "list_reports",
     "modes", "open_table", "report_job", "report_json", "resolve", "resolve_column",
 ]
 

@@ -161,16 +161,11 @@ def _check_filters(args: argparse.Namespace, kind: str) -> None:
 
 
 def _show(args: argparse.Namespace, ws: Any, report: Any) -> int:
-    from engine.reports import FLAGS, open_table, report_json
+    from engine.reports import ReportQuery, report_json
 
-    table = open_table(ws, report, args.mode)
-    total = len(table)
-    if args.only_erroneous or args.only_different:
-        table = table.only(FLAGS[report.kind])
-    if args.filter:
-        table = table.where(table.contains(args.filter))
-    if args.sort:
-        table = table.sorted_by(args.sort, args.desc)
+    query = ReportQuery(mode=args.mode, flagged=args.only_erroneous or args.only_different, text=args.filter or "",
+                        sort=args.sort or None, descending=args.desc)
+    table, total = query.run(ws, report)
     if args.csv:
         table.to_csv(args.csv)
     data = report_json(ws, report, table, args.mode)

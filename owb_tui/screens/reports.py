@@ -184,19 +184,14 @@ class ReportScreen(FilterKeys, Screen):
     @reports_errors
     def show(self) -> None:
         """Open the stored table, then apply flag, text filter and sort."""
-        from engine.reports import FLAGS, open_table
+        from engine.reports import ReportQuery
         from engine.reports.headings import short
 
         report = self.report
-        table = open_table(self.app.ws, report, self.mode)
-        total = len(table)
-        if self.flagged and FLAGS.get(report.kind) in table.flags:
-            table = table.only(FLAGS[report.kind])
-        query = self.query_one("#filter", FilterBar).value.strip()
-        if query:
-            table = table.where(table.contains(query))
-        if self.sort is not None:
-            table = table.sorted_by(self.sort[0], descending=self.sort[1])
+        sort, descending = self.sort or (None, False)
+        text = self.query_one("#filter", FilterBar).value.strip()
+        query = ReportQuery(mode=self.mode, flagged=self.flagged, text=text, sort=sort, descending=descending)
+        table, total = query.run(self.app.ws, report)
         self.shown = table
         view = self.query_one(ReportView)
         view.sort = self.sort
