@@ -52,6 +52,10 @@ class OwbApp(App[int]):
         Binding("j", "jobs", "jobs", tooltip="Jobs: progress, cancel, logs", id="jobs"),
         Binding("escape", "back", "back", tooltip="Go back to the previous screen", id="back"),
         Binding("q", "quit", "quit", tooltip="Quit owb (asks first while jobs run)", id="quit"),
+        # Textual adds this one at run time when an App declares none; declared here, the help
+        # screen reads it from BINDINGS like every other key.
+        Binding(App.COMMAND_PALETTE_BINDING, "command_palette", "palette", show=False,
+                key_display=App.COMMAND_PALETTE_DISPLAY, priority=True, tooltip="Open the command palette"),
     ]
 
     FULL_CHECK_S = 3.0  # re-read the jobs this often even when the DB did not change: a runner may have died
