@@ -77,6 +77,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 def render_compare(c: Any, r: dict, top: int = 15) -> None:
     from engine.measure.protocol import ratio_text, spread_text
+    from engine.measure.rows import precision_rows
     from engine.metrics import accuracy_change
 
     a, b = r["a"], r["b"]
@@ -118,8 +119,8 @@ def render_compare(c: Any, r: dict, top: int = 15) -> None:
         c.print(styled(("some runs were disturbed (max latency > 10× median): other work shared the CPU", "yellow")))
     layers = r["layers"]
     p = cli_table("precision", "A layers", "A ms", "B layers", "B ms", title="per runtime precision")
-    for row in layers["by_precision"]:
-        p.add_row(row["precision"], str(row["a_count"]), f"{row['a_ms']:.3f}", str(row["b_count"]), f"{row['b_ms']:.3f}")
+    for row in precision_rows(layers):
+        p.add_row(*row)
     c.print(p)
     c.print(_layer_sums(layers))
     k = cli_table("layer", "type", "A ms", "B ms", "Δ ms", "A prec", "B prec", "only in", key=None,
@@ -149,14 +150,13 @@ def _layer_sums(layers: dict) -> str:
 
 
 def render_why(c: Any, why: dict) -> None:
+    from engine.measure.rows import why_rows
+
     word = "faster" if why["faster"] else "slower"
     t = cli_table("ms (B − A)", "what", "B nodes", "layers", key=None,
                   title=f"why B is {word} here: {why['total_a_ms']:.3f} → {why['total_b_ms']:.3f} ms in the layers")
-    for k in why["contributors"]:
-        if not k["ms"] and not k["b_ms"]:
-            continue
-        what = k["title"] + (f": {k['why']}" if k["why"] else "")
-        t.add_row(f"{k['ms']:+.3f}", what, str(k["nodes_b"]), ", ".join(k["layers"][:3]))
+    for row in why_rows(why, moved_only=True):
+        t.add_row(*row)
     c.print(t)
     c.print("CPU: " + "; ".join(why["cpu"]["notes"]))
 

@@ -200,6 +200,7 @@ def render_layers(c: Any, table: dict, top: int | None = None) -> None:
 
     from engine.device import float_precision_note
     from engine.layers import slowest
+    from engine.measure.rows import layer_groups
 
     note = float_precision_note(table["model_precision"], table["inference_precision"])
     c.print(styled((f"layers of {table['model']}", "bold"), f" ({table['model_precision']} IR, {note}): "
@@ -215,10 +216,9 @@ def render_layers(c: Any, table: dict, top: int | None = None) -> None:
         c.print(styled((f"no {table['hint']}-hint benchmark in {table['inference_precision']} to set the sum beside: "
                         f"owb benchmark MODEL --hint {table['hint']}", "dim")))
     for key, title in (("type", "by layer type"), ("runtime_precision", "by runtime precision")):
-        groups = table["by_type" if key == "type" else "by_precision"]
         t = cli_table(key.replace("_", " "), "count", "total ms", "share", title=title)
-        for g in groups:
-            t.add_row(g[key], str(g["count"]), f"{g['total_ms']:.3f}", f"{g['share']:.1%}")
+        for row in layer_groups(table, key):
+            t.add_row(*row)
         c.print(t)
     rows = slowest(table, top) if top else [r for r in table["layers"] if r["executed"]]
     t = cli_table("#", "ms", "type", "precision", "kernel", "name (+ fused original layers)", key=None,

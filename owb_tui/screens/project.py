@@ -356,19 +356,18 @@ class ProjectScreen(FilterKeys, Screen):
     def show_layers(self, table: dict) -> None:
         from engine.device import float_precision_note
         from engine.layers import slowest
+        from engine.measure.rows import layer_groups
 
         self.query_one("#layers-note", Static).update(Text(
             f"{table['executed_layers']} of {table['graph_nodes']} runtime nodes executed, "
             f"{table['latency_ms_avg']:.3f} ms per inference (mean of {table['runs']}), "
             f"{float_precision_note(table['model_precision'], table['inference_precision'])}, latency hint; "
             f"{layer_sum_text(table)}; {table['cpu']}"))
-        for key, groups, field in (("by-precision", table["by_precision"], "runtime_precision"),
-                                   ("by-type", table["by_type"], "type")):
+        for key, field in (("by-precision", "runtime_precision"), ("by-type", "type")):
             t = self.query_one(f"#{key}", DataTable)
             t.clear()
-            for g in groups:
-                t.add_row(cell(g[field]), cell(g["count"], justify="right"), num(g["total_ms"], "{:.3f}"),
-                          num(g["share"] * 100, "{:.1f}%"))
+            for name, *figures in layer_groups(table, field):
+                t.add_row(cell(name), *(cell(f, justify="right") for f in figures))
             t.display = True
         t = self.query_one("#slowest", DataTable)
         t.clear()
