@@ -12,11 +12,10 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 
-from engine.choices import CONF_THRESHOLD
+from engine.choices import CONF_THRESHOLD, DECODERS, TASKS
 from engine.errors import BadInput
 from engine.yolox import YOLOX_STRIDES, grid_rows, yolox_grid_decode
 
-TASKS = ("classification", "detection", "segmentation", "generic")
 Shape = tuple  # of int | None (None = dynamic)
 
 
@@ -286,9 +285,6 @@ def _pick(shapes: dict[str, Shape], fits, wanted: str | None, expects: str) -> s
         if fits(shape):
             return name
     raise BadInput(f"{expects}; this model has {_describe(shapes)}")
-
-
-DECODERS = ("auto", "ssd", "boxes", "yolov5", "yolov8", "yolox")
 
 
 def _forced(decoder: str, shapes: dict[str, Shape], opts: dict[str, Any], yolo_opts: dict[str, Any],

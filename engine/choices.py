@@ -10,6 +10,14 @@ from __future__ import annotations
 
 from .precision import CHOICES as INFER_PRECISIONS  # noqa: F401  (re-exported: every choice in one place)
 
+# -- models and datasets ---------------------------------------------------
+TASKS = ("classification", "detection", "segmentation", "generic")
+COLORS = ("RGB", "BGR", "GRAY")
+RESIZE_MODES = ("stretch", "keep-aspect-pad", "center-crop")
+PAD_POSITIONS = ("center", "top-left")
+DECODERS = ("auto", "ssd", "boxes", "yolov5", "yolov8", "yolox")  # auto: picked from the output shapes
+DATASET_FORMATS = ("imagenet", "imagefolder", "voc-detection", "voc-segmentation", "coco", "unannotated")
+
 # -- calibration (engine.calibration.CalibrationSpec) ------------------------
 CALIBRATION_METHODS = ("default", "accuracy-aware", "speed-aware")
 BUDGETED_METHODS = ("accuracy-aware", "speed-aware")  # the methods an accuracy drop budget applies to
