@@ -24,7 +24,6 @@ from engine.predictions import (  # noqa: F401  (re-exported: adapters is the pu
 )
 
 
-
 def _dims(shape: Any) -> Shape:
     """Normalise a shape: ints stay, -1/None/'?'/dynamic ov.Dimension become None."""
     out = []

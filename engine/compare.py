@@ -27,7 +27,6 @@ from .records import Dataset, InferenceResult, Model, Target
 from .workspace import Workspace
 
 
-
 def speed_pair(ws: Workspace, a: Model, b: Model, settings: BenchmarkSettings, *, bench_time: float,
                rounds: int = ROUNDS, from_history: bool = False, cancel: threading.Event | None = None,
                progress: Progress | None = None, places: tuple[Target | None, Target | None] = (None, None)) -> dict:

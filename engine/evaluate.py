@@ -23,6 +23,7 @@ from .progress import Progress
 from .records import TASK_FORMATS, Dataset, InferenceResult, Model
 from .workspace import Workspace
 
+
 def check_compatible(model: Model, dataset: Dataset) -> None:
     task = model.config.task
     if task == "generic":

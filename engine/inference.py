@@ -19,10 +19,11 @@ from .errors import Cancelled
 from .feed import DecodeCache, ImageFeed, decode_workers
 from .model_facts import tensor_infos
 from .precision import ACCURACY
-from .progress import Progress
 from .preprocess import Preprocessor
+from .progress import Progress
 from .records import Model
 from .workspace import Workspace
+
 
 @dataclass
 class Batch:

@@ -12,6 +12,7 @@ from engine.records import Model
 from engine.workspace import Workspace
 from import_cli import run_cli
 
+
 @pytest.fixture(scope="module")
 def arena(tmp_path_factory):
     """A workspace holding one good model, a folder of broken sources, and

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
 
     from ..workspace import Workspace
 
+
 def _rt(info: Any, key: str) -> str:
     return info[key].astype(str) if key in info else ""
 

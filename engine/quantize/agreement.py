@@ -216,7 +216,6 @@ def make_agreement_validation(reference: ParentReference, ws: Any, model: Any, r
     return validation_fn
 
 
-
 def measure_agreement(ctx: Any, parent: Any, child: Any, dataset: Any) -> dict:
     """The child's agreement with its parent on every item of ``dataset``,
     both in f32: the figure `owb calibrate` reports on unannotated data."""

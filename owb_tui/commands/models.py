@@ -10,7 +10,6 @@ from .common import (OwbArgumentParser, add_command, cli_table, emit, parse_floa
                      workspace)
 
 
-
 def register(sub: Any) -> None:
     group = sub.add_parser("model", help="import and inspect models")
     gsub = group.add_subparsers(dest="model_command", metavar="ACTION", required=True, parser_class=OwbArgumentParser)
