@@ -44,7 +44,7 @@ def _dataset(ws: Workspace, key: str | None) -> Dataset | None:
 # -- calibrate -------------------------------------------------------------------------------
 
 def calibration_spec(params: dict) -> Any:
-    from ..calibration import CalibrationSpec
+    from ..quantize.spec import CalibrationSpec
 
     names = {f.name for f in fields(CalibrationSpec)}
     return CalibrationSpec(**{k: v for k, v in params.items() if k in names})

@@ -160,7 +160,6 @@ def materialize(ws, files: dict[str, str]) -> None:
 
 
 def execute(ctx: RemoteContext, spec: dict) -> dict:
-    from ..calibration import CalibrationSpec
     from ..device import cpu_facts
     from ..evaluate import evaluate
     from ..measure.benchmark import BenchmarkSettings
@@ -169,6 +168,7 @@ def execute(ctx: RemoteContext, spec: dict) -> dict:
     from ..measure.protocol import figure_document, measure_figure, measure_pair
     from ..optimize import run_optimize
     from ..progress import named
+    from ..quantize.spec import CalibrationSpec
     from ..records import Dataset, InferenceResult, Model
     from .upload import sha256_file
 

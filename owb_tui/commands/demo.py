@@ -123,7 +123,7 @@ class Tour:
         return {"benchmark": bench, "accuracy": acc}
 
     def optimize(self, model: Any, dataset: Any) -> tuple[Any, dict]:
-        from engine.calibration import CalibrationSpec
+        from engine.quantize.spec import CalibrationSpec
         from engine.jobs import JobRunner
         from engine.optimize import run_optimize
         from engine.records import Model

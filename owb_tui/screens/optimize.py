@@ -106,7 +106,7 @@ class OptimizeForm(VerticalScroll):
         self.query_one("#opt-note", Static).update(literal(note))
 
     def spec(self) -> tuple[Any, float]:
-        from engine.calibration import CalibrationSpec
+        from engine.quantize.spec import CalibrationSpec
 
         value = lambda i: self.query_one(i, Input).value.strip()  # noqa: E731
         ranking = value("#opt-ranking")
