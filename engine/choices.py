@@ -23,6 +23,7 @@ CALIBRATION_METHODS = ("default", "accuracy-aware", "speed-aware")
 BUDGETED_METHODS = ("accuracy-aware", "speed-aware")  # the methods an accuracy drop budget applies to
 PRESETS = ("performance", "mixed")
 DROP_TYPES = ("absolute", "relative")
+SUBSET_PCT = 100.0  # percent of the calibration images NNCF sees
 MAX_DROP = 0.5  # percentage points (absolute) or percent (relative)
 SEARCH_TIME_S = 600.0  # speed-aware: seconds the search may take
 SEARCH_RUN_TIME_S = 1.0  # speed-aware: seconds of each interleaved benchmark run

@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass, field
 
 from ..choices import (BUDGETED_METHODS, CALIBRATION_METHODS, DROP_TYPES, MAX_DROP, PRESETS, SEARCH_RUN_TIME_S,
-                       SEARCH_TIME_S)
+                       SEARCH_TIME_S, SUBSET_PCT)
 from ..errors import BadInput
 
 
@@ -21,7 +21,7 @@ class CalibrationSpec:
     calibration_dataset: str | None = None
     method: str = CALIBRATION_METHODS[0]
     preset: str = PRESETS[0]
-    subset_pct: float = 100.0
+    subset_pct: float = SUBSET_PCT
     max_drop: float = MAX_DROP
     drop_type: str = DROP_TYPES[0]
     ranking_subset: int | None = None

@@ -18,7 +18,7 @@ def _names(text: str) -> list[str]:
 
 def register(sub: Any) -> None:
     from engine.choices import (CALIBRATION_METHODS, DROP_TYPES, MAX_DROP, PAIR_TIME_S, PRESETS, ROUNDS,
-                                SEARCH_RUN_TIME_S, SEARCH_TIME_S)
+                                SEARCH_RUN_TIME_S, SEARCH_TIME_S, SUBSET_PCT)
 
     p = add_command(sub, "calibrate", "optimize a model to INT8 with NNCF (a child model is created)", cmd_calibrate)
     p.add_argument("model", help="FP32 model name or id")
@@ -27,7 +27,8 @@ def register(sub: Any) -> None:
     p.add_argument("--method", choices=CALIBRATION_METHODS, default=CALIBRATION_METHODS[0],
                    help="speed-aware keeps in floating point the quantizer groups INT8 makes slower on this CPU")
     p.add_argument("--preset", choices=PRESETS, default=PRESETS[0])
-    p.add_argument("--subset", type=number, default=100.0, metavar="PCT", help="percent of the calibration images (default 100)")
+    p.add_argument("--subset", type=number, default=SUBSET_PCT, metavar="PCT",
+                   help=f"percent of the calibration images (default {SUBSET_PCT:g})")
     p.add_argument("--max-drop", type=number, default=MAX_DROP, metavar="PP",
                    help=f"accuracy-/speed-aware: max drop (default {MAX_DROP:g}); on unannotated data, the drop in "
                         "agreement with the parent (100%% for the parent)")

@@ -14,7 +14,7 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Button, Checkbox, Collapsible, Input, Select, Static
 
 from engine.choices import (BUDGETED_METHODS, CALIBRATION_METHODS, DROP_TYPES, MAX_DROP, PAIR_TIME_S, PRESETS,
-                            SEARCH_TIME_S)
+                            SEARCH_TIME_S, SUBSET_PCT)
 from engine.errors import BadInput
 from engine.records import Dataset, Model
 
@@ -60,7 +60,7 @@ class OptimizeForm(VerticalScroll):
         yield row(("dataset", Select(choices, value=first, allow_blank=False, id="opt-dataset", compact=True)))
         yield row(("calib. on", Select([("the same dataset", ""), *choices], value="", allow_blank=False,
                                        id="opt-calibration", compact=True)))
-        yield row(("subset %", Input("100", id="opt-subset", type="number", compact=True)),
+        yield row(("subset %", Input(f"{SUBSET_PCT:g}", id="opt-subset", type="number", compact=True)),
                   ("method", Select([(METHOD_LABELS[m], m) for m in CALIBRATION_METHODS],
                                     value=CALIBRATION_METHODS[0], allow_blank=False, id="opt-method", compact=True)))
         yield row(("max drop", Input(f"{MAX_DROP:g}", id="opt-max-drop", type="number", compact=True, disabled=True)),
