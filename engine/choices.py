@@ -8,7 +8,7 @@ of choices is its default."""
 
 from __future__ import annotations
 
-from .precision import CHOICES as INFER_PRECISIONS  # noqa: F401  (re-exported: every choice in one place)
+from .precision import CHOICES as INFER_PRECISIONS  # noqa: F401  (engine.precision checks them; the front ends read them here)
 
 # -- models and datasets ---------------------------------------------------
 TASKS = ("classification", "detection", "segmentation", "generic")

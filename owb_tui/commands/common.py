@@ -40,12 +40,13 @@ def add_command(sub: Any, name: str, help: str, func: Callable, **kw: Any) -> ar
 
 
 def add_infer_precision(p: argparse.ArgumentParser, default: str | None = None, what: str = "speed") -> None:
-    from engine.precision import CHOICES, SPEED_DEFAULT
+    from engine.choices import INFER_PRECISIONS
+    from engine.precision import SPEED_DEFAULT
 
     default = default or SPEED_DEFAULT
     note = ("default auto: the plugin's choice, bf16 on CPUs with BF16" if default == "auto"
             else f"default {default}: the model's own numbers")
-    p.add_argument("--infer-precision", choices=CHOICES, default=default,
+    p.add_argument("--infer-precision", choices=INFER_PRECISIONS, default=default,
                    help=f"floating-point precision the {what} runs in ({note})")
 
 
