@@ -123,6 +123,19 @@ def test_remote_benchmark_uploads_once_and_quotes_names(remote, tmp_path):
     assert not (root / "jobs" / first["job"]).exists(), "a finished job's folder is cleaned once its results are home"
 
 
+def test_a_remote_job_runs_in_the_runner_and_outlives_its_command(remote):
+    from engine.records import Job
+    from engine.workspace import Workspace
+
+    queued = json.loads(owb(remote, "benchmark", "cls", "--target", "edge", "--time", "1", "--detach",
+                            "--json").stdout)
+    assert queued["state"] in ("queued", "running")  # the command returned before the job ended
+    done = json.loads(owb(remote, "jobs", "follow", queued["job"], "--json").stdout)
+    assert done["target"] == "edge" and done["throughput_fps"] > 0
+    job = Workspace(remote[1]).get(Job, queued["job"])
+    assert job.state == "done" and job.owner, "run by the workspace's detached runner, not the command"
+
+
 def test_remote_accuracy_equals_local(remote):
     local = json.loads(owb(remote, "accuracy", "cls", "--dataset", "orient", "--json").stdout)
     there = json.loads(owb(remote, "accuracy", "cls", "--dataset", "orient", "--target", "edge", "--json").stdout)

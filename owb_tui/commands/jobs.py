@@ -74,7 +74,11 @@ def finish(args: argparse.Namespace, ws: Any, job: Any) -> dict | int:
         return failed(job)
     from engine.jobs import job_result
 
-    return {"job": job.id, **job_result(ws, job)} if job.kind == "calibrate" else job_result(ws, job)
+    from .targets import upload_note
+
+    result = job_result(ws, job)
+    upload_note(args, result)
+    return {"job": job.id, **result} if job.kind == "calibrate" else result
 
 
 def failed(job: Any) -> int:

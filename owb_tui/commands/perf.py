@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from .targets import add_target_flag, run_on_target
+from .targets import add_target_flag, run_on_target, target_param
 from .common import add_command, cli_table, emit, number, parse_ints, positive_int, styled, workspace
 from .jobs import add_detach, run_job
 
@@ -48,7 +48,7 @@ def register(sub: Any) -> None:
 
     p = add_command(sub, "layers", "per-layer runtime precision, kernel and time", cmd_layers)
     p.add_argument("model", help="model name or id")
-    p.add_argument("--runs", type=int, default=DEFAULT_RUNS, metavar="N", help=f"inferences to average (default {DEFAULT_RUNS})")
+    p.add_argument("--runs", type=int, default=DEFAULT_RUNS, metavar="N", help=f"profiled inferences, at least (default {DEFAULT_RUNS}; small models get 1 s of them)")
     p.add_argument("--batch", type=int, metavar="B")
     p.add_argument("--top", type=int, metavar="N", help="show only the N slowest layers")
     p.add_argument("--hint", choices=("latency", "throughput"), default="latency",
@@ -71,18 +71,14 @@ def cmd_benchmark(args: argparse.Namespace) -> int:
     ws = workspace(args)
     model = ws.get(Model, args.model)
     dataset = ws.get(Dataset, args.dataset) if args.dataset else None
-    if args.target:
-        from dataclasses import asdict
-
-        params = {"kind": "benchmark", "model": model.id, "dataset": dataset.id if dataset else None,
-                  "settings": asdict(settings), "runs": args.runs}
-        r = run_on_target(args, ws, params, f"benchmark {model.name}")
-        return emit(args, r, lambda c: render_benchmark(c, r))
     from dataclasses import asdict
 
+    # with --target too a job of the workspace's runner: it outlives the SSH session
+    where = f" on target {args.target}" if args.target else ""
     r = run_job(args, "benchmark", {"model": model.id, "dataset": dataset.id if dataset else None,
-                                    "settings": asdict(settings), "runs": args.runs},
-                say=f"benchmarking {model.name}: {args.runs} run(s) in {settings.time_s:g} s ({settings.hint} hint)…")
+                                    "settings": asdict(settings), "runs": args.runs, **target_param(args)},
+                say=f"benchmarking {model.name}{where}: {args.runs} run(s) in {settings.time_s:g} s "
+                    f"({settings.hint} hint)…")
     return r if isinstance(r, int) else emit(args, r, lambda c: render_benchmark(c, r))
 
 
