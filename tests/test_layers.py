@@ -61,7 +61,7 @@ def test_layer_table_has_real_times_and_summaries(float_table):
     assert sum(g["count"] for g in t["by_type"]) == len(executed)
     assert sum(g["total_ms"] for g in t["by_type"]) == pytest.approx(t["total_ms"], abs=1e-3)
     assert sum(g["share"] for g in t["by_type"]) == pytest.approx(1.0, abs=1e-3)
-    assert t["total_ms"] > 0 and t["latency_ms_avg"] > 0 and t["runs"] == 5
+    assert t["total_ms"] > 0 and t["latency_ms_avg"] > 0 and t["runs"] >= 5  # and at least MIN_PROFILE_S of them
     assert slowest(t, 1)[0]["exec_ms"] == max(r["exec_ms"] for r in executed)
 
 

@@ -112,7 +112,11 @@ def test_remote_benchmark_uploads_once_and_quotes_names(remote, tmp_path):
     first = json.loads(owb(remote, "benchmark", name, "--target", "edge", "--time", "1", "--json").stdout)
     assert first["target"] == "edge" and first["throughput_fps"] > 0 and first["model"] == name
     assert first["upload"]["sent_bytes"] > 0
-    log = owb(remote, "jobs", "log", first["job"]).stdout
+    from engine.records import Job
+
+    job = max(Workspace(home).find(Job, kind="benchmark"), key=lambda j: j.created)
+    assert job.params["target"] and job.owner, "a job of the workspace's runner"
+    log = owb(remote, "jobs", "log", job.id).stdout
     stages = re.findall(r"stage: (.+)", log)
     measuring = next(i for i, st in enumerate(stages) if st.startswith("benchmark "))
     assert stages.index("prepare assets") < stages.index("upload") < measuring, stages
@@ -120,7 +124,20 @@ def test_remote_benchmark_uploads_once_and_quotes_names(remote, tmp_path):
     assert again["upload"] == {**again["upload"], "sent_files": 0, "sent_bytes": 0}
     assert not evil.exists()
     assert list(root.glob("cas/.tmp-*")) == []
-    assert not (root / "jobs" / first["job"]).exists(), "a finished job's folder is cleaned once its results are home"
+    assert not (root / "jobs" / job.id).exists(), "a finished job's folder is cleaned once its results are home"
+
+
+def test_a_remote_job_runs_in_the_runner_and_outlives_its_command(remote):
+    from engine.records import Job
+    from engine.workspace import Workspace
+
+    queued = json.loads(owb(remote, "benchmark", "cls", "--target", "edge", "--time", "1", "--detach",
+                            "--json").stdout)
+    assert queued["state"] in ("queued", "running")  # the command returned before the job ended
+    done = json.loads(owb(remote, "jobs", "follow", queued["job"], "--json").stdout)
+    assert done["target"] == "edge" and done["throughput_fps"] > 0
+    job = Workspace(remote[1]).get(Job, queued["job"])
+    assert job.state == "done" and job.owner, "run by the workspace's detached runner, not the command"
 
 
 def test_remote_accuracy_equals_local(remote):

@@ -22,7 +22,7 @@ from ..records import Job, now
 from ..workspace import Workspace
 from .executor import ACTIVE, FINAL, JobEvent, mark_interrupted, read_progress, write_progress
 from .kinds import get_kind
-from .runner import cancel_path, file_lock, log_path, runner_alive, runner_info, start_lock_path
+from .runner import cancel_path, file_lock, log_path, ring, runner_alive, runner_info, start_lock_path
 
 RETRYABLE = ("failed", "cancelled", "interrupted")
 START_TIMEOUT_S = 60.0
@@ -37,6 +37,7 @@ def submit(ws: Workspace, kind: str, params: dict, *, start: bool = True, retry_
     job.log = f"jobs/{job.id}.log"
     ws.add(job)
     write_progress(ws, JobEvent(job.id, "queued"))
+    ring(ws)
     if start:
         ensure_runner(ws)
     return job
@@ -127,7 +128,7 @@ def cancel(ws: Workspace, job_id: str) -> Job:
     return job
 
 
-def events(ws: Workspace, job_id: str, poll_s: float = 0.1) -> Iterator[JobEvent]:
+def events(ws: Workspace, job_id: str, poll_s: float = 0.25) -> Iterator[JobEvent]:
     """The job's progress as it changes, ending with its final state."""
     last: JobEvent | None = None
     checked = time.monotonic()

@@ -28,8 +28,10 @@ from .liveness import process_token, token_alive
 
 ACTIVE = ("queued", "running")
 FINAL = ("done", "failed", "cancelled", "interrupted")
-PROGRESS_EVERY_S = 0.2  # the progress file: what `owb jobs follow` and the TUI read
-RECORD_EVERY_S = 5.0  # the DB record, between stage changes
+PROGRESS_EVERY_S = 0.25  # the progress file: what `owb jobs follow` and the TUI read
+# The DB record, between stage changes: rewriting the whole DB in the job's
+# thread, mid-measurement, costs the measurement; clients read the progress file.
+RECORD_EVERY_S = 30.0
 LARGE_RESULT = 64 * 1024  # a result bigger than this lives in jobs/ID.result.json
 
 

@@ -301,6 +301,9 @@ def dataset_import_run(ctx: Any, p: dict) -> dict:
     return {"dataset": record.id, "name": record.name, "images": record.images}
 
 
+TARGET_KINDS = ("calibrate", "benchmark", "accuracy", "explore", "layers")  # compare places its own sides
+
+
 def on_target(kind: JobKind) -> JobKind:
     """The kind, run on a remote target when its params name one
     (engine.targets): settings are checked here as for a local run, the
@@ -317,6 +320,15 @@ def on_target(kind: JobKind) -> JobKind:
             params = {**params, "calibration": asdict(calibration_spec(params))}
         if "infer_precision" in params and kind.name == "accuracy":
             params["precision"] = params["infer_precision"]
+        if kind.name == "explore":  # the target's worker reads the grid as one block
+            params["explore"] = {k: params[k] for k in ("batches", "streams", "time_s", "runs", "latency_limit_ms",
+                                                        "infer_precision")}
+        if kind.name == "layers":
+            from ..measure.benchmark import BenchmarkSettings
+
+            settings = BenchmarkSettings(hint=params["hint"], batch=params["batch"],
+                                         infer_precision=params["infer_precision"])
+            params["layers"] = {"runs": params["runs"], "settings": asdict(settings)}
         return {**params, "kind": kind.name, "target": target.id}, f"{title} on {target.name}"
 
     def run(ctx: Any, p: dict) -> dict:
@@ -324,12 +336,20 @@ def on_target(kind: JobKind) -> JobKind:
             return kind.run(ctx, p)
         from ..targets.remote import remote_job
 
-        return remote_job(ctx, p)
+        out = remote_job(ctx, p)
+        if kind.name == "layers" and p.get("batch") is None:  # beside the target's own latest benchmark
+            from ..measure.layers import against_benchmark
+            from ..measure.protocol import latest_figure
+
+            fig = latest_figure(ctx.ws, ctx.ws.get(Model, p["model"]), p["hint"],
+                                precision=out["inference_precision"], target=out.get("target"))
+            out = against_benchmark(out, fig["latency_ms"]["median"] if fig else None)
+        return out
 
     return JobKind(kind.name, prepare, run, kind.heavy)
 
 
-KINDS: dict[str, JobKind] = {k.name: on_target(k) if k.name in ("calibrate", "benchmark", "accuracy") else k for k in (
+KINDS: dict[str, JobKind] = {k.name: on_target(k) if k.name in TARGET_KINDS else k for k in (
     JobKind("calibrate", calibrate_prepare, calibrate_run),
     JobKind("benchmark", benchmark_prepare, benchmark_run),
     JobKind("explore", explore_prepare, explore_run),

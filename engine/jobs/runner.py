@@ -26,12 +26,13 @@ from pathlib import Path
 
 from ..errors import BadInput
 from ..records import Job
-from ..workspace import DB_NAME, Workspace, atomic_write_bytes
+from ..workspace import Workspace, atomic_write_bytes
 from .executor import JobRunner
 from .liveness import process_token
 
 IDLE_S = 120.0
 POLL_S = 0.2
+CLAIM_IDLE_S, CLAIM_BUSY_S = 2.0, 30.0
 log = logging.getLogger("owb.runner")
 
 
@@ -50,6 +51,20 @@ def start_lock_path(ws: Workspace) -> Path:
 
 def log_path(ws: Workspace) -> Path:
     return ws.home / "jobs" / "runner.log"
+
+
+def doorbell_path(ws: Workspace) -> Path:
+    """Touched by a client after it queued a job. The runner looks for new
+    jobs when it changes, not whenever the DB changes: a running job writes
+    its own record, and re-reading a large DB then would take CPU from the
+    measurement it is making."""
+    return ws.home / "jobs" / "queued.bell"
+
+
+def ring(ws: Workspace) -> None:
+    path = doorbell_path(ws)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(f"{time.time_ns()}\n")  # content changes even where mtime is coarse
 
 
 def cancel_path(ws: Workspace, job_id: str) -> Path:
@@ -104,7 +119,8 @@ class Runner:
         self.heavy: set[str] = set()
         self.cancelled: set[str] = set()
         self.stopping = threading.Event()
-        self._db_mtime = -1.0
+        self._bell = ""
+        self._claimed_with: set[str] = set()
         self._last_claim = 0.0
 
     def queued(self) -> list[Job]:
@@ -142,12 +158,9 @@ class Runner:
                 for job_id in self.executor.unfinished():
                     self.executor.cancel(job_id)
             self.watch_cancels()
-            try:
-                mtime = (self.ws.home / DB_NAME).stat().st_mtime
-            except OSError:
-                mtime = -1.0
-            if not self.stopping.is_set() and (mtime != self._db_mtime or time.monotonic() - self._last_claim > 2):
-                self._db_mtime, self._last_claim = mtime, time.monotonic()
+            if not self.stopping.is_set() and self.should_claim():
+                self._last_claim = time.monotonic()
+                self._claimed_with = set(self.executor.unfinished())
                 self.claim()
             busy = self.executor.unfinished()
             if busy:
@@ -155,6 +168,21 @@ class Runner:
             elif self.stopping.is_set() or (time.monotonic() - idle_since > idle_seconds() and self.may_exit()):
                 return
             time.sleep(POLL_S)
+
+    def should_claim(self) -> bool:
+        """A job was queued (the bell), one ended (a heavy slot may be free),
+        or, as a fallback for clients that queue without ringing, a while passed:
+        2 s when idle, 30 s while a heavy job measures."""
+        try:
+            bell = doorbell_path(self.ws).read_text()
+        except OSError:
+            bell = ""
+        if bell != self._bell:
+            self._bell = bell
+            return True
+        if not set(self.executor.unfinished()) >= self._claimed_with:
+            return True
+        return time.monotonic() - self._last_claim > (CLAIM_BUSY_S if self.heavy else CLAIM_IDLE_S)
 
     def may_exit(self) -> bool:
         """Exit only when no job was queued meanwhile. Clients add a job

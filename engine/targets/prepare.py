@@ -10,7 +10,6 @@ target's own package index or from a wheelhouse pushed from the host."""
 from __future__ import annotations
 
 import io
-import json
 import tarfile
 from importlib import metadata
 from pathlib import Path
@@ -19,7 +18,7 @@ from typing import Callable
 from ..errors import BadInput
 from ..records import Target, now
 from ..workspace import Workspace
-from .transport import RemoteFailed, Ssh, in_root
+from .transport import RemoteFailed, Ssh, answer, answer_json, in_root
 from .upload import HashCache, put
 
 # What the engine imports on the target: the inference stack, not the TUI.
@@ -93,9 +92,10 @@ def code_tarball() -> tuple[bytes, str]:
 
 
 def worker_argv(prepared: dict, *args: str) -> list[str]:
-    """The remote worker of engine.targets.worker, with the pushed code first on the path."""
-    return ["env", f"PYTHONPATH=code/{prepared['code'][:16]}", prepared["python"], "-m", "engine.targets.worker",
-            *args]
+    """The remote worker of engine.targets.worker, with the pushed code first on
+    the path and none of the Python settings the user's shell start-up may export."""
+    return ["env", "-u", "PYTHONHOME", "-u", "PYTHONSTARTUP", f"PYTHONPATH=code/{prepared['code'][:16]}",
+            prepared["python"], "-m", "engine.targets.worker", *args]
 
 
 def probe(ssh: Ssh, target: Target, python: str) -> dict | None:
@@ -104,7 +104,7 @@ def probe(ssh: Ssh, target: Target, python: str) -> dict | None:
         out = ssh.run(in_root(target.root, [python, "-c", PROBE, *RUNTIME]))
     except RemoteFailed:
         return None
-    return json.loads(out.decode())
+    return answer_json(out)
 
 
 def choose_python(ws: Workspace, ssh: Ssh, target: Target, say: Say) -> tuple[str, dict]:
@@ -166,7 +166,7 @@ def push_code(ws: Workspace, ssh: Ssh, target: Target, python: str) -> str:
     data, sha = code_tarball()
     code = sha[:16]
     argv = [python, "-c", UNPACK, code, sha]
-    if ssh.run(in_root(target.root, argv)).decode().strip() == "present":
+    if answer(ssh.run(in_root(target.root, argv))) == "present":
         return sha
     scratch = ws.tmp_dir("code-")
     try:
@@ -177,7 +177,7 @@ def push_code(ws: Workspace, ssh: Ssh, target: Target, python: str) -> str:
         import shutil
 
         shutil.rmtree(scratch, ignore_errors=True)
-    if ssh.run(in_root(target.root, argv)).decode().strip() != "present":
+    if answer(ssh.run(in_root(target.root, argv))) != "present":
         raise RemoteFailed(f"target {target.name!r}: owb's code did not unpack there")
     return sha
 
@@ -191,7 +191,7 @@ def prepare(ws: Workspace, ssh: Ssh, target: Target, say: Say = lambda s: None) 
     prepared = {"python": python, "python_version": found["version"], "packages": found["packages"],
                 "code": sha, "checked": now()}
     say("read CPU facts")
-    facts = json.loads(ssh.run(in_root(target.root, worker_argv(prepared, "facts"))).decode())
+    facts = answer_json(ssh.run(in_root(target.root, worker_argv(prepared, "facts"))))
     warnings = [f"{n} {found['packages'].get(n)} there, {v} here" for n, v in local_versions().items()
                 if n in PINNED and v and found["packages"].get(n) and found["packages"][n] != v]
     prepared["warnings"] = warnings

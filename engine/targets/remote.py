@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -157,11 +158,34 @@ def run_remote(ctx: Call, params: dict) -> dict:
 def follow(ctx: Any, ssh: Ssh, target: Target, job_id: str) -> dict:
     """Progress of the job on the target until it ends; the final record.
     A dropped connection is re-attached from the last offset a few times."""
-    offset, failures, stage, cancel_sent = 0, 0, "starting", False
+    ended = threading.Event()
+    threading.Thread(target=pass_cancel, args=(ctx, ssh, target, job_id, ended), daemon=True).start()
+    try:
+        return follow_events(ctx, ssh, target, job_id)
+    finally:
+        ended.set()
+
+
+def pass_cancel(ctx: Any, ssh: Ssh, target: Target, job_id: str, ended: threading.Event) -> None:
+    """Send a cancel to the target as soon as it is asked for, not at the job's
+    next progress event: a long benchmark run may send none for minutes."""
+    while not ended.is_set():
+        if ctx.cancel.wait(0.5):
+            try:
+                ssh.run(in_root(target.root, worker_argv(target.prepared, "cancel", job_id)), timeout=60)
+            except OwbError as exc:  # follow still ends with the target's own final record
+                ctx.log.warning("could not pass the cancel to %s: %s", target.name, exc)
+            return
+
+
+def follow_events(ctx: Any, ssh: Ssh, target: Target, job_id: str) -> dict:
+    offset, failures, stage = 0, 0, "starting"
     while True:
         proc = ssh.popen(in_root(target.root, worker_argv(target.prepared, "follow", job_id, str(offset))))
         assert proc.stdout is not None and proc.stderr is not None
         for line in proc.stdout:
+            if not line.startswith(b"{"):  # what the user's shell start-up files print
+                continue
             event = json.loads(line)
             if "final" in event:
                 proc.wait()
@@ -169,10 +193,7 @@ def follow(ctx: Any, ssh: Ssh, target: Target, job_id: str) -> dict:
             offset += len(line)
             failures = 0
             stage = event["stage"]
-            if ctx.cancel.is_set():
-                if not cancel_sent:
-                    ssh.run(in_root(target.root, worker_argv(target.prepared, "cancel", job_id)))
-                    cancel_sent = True
+            if ctx.cancel.is_set():  # pass_cancel sent it; the target's final record ends this
                 continue
             try:
                 ctx.progress(stage, event["step"], event["total"] or None)

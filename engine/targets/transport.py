@@ -13,13 +13,14 @@ refused with its fingerprint and the one command that accepts it."""
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 import shlex
 import subprocess
 import tempfile
 from pathlib import Path
-from typing import IO, Sequence
+from typing import IO, Any, Sequence
 
 from ..errors import BadInput, OwbError
 
@@ -210,3 +211,17 @@ def join(*commands: Sequence[str]) -> str:
 def in_root(root: str, *commands: Sequence[str]) -> str:
     """Commands run inside owb's folder on the target, created private on first use."""
     return "umask 077 && " + join(["mkdir", "-p", "--", root], ["cd", "--", root], *commands)
+
+
+def answer(out: bytes) -> str:
+    """A one-line answer of a remote command: its last line. The target user's
+    shell start-up files run before owb's command and may print first."""
+    lines = out.decode(errors="replace").strip().splitlines()
+    return lines[-1].strip() if lines else ""
+
+
+def answer_json(out: bytes) -> Any:
+    try:
+        return json.loads(answer(out))
+    except ValueError:
+        raise RemoteFailed(f"the target answered {answer(out)[:200]!r} where owb expected JSON") from None

@@ -89,7 +89,7 @@ def missing(ssh: Ssh, root: str, python: str, shas: list[str]) -> set[str]:
     if not shas:
         return set()
     out = ssh.run(in_root(root, [python, "-c", MISSING]), input="\n".join(sorted(set(shas))).encode())
-    return set(out.decode().split())
+    return {w for w in out.decode(errors="replace").split() if SHA_RE.match(w)}  # not what start-up files print
 
 
 def put(ssh: Ssh, root: str, python: str, path: Path, sha: str) -> int:

@@ -123,6 +123,15 @@ class RemoteContext:
         self.log = logging.getLogger("owb.remote")
         self.log.setLevel(logging.INFO)
         self.log.addHandler(self.log_handler)
+        threading.Thread(target=self._watch_cancel, daemon=True).start()
+
+    def _watch_cancel(self) -> None:
+        # engine loops look at the flag between inferences; the file is only
+        # read here and in progress(), which a long benchmark run calls rarely
+        while not self.cancel.is_set():
+            if (self.dir / "cancel").exists():
+                self.cancel.set()
+            time.sleep(0.3)
 
     def plan(self, phases: list) -> None:
         """The host estimates the whole job's time; nothing to do here."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from .targets import add_target_flag, run_on_target
+from .targets import add_target_flag, target_param
 from .common import add_command, add_infer_precision, emit, positive_int, styled, workspace
 from .jobs import add_detach, run_job
 
@@ -21,20 +21,16 @@ def register(sub: Any) -> None:
 
 
 def cmd_accuracy(args: argparse.Namespace) -> int:
-    from engine.evaluate import check_compatible
     from engine.records import Dataset, Model
 
-    if not args.target:  # here: a job of the workspace's runner (engine.jobs.kinds)
-        data = run_job(args, "accuracy", {"model": args.model, "dataset": args.dataset, "batch": args.batch,
-                                          "infer_precision": args.infer_precision})
-        return data if isinstance(data, int) else emit(args, data, lambda c: render_accuracy(c, data))
-    ws = workspace(args)
-    model, dataset = ws.get(Model, args.model), ws.get(Dataset, args.dataset)
-    check_compatible(model, dataset)
-    params = {"kind": "accuracy", "model": model.id, "dataset": dataset.id, "batch": args.batch,
-              "precision": args.infer_precision}
-    result = run_on_target(args, ws, params, f"accuracy of {model.name}")
-    data = {"model": model.name, "dataset": dataset.name, **result}
+    # a job of the workspace's runner (engine.jobs.kinds), with --target too
+    data = run_job(args, "accuracy", {"model": args.model, "dataset": args.dataset, "batch": args.batch,
+                                      "infer_precision": args.infer_precision, **target_param(args)})
+    if isinstance(data, int):
+        return data
+    if args.target:  # the target's document names ids; the local one, names
+        ws = workspace(args)
+        data = {**data, "model": ws.get(Model, args.model).name, "dataset": ws.get(Dataset, args.dataset).name}
     return emit(args, data, lambda c: render_accuracy(c, data))
 
 

@@ -7,8 +7,8 @@ import argparse
 import sys
 from typing import Any
 
-from .targets import add_target_flag, run_on_target
-from .common import add_command, add_infer_precision, emit, number, positive_int, styled, workspace
+from .targets import add_target_flag, run_on_target, target_param
+from .common import add_command, add_infer_precision, emit, number, positive_int, styled
 from .jobs import add_detach, run_job
 
 
@@ -58,9 +58,8 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     from dataclasses import asdict
 
     from engine import limits
-    from engine.calibration import Calibration, CalibrationSpec
+    from engine.calibration import CalibrationSpec
 
-    ws = workspace(args)
     spec = CalibrationSpec(
         model=args.model, dataset=args.dataset, calibration_dataset=args.calibration_dataset, method=args.method,
         preset=args.preset, subset_pct=args.subset, max_drop=args.max_drop, drop_type=args.drop_type,
@@ -70,29 +69,11 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     limits.seconds(args.bench_time, "--bench-time", zero_ok=True)
     if args.fail_on_drop is not None:
         limits.finite(args.fail_on_drop, "--fail-on-drop", low=0)
-    if not getattr(args, "target", None):  # here: a job of the workspace's runner (engine.jobs.kinds)
-        result = run_job(args, "calibrate", {**asdict(spec), "bench_time": args.bench_time,
-                                             "fail_on_drop": args.fail_on_drop,
-                                             "infer_precision": args.infer_precision, "rounds": args.rounds})
-        return result if isinstance(result, int) else _report(args, result, args.fail_on_drop)
-    check = Calibration(ws, spec, ctx=None)  # refuse bad settings before a job exists
-    spec.model, spec.dataset = check.parent.id, check.dataset.id
-    spec.calibration_dataset = check.cal_dataset.id if args.calibration_dataset else None
-    return _calibrate(args, ws, spec, args.bench_time, args.fail_on_drop, args.infer_precision, args.rounds)
-
-
-def _calibrate(args: argparse.Namespace, ws: Any, spec: Any, bench_time: float, fail_on_drop: float | None,
-               infer_precision: str = "auto", rounds: int = 3) -> int:
-    """A calibration on a remote target (--target)."""
-    from dataclasses import asdict
-
-    from engine.records import Model
-
-    parent = ws.get(Model, spec.model)
-    params = {"kind": "calibrate", "model": spec.model, "dataset": spec.dataset, "calibration": asdict(spec),
-              "bench_time": bench_time, "fail_on_drop": fail_on_drop, "infer_precision": infer_precision,
-              "rounds": rounds}
-    return _report(args, run_on_target(args, ws, params, f"calibrate {parent.name}"), fail_on_drop)
+    # a job of the workspace's runner (engine.jobs.kinds), with --target too
+    result = run_job(args, "calibrate", {**asdict(spec), "bench_time": args.bench_time,
+                                         "fail_on_drop": args.fail_on_drop, "infer_precision": args.infer_precision,
+                                         "rounds": args.rounds, **target_param(args)})
+    return result if isinstance(result, int) else _report(args, result, args.fail_on_drop)
 
 
 def _report(args: argparse.Namespace, result: dict, fail_on_drop: float | None) -> int:
@@ -115,8 +96,10 @@ def retry_on_target(args: argparse.Namespace, ws: Any, job: Any) -> int:
 
 def run_foreground(args: argparse.Namespace, runner: Any, kind: str, fn: Any, **kw: Any) -> Any:
     """Run a job in this process while showing its progress; Ctrl+C cancels
-    it. Only remote-target jobs run so (engine.targets); every local one is a
-    job of the workspace's runner (owb_tui.commands.jobs)."""
+    it. Only explore and layers on a remote target, and retries of remote
+    jobs, run so (engine.targets); every other job, --target benchmark,
+    accuracy and calibrate included, is a job of the workspace's runner
+    (owb_tui.commands.jobs), which outlives the terminal."""
     bar = None
     if not args.json and sys.stderr.isatty():
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn

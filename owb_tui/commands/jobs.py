@@ -74,7 +74,11 @@ def finish(args: argparse.Namespace, ws: Any, job: Any) -> dict | int:
         return failed(job)
     from engine.jobs import job_result
 
-    return {"job": job.id, **job_result(ws, job)} if job.kind == "calibrate" else job_result(ws, job)
+    from .targets import upload_note
+
+    result = job_result(ws, job)
+    upload_note(args, result)
+    return {"job": job.id, **result} if job.kind == "calibrate" else result
 
 
 def failed(job: Any) -> int:
@@ -197,6 +201,15 @@ def cmd_job_cancel(args: argparse.Namespace) -> int:
                 lambda c: c.print(f"job {job.id} {job.state}: {job.name}"))
 
 
+def runner_job(job: Any) -> bool:
+    """Whether the workspace's runner can run ``job`` again: every job but a
+    remote one that an older owb ran in the command's own process, whose
+    settings are nested only (the runner's own remote jobs carry them flat too)."""
+    p = job.params
+    return not (("calibration" in p and "method" not in p) or ("explore" in p and "batches" not in p)
+                or ("layers" in p and "hint" not in p))
+
+
 def cmd_job_retry(args: argparse.Namespace) -> int:
     from engine.errors import BadInput
     from engine.jobs import client
@@ -204,7 +217,7 @@ def cmd_job_retry(args: argparse.Namespace) -> int:
 
     ws = workspace(args)
     old = ws.get(Job, args.job)
-    if old.params.get("target"):  # a job that ran on a remote target runs there again
+    if old.params.get("target") and not runner_job(old):  # ran in the command's own process (owb < 0.2)
         if old.state not in client.RETRYABLE:
             raise BadInput(f"job {old.id} is {old.state}; only failed, cancelled or interrupted jobs can be retried")
         from .calibrate import retry_on_target

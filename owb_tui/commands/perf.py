@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from .targets import add_target_flag, run_on_target
+from .targets import add_target_flag, target_param
 from .common import add_command, cli_table, emit, number, parse_ints, positive_int, styled, workspace
 from .jobs import add_detach, run_job
 
@@ -46,7 +46,8 @@ def register(sub: Any) -> None:
 
     p = add_command(sub, "layers", "per-layer runtime precision, kernel and time", cmd_layers)
     p.add_argument("model", help="model name or id")
-    p.add_argument("--runs", type=int, default=LAYER_RUNS, metavar="N", help=f"inferences to average (default {LAYER_RUNS})")
+    p.add_argument("--runs", type=int, default=LAYER_RUNS, metavar="N",
+                   help=f"profiled inferences, at least (default {LAYER_RUNS}; small models get 1 s of them)")
     p.add_argument("--batch", type=int, metavar="B")
     p.add_argument("--top", type=int, metavar="N", help="show only the N slowest layers")
     p.add_argument("--hint", choices=("latency", "throughput"), default="latency",
@@ -69,18 +70,14 @@ def cmd_benchmark(args: argparse.Namespace) -> int:
     ws = workspace(args)
     model = ws.get(Model, args.model)
     dataset = ws.get(Dataset, args.dataset) if args.dataset else None
-    if args.target:
-        from dataclasses import asdict
-
-        params = {"kind": "benchmark", "model": model.id, "dataset": dataset.id if dataset else None,
-                  "settings": asdict(settings), "runs": args.runs}
-        r = run_on_target(args, ws, params, f"benchmark {model.name}")
-        return emit(args, r, lambda c: render_benchmark(c, r))
     from dataclasses import asdict
 
+    # with --target too a job of the workspace's runner: it outlives the SSH session
+    where = f" on target {args.target}" if args.target else ""
     r = run_job(args, "benchmark", {"model": model.id, "dataset": dataset.id if dataset else None,
-                                    "settings": asdict(settings), "runs": args.runs},
-                say=f"benchmarking {model.name}: {args.runs} run(s) in {settings.time_s:g} s ({settings.hint} hint)…")
+                                    "settings": asdict(settings), "runs": args.runs, **target_param(args)},
+                say=f"benchmarking {model.name}{where}: {args.runs} run(s) in {settings.time_s:g} s "
+                    f"({settings.hint} hint)…")
     return r if isinstance(r, int) else emit(args, r, lambda c: render_benchmark(c, r))
 
 
@@ -119,15 +116,10 @@ def cmd_explore(args: argparse.Namespace) -> int:
     model = ws.get(Model, args.model)
     dataset = ws.get(Dataset, args.dataset) if args.dataset else None
     cells = len(set(args.batches)) * len(set(args.streams))
-    if args.target:
-        params = {"kind": "explore", "model": model.id, "dataset": dataset.id if dataset else None,
-                  "explore": {"batches": args.batches, "streams": args.streams, "time_s": args.time, "runs": args.runs,
-                              "latency_limit_ms": args.latency_limit, "infer_precision": args.infer_precision}}
-        r = run_on_target(args, ws, params, f"explore {model.name}")
-        return emit(args, r, lambda c: render_explore(c, r))
     r = run_job(args, "explore", {"model": model.id, "batches": args.batches, "streams": args.streams,
                                   "time_s": args.time, "latency_limit_ms": args.latency_limit, "runs": args.runs,
-                                  "dataset": dataset.id if dataset else None, "infer_precision": args.infer_precision},
+                                  "dataset": dataset.id if dataset else None, "infer_precision": args.infer_precision,
+                                  **target_param(args)},
                 say=f"exploring {model.name}: {cells} cells × {args.time:g} s…")
     return r if isinstance(r, int) else emit(args, r, lambda c: render_explore(c, r))
 
@@ -168,9 +160,6 @@ def render_explore(c: Any, r: dict) -> None:
 def cmd_layers(args: argparse.Namespace) -> int:
     from engine import limits
     from engine.errors import BadInput
-    from engine.measure.benchmark import BenchmarkSettings
-    from engine.measure.layers import against_benchmark
-    from engine.measure.protocol import latest_figure
     from engine.records import Model
 
     limits.count(args.batch, "--batch", limits.MAX_BATCH)
@@ -179,21 +168,11 @@ def cmd_layers(args: argparse.Namespace) -> int:
         raise BadInput(f"--top must be 1 or more, not {args.top}")
     ws = workspace(args)
     model = ws.get(Model, args.model)
-    settings = BenchmarkSettings(hint=args.hint, batch=args.batch, infer_precision=args.infer_precision)
-    if args.target:
-        from dataclasses import asdict
-
-        params = {"kind": "layers", "model": model.id, "layers": {"runs": args.runs, "settings": asdict(settings)}}
-        table = run_on_target(args, ws, params, f"layers of {model.name}")
-    else:  # a job of the workspace's runner, which sets the sum beside the latest benchmark too
-        table = run_job(args, "layers", {"model": model.id, "runs": args.runs, "batch": args.batch,
-                                         "hint": args.hint, "infer_precision": args.infer_precision},
-                        say=f"profiling {model.name} over {args.runs} inferences ({args.hint} hint)…")
-        return table if isinstance(table, int) else emit(args, table, lambda c: render_layers(c, table, args.top))
-    fig = latest_figure(ws, model, args.hint, precision=table["inference_precision"],
-                        target=table.get("target")) if args.batch is None else None
-    against_benchmark(table, fig["latency_ms"]["median"] if fig else None)
-    return emit(args, table, lambda c: render_layers(c, table, args.top))
+    # a job of the workspace's runner, here or on --target; it sets the sum beside the latest benchmark too
+    table = run_job(args, "layers", {"model": model.id, "runs": args.runs, "batch": args.batch,
+                                     "hint": args.hint, "infer_precision": args.infer_precision, **target_param(args)},
+                    say=f"profiling {model.name} over {args.runs} inferences ({args.hint} hint)…")
+    return table if isinstance(table, int) else emit(args, table, lambda c: render_layers(c, table, args.top))
 
 
 def render_layers(c: Any, table: dict, top: int | None = None) -> None:

@@ -43,6 +43,11 @@ def add_target_flag(p: argparse.ArgumentParser) -> None:
     p.add_argument("--target", metavar="NAME", help="run on this remote target (see `owb target`)")
 
 
+def target_param(args: argparse.Namespace) -> dict:
+    """The job parameter naming the target, when --target was given."""
+    return {"target": args.target} if getattr(args, "target", None) else {}
+
+
 def cmd_add(args: argparse.Namespace) -> int:
     from pathlib import Path
 
@@ -160,8 +165,13 @@ def run_on_target(args: argparse.Namespace, ws: Any, params: dict, name: str) ->
         err = OwbError(f"{name} on {target.name} {job.state}: {job.error} (log: owb jobs log {job.id})")
         err.exit_code = job.exit_code or 1
         raise err
-    sent = job.result.get("upload", {})
-    if not args.json:
-        print(f"uploaded {sent.get('sent_files', 0)} files, {human_size(sent.get('sent_bytes', 0))} "
-              f"({sent.get('cached_files', 0)} already on {target.name})", file=sys.stderr)
+    upload_note(args, job.result)
     return {"job": job.id, **job.result}
+
+
+def upload_note(args: argparse.Namespace, result: dict) -> None:
+    """What a remote job sent, on stderr: a second run should send nothing."""
+    sent = result.get("upload")
+    if sent is not None and not args.json:
+        print(f"uploaded {sent.get('sent_files', 0)} files, {human_size(sent.get('sent_bytes', 0))} "
+              f"({sent.get('cached_files', 0)} already on {result.get('target')})", file=sys.stderr)
