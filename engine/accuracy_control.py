@@ -12,7 +12,9 @@ from typing import Any, Callable
 import numpy as np
 
 from .adapters import model_adapter
+from .choices import DETECTION_FLOOR
 from .evaluate import Metric, load_mask
+from .progress import named
 from .records import Dataset, Model
 from .workspace import Workspace
 
@@ -35,7 +37,7 @@ def per_item_score(task: str, pred: Any, item: Any, root: Any, num_classes: int)
 def make_validation(ws: Workspace, model: Model, dataset: Dataset, index: Any, runner_cls: Any,
                     ctx: Any) -> Callable[[Any, Any], tuple[float, list[float]]]:
     task = model.config.task
-    options = {"conf_threshold": 0.01} if task == "detection" else {}
+    options = {"conf_threshold": DETECTION_FLOOR} if task == "detection" else {}
     num_classes = max(len(index.labels), 2)
     caches: dict[str, Any] = {}  # one decode cache entry serves every validation pass
 
@@ -47,12 +49,10 @@ def make_validation(ws: Workspace, model: Model, dataset: Dataset, index: Any, r
         scores = [0.0] * len(chosen)
         paths = [index.root / index.items[i].file for i in chosen]
 
-        def progress(done: int, total: int) -> None:
-            ctx.progress("validation", done, total)
-
         if "entry" not in caches:
             caches["entry"] = runner.open_cache(dataset, index)
-        for b in runner.run(paths, cancel=ctx.cancel, progress=progress, cache=caches["entry"], keys=chosen):
+        report = named(ctx.progress, "validation")
+        for b in runner.run(paths, cancel=ctx.cancel, progress=report, cache=caches["entry"], keys=chosen):
             for pos, pred in zip(b.indices, adapter.process(b.outputs, b.metas)):
                 item = index.items[chosen[pos]]
                 metric.update(pred, item)

@@ -12,17 +12,16 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 
+from engine.choices import CONF_THRESHOLD, DECODERS, TASKS
 from engine.errors import BadInput
 from engine.yolox import YOLOX_STRIDES, grid_rows, yolox_grid_decode
 
-TASKS = ("classification", "detection", "segmentation", "generic")
 Shape = tuple  # of int | None (None = dynamic)
 
 
 from engine.predictions import (  # noqa: F401  (re-exported: adapters is the public entry)
     ClassPrediction, Detections, ImageMeta, RawPrediction, SegPrediction, box_iou, nms, to_probabilities,
 )
-
 
 
 def _dims(shape: Any) -> Shape:
@@ -102,7 +101,7 @@ class ClassificationAdapter(Adapter):
 
 class _DetectionAdapter(Adapter):
     task = "detection"
-    options = {"conf_threshold": 0.25, "iou_threshold": 0.45, "label_offset": 0,
+    options = {"conf_threshold": CONF_THRESHOLD, "iou_threshold": 0.45, "label_offset": 0,
                "max_detections": 100, "box_coords": "pixels"}
 
     def _finish(self, boxes_in: np.ndarray, scores: np.ndarray, labels: np.ndarray,
@@ -285,9 +284,6 @@ def _pick(shapes: dict[str, Shape], fits, wanted: str | None, expects: str) -> s
         if fits(shape):
             return name
     raise BadInput(f"{expects}; this model has {_describe(shapes)}")
-
-
-DECODERS = ("auto", "ssd", "boxes", "yolov5", "yolov8", "yolox")
 
 
 def _forced(decoder: str, shapes: dict[str, Shape], opts: dict[str, Any], yolo_opts: dict[str, Any],

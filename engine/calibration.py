@@ -11,67 +11,17 @@ from __future__ import annotations
 
 import logging
 import math
-import re
 import shutil
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from typing import Any
 
 import numpy as np
 
 from .errors import BadInput
+from .quantize.spec import CalibrationSpec
 from .records import Dataset, Model
 from .workspace import Workspace
-
-METHODS = ("default", "accuracy-aware", "speed-aware")
-PRESETS = ("performance", "mixed")
-DROP_TYPES = ("absolute", "relative")
-
-
-@dataclass
-class CalibrationSpec:
-    model: str
-    dataset: str
-    calibration_dataset: str | None = None
-    method: str = "default"
-    preset: str = "performance"
-    subset_pct: float = 100.0
-    max_drop: float = 0.5  # percentage points (absolute) or percent (relative)
-    drop_type: str = "absolute"
-    ranking_subset: int | None = None
-    fast_bias_correction: bool = True
-    ignore_types: list[str] = field(default_factory=list)
-    ignore_names: list[str] = field(default_factory=list)
-    ignore_patterns: list[str] = field(default_factory=list)
-    name: str | None = None
-    search_time: float = 600.0  # speed-aware: seconds the search may take
-    search_run_time: float = 1.0  # speed-aware: seconds of each interleaved benchmark run
-
-    def uses_budget(self) -> bool:
-        return self.method in ("accuracy-aware", "speed-aware")
-
-    def validate(self) -> None:
-        if self.method not in METHODS:
-            raise BadInput(f"unknown method {self.method!r}; use one of {', '.join(METHODS)}")
-        if self.preset not in PRESETS:
-            raise BadInput(f"unknown preset {self.preset!r}; use one of {', '.join(PRESETS)}")
-        if self.drop_type not in DROP_TYPES:
-            raise BadInput(f"unknown drop type {self.drop_type!r}; use absolute or relative")
-        if not (0 < self.subset_pct <= 100):
-            raise BadInput(f"--subset must be a percentage in (0, 100], not {self.subset_pct:g}")
-        if not (self.max_drop >= 0 and math.isfinite(self.max_drop)):
-            raise BadInput(f"--max-drop must be 0 or more percentage points, not {self.max_drop:g}")
-        if not (self.search_time > 0 and math.isfinite(self.search_time)):
-            raise BadInput(f"--search-time must be a positive number of seconds, not {self.search_time:g}")
-        if not (self.search_run_time >= 0.2 and math.isfinite(self.search_run_time)):
-            raise BadInput(f"--search-run-time must be 0.2 seconds or more, not {self.search_run_time:g}")
-        if self.ranking_subset is not None and self.ranking_subset < 1:
-            raise BadInput(f"--ranking-subset must be 1 or more, not {self.ranking_subset}")
-        for pattern in self.ignore_patterns:
-            try:
-                re.compile(pattern)
-            except re.error as exc:
-                raise BadInput(f"--ignore-patterns {pattern!r} is not a regular expression: {exc}") from None
 
 
 def subset_indices(count: int, pct: float) -> list[int]:
@@ -238,7 +188,7 @@ class Calibration:
             scope = nncf.IgnoredScope(names=sorted(set(self.spec.ignore_names) | set(fp_names)),
                                       patterns=self.spec.ignore_patterns, types=self.spec.ignore_types)
         try:
-            with nncf_reporting(lambda stage, step, total: self.ctx.progress(stage, step, total), self.ctx.log_handler):
+            with nncf_reporting(self.ctx.progress, self.ctx.log_handler):
                 return nncf.quantize(ov_model, cal, **{**common, "ignored_scope": scope})
         except nncf.ValidationError as exc:
             raise refused(exc) from None
@@ -257,8 +207,7 @@ class Calibration:
             quantized = self.quantize(ov_model, cal, common)
         else:
             try:
-                with nncf_reporting(lambda stage, step, total: ctx.progress(stage, step, total), ctx.log_handler,
-                                    reverted):
+                with nncf_reporting(ctx.progress, ctx.log_handler, reverted):
                     quantized = self._accuracy_aware(ov_model, cal, common, DatasetRunner)
             except nncf.ValidationError as exc:
                 raise refused(exc) from None

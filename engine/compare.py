@@ -15,23 +15,21 @@ and nothing else."""
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
 
 from . import limits
+from .choices import COMPARE_LAYER_RUNS, PAIR_TIME_S, ROUNDS
 from .errors import BadInput
 from .measure.benchmark import BenchmarkSettings
-from .measure.protocol import DEFAULT_ROUNDS, planned_ms
+from .measure.protocol import planned_ms
 from .precision import SPEED_DEFAULT
+from .progress import Progress, within
 from .records import Dataset, InferenceResult, Model, Target
 from .workspace import Workspace
 
-LAYER_RUNS = 20
-StageProgress = Callable[[int, int, str], None]
-
 
 def speed_pair(ws: Workspace, a: Model, b: Model, settings: BenchmarkSettings, *, bench_time: float,
-               rounds: int = DEFAULT_ROUNDS, from_history: bool = False, cancel: threading.Event | None = None,
-               progress: StageProgress | None = None, places: tuple[Target | None, Target | None] = (None, None)) -> dict:
+               rounds: int = ROUNDS, from_history: bool = False, cancel: threading.Event | None = None,
+               progress: Progress | None = None, places: tuple[Target | None, Target | None] = (None, None)) -> dict:
     """Both figures and their ratio: measured now, interleaved (``bench_time``
     seconds per side over ``rounds`` rounds), or from comparable history;
     here, on one target (``places`` twice the same), or across machines."""
@@ -172,7 +170,7 @@ def verdict(a: dict, b: dict, throughput_ratio: float | None, size_ratio: float 
 
 def fidelity_without_labels(ws: Workspace, a: Model, b: Model, dataset: Dataset | None, drop: float | None, *,
                             cancel: threading.Event | None = None,
-                            progress: StageProgress | None = None) -> dict | None:
+                            progress: Progress | None = None) -> dict | None:
     """Where no annotated accuracy gives a drop, how faithfully B reproduces
     A's outputs (engine.quantize.fidelity) on the given dataset, else on the
     one B was calibrated with; None when there is neither."""
@@ -237,7 +235,7 @@ def default_pair(ws: Workspace, model: Model) -> tuple[Model, Model] | None:
     return (model, b) if b else None
 
 
-def validate(a: Model, b: Model, bench_time: float, layer_runs: int = LAYER_RUNS, rounds: int = DEFAULT_ROUNDS,
+def validate(a: Model, b: Model, bench_time: float, layer_runs: int = COMPARE_LAYER_RUNS, rounds: int = ROUNDS,
              same_place: bool = True) -> None:
     if a.id == b.id and same_place:
         raise BadInput(f"both sides are {a.name!r} on the same machine; compare two different models, "
@@ -247,10 +245,10 @@ def validate(a: Model, b: Model, bench_time: float, layer_runs: int = LAYER_RUNS
     limits.count(rounds, "--rounds", limits.MAX_RUNS)
 
 
-def compare(ws: Workspace, a: Model, b: Model, *, dataset: Dataset | None = None, bench_time: float = 10.0,
-            layer_runs: int = LAYER_RUNS, cancel: threading.Event | None = None,
-            progress: StageProgress | None = None, infer_precision: str = SPEED_DEFAULT, hint: str = "throughput",
-            rounds: int = DEFAULT_ROUNDS, from_history: bool = False, target: Target | None = None,
+def compare(ws: Workspace, a: Model, b: Model, *, dataset: Dataset | None = None, bench_time: float = PAIR_TIME_S,
+            layer_runs: int = COMPARE_LAYER_RUNS, cancel: threading.Event | None = None,
+            progress: Progress | None = None, infer_precision: str = SPEED_DEFAULT, hint: str = "throughput",
+            rounds: int = ROUNDS, from_history: bool = False, target: Target | None = None,
             target_b: Target | None = None) -> dict:
     """The Compare page as plain data (the `owb compare --json` document).
 
@@ -273,8 +271,7 @@ def compare(ws: Workspace, a: Model, b: Model, *, dataset: Dataset | None = None
     pair_ms = 0 if from_history else planned_ms(settings, rounds, bench_time)
     layer_guess = 2 * (1000 + layer_runs * 5)
     pair = speed_pair(ws, a, b, settings, bench_time=bench_time, rounds=rounds, from_history=from_history,
-                      cancel=cancel, progress=(lambda d, t, stage: progress(d, pair_ms + layer_guess, stage))
-                      if progress else None, places=places)
+                      cancel=cancel, progress=within(progress, None, 0, pair_ms + layer_guess), places=places)
     perf_a, perf_b = perf_of(pair["a"]), perf_of(pair["b"])
     acc_a, acc_b = accuracies(ws, a, b, dataset)
     sa, sb = side(a, perf_a, acc_a), side(b, perf_b, acc_b)
@@ -283,8 +280,8 @@ def compare(ws: Workspace, a: Model, b: Model, *, dataset: Dataset | None = None
     cost = [1000 + layer_runs * (p["latency_ms_median"] or 5) for p in (perf_a, perf_b)]
     for step, (tag, model, perf) in enumerate((("a", a, perf_a), ("b", b, perf_b))):
         if progress:
-            progress(int(pair_ms + sum(cost[:step])), int(pair_ms + sum(cost)),
-                     f"profiling layers of {model.name} ({settings.hint} hint)")
+            progress(f"profiling layers of {model.name} ({settings.hint} hint)", int(pair_ms + sum(cost[:step])),
+                     int(pair_ms + sum(cost)))
         if cancel is not None and cancel.is_set():
             from .errors import Cancelled
 

@@ -147,10 +147,11 @@ def render_infer(config: dict) -> str:
 def benchmark_plan(ws: Workspace, model: Model, one_image_shape: list[int]) -> dict:
     """benchmark_app flags for the best configuration owb measured: the latest
     explore sweet spot, else benchmark_app's throughput hint."""
-    from .benchmark import DEFAULT_TIME_S, history
+    from .benchmark import history
+    from .choices import BENCHMARK_TIME_S
 
     n_axis = model.config.layout.find("N")
-    plan: dict[str, Any] = {"hint": "throughput", "streams": None, "batch": 1, "time_s": DEFAULT_TIME_S,
+    plan: dict[str, Any] = {"hint": "throughput", "streams": None, "batch": 1, "time_s": BENCHMARK_TIME_S,
                             "source": "no explore sweep in the history: benchmark_app's throughput hint"}
     for r in reversed(history(ws, model, "explore")):
         best = r.result.get("sweet_spot")

@@ -13,13 +13,16 @@ from typing import Any, Iterator
 import numpy as np
 
 from .adapters import model_adapter
+from .choices import DETECTION_FLOOR
 from .errors import BadInput
 from .device import precision_name
-from .inference import DatasetRunner, OutputStore, Progress
+from .inference import DatasetRunner, OutputStore
 from .precision import ACCURACY
 from .precision import validate as validate_precision
+from .progress import Progress
 from .records import TASK_FORMATS, Dataset, InferenceResult, Model
 from .workspace import Workspace
+
 
 def check_compatible(model: Model, dataset: Dataset) -> None:
     task = model.config.task
@@ -116,7 +119,7 @@ def evaluate(ws: Workspace, model: Model, dataset: Dataset, *, batch: int = 1,
 
     check_compatible(model, dataset)
     index = load_index(ws, dataset)
-    options = {"conf_threshold": 0.01} if model.config.task == "detection" else {}
+    options = {"conf_threshold": DETECTION_FLOOR} if model.config.task == "detection" else {}
     metric = Metric(model.config.task, index.labels, index.root)
     validate_precision(precision)
     runner = DatasetRunner(ws, model, batch=batch, precision=precision)

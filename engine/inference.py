@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any, Iterator, Sequence
 
 import numpy as np
 
@@ -20,10 +20,9 @@ from .feed import DecodeCache, ImageFeed, decode_workers
 from .model_facts import tensor_infos
 from .precision import ACCURACY
 from .preprocess import Preprocessor
+from .progress import Progress
 from .records import Model
 from .workspace import Workspace
-
-Progress = Callable[[int, int], None]
 
 
 @dataclass
@@ -124,7 +123,7 @@ class DatasetRunner:
                     for i, name in enumerate(self.output_names)}
             finished += len(chunk)
             if progress:
-                progress(finished, total)
+                progress("inference", finished, total)
             return Batch(chunk, outs, metas)
 
         stream = feed.chunks(paths, keys=keys, batch=self.batch, window=self.requests * 2 + self.workers)

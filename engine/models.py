@@ -11,10 +11,11 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from . import limits
+from .choices import COLORS, DECODERS, PAD_POSITIONS, RESIZE_MODES, TASKS
 from .errors import BadInput
 from .model_facts import model_facts
 from .norm_presets import apply_norm
-from .records import COLORS, PAD_POSITIONS, RESIZE_MODES, TASKS, InputConfig, Model
+from .records import InputConfig, Model
 from .workspace import Workspace
 
 SUFFIX_FORMATS = {
@@ -160,8 +161,6 @@ def validate_config(config: InputConfig, inputs: list[dict]) -> None:
             raise BadInput(f"--{key} has {len(values)} values but the input has {n} channels")
     if any(s == 0 for s in config.scale):
         raise BadInput("--scale values must be non-zero (pixels are divided by them)")
-    from .adapters import DECODERS
-
     if config.decoder not in DECODERS:
         raise BadInput(f"unknown detection decoder {config.decoder!r}; use one of {', '.join(DECODERS)}")
     if config.decoder != "auto" and config.task != "detection":

@@ -15,17 +15,18 @@ from __future__ import annotations
 import logging
 import threading
 from contextlib import contextmanager
-from typing import Any, Callable, Iterator
+from typing import Any, Iterator
+
+from .progress import Progress
 
 TESTED_NNCF = "3.4"
-StageCallback = Callable[[str, int, "int | None"], None]
 
 _local = threading.local()
 _installed = False
 _install_lock = threading.Lock()
 
 
-def _callback() -> StageCallback | None:
+def _callback() -> Progress | None:
     return getattr(_local, "callback", None)
 
 
@@ -88,7 +89,7 @@ def install() -> bool:
 
 
 @contextmanager
-def nncf_reporting(callback: StageCallback, *log_handlers: logging.Handler) -> Iterator[bool]:
+def nncf_reporting(callback: Progress, *log_handlers: logging.Handler) -> Iterator[bool]:
     """Route this thread's NNCF progress to ``callback`` and NNCF's log lines
     to ``log_handlers`` instead of stdout, for the duration of the block."""
     patched = install()

@@ -13,17 +13,17 @@ from dataclasses import asdict
 from typing import Any
 
 from .calibration import Calibration, CalibrationSpec
+from .choices import PAIR_TIME_S, ROUNDS
 from .errors import environment_error
-from .measure.protocol import DEFAULT_ROUNDS
 from .precision import SPEED_DEFAULT
+from .progress import named
 from .records import Dataset, Model
 
 
 def _accuracy(ctx: Any, model: Model, dataset: Dataset, stage: str) -> float:
     from .evaluate import evaluate
 
-    result = evaluate(ctx.ws, model, dataset, cancel=ctx.cancel,
-                      progress=lambda d, t: ctx.progress(stage, d, t))
+    result = evaluate(ctx.ws, model, dataset, cancel=ctx.cancel, progress=named(ctx.progress, stage))
     ctx.log.info("%s: %s = %.4f", stage, result["metric"], result["value"])
     return float(result["value"])
 
@@ -39,7 +39,7 @@ def speed_precisions(infer_precision: str, device: str = "CPU") -> list[str]:
     return [infer_precision]
 
 
-def compare_speed(ctx: Any, parent: Model, child: Model, bench_time: float, rounds: int = DEFAULT_ROUNDS, *,
+def compare_speed(ctx: Any, parent: Model, child: Model, bench_time: float, rounds: int = ROUNDS, *,
                   infer_precision: str = SPEED_DEFAULT) -> dict:
     """Parent and child interleaved with identical settings, per precision
     (engine.measure.protocol); the first precision is the headline figure."""
@@ -53,7 +53,7 @@ def compare_speed(ctx: Any, parent: Model, child: Model, bench_time: float, roun
     for k, precision in enumerate(precisions):
         settings = BenchmarkSettings(infer_precision=precision)
         pair = measure_pair(ctx.ws, parent, child, settings, rounds=rounds, total_time_s=bench_time, cancel=ctx.cancel,
-                            progress=lambda d, t, stage, k=k: ctx.progress(f"{stage} (ms)", k * span + d,
+                            progress=lambda stage, d, t, k=k: ctx.progress(f"{stage} (ms)", k * span + d,
                                                                             len(precisions) * span),
                             label=precision)
         ran = pair["settings"]["inference_precision"]
@@ -115,8 +115,8 @@ def resumable_child(ws: Any, jobs: list[str]) -> Model | None:
     return max(found, key=lambda m: m.created) if found else None
 
 
-def run_optimize(ctx: Any, spec: CalibrationSpec, *, bench_time: float = 10.0, measure: bool = True,
-                 infer_precision: str = SPEED_DEFAULT, rounds: int = DEFAULT_ROUNDS,
+def run_optimize(ctx: Any, spec: CalibrationSpec, *, bench_time: float = PAIR_TIME_S, measure: bool = True,
+                 infer_precision: str = SPEED_DEFAULT, rounds: int = ROUNDS,
                  resume_jobs: list[str] | tuple = ()) -> dict:
     """Job body: returns the `owb calibrate` JSON document.
 

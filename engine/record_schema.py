@@ -12,7 +12,8 @@ import math
 from typing import Any, Callable
 
 from . import limits
-from .records import COLORS, RESIZE_MODES, TASKS, Dataset, InferenceResult, InputConfig, Model, Project, Record, Report
+from .choices import COLORS, RESIZE_MODES, TASKS
+from .records import Dataset, InferenceResult, InputConfig, Model, Project, Record, Report
 
 Check = Callable[[Any], bool]
 

@@ -12,16 +12,12 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-TASKS = ("classification", "detection", "segmentation", "generic")
 # The dataset formats whose annotations a task's metric reads.
 TASK_FORMATS = {
     "classification": ("imagenet", "imagefolder"),
     "detection": ("voc-detection", "coco"),
     "segmentation": ("voc-segmentation",),
 }
-COLORS = ("RGB", "BGR", "GRAY")
-RESIZE_MODES = ("stretch", "keep-aspect-pad", "center-crop")
-PAD_POSITIONS = ("center", "top-left")
 
 R = TypeVar("R", bound="Record")
 

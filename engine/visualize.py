@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
+from .choices import CONF_THRESHOLD
 from .errors import BadInput, NotFound
 from .records import Dataset, Model
 from .workspace import Workspace
@@ -91,7 +92,7 @@ def predict_one(ws: Workspace, model: Model, dataset: Dataset, item: int, **opti
 
 
 def render(ws: Workspace, model: Model, dataset: Dataset, image: str | int, *, reference: Model | None = None,
-           layout: str = "side-by-side", conf_threshold: float = 0.25) -> Image.Image:
+           layout: str = "side-by-side", conf_threshold: float = CONF_THRESHOLD) -> Image.Image:
     """The picture for one dataset image (by name or item index)."""
     from .dataset_store import load_index
     from .preprocess import to_mode

@@ -12,13 +12,11 @@ once."""
 from __future__ import annotations
 
 import logging
-import re
 import sys
 import time
 import traceback
-from functools import wraps
 from pathlib import Path
-from typing import Any, Callable, TypeVar
+from typing import Any
 
 from textual.app import App
 from textual.binding import Binding
@@ -32,34 +30,9 @@ from engine.records import Job
 from engine.terminal_text import printable
 from engine.workspace import DB_NAME, Workspace
 
-F = TypeVar("F", bound=Callable[..., Any])
+from .text import error_text, reports_errors
+
 log = logging.getLogger("owb.tui")
-
-
-_FLAG = re.compile(r"(?<![\w-])--([a-z][a-z0-9-]*)")
-
-
-def error_text(exc: BaseException) -> str:
-    """An OwbError's own one line; anything else is a bug, said in one line."""
-    if isinstance(exc, OwbError):
-        # a form has fields, not flags: "--pad-value" is its "pad value" field
-        return exc.tui or _FLAG.sub(lambda m: m.group(1).replace("-", " "), str(exc))
-    first = (str(exc).strip().splitlines() or [""])[0][:200]
-    return f"internal error {type(exc).__name__}: {first}"
-
-
-def reports_errors(method: F) -> F:
-    """Turn an OwbError raised by a UI action into an error notification."""
-
-    @wraps(method)
-    def wrapper(self: Any, *args: Any, **kw: Any) -> Any:
-        try:
-            return method(self, *args, **kw)
-        except OwbError as exc:
-            self.app.notify(error_text(exc), severity="error", timeout=8)
-            return None
-
-    return wrapper  # type: ignore[return-value]
 
 
 def owb_commands() -> type:
@@ -79,6 +52,10 @@ class OwbApp(App[int]):
         Binding("j", "jobs", "jobs", tooltip="Jobs: progress, cancel, logs", id="jobs"),
         Binding("escape", "back", "back", tooltip="Go back to the previous screen", id="back"),
         Binding("q", "quit", "quit", tooltip="Quit owb (asks first while jobs run)", id="quit"),
+        # Textual adds this one at run time when an App declares none; declared here, the help
+        # screen reads it from BINDINGS like every other key.
+        Binding(App.COMMAND_PALETTE_BINDING, "command_palette", "palette", show=False,
+                key_display=App.COMMAND_PALETTE_DISPLAY, priority=True, tooltip="Open the command palette"),
     ]
 
     FULL_CHECK_S = 3.0  # re-read the jobs this often even when the DB did not change: a runner may have died
@@ -179,7 +156,7 @@ class OwbApp(App[int]):
         if job is None:
             return
         if event.state == "done":
-            from .screens.jobs import done_summary
+            from .text import done_summary
 
             self.notify(done_summary(job), title="job done", timeout=8)
         elif event.state == "failed":

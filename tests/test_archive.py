@@ -189,7 +189,7 @@ def test_cancel_from_progress_cleans_dest(box, tmp_path):
     archive = write_zip(src / "ok.zip", [(f"{i}.jpg", JPEG) for i in range(10)])
     calls = []
 
-    def progress(done: int, total: int) -> None:
+    def progress(stage: str, done: int, total: int | None) -> None:
         calls.append(done)
         if len(calls) == 3:
             raise Cancelled("cancelled by the user")

@@ -11,7 +11,7 @@ from test_reports import owb
 from engine.models import import_model
 from engine.records import Model
 from engine.workspace import Workspace
-from owb_tui.commands.common import fit_widths
+from owb_tui.text import fit_widths
 
 LONG = "a-model-name-long-enough-that-no-80-column-table-can-hold-it-whole"
 

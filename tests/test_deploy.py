@@ -24,7 +24,8 @@ from engine.adapters import ImageMeta, make_adapter
 from engine.deploy import export_package, render_infer, requirements
 from engine.evaluate import predictions
 from engine.preprocess import Preprocessor
-from engine.records import RESIZE_MODES, Dataset, InferenceResult, InputConfig, Model
+from engine.choices import RESIZE_MODES
+from engine.records import Dataset, InferenceResult, InputConfig, Model
 from engine.workspace import Workspace
 from tui import copy_workspace, template_home
 

@@ -1,28 +1,23 @@
-"""Model import: IR, ONNX, TFLite and TF frozen graphs built in the tests, the
-PP-OCRv5 models, input configuration, precision detection, and the CLI's
-contract on bad input (exit 2, one `error:` line, nothing written or lost)."""
+"""Model import: IR, ONNX, TFLite and TF frozen graphs built in the tests,
+input configuration and precision detection. PP-OCRv5 is in
+test_model_import_ppocr.py, bad sources in test_model_import_bad.py."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
-import openvino as ov
 import pytest
 
 import model_builders as mb
-from badinput.contract import assert_one_error_line, run_owb_process, tree
-from engine.precision import compile_model as compile_f32  # accuracy runs in f32 (engine.precision)
 from engine import models
 from engine.errors import BadInput
+from engine.precision import compile_model as compile_f32  # accuracy runs in f32 (engine.precision)
 from engine.records import Model
 from engine.workspace import Workspace
-from ocr_fixtures import ppocr_model
-from owb_tui.cli import main
+from import_cli import CORE, cli_json, infer, run_cli
 
 GFLOPS = round(mb.FLOPS / 1e9, 4)
-CORE = ov.Core()
 
 # format -> (builder, source_format, input name, input shape, output names the frontend may give, layout)
 FORMATS = {
@@ -32,26 +27,6 @@ FORMATS = {
     # The TF frontend drops the Identity, so its output carries both tensor names.
     "tf_pb": (mb.build_tf_pb, "tf", "image:0", list(mb.NHWC), {"logits:0", "dense_bias:0"}, "NHWC"),
 }
-
-
-def run_cli(*argv: str) -> int:
-    try:
-        return main(list(argv))
-    except SystemExit as exc:  # argparse errors leave through SystemExit
-        return int(exc.code)
-
-
-def cli_json(capsys, *argv: str) -> dict | list:
-    capsys.readouterr()
-    rc = run_cli(*argv, "--json")
-    out, err = capsys.readouterr()
-    assert rc == 0, err
-    return json.loads(out)
-
-
-def infer(model_or_path, x: np.ndarray) -> np.ndarray:
-    model = CORE.read_model(str(model_or_path)) if isinstance(model_or_path, (str, Path)) else model_or_path
-    return compile_f32(model)(x)[0]
 
 
 def stored_constants(xml: Path) -> set[tuple[str, tuple]]:
@@ -141,53 +116,6 @@ def test_tflite_matches_numpy_reference_exactly(sources):
     for seed in range(3):
         x = mb.random_image(seed=seed, nhwc=True)
         assert np.allclose(compiled(x)[0], mb.reference(x.transpose(0, 3, 1, 2)), rtol=1e-4, atol=1e-5)
-
-
-# -- PP-OCRv5 --------------------------------------------------------------------
-
-OCR_SHAPES = {"cls": [1, 3, 48, 192], "det": [1, 3, 640, 640], "rec": [1, 3, 48, 320]}
-
-
-@pytest.fixture(scope="module")
-def ocr_home(tmp_path_factory) -> Path:
-    return tmp_path_factory.mktemp("ocr") / "ws"
-
-
-@pytest.mark.parametrize("kind", list(OCR_SHAPES))
-def test_ppocr_imports_dynamic_then_with_shape(ocr_home, capsys, kind):
-    home = str(ocr_home)
-    plain = cli_json(capsys, "--home", home, "model", "import", str(ppocr_model(kind)), "--name", kind)
-    assert plain["source_format"] == "onnx" and plain["precision"] == "FP32"
-    assert -1 in plain["inputs"][0]["shape"] and plain["config"]["shape"] is None
-    assert plain["gflops"] is None  # dynamic shapes: no guessed figure
-    assert plain["params"] > 100_000 and plain["size_bytes"] > 4 * plain["params"]
-
-    shape = OCR_SHAPES[kind]
-    shaped = cli_json(capsys, "--home", home, "model", "import", str(ppocr_model(kind)),
-                      "--name", f"{kind}-static", "--shape", ",".join(map(str, shape)))
-    assert shaped["inputs"][0]["shape"] == shape and shaped["config"]["shape"] == shape
-    assert all(d > 0 for o in shaped["outputs"] for d in o["shape"])
-    assert shaped["gflops"] is not None and shaped["gflops"] > 0.01
-    assert shaped["params"] == plain["params"]
-    shown = cli_json(capsys, "--home", home, "model", "show", f"{kind}-static")
-    assert shown["inputs"][0]["shape"] == shape and shown["gflops"] == shaped["gflops"]
-
-
-def test_ppocr_det_gflops_scale_with_area(tmp_path):
-    """Conv FLOPs grow with H×W: 640² must cost 4× 320² (both divide by the 32× stride)."""
-    ws = Workspace(tmp_path / "ws")
-    big = models.import_model(ws, ppocr_model("det"), name="big", shape=[1, 3, 640, 640])
-    small = models.import_model(ws, ppocr_model("det"), name="small", shape=[1, 3, 320, 320])
-    assert big.gflops == pytest.approx(4 * small.gflops, rel=2e-3)
-
-
-def test_ppocr_cls_stored_ir_matches_onnx(tmp_path):
-    ws = Workspace(tmp_path / "ws")
-    record = models.import_model(ws, ppocr_model("cls"), shape=OCR_SHAPES["cls"])
-    x = np.random.default_rng(3).uniform(-1, 1, OCR_SHAPES["cls"]).astype(np.float32)
-    source = CORE.read_model(str(ppocr_model("cls")))
-    source.reshape(OCR_SHAPES["cls"])
-    assert np.allclose(infer(models.load(ws, record), x), infer(source, x), rtol=1e-4, atol=1e-5)
 
 
 # -- input configuration ---------------------------------------------------------
@@ -357,127 +285,3 @@ def test_fp16_ir_is_decompressed_to_an_fp32_parent(tmp_path):
     assert np.allclose(infer(xml, x), mb.reference(x), rtol=1e-2, atol=1e-2)
 
 
-# -- bad input through the CLI ---------------------------------------------------
-
-@pytest.fixture(scope="module")
-def arena(tmp_path_factory):
-    """A workspace holding one good model, a folder of broken sources, and
-    empty cwd/HOME folders that must stay empty."""
-    base = tmp_path_factory.mktemp("arena")
-    src, ws, cwd, home = base / "src", base / "ws", base / "cwd", base / "home"
-    for d in (src, cwd, home):
-        d.mkdir()
-    good = mb.build_onnx(src, filename="good.onnx")
-    dynamic = mb.build_onnx(src, dynamic_batch=True)
-    assert run_cli("--home", str(ws), "model", "import", str(good), "--name", "good") == 0
-
-    mb.write_broken_sources(src, good, mb.build_ir(base / "ir"))
-    return {"base": base, "src": src, "ws": ws, "cwd": cwd, "home": home, "good": good, "dynamic": dynamic}
-
-
-S = "{src}"
-# case -> (argv after --home, what the one error line must name)
-BAD_CASES = {
-    "truncated-xml": (["model", "import", f"{S}/truncated.xml"], "truncated.xml"),
-    "bin-not-matching-xml": (["model", "import", f"{S}/mismatch.xml"], "mismatch.xml"),
-    "xml-is-binary": (["model", "import", f"{S}/binary.xml"], "binary.xml"),
-    "ir-without-bin": (["model", "import", f"{S}/nobin.xml"], "nobin.bin"),
-    "onnx-garbage": (["model", "import", f"{S}/garbage.onnx"], "garbage.onnx"),
-    "onnx-dangling-input": (["model", "import", f"{S}/dangling.onnx"], "nowhere"),
-    "zero-byte-file": (["model", "import", f"{S}/empty.onnx"], "empty"),
-    "tflite-garbage": (["model", "import", f"{S}/garbage.tflite"], "garbage.tflite"),
-    "pb-garbage": (["model", "import", f"{S}/garbage.pb"], "garbage.pb"),
-    "unsupported-extension": (["model", "import", f"{S}/model.txt"], "model.txt"),
-    "missing-path": (["model", "import", f"{S}/does-not-exist.onnx"], "does not exist"),
-    "folder-not-savedmodel": (["model", "import", f"{S}/folder"], "SavedModel"),
-    "savedmodel-garbage": (["model", "import", f"{S}/fake_saved"], "fake_saved"),
-    "shape-zero-dim": (["model", "import", "{dynamic}", "--shape", "0,3,32,32"], "shape"),
-    "shape-negative-dim": (["model", "import", "{dynamic}", "--shape=-1,3,32,32"], "shape"),
-    "shape-negative-as-flag": (["model", "import", "{dynamic}", "--shape", "-1,3,32,32"], "--shape"),
-    "shape-wrong-rank": (["model", "import", "{dynamic}", "--shape", "1,3,32"], "shape"),
-    "shape-model-cannot-take": (["model", "import", "{dynamic}", "--shape", "1,4,32,32"], "shape"),
-    "shape-not-integers": (["model", "import", "{dynamic}", "--shape", "1,3,a,32"], "--shape"),
-    "mean-not-a-number": (["model", "import", "{good}", "--mean", "1,x,3"], "--mean"),
-    "mean-wrong-count": (["model", "import", "{good}", "--mean", "1,2"], "--mean"),
-    "scale-zero": (["model", "import", "{good}", "--scale", "0"], "--scale"),
-    "unknown-task": (["model", "import", "{good}", "--task", "poetry"], "poetry"),
-    "unknown-color": (["model", "import", "{good}", "--color", "CMYK"], "CMYK"),
-    "layout-nonsense": (["model", "import", "{good}", "--layout", "XQZW"], "XQZW"),
-    "layout-repeated-letter": (["model", "import", "{good}", "--layout", "NCHH"], "NCHH"),
-    "duplicate-name": (["model", "import", "{good}", "--name", "good"], "good"),
-    "labels-missing": (["model", "import", "{good}", "--labels", f"{S}/no-labels.txt"], "no-labels.txt"),
-    "labels-empty": (["model", "import", "{good}", "--labels", f"{S}/empty_labels.txt"], "no labels"),
-    "labels-not-text": (["model", "import", "{good}", "--labels", f"{S}/binary_labels.txt"], "binary_labels.txt"),
-    "labels-is-folder": (["model", "import", "{good}", "--labels", f"{S}/folder"], "labels"),
-    "model-show-unknown": (["model", "show", "nobody"], "nobody"),
-    "dataset-show-unknown": (["dataset", "show", "nothing"], "nothing"),
-    "configure-unknown": (["model", "configure", "nobody", "--shape", "1,3,32,32"], "nobody"),
-    "configure-wrong-rank": (["model", "configure", "good", "--shape", "1,3"], "shape"),
-    "configure-scale-zero": (["model", "configure", "good", "--scale", "1,0,1"], "--scale"),
-    "wrong-flag": (["model", "import", "{good}", "--bogus"], "--bogus"),
-    "unknown-command": (["modle", "list"], "modle"),
-}
-
-
-# Cases where owb breaks the contract today; strict, so a fix turns them red until unmarked.
-KNOWN_FAILURES: dict[str, str] = {}
-
-
-def cases(names) -> list:
-    return [pytest.param(n, marks=pytest.mark.xfail(strict=True, reason=KNOWN_FAILURES[n])) if n in KNOWN_FAILURES
-            else n for n in names]
-
-
-def bad_argv(arena: dict, case: str) -> list[str]:
-    fill = {"src": arena["src"], "good": arena["good"], "dynamic": arena["dynamic"]}
-    return ["--home", str(arena["ws"])] + [a.format(**fill) for a in BAD_CASES[case][0]]
-
-
-def assert_good_model_intact(arena: dict, ws_before: dict) -> None:
-    ws = Workspace(arena["ws"])
-    assert [m.name for m in ws.all(Model)] == ["good"]
-    assert not any((arena["ws"] / "tmp").iterdir()), "scratch left behind"
-    assert tree(arena["ws"]) == ws_before
-
-
-@pytest.mark.parametrize("case", cases(BAD_CASES))
-def test_bad_input_gives_one_error_line_and_changes_nothing(arena, case, capfd, monkeypatch):
-    # capfd, not capsys: native code (protobuf, absl) writes to fd 2 directly.
-    monkeypatch.chdir(arena["cwd"])
-    monkeypatch.setenv("HOME", str(arena["home"]))
-    for var in ("XDG_DATA_HOME", "XDG_CACHE_HOME", "XDG_CONFIG_HOME"):
-        monkeypatch.setenv(var, str(arena["home"] / var.lower()))
-    monkeypatch.delenv("OWB_DEBUG", raising=False)
-    ws_before = tree(arena["ws"])
-    outside_before = tree(arena["src"], arena["cwd"], arena["home"])
-    capfd.readouterr()
-
-    rc = run_cli(*bad_argv(arena, case))
-    out, err = capfd.readouterr()
-
-    assert_one_error_line(rc, out, err, BAD_CASES[case][1])
-    assert tree(arena["src"], arena["cwd"], arena["home"]) == outside_before
-    assert_good_model_intact(arena, ws_before)
-
-
-@pytest.mark.parametrize("case", cases(["truncated-xml", "xml-is-binary", "pb-garbage", "wrong-flag"]))
-def test_bad_input_in_a_real_process(arena, case, tmp_path):
-    """The same contract from a fresh interpreter: nothing but one line on
-    stderr, even from native frontends."""
-    cwd, home = tmp_path / "cwd", tmp_path / "home"
-    cwd.mkdir(), home.mkdir()
-    ws_before = tree(arena["ws"])
-    proc = run_owb_process(bad_argv(arena, case), cwd, home)
-    assert_one_error_line(proc.returncode, proc.stdout, proc.stderr, BAD_CASES[case][1])
-    assert tree(cwd, home) == {}
-    assert_good_model_intact(arena, ws_before)
-
-
-def test_no_telemetry_is_written_to_home(arena, tmp_path):
-    """NNCF and the converters start openvino_telemetry, which would create
-    ~/intel/openvino_ga_cid and ~/intel/stats; owb declines it (engine.telemetry)."""
-    cwd, home = tmp_path / "cwd", tmp_path / "home"
-    cwd.mkdir(), home.mkdir()
-    proc = run_owb_process(["--home", str(tmp_path / "ws"), "model", "import", str(arena["good"]), "--json"], cwd, home)
-    assert proc.returncode == 0, proc.stderr
-    assert sorted(p.name for p in home.rglob("*")) == []

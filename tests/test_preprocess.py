@@ -18,7 +18,8 @@ from ocr_fixtures import ppocr_model, text_line, write_orientation_set
 from engine import synth
 from engine.feed import DecodeCache, ImageFeed
 from engine.preprocess import PLACEMENTS, Preprocessor
-from engine.records import RESIZE_MODES, InputConfig
+from engine.choices import RESIZE_MODES
+from engine.records import InputConfig
 
 TOL = 1e-5  # relative to the input's range: f32 division against multiplication by the reciprocal
 LEGACY_MODES = ("stretch", "keep-aspect-pad")  # the modes legacy_preprocess knows; later ones have no "before"

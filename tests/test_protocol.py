@@ -177,7 +177,7 @@ def test_measure_pair_interleaves_real_runs_with_identical_settings(tmp_path):
     b = import_model(ws, build_int8_ir(tmp_path), name="q", task="generic")
     stages = []
     pair = pr.measure_pair(ws, a, b, BenchmarkSettings(infer_precision="f32"), rounds=2, total_time_s=0.4,
-                           progress=lambda d, t, stage: stages.append((d, t, stage)))
+                           progress=lambda stage, d, t: stages.append((d, t, stage)))
     stored = sorted(ws.all(InferenceResult), key=lambda r: r.created)
     assert [r.model for r in stored] == [a.id, b.id, b.id, a.id]
     assert pair["source"] == "interleaved" and pair["ratio"]["paired"] and pair["ratio"]["spread"]["runs"] == 2

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from engine.choices import DATASET_FORMATS as FORMATS
 from engine.errors import BadInput
 
 from . import coco, imagefolder, imagenet, unannotated, voc_detection, voc_segmentation
@@ -15,7 +16,6 @@ from .archive import ArchiveLimits, materialize
 from .base import DatasetIndex, Item
 from .detect import detect_format
 
-FORMATS: tuple[str, ...] = ("imagenet", "imagefolder", "voc-detection", "voc-segmentation", "coco", "unannotated")
 _LOADERS = {
     "imagenet": imagenet.load,
     "imagefolder": imagefolder.load,

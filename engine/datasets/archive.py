@@ -25,10 +25,10 @@ from pathlib import Path
 from typing import IO
 
 from engine.errors import BadInput
+from engine.progress import Progress  # bytes done of bytes in all; raise from it to cancel
 
 from .images import is_ignored, is_image_name
 
-Progress = Callable[[int, int], None]  # (bytes done, bytes in all); raise from it to cancel
 NESTED_ARCHIVE_SUFFIXES = (".zip", ".tar", ".tgz", ".gz", ".bz2", ".xz", ".zst", ".7z", ".rar", ".lz4")
 _TAR_SUFFIXES = (".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tar.xz", ".txz")
 _CHUNK = 1 << 20
@@ -219,7 +219,7 @@ def _extract(
                     raise BadInput(f"archive member {member.rel!r} holds more data than its header says; corrupt or hostile")
                 out.write(chunk)
                 if progress is not None:
-                    progress(done + written, total)
+                    progress("extracting", done + written, total)
         done += member.size
 
 
@@ -274,7 +274,7 @@ def _copy_folder(src: Path, dest: Path, progress: Progress | None) -> None:
             raise BadInput(f"cannot copy {rel}: {exc.strerror or exc}") from None
         done += size
         if progress is not None:
-            progress(done, total)
+            progress("copying", done, total)
 
 
 def archive_kind(src: Path) -> str | None:

@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any, Callable
 
+from ..choices import COMPARE_LAYER_RUNS, LAYER_RUNS, PAIR_TIME_S, ROUNDS
 from ..errors import BadInput
 from ..records import Dataset, Model
 from ..workspace import Workspace
@@ -43,7 +44,7 @@ def _dataset(ws: Workspace, key: str | None) -> Dataset | None:
 # -- calibrate -------------------------------------------------------------------------------
 
 def calibration_spec(params: dict) -> Any:
-    from ..calibration import CalibrationSpec
+    from ..quantize.spec import CalibrationSpec
 
     names = {f.name for f in fields(CalibrationSpec)}
     return CalibrationSpec(**{k: v for k, v in params.items() if k in names})
@@ -54,17 +55,16 @@ def calibrate_prepare(ws: Workspace, p: dict) -> tuple[dict, str]:
     from ..optimize import resumable_child
 
     from .. import limits
-    from ..measure.protocol import DEFAULT_ROUNDS
     from ..precision import SPEED_DEFAULT
     from ..precision import validate as validate_precision
 
     spec = calibration_spec(p)
-    bench_time = limits.seconds(p.get("bench_time", 10.0), "--bench-time", zero_ok=True)
+    bench_time = limits.seconds(p.get("bench_time", PAIR_TIME_S), "--bench-time", zero_ok=True)
     fail_on_drop = p.get("fail_on_drop")
     if fail_on_drop is not None:
         limits.finite(fail_on_drop, "--fail-on-drop", low=0)
     precision = validate_precision(p.get("infer_precision") or SPEED_DEFAULT)
-    rounds = limits.count(int(p.get("rounds") or DEFAULT_ROUNDS), "--rounds", limits.MAX_RUNS)
+    rounds = limits.count(int(p.get("rounds") or ROUNDS), "--rounds", limits.MAX_RUNS)
     check = Calibration(ws, spec, ctx=None)
     spec.model, spec.dataset = check.parent.id, check.dataset.id
     spec.calibration_dataset = check.cal_dataset.id if spec.calibration_dataset else None
@@ -89,11 +89,10 @@ def calibrate_run(ctx: Any, p: dict) -> dict:
 def benchmark_prepare(ws: Workspace, p: dict) -> tuple[dict, str]:
     from .. import limits
     from ..measure.benchmark import BenchmarkSettings
-    from ..measure.protocol import DEFAULT_ROUNDS
 
     settings = BenchmarkSettings(**p.get("settings", {}))
     settings.validate()
-    runs = limits.count(int(p.get("runs") or DEFAULT_ROUNDS), "--runs", limits.MAX_RUNS)
+    runs = limits.count(int(p.get("runs") or ROUNDS), "--runs", limits.MAX_RUNS)
     model = ws.get(Model, p["model"])
     dataset = _dataset(ws, p.get("dataset"))
     return ({"model": model.id, "dataset": dataset.id if dataset else None, "settings": asdict(settings),
@@ -108,7 +107,7 @@ def benchmark_run(ctx: Any, p: dict) -> dict:
     settings = BenchmarkSettings(**p["settings"])
     fig = measure_figure(ctx.ws, ctx.ws.get(Model, p["model"]), settings, runs=p["runs"],
                          total_time_s=settings.time_s, dataset=_dataset(ctx.ws, p["dataset"]), cancel=ctx.cancel,
-                         progress=lambda done, total, stage: ctx.progress(f"{stage} (ms)", done, total))
+                         progress=lambda stage, done, total: ctx.progress(f"{stage} (ms)", done, total))
     return figure_document(ctx.ws, fig)
 
 
@@ -130,23 +129,22 @@ def explore_prepare(ws: Workspace, p: dict) -> tuple[dict, str]:
 
 
 def explore_run(ctx: Any, p: dict) -> dict:
-    from ..explore import run_explore
+    from ..explore import STAGE, run_explore
 
-    ctx.progress("measuring cells (ms)")
+    ctx.progress(STAGE)
     _, result = run_explore(ctx.ws, ctx.ws.get(Model, p["model"]), p["batches"], p["streams"], time_s=p["time_s"],
                             latency_limit_ms=p["latency_limit_ms"], dataset=_dataset(ctx.ws, p["dataset"]),
                             infer_precision=p["infer_precision"], cancel=ctx.cancel, runs=p.get("runs") or 1,
-                            progress=lambda done, total: ctx.progress("measuring cells (ms)", done, total))
+                            progress=ctx.progress)
     return result
 
 
 def layers_prepare(ws: Workspace, p: dict) -> tuple[dict, str]:
     from .. import limits
-    from ..measure.layers import DEFAULT_RUNS
     from ..precision import SPEED_DEFAULT
     from ..precision import validate as validate_precision
 
-    runs_ = limits.count(int(DEFAULT_RUNS if p.get("runs") is None else p["runs"]), "--runs", limits.MAX_RUNS)
+    runs_ = limits.count(int(LAYER_RUNS if p.get("runs") is None else p["runs"]), "--runs", limits.MAX_RUNS)
     batch = limits.count(p.get("batch"), "--batch", limits.MAX_BATCH)
     hint = p.get("hint") or "latency"
     if hint not in ("latency", "throughput"):
@@ -172,16 +170,15 @@ def layers_run(ctx: Any, p: dict) -> dict:
 
 
 def compare_prepare(ws: Workspace, p: dict) -> tuple[dict, str]:
-    from ..compare import LAYER_RUNS, validate
-    from ..measure.protocol import DEFAULT_ROUNDS
+    from ..compare import validate
     from ..precision import SPEED_DEFAULT
     from ..precision import validate as validate_precision
 
     a, b = ws.get(Model, p["a"]), ws.get(Model, p["b"])
     dataset = _dataset(ws, p.get("dataset"))
-    bench_time = p.get("bench_time", 10.0)
-    layer_runs = int(LAYER_RUNS if p.get("layer_runs") is None else p["layer_runs"])
-    rounds = int(p.get("rounds") or DEFAULT_ROUNDS)
+    bench_time = p.get("bench_time", PAIR_TIME_S)
+    layer_runs = int(COMPARE_LAYER_RUNS if p.get("layer_runs") is None else p["layer_runs"])
+    rounds = int(p.get("rounds") or ROUNDS)
     from ..records import Target
 
     target = ws.get(Target, p["target"]) if p.get("target") else None
@@ -207,7 +204,7 @@ def compare_run(ctx: Any, p: dict) -> dict:
                    bench_time=p["bench_time"], layer_runs=p["layer_runs"], cancel=ctx.cancel,
                    infer_precision=p["infer_precision"], hint=p["hint"], rounds=p["rounds"],
                    from_history=p["from_history"],
-                   progress=lambda done, total, stage: ctx.progress(stage, done, total))
+                   progress=ctx.progress)
 
 
 # -- accuracy and reports ------------------------------------------------------------------------
@@ -234,7 +231,7 @@ def accuracy_run(ctx: Any, p: dict) -> dict:
     model, dataset = ctx.ws.get(Model, p["model"]), ctx.ws.get(Dataset, p["dataset"])
     ctx.progress("compiling")
     result = evaluate(ctx.ws, model, dataset, batch=p["batch"], cancel=ctx.cancel, precision=p["infer_precision"],
-                      progress=lambda done, total: ctx.progress("inference", done, total))
+                      progress=ctx.progress)
     return {"model": model.name, "dataset": dataset.name, **result}
 
 

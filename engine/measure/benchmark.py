@@ -23,10 +23,12 @@ from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING, Any, Callable
 
 from .. import limits
+from ..choices import BENCHMARK_TIME_S, HINTS
 from ..errors import BadInput, Cancelled
 from ..precision import SPEED_DEFAULT
 from ..precision import properties as precision_properties
 from ..precision import validate as validate_precision
+from ..progress import Progress
 from ..records import Dataset, InferenceResult, Model
 
 if TYPE_CHECKING:
@@ -34,15 +36,13 @@ if TYPE_CHECKING:
 
     from ..workspace import Workspace
 
-HINTS = ("throughput", "latency", "none")
-DEFAULT_TIME_S = 20.0  # DL Workbench's default benchmark duration
 PROGRESS_EVERY_S = 0.5
-Progress = Callable[[int, int], None]  # (done, total), like engine.inference
+STAGE = "benchmark (ms)"  # a timed loop reports milliseconds measured out of those planned
 
 
 @dataclass
 class BenchmarkSettings:
-    time_s: float = DEFAULT_TIME_S
+    time_s: float = BENCHMARK_TIME_S
     hint: str = "throughput"
     streams: int | None = None  # NUM_STREAMS; None lets the hint decide
     requests: int | None = None  # None: OPTIMAL_NUMBER_OF_INFER_REQUESTS
@@ -142,7 +142,7 @@ def async_loop(queue: Any, time_s: float, cancel: threading.Event | None = None,
                 queue.wait_all()
                 raise Cancelled("benchmark cancelled")
             if progress is not None:
-                progress(int(min(exec_time, time_s) * 1000), int(time_s * 1000))
+                progress(STAGE, int(min(exec_time, time_s) * 1000), int(time_s * 1000))
     queue.wait_all()
     elapsed = max(timer() - start, time.get_clock_info("perf_counter").resolution)
     for idle in in_fly:
@@ -169,7 +169,7 @@ def sync_loop(request: Any, time_s: float, cancel: threading.Event | None = None
             if cancel is not None and cancel.is_set():
                 raise Cancelled("benchmark cancelled")
             if progress is not None:
-                progress(int(min(exec_time, time_s) * 1000), int(time_s * 1000))
+                progress(STAGE, int(min(exec_time, time_s) * 1000), int(time_s * 1000))
     elapsed = max(timer() - start, time.get_clock_info("perf_counter").resolution)
     return Timing(sorted(times), elapsed, iteration)
 

@@ -12,19 +12,19 @@ from __future__ import annotations
 import threading
 from typing import TYPE_CHECKING, Any
 
-from .benchmark import BenchmarkSettings, Progress, dataset_inputs, measure
+from .benchmark import BenchmarkSettings, dataset_inputs, measure
 from .protocol import spread
 from .. import limits
+from ..choices import EXPLORE_CELL_TIME_S
 from ..errors import BadInput
 from ..precision import SPEED_DEFAULT
+from ..progress import Progress
 from ..records import Dataset, InferenceResult, Model
 
 if TYPE_CHECKING:
     from ..workspace import Workspace
 
-DEFAULT_BATCHES = (1, 2, 4, 8)
-DEFAULT_STREAMS = (1, 2, 4)
-DEFAULT_CELL_TIME_S = 5.0
+STAGE = "measuring cells (ms)"
 CELL_KEYS = ("throughput_fps", "latency_ms", "disturbed", "streams", "requests", "threads", "inference_precision",
              "compile_ms", "first_inference_ms", "iterations", "elapsed_s")
 
@@ -72,7 +72,7 @@ def sweet_spot(cells: list[dict], latency_limit_ms: float | None) -> tuple[dict 
 
 
 def run_explore(ws: Workspace, model: Model, batches: list[int], streams: list[int], *,
-                time_s: float = DEFAULT_CELL_TIME_S, latency_limit_ms: float | None = None,
+                time_s: float = EXPLORE_CELL_TIME_S, latency_limit_ms: float | None = None,
                 dataset: Dataset | None = None, device: str = "CPU", infer_precision: str = SPEED_DEFAULT,
                 cancel: threading.Event | None = None, progress: Progress | None = None,
                 runs: int = 1) -> tuple[InferenceResult, dict]:
@@ -117,7 +117,8 @@ def run_explore(ws: Workspace, model: Model, batches: list[int], streams: list[i
                 done = []
                 for k in range(runs):
                     base = len(cells) * cell_ms + k * cell_ms // runs
-                    report = (lambda d, t, base=base: progress(base + d // runs, total_ms)) if progress else None
+                    report = (lambda _s, d, t, base=base: progress(STAGE, base + d // runs, total_ms)) if progress \
+                        else None
                     done.append(measure(ov_model, settings, model.config.layout, source, cancel=cancel,
                                         progress=report))
                 run = sorted(done, key=lambda r: r["throughput_fps"])[(len(done) - 1) // 2]  # a real, median run
@@ -128,7 +129,7 @@ def run_explore(ws: Workspace, model: Model, batches: list[int], streams: list[i
                 done_by_key.setdefault((b, run["streams"]), cell)
             cells.append(cell)
             if progress is not None:
-                progress(len(cells) * cell_ms, total_ms)
+                progress(STAGE, len(cells) * cell_ms, total_ms)
     best, note = sweet_spot(cells, latency_limit_ms)
     cpu = cpu_facts(device)
     result = {

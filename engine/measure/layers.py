@@ -16,6 +16,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from .. import limits
+from ..choices import LAYER_RUNS
 from ..precision import SPEED_DEFAULT
 from ..precision import compile_model as compile_pinned
 from ..records import Model
@@ -26,7 +27,7 @@ if TYPE_CHECKING:
 
     from ..workspace import Workspace
 
-DEFAULT_RUNS = 30  # at least this many profiled inferences ...
+# At least LAYER_RUNS (engine.choices) profiled inferences ...
 MIN_PROFILE_S = 1.0  # ... and at least this long, for small models
 WARMUP_S = 0.2
 
@@ -138,7 +139,7 @@ def summarize(layers: list[dict], key: str) -> list[dict]:
     return out
 
 
-def layer_table(ov_model: Any, *, runs: int = DEFAULT_RUNS, device: str = "CPU",
+def layer_table(ov_model: Any, *, runs: int = LAYER_RUNS, device: str = "CPU",
                 inputs: dict[int, np.ndarray] | None = None, infer_precision: str = SPEED_DEFAULT,
                 settings: BenchmarkSettings | None = None) -> dict:
     """Compile with PERF_COUNT and ``settings`` (the benchmark's hint, streams,
@@ -205,7 +206,7 @@ def against_benchmark(table: dict, measured_latency_ms: float | None) -> dict:
     return table
 
 
-def layers_for_model(ws: Workspace, model: Model, *, runs: int = DEFAULT_RUNS, batch: int | None = None,
+def layers_for_model(ws: Workspace, model: Model, *, runs: int = LAYER_RUNS, batch: int | None = None,
                      device: str = "CPU", infer_precision: str = SPEED_DEFAULT,
                      settings: BenchmarkSettings | None = None) -> dict:
     """``layer_table`` for a workspace model at its configured shape (or

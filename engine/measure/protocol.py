@@ -28,7 +28,9 @@ import uuid
 from dataclasses import replace
 from typing import TYPE_CHECKING, Callable
 
+from ..choices import ROUNDS
 from ..errors import BadInput
+from ..progress import Progress, within
 from ..records import Dataset, InferenceResult, Model
 from .benchmark import BenchmarkSettings, history, percentile, run_benchmark
 
@@ -39,8 +41,6 @@ SETTING_KEYS = ("hint", "streams", "requests", "batch", "inference_precision", "
                 "device", "cpu", "target")
 PERCENTILE_RUNS = 10  # from this many runs on, the spread is p10–p90 instead of min–max
 HISTORY_RUNS = 5  # a history figure uses at most the latest runs of one setting
-DEFAULT_ROUNDS = 3
-StageProgress = Callable[[int, int, str], None]  # (done, total, stage) over the whole measurement
 
 
 class Incomparable(BadInput):
@@ -173,9 +173,9 @@ def _validate_rounds(rounds: int) -> None:
         raise BadInput(f"--runs must be 1 or more, not {rounds}")
 
 
-def measure_figure(ws: Workspace, model: Model, settings: BenchmarkSettings, *, runs: int = DEFAULT_ROUNDS,
+def measure_figure(ws: Workspace, model: Model, settings: BenchmarkSettings, *, runs: int = ROUNDS,
                    total_time_s: float | None = None, dataset: Dataset | None = None,
-                   cancel: threading.Event | None = None, progress: StageProgress | None = None) -> dict:
+                   cancel: threading.Event | None = None, progress: Progress | None = None) -> dict:
     """``runs`` runs of one model with one setting, now; its figure."""
     _validate_rounds(runs)
     settings = _run_settings(settings, runs, total_time_s)
@@ -185,14 +185,14 @@ def measure_figure(ws: Workspace, model: Model, settings: BenchmarkSettings, *, 
     run_ms = int(settings.time_s * 1000)
     for i in range(runs):
         stage = f"benchmark {model.name} {i + 1}/{runs}"
-        report = (lambda d, t, i=i, stage=stage: progress(i * run_ms + d, runs * run_ms, stage)) if progress else None
+        report = within(progress, stage, i * run_ms, runs * run_ms)
         if report:
-            report(0, run_ms)
+            report(stage, 0, run_ms)
         record, _ = run_benchmark(ws, model, settings, dataset=dataset, cancel=cancel, progress=report,
                                   series=series(i))
         records.append(record)
     if progress:
-        progress(runs * run_ms, runs * run_ms, f"benchmark {model.name} done")
+        progress(f"benchmark {model.name} done", runs * run_ms, runs * run_ms)
     return figure(records)
 
 
@@ -201,9 +201,9 @@ def interleaved_order(rounds: int) -> list[str]:
     return [side for r in range(rounds) for side in (("a", "b") if r % 2 == 0 else ("b", "a"))]
 
 
-def measure_pair(ws: Workspace, a: Model, b: Model, settings: BenchmarkSettings, *, rounds: int = DEFAULT_ROUNDS,
+def measure_pair(ws: Workspace, a: Model, b: Model, settings: BenchmarkSettings, *, rounds: int = ROUNDS,
                  total_time_s: float | None = None, dataset: Dataset | None = None,
-                 cancel: threading.Event | None = None, progress: StageProgress | None = None,
+                 cancel: threading.Event | None = None, progress: Progress | None = None,
                  label: str = "") -> dict:
     """Both models measured now, interleaved, with identical settings: the two
     figures and the ratio B / A with its spread over the rounds.
@@ -222,14 +222,14 @@ def measure_pair(ws: Workspace, a: Model, b: Model, settings: BenchmarkSettings,
         model = models[side]
         index = len(records[side])
         stage = f"benchmark {label + ' ' if label else ''}{model.name} {index + 1}/{rounds}"
-        report = (lambda d, t, k=k, stage=stage: progress(k * run_ms + d, total, stage)) if progress else None
+        report = within(progress, stage, k * run_ms, total)
         if report:
-            report(0, run_ms)
+            report(stage, 0, run_ms)
         record, _ = run_benchmark(ws, model, settings, dataset=dataset, cancel=cancel, progress=report,
                                   series=series[side](index))
         records[side].append(record)
     if progress:
-        progress(total, total, "benchmarks done")
+        progress("benchmarks done", total, total)
     fa, fb = figure(records["a"], "interleaved"), figure(records["b"], "interleaved")
     return {"a": fa, "b": fb, "ratio": ratio(fa, fb, paired=True), "source": "interleaved", "rounds": rounds,
             "settings": fa["settings"]}

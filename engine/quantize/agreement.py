@@ -22,7 +22,9 @@ from typing import Any, Callable
 
 import numpy as np
 
+from ..choices import CONF_THRESHOLD, DETECTION_FLOOR
 from ..predictions import Detections, RawPrediction
+from ..progress import named
 
 NAMES = {
     "classification": "top-1 agreement",
@@ -32,7 +34,7 @@ NAMES = {
 }
 # The parent's own detections count as ground truth from this score on,
 # the adapters' default threshold: what the parent would report.
-REFERENCE_CONF = 0.25
+REFERENCE_CONF = CONF_THRESHOLD
 
 
 def metric_name(task: str) -> str:
@@ -139,9 +141,9 @@ def num_classes_of(task: str, output_shapes: dict[str, tuple]) -> int:
 
 
 def adapter_options(task: str, role: str) -> dict:
-    # The child's detections are scored down to 0.01 as for accuracy (mAP
+    # The child's detections are scored down to the floor, as for accuracy (mAP
     # integrates over the score ranking); the parent's are kept as reported.
-    return {"conf_threshold": 0.01} if task == "detection" and role == "candidate" else {}
+    return {"conf_threshold": DETECTION_FLOOR} if task == "detection" and role == "candidate" else {}
 
 
 class ParentReference:
@@ -158,11 +160,7 @@ class ParentReference:
         adapter = model_adapter(model, shapes, **adapter_options(self.task, "parent"))
         paths = [index.root / item.file for item in index.items]
         self.predictions: dict[int, Any] = {}
-
-        def progress(done: int, total: int) -> None:
-            ctx.progress("parent outputs (f32)", done, total)
-
-        for b in runner.run(paths, cancel=ctx.cancel, progress=progress):
+        for b in runner.run(paths, cancel=ctx.cancel, progress=named(ctx.progress, "parent outputs (f32)")):
             for pos, pred in zip(b.indices, adapter.process(b.outputs, b.metas)):
                 self.predictions[pos] = _detach(pred)
         ctx.log.info("parent outputs computed in f32 for %d items (%s)", len(paths), metric_name(self.task))
@@ -177,11 +175,7 @@ class ParentReference:
         scores = [0.0] * len(items)
         paths = [self.index.root / self.index.items[i].file for i in items]
         found: dict[int, Any] = {}
-
-        def progress(done: int, total: int) -> None:
-            ctx.progress(stage, done, total)
-
-        for b in runner.run(paths, cancel=ctx.cancel, progress=progress):
+        for b in runner.run(paths, cancel=ctx.cancel, progress=named(ctx.progress, stage)):
             for pos, pred in zip(b.indices, adapter.process(b.outputs, b.metas)):
                 found[pos] = pred
         # Dataset order, so mAP's tie-breaking does not depend on which request finished first.
@@ -220,7 +214,6 @@ def make_agreement_validation(reference: ParentReference, ws: Any, model: Any, r
         return float(result["value"]), scores
 
     return validation_fn
-
 
 
 def measure_agreement(ctx: Any, parent: Any, child: Any, dataset: Any) -> dict:

@@ -9,9 +9,11 @@ evenly spread subset of the dataset, so the figure costs seconds."""
 from __future__ import annotations
 
 import threading
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
+
+from ..progress import Progress, named
 
 # Below this cosine between the raw outputs, the copy is not faithful
 # whatever the task metric says (U²-Net's INT8 at 0.69 drew wrong masks).
@@ -21,7 +23,7 @@ DEFAULT_ITEMS = 64
 
 
 def _outputs(ws: Any, model: Any, paths: list, cancel: threading.Event | None,
-             progress: Callable[[int, int], None] | None) -> tuple[Any, dict[int, dict], dict[int, Any]]:
+             progress: Progress | None) -> tuple[Any, dict[int, dict], dict[int, Any]]:
     from ..inference import DatasetRunner
 
     runner = DatasetRunner(ws, model)
@@ -35,7 +37,7 @@ def _outputs(ws: Any, model: Any, paths: list, cancel: threading.Event | None,
 
 
 def fidelity(ws: Any, a: Any, b: Any, dataset: Any, *, items: int = DEFAULT_ITEMS,
-             cancel: threading.Event | None = None, progress: Callable[[int, int, str], None] | None = None) -> dict:
+             cancel: threading.Event | None = None, progress: Progress | None = None) -> dict:
     """B's outputs against A's (the reference) on up to ``items`` images."""
     from ..adapters import model_adapter
     from ..calibration import subset_indices
@@ -46,10 +48,8 @@ def fidelity(ws: Any, a: Any, b: Any, dataset: Any, *, items: int = DEFAULT_ITEM
     index = load_index(ws, dataset)
     chosen = subset_indices(len(index.items), min(100.0, items / max(len(index.items), 1) * 100))
     paths = [index.root / index.items[i].file for i in chosen]
-    report = (lambda who: (lambda d, t: progress(d, t, f"outputs of {who} on {dataset.name}"))) if progress \
-        else (lambda who: None)
-    ra, outs_a, metas = _outputs(ws, a, paths, cancel, report(a.name))
-    rb, outs_b, _ = _outputs(ws, b, paths, cancel, report(b.name))
+    ra, outs_a, metas = _outputs(ws, a, paths, cancel, named(progress, f"outputs of {a.name} on {dataset.name}"))
+    rb, outs_b, _ = _outputs(ws, b, paths, cancel, named(progress, f"outputs of {b.name} on {dataset.name}"))
     names_a, names_b = list(ra.output_names), list(rb.output_names)
     pairs = [(n, n) for n in names_a if n in names_b] or list(zip(names_a, names_b))
     per_output = {}

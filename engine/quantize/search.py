@@ -27,6 +27,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Callable, Protocol
 
 from ..measure.protocol import spread
+from ..progress import Progress
 
 MIN_LOSS_MS = 0.0  # a group is proposed when INT8 adds any time to it
 STEP_GAIN = 1.01  # a step must beat the configuration it improves by 1% (median of paired runs)
@@ -110,7 +111,7 @@ def paired(base: list[float], other: list[float]) -> list[float]:
 class Search:
     def __init__(self, sources: Sources, budget: Budget, *, parent: Any,
                  clock: Callable[[], float] = time.monotonic,
-                 report: Callable[[str, int, int | None], None] | None = None,
+                 report: Progress | None = None,
                  log: Callable[[str], None] | None = None, started: float | None = None) -> None:
         self.src, self.budget, self.parent = sources, budget, parent
         self.clock = clock

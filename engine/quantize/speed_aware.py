@@ -38,7 +38,7 @@ class RealSources:
         self.fq_groups: dict[str, list[str]] = {}
         self.timing = InterleavedTiming(calibration.parent.config.layout, seconds_per_run=bench_time, rounds=rounds,
                                         infer_precision=infer_precision, cancel=ctx.cancel,
-                                        progress=lambda stage, d, t: ctx.progress(stage, d, t))
+                                        progress=ctx.progress)
         index = load_index(calibration.ws, calibration.dataset)
         self.items = list(range(len(index.items)))
         if calibration.agreement:
@@ -136,7 +136,7 @@ def run_speed_aware(ctx: Any, calibration: Any, *, bench_time: float = 1.0, roun
         sources = RealSources(calibration, ov_model, cal, common, bench_time=bench_time, rounds=rounds,
                               infer_precision=infer_precision)
         budget = Budget(max_drop=spec.max_drop, drop_type=spec.drop_type, search_time_s=spec.search_time)
-        outcome = Search(sources, budget, parent=ov_model, report=lambda stage, step, total: clocked.progress(stage),
+        outcome = Search(sources, budget, parent=ov_model, report=clocked.progress,
                          log=ctx.log.info, started=clocked.started).run()
     finally:
         calibration.ctx = ctx

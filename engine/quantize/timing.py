@@ -12,11 +12,10 @@ A B, B A does for two, so a slow drift in machine load favours no model."""
 from __future__ import annotations
 
 import threading
-from typing import Any, Callable
+from typing import Any
 
 from ..precision import SPEED_DEFAULT
-
-StageProgress = Callable[[str, int, int], None]  # (stage, done, total)
+from ..progress import Progress, within
 
 
 def interleaved_order(models: int, rounds: int) -> list[int]:
@@ -29,7 +28,7 @@ class InterleavedTiming:
 
     def __init__(self, layout: str, *, seconds_per_run: float = 1.0, rounds: int = 3,
                  infer_precision: str = SPEED_DEFAULT, cancel: threading.Event | None = None,
-                 progress: StageProgress | None = None) -> None:
+                 progress: Progress | None = None) -> None:
         self.layout, self.seconds, self.rounds = layout, seconds_per_run, rounds
         self.precision, self.cancel, self.progress = infer_precision, cancel, progress
         self.inference_precision = ""  # what actually ran, from the last run
@@ -43,11 +42,10 @@ class InterleavedTiming:
         run_ms = int(self.seconds * 1000)
         for k, i in enumerate(order):
             stage = f"benchmark {k + 1}/{len(order)} (ms)"
-            report = None
-            if self.progress is not None:
+            report = within(self.progress, stage, k * run_ms, len(order) * run_ms)
+            if report is not None:
                 # Said at the start too: a run shorter than the loop's report interval reports nothing itself.
-                self.progress(stage, k * run_ms, len(order) * run_ms)
-                report = lambda d, t, k=k, stage=stage: self.progress(stage, k * run_ms + d, len(order) * run_ms)  # noqa: E731
+                report(stage, 0, run_ms)
             result = measure(models[i], settings, self.layout, cancel=self.cancel, progress=report)
             runs[i].append(result["throughput_fps"])
             self.inference_precision = result["inference_precision"]

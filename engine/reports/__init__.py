@@ -14,16 +14,18 @@ import threading
 from typing import Any
 
 from engine.errors import BadInput
+from engine.progress import Progress
 from engine.records import Dataset, Model, Report
 from engine.workspace import Workspace
 
-from .outputs import StageProgress, fingerprint
+from .outputs import fingerprint
+from .query import ReportQuery
 from .spec import FLAGS, KINDS, ReportSpec
 from .storage import delete_report, list_reports, modes, open_table, write_report
 from .table import ReportTable, json_ready, resolve_column
 
 __all__ = [
-    "FLAGS", "KINDS", "ReportSpec", "ReportTable", "columns", "create_report", "delete_report", "list_reports",
+    "FLAGS", "KINDS", "ReportQuery", "ReportSpec", "ReportTable", "columns", "create_report", "delete_report", "list_reports",
     "modes", "open_table", "report_job", "report_json", "resolve", "resolve_column",
 ]
 
@@ -84,10 +86,10 @@ def find_existing(ws: Workspace, spec: ReportSpec, model: Model, reference: Mode
 
 
 def create_report(ws: Workspace, spec: ReportSpec, *, reuse: bool = True, cancel: threading.Event | None = None,
-                  progress: StageProgress | None = None) -> Report:
+                  progress: Progress | None = None) -> Report:
     """Build and store a report, or return the stored one with the same inputs.
 
-    ``progress(done, total, stage)`` is called from this thread."""
+    ``progress(stage, done, total)`` is called from this thread."""
     from engine.projects import ensure_project
 
     from . import accuracy, predictions, tensor_distance
@@ -122,7 +124,7 @@ def create_report(ws: Workspace, spec: ReportSpec, *, reuse: bool = True, cancel
 def report_job(ctx: Any, spec: ReportSpec, reuse: bool = True) -> dict:
     """A JobRunner body: ``runner.submit("report", lambda ctx: report_job(ctx, spec))``."""
     report = create_report(ctx.ws, spec, reuse=reuse, cancel=ctx.cancel,
-                           progress=lambda done, total, stage: ctx.progress(stage, done, total))
+                           progress=ctx.progress)
     return {"report": report.id, "name": report.name, "kind": report.kind, "summary": report.summary}
 
 

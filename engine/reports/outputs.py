@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -21,10 +21,10 @@ import numpy as np
 
 from engine.adapters import ImageMeta, make_adapter, model_adapter
 from engine.errors import BadInput
+from engine.progress import Progress, named
 from engine.records import Dataset, InputConfig, Model
 from engine.workspace import Workspace
 
-StageProgress = Callable[[int, int, str], None]  # (done, total, stage)
 FINGERPRINT = "owb-report-fingerprint.json"
 CHUNK = 256
 
@@ -39,7 +39,7 @@ def fingerprint(model: Model) -> str:
 
 
 def raw_outputs(ws: Workspace, model: Model, dataset: Dataset, *, cancel: threading.Event | None = None,
-                progress: StageProgress | None = None) -> dict[str, np.ndarray]:
+                progress: Progress | None = None) -> dict[str, np.ndarray]:
     """The model's raw outputs for every dataset item, as read-only memmaps
     indexed by item; inference runs only when none are stored yet."""
     from engine.dataset_store import load_index
@@ -50,15 +50,14 @@ def raw_outputs(ws: Workspace, model: Model, dataset: Dataset, *, cancel: thread
     if stored is not None:
         return stored
     folder = OutputStore.folder_for(ws, model.id, dataset.id)
-    stage = f"inference {model.name}"
     runner = DatasetRunner(ws, model)
     paths = [index.root / it.file for it in index.items]
     (folder / "complete.json").unlink(missing_ok=True)
     sink = OutputStore(folder)
-    report = (lambda d, t: progress(d, t, stage)) if progress else None
     cache = runner.open_cache(dataset, index)
     keys = range(len(paths))
-    for batch in runner.run(paths, cancel=cancel, progress=report, cache=cache, keys=keys):
+    for batch in runner.run(paths, cancel=cancel, progress=named(progress, f"inference {model.name}"), cache=cache,
+                            keys=keys):
         sink.write(batch, len(paths))
     sink.finish()
     (folder / FINGERPRINT).write_text(json.dumps({"fingerprint": fingerprint(model)}))
@@ -162,7 +161,7 @@ def probabilities(model: Model, stored: dict[str, np.ndarray]) -> Iterator[tuple
 class Ticker:
     """Progress and cancel for a pass over rows: reports every ``every`` rows."""
 
-    def __init__(self, total: int, stage: str, progress: StageProgress | None,
+    def __init__(self, total: int, stage: str, progress: Progress | None,
                  cancel: threading.Event | None, every: int = 64) -> None:
         self.total, self.stage, self.progress, self.cancel, self.every = total, stage, progress, cancel, every
         self.done = 0
@@ -176,7 +175,7 @@ class Ticker:
 
                 raise Cancelled("report cancelled")
             if self.progress is not None:
-                self.progress(self.done, self.total, self.stage)
+                self.progress(self.stage, self.done, self.total)
 
 
 def image_names(files: list[str]) -> list[str]:

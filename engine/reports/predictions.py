@@ -13,13 +13,15 @@ from typing import Any
 
 import numpy as np
 
+from engine.choices import DETECTION_FLOOR
 from engine.errors import BadInput
+from engine.progress import Progress
 from engine.records import Dataset, Model
 from engine.workspace import Workspace
 
-from .outputs import StageProgress, Ticker, image_names, predictions, probabilities, raw_outputs
+from .outputs import Ticker, image_names, predictions, probabilities, raw_outputs
 from .rows import ClassificationRows, DetectionRows, SegmentationRows
-from .spec import DETECTION_FLOOR, ReportSpec
+from .spec import ReportSpec
 from .table import ReportTable
 
 CLASSIFICATION = [
@@ -61,7 +63,7 @@ def class_labels(model: Model, reference: Model, dataset: Dataset) -> list[str]:
 
 def build(ws: Workspace, model: Model, reference: Model, dataset: Dataset, spec: ReportSpec, *,
           cancel: threading.Event | None = None,
-          progress: StageProgress | None = None) -> tuple[dict[str, ReportTable], dict]:
+          progress: Progress | None = None) -> tuple[dict[str, ReportTable], dict]:
     from engine.dataset_store import load_index
     from engine.metrics import DetectionMAP, SegmentationIoU
 

@@ -6,12 +6,12 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from engine.choices import CONF_THRESHOLD
+from engine.choices import REPORT_KINDS as KINDS
+from engine.choices import REPORT_MODES as MODES
 from engine.errors import BadInput
 
-KINDS = ("accuracy", "predictions", "tensor-distance")
-MODES = ("basic", "advanced")
 FLAGS = {"accuracy": "erroneous", "predictions": "different"}
-DETECTION_FLOOR = 0.01  # what `owb accuracy` keeps for mAP; rows count from conf_threshold up
 DEFAULT_SEG_THRESHOLD = {"accuracy": 0.5, "predictions": 0.9}
 
 
@@ -21,9 +21,9 @@ class ReportSpec:
     model: str  # name or id
     dataset: str  # name or id
     reference: str | None = None  # parent name or id; default: the model's parent
-    conf_threshold: float = 0.25  # detection: a detection counts (column A) from this score up
+    conf_threshold: float = CONF_THRESHOLD  # detection: a detection counts (column A) from this score up
     seg_threshold: float | None = None  # segmentation: a result (IoU) below this is flagged
-    mode: str = "basic"  # the table a viewer opens first (detection/segmentation also have "advanced")
+    mode: str = MODES[0]  # the table a viewer opens first (detection/segmentation also have "advanced")
 
     def validate(self) -> None:
         if self.kind not in KINDS:

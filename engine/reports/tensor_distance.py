@@ -12,10 +12,11 @@ import threading
 import numpy as np
 
 from engine.errors import BadInput
+from engine.progress import Progress
 from engine.records import Dataset, Model
 from engine.workspace import Workspace
 
-from .outputs import CHUNK, StageProgress, Ticker, image_names, raw_outputs
+from .outputs import CHUNK, Ticker, image_names, raw_outputs
 from .table import ReportTable, json_value
 
 TITLES = ["Image Name", "Output", "MSE", "Cosine Similarity", "Max Abs Diff", "SQNR (dB)"]
@@ -67,7 +68,7 @@ def pair_outputs(model: Model, reference: Model, mine: dict, theirs: dict) -> li
 
 def build(ws: Workspace, model: Model, reference: Model, dataset: Dataset, *,
           cancel: threading.Event | None = None,
-          progress: StageProgress | None = None) -> tuple[dict[str, ReportTable], dict]:
+          progress: Progress | None = None) -> tuple[dict[str, ReportTable], dict]:
     from engine.dataset_store import load_index
 
     index = load_index(ws, dataset)

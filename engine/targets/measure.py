@@ -10,23 +10,23 @@ from __future__ import annotations
 
 import threading
 from dataclasses import asdict, replace
-from typing import Any
 
 from ..measure.benchmark import BenchmarkSettings
+from ..progress import Progress
 from ..records import InferenceResult, Model, Target
 from ..workspace import Workspace
 from .remote import call_for, run_remote
 
 
 def pair_on(ws: Workspace, target: Target, a: Model, b: Model, settings: BenchmarkSettings, *, rounds: int,
-            bench_time: float, cancel: threading.Event | None = None, progress: Any = None) -> dict:
+            bench_time: float, cancel: threading.Event | None = None, progress: Progress | None = None) -> dict:
     return run_remote(call_for(ws, progress, cancel), {
         "kind": "pair", "target": target.id, "model": a.id, "model_b": b.id, "settings": asdict(settings),
         "rounds": rounds, "bench_time": bench_time})
 
 
 def figure_on(ws: Workspace, target: Target | None, model: Model, settings: BenchmarkSettings, *, rounds: int,
-              bench_time: float, cancel: threading.Event | None = None, progress: Any = None) -> dict:
+              bench_time: float, cancel: threading.Event | None = None, progress: Progress | None = None) -> dict:
     """One model's figure, measured now here (target None) or on the target."""
     from ..measure.protocol import figure, measure_figure
 
@@ -40,7 +40,7 @@ def figure_on(ws: Workspace, target: Target | None, model: Model, settings: Benc
 
 
 def separate_pair(ws: Workspace, a: Model, b: Model, settings: BenchmarkSettings, places: tuple, *, rounds: int,
-                  bench_time: float, cancel: threading.Event | None = None, progress: Any = None) -> dict:
+                  bench_time: float, cancel: threading.Event | None = None, progress: Progress | None = None) -> dict:
     from ..measure.protocol import ratio
 
     fa = figure_on(ws, places[0], a, settings, rounds=rounds, bench_time=bench_time, cancel=cancel, progress=progress)
@@ -50,7 +50,7 @@ def separate_pair(ws: Workspace, a: Model, b: Model, settings: BenchmarkSettings
 
 
 def layers_on(ws: Workspace, target: Target, model: Model, runs: int, settings: BenchmarkSettings,
-              cancel: threading.Event | None = None, progress: Any = None) -> dict:
+              cancel: threading.Event | None = None, progress: Progress | None = None) -> dict:
     return run_remote(call_for(ws, progress, cancel), {
         "kind": "layers", "target": target.id, "model": model.id,
         "layers": {"runs": runs, "settings": asdict(settings)}})

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import BadInput, Cancelled, OwbError
+from ..progress import Progress
 from ..records import Dataset, InferenceResult, Model, Target
 from ..workspace import Workspace
 from .prepare import ensure_prepared, prepare, worker_argv
@@ -93,7 +94,7 @@ def remote_job(ctx: Any, params: dict) -> dict:
     return run_remote(Call(ctx.ws, ctx.job.id, ctx.progress, ctx.cancel, ctx.log), params)
 
 
-def call_for(ws: Workspace, progress: Any = None, cancel: Any = None) -> Call:
+def call_for(ws: Workspace, progress: Progress | None = None, cancel: Any = None) -> Call:
     """A Call for engine code that is not a job itself (compare's measuring part)."""
     import logging
     import threading
@@ -102,7 +103,7 @@ def call_for(ws: Workspace, progress: Any = None, cancel: Any = None) -> Call:
 
     def report(stage: str, step: int = 0, total: int | None = None) -> None:
         if progress:
-            progress(step, total or 0, stage)
+            progress(stage, step, total or 0)
         if call.cancel.is_set():
             raise Cancelled("cancelled by the user")
 
@@ -123,8 +124,7 @@ def run_remote(ctx: Call, params: dict) -> dict:
     model = models[0]
     files = assets(ws, models, datasets, ctx)
     ctx.progress("upload", 0, 1)
-    sent = upload(ssh, target.root, target.prepared["python"], files,
-                  progress=lambda d, t: ctx.progress("upload", d, t or 1))
+    sent = upload(ssh, target.root, target.prepared["python"], files, progress=ctx.progress)
     ctx.log.info("upload to %s: %s", target.name, sent)
     spec = {**{k: v for k, v in params.items() if k not in ("target", "model", "dataset")},
             "files": {rel: sha for rel, (_, sha) in files.items()},

@@ -12,9 +12,9 @@ import json
 import os
 import re
 from pathlib import Path
-from typing import Callable
 
 from ..bundle import sha256 as sha256_file
+from ..progress import Progress
 from .transport import Ssh, in_root
 
 SHA_RE = re.compile(r"^[0-9a-f]{64}$")
@@ -50,10 +50,6 @@ for s in sys.stdin.read().split():
     if not os.path.isfile(os.path.join("cas", s)):
         print(s)
 """
-
-BytesProgress = Callable[[int, int], None]
-
-
 
 
 class HashCache:
@@ -106,7 +102,7 @@ def put(ssh: Ssh, root: str, python: str, path: Path, sha: str) -> int:
 
 
 def upload(ssh: Ssh, root: str, python: str, files: dict[str, tuple[Path, str]],
-           progress: BytesProgress | None = None) -> dict:
+           progress: Progress | None = None) -> dict:
     """Make every (path, sha) of ``files`` present in the target's cache.
 
     Returns {"files", "sent_files", "sent_bytes", "cached_files"}."""
@@ -115,14 +111,15 @@ def upload(ssh: Ssh, root: str, python: str, files: dict[str, tuple[Path, str]],
     for path, sha in files.values():
         if sha in need:
             todo.setdefault(sha, path)
-    total = sum(p.stat().st_size for p in todo.values())
+    # Bytes out of a total of at least 1: with everything cached already, a bar still has a scale.
+    total = sum(p.stat().st_size for p in todo.values()) or 1
     sent = 0
     if progress:
-        progress(0, total)
+        progress("upload", 0, total)
     for sha, path in sorted(todo.items(), key=lambda kv: str(kv[1])):
         sent += put(ssh, root, python, path, sha)
         if progress:
-            progress(sent, total)
+            progress("upload", sent, total)
     return {"files": len(files), "sent_files": len(todo), "sent_bytes": sent,
             "cached_files": len({sha for _, sha in files.values()}) - len(todo)}
 

@@ -169,7 +169,6 @@ def materialize(ws, files: dict[str, str]) -> None:
 
 
 def execute(ctx: RemoteContext, spec: dict) -> dict:
-    from ..calibration import CalibrationSpec
     from ..device import cpu_facts
     from ..evaluate import evaluate
     from ..measure.benchmark import BenchmarkSettings
@@ -177,6 +176,8 @@ def execute(ctx: RemoteContext, spec: dict) -> dict:
     from ..measure.layers import layers_for_model
     from ..measure.protocol import figure_document, measure_figure, measure_pair
     from ..optimize import run_optimize
+    from ..progress import named
+    from ..quantize.spec import CalibrationSpec
     from ..records import Dataset, InferenceResult, Model
     from .upload import sha256_file
 
@@ -188,27 +189,26 @@ def execute(ctx: RemoteContext, spec: dict) -> dict:
         ws.add(Dataset.from_dict(ds))
     model = ws.get(Model, spec["model"])
     dataset = ws.get(Dataset, spec["dataset"]) if spec.get("dataset") else None
-    staged = lambda d, t, stage: ctx.progress(stage, d, t)  # noqa: E731  (the protocol's (done, total, stage))
     kind, out = spec["kind"], {}
     if kind == "benchmark":
         settings = BenchmarkSettings(**spec["settings"])
         fig = measure_figure(ws, model, settings, runs=spec.get("runs", 1), total_time_s=settings.time_s,
-                             dataset=dataset, cancel=ctx.cancel, progress=staged)
+                             dataset=dataset, cancel=ctx.cancel, progress=ctx.progress)
         out = figure_document(ws, fig)
     elif kind == "pair":
         out = measure_pair(ws, model, ws.get(Model, spec["model_b"]), BenchmarkSettings(**spec["settings"]),
                            rounds=spec["rounds"], total_time_s=spec["bench_time"], cancel=ctx.cancel,
-                           progress=staged)
+                           progress=ctx.progress)
     elif kind == "accuracy":
         out = evaluate(ws, model, dataset, batch=spec.get("batch", 1), cancel=ctx.cancel,
-                       progress=lambda d, t: ctx.progress("accuracy", d, t),
+                       progress=named(ctx.progress, "accuracy"),
                        **({"precision": spec["precision"]} if spec.get("precision") else {}))
     elif kind == "explore":
         e = spec["explore"]
         _, out = run_explore(ws, model, e["batches"], e["streams"], time_s=e["time_s"], runs=e.get("runs", 1),
                              latency_limit_ms=e.get("latency_limit_ms"), dataset=dataset,
                              infer_precision=e["infer_precision"], cancel=ctx.cancel,
-                             progress=lambda d, t: ctx.progress("explore", d, t))
+                             progress=named(ctx.progress, "explore"))
     elif kind == "layers":
         ctx.progress("layers")
         out = layers_for_model(ws, model, runs=spec["layers"]["runs"],

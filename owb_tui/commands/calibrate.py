@@ -17,32 +17,36 @@ def _names(text: str) -> list[str]:
 
 
 def register(sub: Any) -> None:
+    from engine.choices import (CALIBRATION_METHODS, DROP_TYPES, MAX_DROP, PAIR_TIME_S, PRESETS, ROUNDS,
+                                SEARCH_RUN_TIME_S, SEARCH_TIME_S, SUBSET_PCT)
+
     p = add_command(sub, "calibrate", "optimize a model to INT8 with NNCF (a child model is created)", cmd_calibrate)
     p.add_argument("model", help="FP32 model name or id")
     p.add_argument("--dataset", required=True, help="the project's dataset (validation for AccuracyAware)")
     p.add_argument("--calibration-dataset", help="a separate dataset for statistics (default: --dataset)")
-    p.add_argument("--method", choices=("default", "accuracy-aware", "speed-aware"), default="default",
+    p.add_argument("--method", choices=CALIBRATION_METHODS, default=CALIBRATION_METHODS[0],
                    help="speed-aware keeps in floating point the quantizer groups INT8 makes slower on this CPU")
-    p.add_argument("--preset", choices=("performance", "mixed"), default="performance")
-    p.add_argument("--subset", type=number, default=100.0, metavar="PCT", help="percent of the calibration images (default 100)")
-    p.add_argument("--max-drop", type=number, default=0.5, metavar="PP",
-                   help="accuracy-/speed-aware: max drop (default 0.5); on unannotated data, the drop in "
+    p.add_argument("--preset", choices=PRESETS, default=PRESETS[0])
+    p.add_argument("--subset", type=number, default=SUBSET_PCT, metavar="PCT",
+                   help=f"percent of the calibration images (default {SUBSET_PCT:g})")
+    p.add_argument("--max-drop", type=number, default=MAX_DROP, metavar="PP",
+                   help=f"accuracy-/speed-aware: max drop (default {MAX_DROP:g}); on unannotated data, the drop in "
                         "agreement with the parent (100%% for the parent)")
-    p.add_argument("--search-time", type=number, default=600.0, metavar="S",
-                   help="speed-aware: seconds the search may take (default 600)")
-    p.add_argument("--search-run-time", type=number, default=1.0, metavar="S",
-                   help="speed-aware: seconds of each interleaved benchmark run in the search (default 1)")
-    p.add_argument("--drop-type", choices=("absolute", "relative"), default="absolute")
+    p.add_argument("--search-time", type=number, default=SEARCH_TIME_S, metavar="S",
+                   help=f"speed-aware: seconds the search may take (default {SEARCH_TIME_S:g})")
+    p.add_argument("--search-run-time", type=number, default=SEARCH_RUN_TIME_S, metavar="S",
+                   help=f"speed-aware: seconds of each interleaved benchmark run in the search (default {SEARCH_RUN_TIME_S:g})")
+    p.add_argument("--drop-type", choices=DROP_TYPES, default=DROP_TYPES[0])
     p.add_argument("--ranking-subset", type=positive_int, metavar="N", help="AccuracyAware: images used to rank layers")
     p.add_argument("--no-fast-bias-correction", action="store_true")
     p.add_argument("--ignore-types", type=_names, default=[], metavar="T1,T2", help="op types kept in FP32")
     p.add_argument("--ignore-names", type=_names, default=[], metavar="N1,N2", help="op names kept in FP32")
     p.add_argument("--ignore-patterns", type=_names, default=[], metavar="RE1,RE2", help="op name regexes kept in FP32")
     p.add_argument("--name", help="name of the INT8 child model")
-    p.add_argument("--bench-time", type=number, default=10.0, metavar="S",
+    p.add_argument("--bench-time", type=number, default=PAIR_TIME_S, metavar="S",
                    help="seconds of benchmarking shared by parent and child afterwards; 0 skips it")
-    p.add_argument("--rounds", type=positive_int, default=3, metavar="N",
-                   help="interleaved parent/child rounds the benchmark time is split into (default 3)")
+    p.add_argument("--rounds", type=positive_int, default=ROUNDS, metavar="N",
+                   help=f"interleaved parent/child rounds the benchmark time is split into (default {ROUNDS})")
     add_infer_precision(p, what="benchmark after calibration (where auto means bf16, f32 is measured too)")
     p.add_argument("--fail-on-drop", type=number, metavar="PP", help="exit 3 when the measured accuracy drop exceeds PP points")
     add_target_flag(p)

@@ -5,7 +5,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Any, Callable, NoReturn
+from typing import TYPE_CHECKING, Any, Callable, NoReturn
+
+from ..text import fit_widths
+
+if TYPE_CHECKING:
+    from engine.progress import Progress
 
 
 class OwbArgumentParser(argparse.ArgumentParser):
@@ -35,12 +40,13 @@ def add_command(sub: Any, name: str, help: str, func: Callable, **kw: Any) -> ar
 
 
 def add_infer_precision(p: argparse.ArgumentParser, default: str | None = None, what: str = "speed") -> None:
-    from engine.precision import CHOICES, SPEED_DEFAULT
+    from engine.choices import INFER_PRECISIONS
+    from engine.precision import SPEED_DEFAULT
 
     default = default or SPEED_DEFAULT
     note = ("default auto: the plugin's choice, bf16 on CPUs with BF16" if default == "auto"
             else f"default {default}: the model's own numbers")
-    p.add_argument("--infer-precision", choices=CHOICES, default=default,
+    p.add_argument("--infer-precision", choices=INFER_PRECISIONS, default=default,
                    help=f"floating-point precision the {what} runs in ({note})")
 
 
@@ -126,14 +132,6 @@ def parse_floats(text: str) -> list[float]:
     return values
 
 
-def human_size(n: float) -> str:
-    for unit in ("B", "KB", "MB", "GB"):
-        if n < 1024 or unit == "GB":
-            return f"{n:.1f} {unit}" if unit != "B" else f"{int(n)} B"
-        n /= 1024
-    return f"{n:.1f} GB"
-
-
 def positive_int(text: str) -> int:
     try:
         value = int(text)
@@ -146,12 +144,13 @@ def positive_int(text: str) -> int:
 
 class progress_bar:
     """A rich progress bar on stderr for a long step; silent with --json so
-    stdout carries exactly one JSON document. Yields ``callback(done, total)``."""
+    stdout carries exactly one JSON document. Yields an engine.progress
+    callback; the bar says the engine's stage with ``stages``, else ``title``."""
 
-    def __init__(self, args: argparse.Namespace, title: str) -> None:
-        self.args, self.title, self.bar, self.task = args, title, None, None
+    def __init__(self, args: argparse.Namespace, title: str, *, stages: bool = False) -> None:
+        self.args, self.title, self.stages, self.bar, self.task = args, title, stages, None, None
 
-    def __enter__(self) -> Callable[[int, int], None] | None:
+    def __enter__(self) -> Progress | None:
         if self.args.json or not sys.stderr.isatty():
             return None
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
@@ -165,8 +164,8 @@ class progress_bar:
         self.task = self.bar.add_task(self.title, total=None)
         return self.update
 
-    def update(self, done: int, total: int, stage: str | None = None) -> None:
-        self.bar.update(self.task, completed=done, total=total, description=stage or self.title)
+    def update(self, stage: str, done: int, total: int | None) -> None:
+        self.bar.update(self.task, completed=done, total=total, description=stage if self.stages else self.title)
 
     def __exit__(self, *exc: Any) -> None:
         if self.bar is not None:
@@ -175,22 +174,6 @@ class progress_bar:
 
 KEY_WIDTH = 20  # a name column keeps this much room before other columns give way
 FLOOR = 8  # no column is cut narrower than this: an 8-character id stays whole
-
-
-def fit_widths(natural: list[int], floors: list[int], room: int) -> list[int]:
-    """Column widths within ``room``: the widest columns give way first, down to
-    a common cap, so short values (ids, numbers, precisions) stay whole while
-    long names end in …; no column goes below its floor."""
-    if sum(natural) <= room:
-        return list(natural)
-    lo, hi = 0, max(natural)
-    while lo < hi:  # the largest cap that fits
-        cap = (lo + hi + 1) // 2
-        if sum(min(n, max(cap, f)) for n, f in zip(natural, floors)) <= room:
-            lo = cap
-        else:
-            hi = cap - 1
-    return [min(n, max(lo, f)) for n, f in zip(natural, floors)]
 
 
 def cli_table(*headers: str, key: int | None = 0, title: str | None = None) -> Any:

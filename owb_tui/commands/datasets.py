@@ -8,16 +8,16 @@ from typing import Any
 from .common import OwbArgumentParser, add_command, cli_table, emit, styled, workspace
 from .jobs import add_detach, run_job
 
-FORMATS = ("auto", "imagenet", "imagefolder", "voc-detection", "voc-segmentation", "coco", "unannotated")
-
 
 def register(sub: Any) -> None:
+    from engine.choices import DATASET_FORMATS
+
     group = sub.add_parser("dataset", help="import and inspect datasets")
     gsub = group.add_subparsers(dest="dataset_command", metavar="ACTION", required=True, parser_class=OwbArgumentParser)
     p = add_command(gsub, "import", "import a dataset folder or archive (.zip, .tar, .tar.gz)", cmd_import)
     p.add_argument("path")
     p.add_argument("--name")
-    p.add_argument("--format", default="auto", choices=FORMATS)
+    p.add_argument("--format", default="auto", choices=("auto", *DATASET_FORMATS))
     p.add_argument("--model", metavar="MODEL",
                    help="the model the dataset is for: its task settles a folder that fits two formats")
     add_detach(p)
@@ -99,7 +99,7 @@ def cmd_remove(args: argparse.Namespace) -> int:
     from engine.dataset_store import remove_dataset
     from engine.records import Dataset
 
-    from .common import human_size
+    from ..text import human_size
 
     ws = workspace(args)
     r = remove_dataset(ws, ws.get(Dataset, args.dataset))

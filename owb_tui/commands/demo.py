@@ -123,7 +123,7 @@ class Tour:
         return {"benchmark": bench, "accuracy": acc}
 
     def optimize(self, model: Any, dataset: Any) -> tuple[Any, dict]:
-        from engine.calibration import CalibrationSpec
+        from engine.quantize.spec import CalibrationSpec
         from engine.jobs import JobRunner
         from engine.optimize import run_optimize
         from engine.records import Model
@@ -171,7 +171,7 @@ class Tour:
         self.step(3, f"compare {parent.name} (A) with {child.name} (B)")
         from engine.errors import BadInput
 
-        with progress_bar(self.args, "compare") as progress:
+        with progress_bar(self.args, "compare", stages=True) as progress:
             try:  # calibration just measured both, interleaved: Compare reads those runs
                 r = compare(self.ws, parent, child, dataset=dataset, from_history=True, progress=progress)
             except BadInput:  # no such pair stored (an older child): measure both now
@@ -190,7 +190,7 @@ class Tour:
 
         self.step(4, f"predictions report: {child.name} against {parent.name}, image by image")
         spec = ReportSpec(kind="predictions", model=child.id, dataset=dataset.id)
-        with progress_bar(self.args, "predictions report") as progress:
+        with progress_bar(self.args, "predictions report", stages=True) as progress:
             report = create_report(self.ws, spec, progress=progress)
         table = open_table(self.ws, report, "basic")
         data = report_json(self.ws, report, table, "basic")

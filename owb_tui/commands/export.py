@@ -7,7 +7,8 @@ import argparse
 import sys
 from typing import Any
 
-from .common import add_command, emit, human_size, styled, workspace
+from ..text import human_size
+from .common import add_command, emit, styled, workspace
 from .jobs import add_detach, run_job
 
 

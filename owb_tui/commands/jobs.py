@@ -17,7 +17,7 @@ RENDERERS: dict[str, tuple[str, str]] = {
     "explore": ("perf", "render_explore"),
     "layers": ("perf", "render_layers"),
     "accuracy": ("accuracy", "render_accuracy"),
-    "compare": ("reports", "render_compare"),
+    "compare": ("compare", "render_compare"),
     "export": ("export", "render_export"),
     "report": ("reports", "render_report_job"),
     "dataset-import": ("datasets", "render_import_job"),

@@ -5,10 +5,9 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from .common import (OwbArgumentParser, add_command, cli_table, emit, human_size, parse_floats, parse_ints, styled,
+from ..text import human_size
+from .common import (OwbArgumentParser, add_command, cli_table, emit, parse_floats, parse_ints, styled,
                      workspace)
-
-TASKS = ("classification", "detection", "segmentation", "generic")
 
 
 def register(sub: Any) -> None:
@@ -36,22 +35,25 @@ def register(sub: Any) -> None:
 
 
 def _config_flags(p: argparse.ArgumentParser) -> None:
+    from engine.choices import COLORS, DECODERS, PAD_POSITIONS, RESIZE_MODES, TASKS
+    from engine.norm_presets import NORM_PRESETS
+
     p.add_argument("--task", choices=TASKS)
     p.add_argument("--shape", type=parse_ints, metavar="1,3,H,W", help="static input shape, for dynamic models")
     p.add_argument("--layout", metavar="NCHW")
-    p.add_argument("--color", choices=("RGB", "BGR", "GRAY"))
+    p.add_argument("--color", choices=COLORS)
     p.add_argument("--mean", type=parse_floats, metavar="a,b,c", help="per-channel mean subtracted from pixels")
     p.add_argument("--scale", type=parse_floats, metavar="a,b,c", help="per-channel divisor applied after the mean")
-    p.add_argument("--resize", choices=("stretch", "keep-aspect-pad", "center-crop"),
+    p.add_argument("--resize", choices=RESIZE_MODES,
                    help="stretch to the input; keep-aspect-pad (letterbox); center-crop (short side to "
                         "size / crop fraction, then the centre: torchvision's Resize + CenterCrop)")
     p.add_argument("--crop-fraction", type=float, metavar="F", help="center-crop's fraction (default 0.875: 224 of 256)")
-    p.add_argument("--pad-position", choices=("center", "top-left"), help="where keep-aspect-pad puts the image")
+    p.add_argument("--pad-position", choices=PAD_POSITIONS, help="where keep-aspect-pad puts the image")
     p.add_argument("--pad-value", type=int, metavar="0..255", help="keep-aspect-pad's padding grey level (default 0)")
-    p.add_argument("--norm", choices=("imagenet", "tf", "caffe", "none"),
+    p.add_argument("--norm", choices=tuple(NORM_PRESETS),
                    help="mean/scale preset; an explicit --mean or --scale wins (caffe also sets BGR unless --color)")
     p.add_argument("--labels", metavar="FILE", help="class names, one per line")
-    p.add_argument("--decoder", choices=("auto", "ssd", "boxes", "yolov5", "yolov8", "yolox"),
+    p.add_argument("--decoder", choices=DECODERS,
                    help="detection output decoder (default auto: picked from the output shapes)")
 
 

@@ -11,21 +11,19 @@ from .jobs import add_detach, run_job
 
 
 def register(sub: Any) -> None:
-    from engine.benchmark import DEFAULT_TIME_S, HINTS
-    from engine.explore import DEFAULT_BATCHES, DEFAULT_CELL_TIME_S, DEFAULT_STREAMS
-    from engine.layers import DEFAULT_RUNS
-    from engine.measure.protocol import DEFAULT_ROUNDS
+    from engine.choices import (BENCHMARK_TIME_S, EXPLORE_BATCHES, EXPLORE_CELL_TIME_S, EXPLORE_STREAMS, HINTS,
+                                LAYER_RUNS, ROUNDS)
 
     from .common import add_infer_precision as add_precision
 
     p = add_command(sub, "benchmark", "measure throughput and latency the way benchmark_app does", cmd_benchmark)
     p.add_argument("model", help="model name or id")
     p.add_argument("--dataset", help="feed this dataset's images instead of random data (stores in its project)")
-    p.add_argument("--time", type=number, default=DEFAULT_TIME_S, metavar="S",
-                   help=f"seconds to measure in all, shared by the runs (default {DEFAULT_TIME_S:g})")
-    p.add_argument("--runs", type=positive_int, default=DEFAULT_ROUNDS, metavar="N",
-                   help=f"runs the time is split into; the figure is their median with its spread (default {DEFAULT_ROUNDS})")
-    p.add_argument("--hint", choices=HINTS, default="throughput", help="performance hint (default throughput)")
+    p.add_argument("--time", type=number, default=BENCHMARK_TIME_S, metavar="S",
+                   help=f"seconds to measure in all, shared by the runs (default {BENCHMARK_TIME_S:g})")
+    p.add_argument("--runs", type=positive_int, default=ROUNDS, metavar="N",
+                   help=f"runs the time is split into; the figure is their median with its spread (default {ROUNDS})")
+    p.add_argument("--hint", choices=HINTS, default=HINTS[0], help="performance hint (default throughput)")
     p.add_argument("--streams", type=int, metavar="N", help="NUM_STREAMS (default: what the hint picks)")
     p.add_argument("--requests", type=int, metavar="N", help="infer requests (default: OPTIMAL_NUMBER_OF_INFER_REQUESTS)")
     p.add_argument("--batch", type=int, metavar="B", help="batch size (default: the model's configured shape)")
@@ -35,9 +33,9 @@ def register(sub: Any) -> None:
 
     p = add_command(sub, "explore", "sweep batch × streams and find the best throughput under a latency limit", cmd_explore)
     p.add_argument("model", help="model name or id")
-    p.add_argument("--batches", type=parse_ints, default=list(DEFAULT_BATCHES), metavar="1,2,4,8")
-    p.add_argument("--streams", type=parse_ints, default=list(DEFAULT_STREAMS), metavar="1,2,4")
-    p.add_argument("--time", type=number, default=DEFAULT_CELL_TIME_S, metavar="S", help=f"seconds per cell (default {DEFAULT_CELL_TIME_S:g})")
+    p.add_argument("--batches", type=parse_ints, default=list(EXPLORE_BATCHES), metavar="1,2,4,8")
+    p.add_argument("--streams", type=parse_ints, default=list(EXPLORE_STREAMS), metavar="1,2,4")
+    p.add_argument("--time", type=number, default=EXPLORE_CELL_TIME_S, metavar="S", help=f"seconds per cell (default {EXPLORE_CELL_TIME_S:g})")
     p.add_argument("--latency-limit", type=number, metavar="MS", help="median latency limit for the sweet spot")
     p.add_argument("--runs", type=positive_int, default=1, metavar="N",
                    help="runs each cell's time is split into; the cell shows its median run and their spread (default 1)")
@@ -48,7 +46,8 @@ def register(sub: Any) -> None:
 
     p = add_command(sub, "layers", "per-layer runtime precision, kernel and time", cmd_layers)
     p.add_argument("model", help="model name or id")
-    p.add_argument("--runs", type=int, default=DEFAULT_RUNS, metavar="N", help=f"profiled inferences, at least (default {DEFAULT_RUNS}; small models get 1 s of them)")
+    p.add_argument("--runs", type=int, default=LAYER_RUNS, metavar="N",
+                   help=f"profiled inferences, at least (default {LAYER_RUNS}; small models get 1 s of them)")
     p.add_argument("--batch", type=int, metavar="B")
     p.add_argument("--top", type=int, metavar="N", help="show only the N slowest layers")
     p.add_argument("--hint", choices=("latency", "throughput"), default="latency",
@@ -180,6 +179,7 @@ def render_layers(c: Any, table: dict, top: int | None = None) -> None:
 
     from engine.device import float_precision_note
     from engine.layers import slowest
+    from engine.measure.rows import layer_groups
 
     note = float_precision_note(table["model_precision"], table["inference_precision"])
     c.print(styled((f"layers of {table['model']}", "bold"), f" ({table['model_precision']} IR, {note}): "
@@ -195,10 +195,9 @@ def render_layers(c: Any, table: dict, top: int | None = None) -> None:
         c.print(styled((f"no {table['hint']}-hint benchmark in {table['inference_precision']} to set the sum beside: "
                         f"owb benchmark MODEL --hint {table['hint']}", "dim")))
     for key, title in (("type", "by layer type"), ("runtime_precision", "by runtime precision")):
-        groups = table["by_type" if key == "type" else "by_precision"]
         t = cli_table(key.replace("_", " "), "count", "total ms", "share", title=title)
-        for g in groups:
-            t.add_row(g[key], str(g["count"]), f"{g['total_ms']:.3f}", f"{g['share']:.1%}")
+        for row in layer_groups(table, key):
+            t.add_row(*row)
         c.print(t)
     rows = slowest(table, top) if top else [r for r in table["layers"] if r["executed"]]
     t = cli_table("#", "ms", "type", "precision", "kernel", "name (+ fused original layers)", key=None,

@@ -7,7 +7,8 @@ import re
 import sys
 from typing import Any
 
-from .common import OwbArgumentParser, add_command, emit, human_size, styled, workspace
+from ..text import human_size
+from .common import OwbArgumentParser, add_command, emit, styled, workspace
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 

@@ -22,8 +22,7 @@ from engine.metrics import accuracy_change
 from engine.records import Job, Model
 from engine.terminal_text import printable
 
-from ..app import reports_errors
-from ..commands.common import human_size
+from ..text import human_size, reports_errors
 from ..widgets.footer import KeyFooter
 from ..widgets.progress import JobStatus
 from ..widgets.tables import SortableTable, cell, clip, literal, num
@@ -153,6 +152,7 @@ class CompareScreen(Screen):
 
     def show(self, r: dict) -> None:
         from engine.measure.protocol import ratio_text
+        from engine.measure.rows import precision_rows, why_rows
 
         a, b = r["a"], r["b"]
         verdict = literal(r["verdict"], style="bold")
@@ -216,15 +216,13 @@ class CompareScreen(Screen):
             summary.add_row(cell(label), *values)
         why = self.query_one("#cmp-why", DataTable)
         why.clear()
-        for k in (r.get("why") or {}).get("contributors", []):
-            what = k["title"] + (f": {k['why']}" if k["why"] else "")
-            why.add_row(num(k["ms"], "{:+.3f}"), cell(clip(what, 48)), num(k["nodes_b"], "{:.0f}"),
-                        cell(clip(", ".join(k["layers"][:3]), 40)))
+        for ms, what, nodes, first_layers in why_rows(r.get("why") or {}):
+            why.add_row(cell(ms, justify="right"), cell(clip(what, 48)), cell(nodes, justify="right"),
+                        cell(clip(first_layers, 40)))
         t = self.query_one("#cmp-precision", SortableTable)
         t.clear()
-        for g in layers["by_precision"]:
-            t.add_row(cell(g["precision"]), num(g["a_count"], "{:.0f}"), num(g["a_ms"], "{:.3f}"),
-                      num(g["b_count"], "{:.0f}"), num(g["b_ms"], "{:.3f}"))
+        for precision, *figures in precision_rows(layers):
+            t.add_row(cell(precision), *(cell(f, justify="right") for f in figures))
         t.resort()
         t = self.query_one("#cmp-type", SortableTable)
         t.clear()

@@ -16,7 +16,7 @@ from textual.widgets import Button, Input, Label, Select, Static
 
 from engine.records import Dataset, Model
 
-from ..app import error_text, reports_errors
+from ..text import error_text, reports_errors
 from ..widgets.tables import literal
 from .forms import FORM_HELP, chosen_precision, chosen_target, precision_select, row, target_picker
 
@@ -134,20 +134,19 @@ class BenchmarkDialog(RunDialog):
     TITLE_TEXT = "Benchmark"
 
     def fields(self) -> ComposeResult:
-        from engine.benchmark import DEFAULT_TIME_S, HINTS
-
+        from engine.choices import BENCHMARK_TIME_S, HINTS, ROUNDS
         from engine.dataset_choice import ordered
 
         datasets = [(literal(d.name), d.id) for d in ordered(self.app.ws, self.model)[0]]
         yield row(("inputs", Select([("random data (benchmark_app default)", ""), *datasets], value="",
                                     allow_blank=False, id="dataset", compact=True)))
-        yield row(("seconds", Input(f"{DEFAULT_TIME_S:g}", id="time", type="number", compact=True)),
-                  ("hint", Select([(h, h) for h in HINTS], value="throughput", allow_blank=False, id="hint",
+        yield row(("seconds", Input(f"{BENCHMARK_TIME_S:g}", id="time", type="number", compact=True)),
+                  ("hint", Select([(h, h) for h in HINTS], value=HINTS[0], allow_blank=False, id="hint",
                                   compact=True)))
         yield row(("float in", precision_select("infer-precision")))
         yield from target_picker(self.app.ws)
         yield Static("Throughput hint: all streams busy, like benchmark_app -hint throughput. The time is split "
-                     "into 3 runs; the figure is their median with its spread. A running job slows the "
+                     f"into {ROUNDS} runs; the figure is their median with its spread. A running job slows the "
                      "measurement, so benchmarks queue behind other jobs.", classes="hint")
 
     def start(self) -> Any:

@@ -14,7 +14,7 @@ from textual.widgets import Button, DataTable, Input, Static
 from engine.errors import BadInput
 from engine.records import InferenceResult, Job, Model
 
-from ..app import error_text, reports_errors
+from ..text import error_text, reports_errors
 from .forms import chosen_precision, ints, number, precision_select, row
 
 
@@ -31,11 +31,11 @@ class ExplorePane(VerticalScroll):
         self.model = model
 
     def compose(self) -> ComposeResult:
-        from engine.explore import DEFAULT_BATCHES, DEFAULT_CELL_TIME_S, DEFAULT_STREAMS
+        from engine.choices import EXPLORE_BATCHES, EXPLORE_CELL_TIME_S, EXPLORE_STREAMS
 
-        yield row(("batches", Input(",".join(map(str, DEFAULT_BATCHES)), id="ex-batches", compact=True)),
-                  ("streams", Input(",".join(map(str, DEFAULT_STREAMS)), id="ex-streams", compact=True)))
-        yield row(("s / cell", Input(f"{DEFAULT_CELL_TIME_S:g}", id="ex-time", type="number", compact=True)),
+        yield row(("batches", Input(",".join(map(str, EXPLORE_BATCHES)), id="ex-batches", compact=True)),
+                  ("streams", Input(",".join(map(str, EXPLORE_STREAMS)), id="ex-streams", compact=True)))
+        yield row(("s / cell", Input(f"{EXPLORE_CELL_TIME_S:g}", id="ex-time", type="number", compact=True)),
                   ("max ms", Input(placeholder="latency limit", id="ex-limit", type="number", compact=True)),
                   ("float in", precision_select("ex-infer")))
         with Horizontal(classes="buttons"):

@@ -18,7 +18,7 @@ from textual.widgets import Button, Checkbox, Input, Label, Static
 from engine.jobs import FINAL
 from engine.records import Job, Model
 
-from ..app import reports_errors
+from ..text import reports_errors
 from ..widgets.path_input import path_field
 from ..widgets.tables import literal
 

@@ -30,10 +30,10 @@ def precision_select(id: str, default: str = "auto") -> Widget:
     choice, bf16 on CPUs with BF16."""
     from textual.widgets import Select
 
-    from engine.precision import CHOICES
+    from engine.choices import INFER_PRECISIONS
 
     labels = {"auto": "auto (plugin's choice)", "f32": "f32", "bf16": "bf16", "f16": "f16"}
-    return Select([(labels[c], c) for c in CHOICES], value=default, allow_blank=False, id=id, compact=True)
+    return Select([(labels[c], c) for c in INFER_PRECISIONS], value=default, allow_blank=False, id=id, compact=True)
 
 
 def chosen_precision(screen: Any, id: str) -> str:

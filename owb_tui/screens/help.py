@@ -1,5 +1,6 @@
-"""`?`: every key of the screen underneath, read from its live bindings (and
-the App's), so the list cannot drift from what the keys really do."""
+"""`?`: every key of the screen underneath, read from the bindings its
+classes declare (and the App's), so the list cannot drift from what the keys
+really do."""
 
 from __future__ import annotations
 
@@ -8,28 +9,46 @@ from typing import Any, Callable, Iterator
 
 from rich.text import Text
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingsMap
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 from textual.containers import VerticalScroll
+from textual.dom import DOMNode
+from textual.keys import key_to_character
 from textual.screen import ModalScreen, Screen
 from textual.widgets import Static
 
 
+def declared_bindings(node: DOMNode) -> dict[str, list[Binding]]:
+    """The node's keys as its classes declare them in BINDINGS, a subclass's
+    key replacing its base's: the merge Textual makes when it builds a node,
+    read from the public class attributes. owb binds no key at run time and
+    applies no keymap, so this is what each key does."""
+    keys: dict[str, list[Binding]] = {}
+    for base in reversed(type(node).__mro__):
+        if issubclass(base, DOMNode):
+            keys.update(BindingsMap(base.__dict__.get("BINDINGS", [])).key_to_bindings)
+    return keys
+
+
 def screen_bindings(screen: Any) -> Iterator[tuple[str, Binding, Any]]:
-    """(key shown, binding, node) for the screen's and the App's bindings as
-    mapped now (keymaps applied), including keys a focused table shadows,
-    without the keys a focused text field would swallow."""
+    """(key shown, binding, node) for the screen's and (unless the screen is
+    modal) the App's bindings, including keys a focused table shadows,
+    without the keys a focused text field would swallow: what the key does
+    when the focused widget passes it on."""
     app = screen.app
+    focused = screen.focused
+    swallowers = [] if focused is None or focused.loading else \
+        [n for n in focused.ancestors_with_self if n is not screen and n is not app]
     seen: set[tuple[str, str]] = set()
-    # Textual's own walk (what active_bindings uses), so this cannot drift from it.
-    for node, bindings in screen._modal_binding_chain:
-        if node is not screen and node is not app:
-            continue
-        for key, binding in bindings:
-            if not binding.description or (key, binding.action) in seen or key.startswith("super+"):
+    for node in (screen,) if screen.is_modal else (screen, app):
+        for key, bindings in declared_bindings(node).items():
+            if key.startswith("super+") or any(n.check_consume_key(key, key_to_character(key)) for n in swallowers):
                 continue
-            seen.add((key, binding.action))
-            yield app.get_key_display(binding), binding, node
+            for binding in bindings:
+                if not binding.description or (key, binding.action) in seen:
+                    continue
+                seen.add((key, binding.action))
+                yield app.get_key_display(binding), binding, node
 
 
 class OwbCommands(Provider):

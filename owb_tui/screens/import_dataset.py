@@ -15,15 +15,15 @@ from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.widgets import Button, Input, Label, Select, Static
 from textual.worker import Worker, WorkerState
 
+from engine.choices import DATASET_FORMATS
 from engine.errors import AmbiguousFormat
 from engine.records import Dataset, Model
 
-from ..app import error_text
+from ..text import error_text
 from ..widgets.path_input import path_field
 from .forms import ImportForm, row
 
-FORMAT_CHOICES = ("imagenet", "imagefolder", "voc-detection", "voc-segmentation", "coco", "unannotated")
-ALL_FORMATS = [("auto-detect", "auto"), *[(f, f) for f in FORMAT_CHOICES]]
+ALL_FORMATS = [("auto-detect", "auto"), *[(f, f) for f in DATASET_FORMATS]]
 
 
 def inspect(path: str, fmt: str, task: str | None = None) -> str:
@@ -65,7 +65,7 @@ class ImportDatasetScreen(ImportForm):
                 yield Label("path", classes="field-label")
                 yield from path_field("path", "dataset folder or .zip / .tar / .tar.gz archive")
             yield row(("name", Input(placeholder="default: folder name", id="name", compact=True)),
-                      ("format", Select([("auto-detect", "auto"), *[(f, f) for f in FORMAT_CHOICES]],
+                      ("format", Select(ALL_FORMATS,
                                         value="auto", allow_blank=False, id="format", compact=True)))
             with VerticalScroll(id="summary-box") as box:
                 box.can_focus = False  # not a Tab stop: after the format, Tab reaches Import

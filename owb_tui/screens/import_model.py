@@ -14,11 +14,12 @@ from textual.widgets import Button, Input, Label, Select, Static
 from textual.worker import Worker, WorkerState
 
 from engine.norm_presets import NORM_PRESETS
-from engine.records import COLORS, PAD_POSITIONS, RESIZE_MODES, TASKS, Model
+from engine.choices import COLORS, PAD_POSITIONS, RESIZE_MODES, TASKS
+from engine.records import Model
 
 from engine.errors import BadInput
 
-from ..app import error_text
+from ..text import error_text
 from ..widgets.path_input import path_field
 from .forms import ImportForm, floats, ints, joined, number, row
 

@@ -15,11 +15,10 @@ from textual.widgets import DataTable, Header, Input, Static, TextArea
 
 from engine.jobs import ACTIVE, read_log
 from engine.jobs.client import RETRYABLE
-from engine.metrics import accuracy_change
 from engine.records import Job
 from engine.terminal_text import printable
 
-from ..app import reports_errors
+from ..text import reports_errors
 from ..widgets.footer import KeyFooter
 from ..widgets.progress import ascii_bar, format_eta
 from ..widgets.tables import FilterBar, FilterKeys, RowTable, cell, clip, filter_binding, matches, selected_key
@@ -30,41 +29,6 @@ STATE_STYLES = {"running": "bold yellow", "queued": "yellow", "done": "green", "
 
 def stamp(t: float | None) -> str:
     return time.strftime("%m-%d %H:%M:%S", time.localtime(t)) if t else "-"
-
-
-def done_summary(job: Job) -> str:
-    r = job.result or {}
-    if job.kind == "calibrate" and "model" in r:
-        text = f"INT8 model {r['model']} created from {r.get('parent', '?')}"
-        acc = r.get("accuracy")
-        if acc:
-            text += f"; accuracy {accuracy_change(acc['drop'])}"
-        fps = r.get("throughput_fps")
-        for precision, f in (fps.get("by_precision") or {"": fps} if fps else {}).items():
-            if f.get("ratio"):
-                s = f.get("ratio_spread")
-                text += f"; {f['ratio']:.2f}x throughput" + (f" in {precision}" if precision else "") + (
-                    f" ({s['low']:.2f}-{s['high']:.2f}, {s['runs']} runs)" if s else "")
-        return text
-    if job.kind == "benchmark" and "throughput_fps" in r:
-        from engine.measure.protocol import spread_text
-
-        spread = f" ({spread_text(r['throughput_spread'])})" if r.get("throughput_spread") else ""
-        return (f"{job.name}: {r['throughput_fps']:.1f} FPS{spread}, median latency {r['latency_ms']['median']:.2f} ms, "
-                f"{r.get('hint', '?')} hint, {r.get('inference_precision', '?')}")
-    if job.kind == "accuracy" and "value" in r:
-        return f"{job.name}: {r['metric']} {r['value'] * 100:.2f}% on {r['images']} images"
-    if job.kind == "report" and "name" in r:
-        return f"report ready: {r['name']} (project page, Reports tab)"
-    if job.kind == "compare" and "verdict" in r:
-        return f"{job.name}: {r['verdict']}"
-    if job.kind == "explore" and "sweet_spot_note" in r:
-        return f"{job.name}: {r['sweet_spot_note']}"
-    if job.kind == "export" and "package" in r:
-        return f"deployment package written to {r['package']}"
-    if job.kind == "dataset-import" and "name" in r:
-        return f"imported dataset {r['name']} ({r['images']} images)"
-    return f"{job.name} done"
 
 
 class JobsScreen(FilterKeys, Screen):

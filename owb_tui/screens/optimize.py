@@ -13,10 +13,12 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
 from textual.widgets import Button, Checkbox, Collapsible, Input, Select, Static
 
+from engine.choices import (BUDGETED_METHODS, CALIBRATION_METHODS, DROP_TYPES, MAX_DROP, PAIR_TIME_S, PRESETS,
+                            SEARCH_TIME_S, SUBSET_PCT)
 from engine.errors import BadInput
 from engine.records import Dataset, Model
 
-from ..app import error_text, reports_errors
+from ..text import error_text, reports_errors
 from ..widgets.tables import literal
 from .forms import chosen_precision, chosen_target, number, precision_select, row, target_picker
 
@@ -29,6 +31,9 @@ METHOD_NOTES = {
                    "(per-layer times propose, interleaved benchmarks confirm), within the drop; minutes, up to "
                    "the search time. If no INT8 configuration beats the parent, it says to keep the parent.",
 }
+METHOD_LABELS = {"default": "Default", "accuracy-aware": "AccuracyAware", "speed-aware": "SpeedAware"}
+DROP_TYPE_LABELS = {"absolute": "absolute pt", "relative": "relative %"}
+PRESET_LABELS = {"performance": "Performance (symmetric)", "mixed": "Mixed (asym. activations)"}
 AGREEMENT_NOTE = " {name} has no annotations: the drop is in agreement with the parent (100% for the parent)."
 
 
@@ -55,24 +60,22 @@ class OptimizeForm(VerticalScroll):
         yield row(("dataset", Select(choices, value=first, allow_blank=False, id="opt-dataset", compact=True)))
         yield row(("calib. on", Select([("the same dataset", ""), *choices], value="", allow_blank=False,
                                        id="opt-calibration", compact=True)))
-        yield row(("subset %", Input("100", id="opt-subset", type="number", compact=True)),
-                  ("method", Select([("Default", "default"), ("AccuracyAware", "accuracy-aware"),
-                                               ("SpeedAware", "speed-aware")],
-                                    value="default", allow_blank=False, id="opt-method", compact=True)))
-        yield row(("max drop", Input("0.5", id="opt-max-drop", type="number", compact=True, disabled=True)),
-                  ("drop type", Select([("absolute pt", "absolute"), ("relative %", "relative")],
-                                       value="absolute", allow_blank=False, id="opt-drop-type", compact=True,
+        yield row(("subset %", Input(f"{SUBSET_PCT:g}", id="opt-subset", type="number", compact=True)),
+                  ("method", Select([(METHOD_LABELS[m], m) for m in CALIBRATION_METHODS],
+                                    value=CALIBRATION_METHODS[0], allow_blank=False, id="opt-method", compact=True)))
+        yield row(("max drop", Input(f"{MAX_DROP:g}", id="opt-max-drop", type="number", compact=True, disabled=True)),
+                  ("drop type", Select([(DROP_TYPE_LABELS[d], d) for d in DROP_TYPES],
+                                       value=DROP_TYPES[0], allow_blank=False, id="opt-drop-type", compact=True,
                                        disabled=True)))
-        yield Static(METHOD_NOTES["default"], id="opt-note", classes="hint", markup=False)
+        yield Static(METHOD_NOTES[CALIBRATION_METHODS[0]], id="opt-note", classes="hint", markup=False)
         with Collapsible(title="advanced", collapsed=True, id="opt-advanced"):
-            yield row(("preset", Select([("Performance (symmetric)", "performance"),
-                                         ("Mixed (asym. activations)", "mixed")],
-                                        value="performance", allow_blank=False, id="opt-preset", compact=True)))
-            yield row(("bench s", Input("10", id="opt-bench", type="number", compact=True)),
+            yield row(("preset", Select([(PRESET_LABELS[p], p) for p in PRESETS],
+                                        value=PRESETS[0], allow_blank=False, id="opt-preset", compact=True)))
+            yield row(("bench s", Input(f"{PAIR_TIME_S:g}", id="opt-bench", type="number", compact=True)),
                       ("ranking", Input(placeholder="images (AA)", id="opt-ranking", type="integer",
                                         compact=True)))
             yield row(("float in", precision_select("opt-infer")))
-            yield row(("search s", Input("600", id="opt-search-time", type="number", compact=True,
+            yield row(("search s", Input(f"{SEARCH_TIME_S:g}", id="opt-search-time", type="number", compact=True,
                                          tooltip="SpeedAware: seconds the search may take")))
             yield row(("keep FP32", Input(placeholder="op types, e.g. GroupConvolution", id="opt-ignore-types",
                                           compact=True)))
@@ -93,7 +96,7 @@ class OptimizeForm(VerticalScroll):
     def _update_enabled(self) -> None:
         method = self.query_one("#opt-method", Select).value
         dataset = self.app.ws.maybe(Dataset, str(self.query_one("#opt-dataset", Select).value))
-        aware = method in ("accuracy-aware", "speed-aware")
+        aware = method in BUDGETED_METHODS
         self.query_one("#opt-max-drop", Input).disabled = not aware
         self.query_one("#opt-drop-type", Select).disabled = not aware
         self.query_one("#opt-search-time", Input).disabled = method != "speed-aware"
@@ -103,7 +106,7 @@ class OptimizeForm(VerticalScroll):
         self.query_one("#opt-note", Static).update(literal(note))
 
     def spec(self) -> tuple[Any, float]:
-        from engine.calibration import CalibrationSpec
+        from engine.quantize.spec import CalibrationSpec
 
         value = lambda i: self.query_one(i, Input).value.strip()  # noqa: E731
         ranking = value("#opt-ranking")
@@ -117,15 +120,15 @@ class OptimizeForm(VerticalScroll):
             method=str(self.query_one("#opt-method", Select).value),
             preset=str(self.query_one("#opt-preset", Select).value),
             subset_pct=number(value("#opt-subset"), "subset %"),
-            max_drop=number(value("#opt-max-drop"), "max accuracy drop", 0.5),
+            max_drop=number(value("#opt-max-drop"), "max accuracy drop", MAX_DROP),
             drop_type=str(self.query_one("#opt-drop-type", Select).value),
             ranking_subset=int(ranking) if ranking else None,
             fast_bias_correction=self.query_one("#opt-fast-bias", Checkbox).value,
             ignore_types=types,
             name=value("#opt-name") or None,
-            search_time=number(value("#opt-search-time"), "search seconds", 600.0),
+            search_time=number(value("#opt-search-time"), "search seconds", SEARCH_TIME_S),
         )
-        return spec, number(value("#opt-bench"), "benchmark seconds", 10.0)
+        return spec, number(value("#opt-bench"), "benchmark seconds", PAIR_TIME_S)
 
     @on(Button.Pressed, "#calibrate")
     @on(Input.Submitted)

@@ -15,12 +15,12 @@ from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import DataTable, Header, Input, Static, TabbedContent, TabPane
 
+from engine.choices import LAYER_RUNS
 from engine.measure.benchmark import history
 from engine.records import Dataset, InferenceResult, Model, Project
 from engine.terminal_text import printable
 
-from ..app import reports_errors
-from ..commands.common import human_size
+from ..text import human_size, reports_errors
 from ..widgets.footer import KeyFooter
 from ..widgets.progress import JobStatus
 from ..widgets.tables import FilterBar, FilterKeys, cell, cells, clip, filter_binding, literal, matches, num
@@ -255,7 +255,7 @@ class ProjectScreen(FilterKeys, Screen):
             t.add_columns(*labels)
             t.display = False
             tables.append(t)
-        note = Static("l profiles every layer of the runtime graph (30 inferences, latency hint).",
+        note = Static(f"l profiles every layer of the runtime graph ({LAYER_RUNS} inferences, latency hint).",
                       id="layers-note", classes="hint", markup=False)
         return [VerticalScroll(note, *tables)]
 
@@ -356,19 +356,18 @@ class ProjectScreen(FilterKeys, Screen):
     def show_layers(self, table: dict) -> None:
         from engine.device import float_precision_note
         from engine.layers import slowest
+        from engine.measure.rows import layer_groups
 
         self.query_one("#layers-note", Static).update(Text(
             f"{table['executed_layers']} of {table['graph_nodes']} runtime nodes executed, "
             f"{table['latency_ms_avg']:.3f} ms per inference (mean of {table['runs']}), "
             f"{float_precision_note(table['model_precision'], table['inference_precision'])}, latency hint; "
             f"{layer_sum_text(table)}; {table['cpu']}"))
-        for key, groups, field in (("by-precision", table["by_precision"], "runtime_precision"),
-                                   ("by-type", table["by_type"], "type")):
+        for key, field in (("by-precision", "runtime_precision"), ("by-type", "type")):
             t = self.query_one(f"#{key}", DataTable)
             t.clear()
-            for g in groups:
-                t.add_row(cell(g[field]), cell(g["count"], justify="right"), num(g["total_ms"], "{:.3f}"),
-                          num(g["share"] * 100, "{:.1f}%"))
+            for name, *figures in layer_groups(table, field):
+                t.add_row(cell(name), *(cell(f, justify="right") for f in figures))
             t.display = True
         t = self.query_one("#slowest", DataTable)
         t.clear()

@@ -19,8 +19,7 @@ from engine.projects import model_tree
 from engine.records import Dataset, InferenceResult, Model, Project
 from engine.terminal_text import printable
 
-from ..app import error_text, reports_errors
-from ..commands.common import human_size
+from ..text import error_text, human_size, reports_errors
 from ..widgets.footer import KeyFooter
 from ..widgets.progress import JobStatus
 from ..widgets.tables import FilterBar, FilterKeys, RowTable, cell, clip, filter_binding, matches, num, selected_key

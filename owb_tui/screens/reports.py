@@ -17,15 +17,19 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import Screen
 from textual.widgets import Button, Header, Input, Select, Static
 
+from engine.choices import REPORT_KINDS, REPORT_MODES
 from engine.records import Model, Report
 
-from ..app import reports_errors
+from ..text import reports_errors
 from ..widgets.footer import KeyFooter
 from ..widgets.progress import JobStatus
 from ..widgets.report_view import ARROWS, ReportView
 from ..widgets.tables import FilterBar, FilterKeys, RowTable, cell, clip, filter_binding, literal
 from .forms import row
 
+KIND_LABELS = {"accuracy": "accuracy vs annotations", "predictions": "predictions vs parent",
+               "tensor-distance": "tensor distance vs parent"}
+MODE_LABELS = {"basic": "basic: a row per image", "advanced": "advanced: a row per image and class"}
 KIND_NOTES = {
     "accuracy": "each image against its annotation",
     "predictions": "this model vs its parent, image by image",
@@ -68,22 +72,20 @@ class ReportsPane(Vertical):
         self.model = model
 
     def compose(self) -> ComposeResult:
-        kinds = [("accuracy vs annotations", "accuracy")]
-        if self.model.parent:
-            kinds += [("predictions vs parent", "predictions"), ("tensor distance vs parent", "tensor-distance")]
+        # Every kind but accuracy sets the model beside its parent.
+        kinds = [(KIND_LABELS[k], k) for k in REPORT_KINDS if k == "accuracy" or self.model.parent]
         from engine.dataset_choice import ordered
 
         found, default = ordered(self.app.ws, self.model)
         datasets = [(literal(f"{d.name} ({d.format})"), d.id) for d in found]
-        yield row(("kind", Select(kinds, value="accuracy", allow_blank=False, id="rep-kind", compact=True)),
+        yield row(("kind", Select(kinds, value=REPORT_KINDS[0], allow_blank=False, id="rep-kind", compact=True)),
                   ("dataset", Select(datasets, value=default if datasets else Select.NULL,
                                      id="rep-dataset", compact=True)))
         if self.model.config.task in ("detection", "segmentation"):
-            yield row(("table", Select([("basic: a row per image", "basic"),
-                                        ("advanced: a row per image and class", "advanced")],
-                                       value="basic", allow_blank=False, id="rep-mode", compact=True)))
+            yield row(("table", Select([(MODE_LABELS[m], m) for m in REPORT_MODES],
+                                       value=REPORT_MODES[0], allow_blank=False, id="rep-mode", compact=True)))
         with Horizontal(classes="buttons"):
-            yield Static(KIND_NOTES["accuracy"], id="rep-note", classes="hint", markup=False)
+            yield Static(KIND_NOTES[REPORT_KINDS[0]], id="rep-note", classes="hint", markup=False)
             yield Button("Create", id="rep-create", variant="primary", compact=True)
         table = RowTable(id="rep-list")
         table.add_columns("report", "result")
@@ -184,19 +186,14 @@ class ReportScreen(FilterKeys, Screen):
     @reports_errors
     def show(self) -> None:
         """Open the stored table, then apply flag, text filter and sort."""
-        from engine.reports import FLAGS, open_table
+        from engine.reports import ReportQuery
         from engine.reports.headings import short
 
         report = self.report
-        table = open_table(self.app.ws, report, self.mode)
-        total = len(table)
-        if self.flagged and FLAGS.get(report.kind) in table.flags:
-            table = table.only(FLAGS[report.kind])
-        query = self.query_one("#filter", FilterBar).value.strip()
-        if query:
-            table = table.where(table.contains(query))
-        if self.sort is not None:
-            table = table.sorted_by(self.sort[0], descending=self.sort[1])
+        sort, descending = self.sort or (None, False)
+        text = self.query_one("#filter", FilterBar).value.strip()
+        query = ReportQuery(mode=self.mode, flagged=self.flagged, text=text, sort=sort, descending=descending)
+        table, total = query.run(self.app.ws, report)
         self.shown = table
         view = self.query_one(ReportView)
         view.sort = self.sort

@@ -22,12 +22,14 @@ from textual.screen import Screen
 from textual.widgets import Header, Static
 from textual.worker import get_current_worker
 
+from engine.choices import CONF_THRESHOLD
 from engine.errors import BadInput, OwbError
 from engine.output import free_path, output_path
 from engine.records import Dataset, Model, Report
 from engine.terminal_text import printable
 from engine.visualize import save_picture
 
+from ..text import error_text
 from ..widgets.footer import KeyFooter
 from ..widgets.image_view import ImageView
 
@@ -114,8 +116,6 @@ class VisualizeScreen(Screen[int]):
 
             self.annotated = annotated_classes(ws, self.model, self.dataset)
         except OwbError as exc:
-            from ..app import error_text
-
             self.query_one(ImageView).fail(error_text(exc))
             self.app.notify(error_text(exc), severity="error", timeout=8)
             return
@@ -201,7 +201,7 @@ class VisualizeScreen(Screen[int]):
         options = self.report.summary.get("options") or {}
         try:
             picture = render(self.app.ws, self.model, self.dataset, item, reference=self.reference, layout=layout,
-                             conf_threshold=float(options.get("conf_threshold", 0.25)))
+                             conf_threshold=float(options.get("conf_threshold", CONF_THRESHOLD)))
         except OSError as exc:
             failure: BaseException = unreadable(exc)
         except Exception as exc:  # noqa: BLE001 - any failure becomes a notification, never a crash
@@ -221,8 +221,6 @@ class VisualizeScreen(Screen[int]):
             self.query_one(ImageView).show(picture)
 
     def _failed(self, key: tuple[int, str], exc: BaseException) -> None:
-        from ..app import error_text
-
         if key == self.key:
             self.query_one(ImageView).fail(f"cannot draw {self.image_name}: {error_text(exc)}")
         self.app.show_error(exc)

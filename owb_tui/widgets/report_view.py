@@ -18,6 +18,8 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from ..text import fit_widths
+
 SAMPLE_ROWS = 200  # column widths come from the first rows' values
 FLOOR = 8  # with too little room, no column is cut narrower than this
 ARROWS = {False: "▲", True: "▼"}  # ascending, descending
@@ -81,8 +83,6 @@ class ReportView(ScrollView, can_focus=True):
         """Column widths for the width the view has: every value whole when
         they fit (a two-column report is not cut at an arbitrary width); else
         the widest columns give way first and the rest scroll sideways."""
-        from ..commands.common import fit_widths
-
         if self.table is None:
             return
         room = (self.size.width or 80) - 2 * len(self.natural) - 1
