@@ -68,6 +68,9 @@ class OwbApp(App[int]):
         self.job_signal: Signal[JobEvent | None] = Signal(self, "job")
         self.left_running = 0
         self._watched: set[str] = set()
+        # jobs whose outcome the screen that started them tells itself (the
+        # import form): announcing them too would say everything twice
+        self.told_by_screen: set[str] = set()
         self._db_mtime = -1.0
         self._checked = 0.0
         self.sub_title = str(ws.home)
@@ -153,7 +156,8 @@ class OwbApp(App[int]):
 
     def _announce(self, event: JobEvent) -> None:
         job = self.ws.maybe(Job, event.job)
-        if job is None:
+        if job is None or event.job in self.told_by_screen:
+            self.told_by_screen.discard(event.job)
             return
         if event.state == "done":
             from .text import done_summary

@@ -54,6 +54,11 @@ class ImportDatasetScreen(ImportForm):
         self.imported: Dataset | None = None
         self.model = model
         self.model_task = model.config.task if model is not None else None
+        self.following: str | None = None  # the import job this form reports the end of
+
+    def on_unmount(self) -> None:
+        if self.following is not None:  # closed before its import ended: the App says how it ends
+            self.app.told_by_screen.discard(self.following)
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog form", id="import-dataset"):
@@ -127,7 +132,7 @@ class ImportDatasetScreen(ImportForm):
             return
         name = self.query_one("#name", Input).value.strip() or None
         fmt = str(self.query_one("#format", Select).value)
-        ws, task = self.app.ws, self.model_task
+        ws, task, app = self.app.ws, self.model_task, self.app
 
         def work() -> Dataset:
             from engine.dataset_store import import_dataset
@@ -142,6 +147,8 @@ class ImportDatasetScreen(ImportForm):
             from engine.jobs import client
 
             job = client.submit(ws, "dataset-import", {"path": path, "name": name, "format": fmt, "task": task})
+            app.told_by_screen.add(job.id)  # this form says how it ended
+            self.following = job.id
             done = client.wait(ws, job.id)
             if done.state != "done":
                 raise BadInput(done.error or f"the import was {done.state}")
