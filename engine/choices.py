@@ -46,3 +46,11 @@ DETECTION_FLOOR = 0.01  # what accuracy (mAP) keeps: the whole precision-recall 
 # -- reports ---------------------------------------------------------------
 REPORT_KINDS = ("accuracy", "predictions", "tensor-distance")
 REPORT_MODES = ("basic", "advanced")
+
+
+def one_of(value: object, choices: tuple, what: str) -> None:
+    """Refuse a pick that is not among ``choices``, naming them."""
+    if value not in choices:
+        from .errors import BadInput
+
+        raise BadInput(f"unknown {what} {value!r}; use one of {', '.join(map(str, choices))}")

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from . import limits
-from .choices import COLORS, DECODERS, PAD_POSITIONS, RESIZE_MODES, TASKS
+from .choices import COLORS, DECODERS, PAD_POSITIONS, RESIZE_MODES, TASKS, one_of
 from .errors import BadInput
 from .model_facts import model_facts
 from .norm_presets import apply_norm
@@ -125,16 +125,12 @@ def channels(config: InputConfig) -> int:
 
 def validate_config(config: InputConfig, inputs: list[dict]) -> None:
     """Refuse a configuration that could never preprocess an image."""
-    if config.task not in TASKS:
-        raise BadInput(f"unknown task {config.task!r}; use one of {', '.join(TASKS)}")
-    if config.color not in COLORS:
-        raise BadInput(f"unknown colour order {config.color!r}; use one of {', '.join(COLORS)}")
-    if config.resize not in RESIZE_MODES:
-        raise BadInput(f"unknown resize mode {config.resize!r}; use one of {', '.join(RESIZE_MODES)}")
+    one_of(config.task, TASKS, "task")
+    one_of(config.color, COLORS, "colour order")
+    one_of(config.resize, RESIZE_MODES, "resize mode")
     if not (isinstance(config.crop_fraction, (int, float)) and 0 < config.crop_fraction <= 1):
         raise BadInput(f"--crop-fraction must be a number in (0, 1], like 0.875; got {config.crop_fraction!r}")
-    if config.pad_position not in PAD_POSITIONS:
-        raise BadInput(f"unknown pad position {config.pad_position!r}; use one of {', '.join(PAD_POSITIONS)}")
+    one_of(config.pad_position, PAD_POSITIONS, "pad position")
     if not (isinstance(config.pad_value, int) and 0 <= config.pad_value <= 255):
         raise BadInput(f"--pad-value must be a whole number 0..255; got {config.pad_value!r}")
     layout = config.layout.upper()
@@ -161,8 +157,7 @@ def validate_config(config: InputConfig, inputs: list[dict]) -> None:
             raise BadInput(f"--{key} has {len(values)} values but the input has {n} channels")
     if any(s == 0 for s in config.scale):
         raise BadInput("--scale values must be non-zero (pixels are divided by them)")
-    if config.decoder not in DECODERS:
-        raise BadInput(f"unknown detection decoder {config.decoder!r}; use one of {', '.join(DECODERS)}")
+    one_of(config.decoder, DECODERS, "detection decoder")
     if config.decoder != "auto" and config.task != "detection":
         raise BadInput(f"a decoder applies to detection models; this one's task is {config.task}")
 

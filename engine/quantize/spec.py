@@ -9,7 +9,7 @@ import math
 import re
 from dataclasses import dataclass, field
 
-from ..choices import (BUDGETED_METHODS, CALIBRATION_METHODS, DROP_TYPES, MAX_DROP, PRESETS, SEARCH_RUN_TIME_S,
+from ..choices import (one_of, BUDGETED_METHODS, CALIBRATION_METHODS, DROP_TYPES, MAX_DROP, PRESETS, SEARCH_RUN_TIME_S,
                        SEARCH_TIME_S, SUBSET_PCT)
 from ..errors import BadInput
 
@@ -37,12 +37,9 @@ class CalibrationSpec:
         return self.method in BUDGETED_METHODS
 
     def validate(self) -> None:
-        if self.method not in CALIBRATION_METHODS:
-            raise BadInput(f"unknown method {self.method!r}; use one of {', '.join(CALIBRATION_METHODS)}")
-        if self.preset not in PRESETS:
-            raise BadInput(f"unknown preset {self.preset!r}; use one of {', '.join(PRESETS)}")
-        if self.drop_type not in DROP_TYPES:
-            raise BadInput(f"unknown drop type {self.drop_type!r}; use absolute or relative")
+        one_of(self.method, CALIBRATION_METHODS, "method")
+        one_of(self.preset, PRESETS, "preset")
+        one_of(self.drop_type, DROP_TYPES, "drop type")
         if not (0 < self.subset_pct <= 100):
             raise BadInput(f"--subset must be a percentage in (0, 100], not {self.subset_pct:g}")
         if not (self.max_drop >= 0 and math.isfinite(self.max_drop)):
