@@ -296,6 +296,16 @@ def latest_figure(ws: Workspace, model: Model, hint: str = "throughput", *,
     return None
 
 
+def headline_figure(ws: Workspace, model: Model, hint: str = "throughput") -> dict | None:
+    """The figure every page shows for ``hint``: in the precision speed runs
+    in by default (engine.precision), else the latest in any precision, which
+    the page then names (a figure of one precision never passes for another's).
+    The Projects list and the project page read the same one."""
+    from ..precision import SPEED_DEFAULT, resolved
+
+    return latest_figure(ws, model, hint, precision=resolved("CPU", SPEED_DEFAULT)) or latest_figure(ws, model, hint)
+
+
 def history_pair(ws: Workspace, a: Model, b: Model, *, hint: str = "throughput",
                  precision: str | None = None, runs: int = HISTORY_RUNS, target: str | None = None) -> dict | None:
     """A ratio from stored runs, or None when the two models have no runs

@@ -69,12 +69,13 @@ def facts_text(ws: Any, m: Model) -> Text:
 
 def speed_line(ws: Any, m: Model) -> str:
     """The throughput-hint figure and, apart from it, the latency-hint one,
-    each with its spread, runs and precision, in one short line."""
-    from engine.measure.protocol import latest_figure
+    each with its spread, runs and precision, in one short line: the figures
+    the Projects list shows."""
+    from engine.measure.protocol import headline_figure
 
     parts = []
     for hint in ("throughput", "latency"):
-        f = latest_figure(ws, m, hint)
+        f = headline_figure(ws, m, hint)
         if f is None:
             parts.append(f"{hint} hint: not measured")
             continue

@@ -15,6 +15,7 @@ from textual.widgets import DataTable, Header, Input, Static
 
 from engine.errors import NotFound, OwbError
 from engine.measure.benchmark import history
+from engine.measure.protocol import headline_figure
 from engine.projects import model_tree
 from engine.records import Dataset, InferenceResult, Model, Project
 from engine.terminal_text import printable
@@ -47,19 +48,9 @@ def model_rows(ws: Any) -> list[ModelRow]:
         mine = [r for r in results if r.model == m.id]
         acc = [r for r in mine if r.kind == "accuracy"]
         names = sorted({datasets[p.dataset] for p in projects if p.model == m.id and p.dataset in datasets})
-        rows.append(ModelRow(depth, m, names, headline(ws, m, "throughput"), headline(ws, m, "latency"),
+        rows.append(ModelRow(depth, m, names, headline_figure(ws, m, "throughput"), headline_figure(ws, m, "latency"),
                              acc[-1] if acc else None))
     return rows
-
-
-def headline(ws: Any, m: Model, hint: str) -> dict | None:
-    """The figure a row shows for ``hint``: in the precision speed runs in by
-    default (engine.precision), else the latest in any precision, which the
-    row then names (a figure of one precision never passes for another's)."""
-    from engine.measure.protocol import latest_figure
-    from engine.precision import SPEED_DEFAULT, resolved
-
-    return latest_figure(ws, m, hint, precision=resolved("CPU", SPEED_DEFAULT)) or latest_figure(ws, m, hint)
 
 
 def speed_cell(fig: dict, value: float | None, fmt: str) -> Text:
