@@ -236,3 +236,27 @@ async def test_explore_sweeps_then_charts_fps_over_latency(ws):
             assert f"{c['batch']}·{c['requested_streams']}" in drawn
         best = result["sweet_spot"]
         assert best == max(measured, key=lambda c: c["throughput_fps"])  # no latency limit given
+
+
+async def test_project_page_shows_the_figure_the_projects_list_shows(ws):
+    """After a run in the default speed precision and a later one in f32, both
+    pages show the default-precision figure (the page used to show the latest
+    of any precision, so the two disagreed on CPUs where that is bf16)."""
+    from engine.measure.benchmark import BenchmarkSettings, run_benchmark
+    from engine.precision import SPEED_DEFAULT, resolved
+
+    cls = ws.get(Model, "cls")
+    run_benchmark(ws, cls, BenchmarkSettings(time_s=0.3))
+    run_benchmark(ws, cls, BenchmarkSettings(time_s=0.3, infer_precision="f32"))
+    default = resolved("CPU", SPEED_DEFAULT)
+    app = OwbApp(ws)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await pilot.pause()
+        listed = table_column(app.screen.query_one("#models"), 3)[0]
+        await pilot.press("enter")
+        await wait_for(pilot, lambda: type(app.screen).__name__ == "ProjectScreen")
+        facts = str(app.screen.query_one("#facts").render()).replace("\n", " ")
+        shown = re.search(r"throughput hint: ([\d.]+) FPS \([^)]*\), [\d.]+ ms \([^)]*\), \d+ runs, (\w+)", facts)
+        assert shown, facts
+        assert shown.group(2) == default
+        assert listed.split()[0] == shown.group(1)
