@@ -144,6 +144,7 @@ def test_remote_accuracy_equals_local(remote):
     local = json.loads(owb(remote, "accuracy", "cls", "--dataset", "orient", "--json").stdout)
     there = json.loads(owb(remote, "accuracy", "cls", "--dataset", "orient", "--target", "edge", "--json").stdout)
     assert there["target"] == "edge" and there["images"] == local["images"] == 40
+    assert (there["model"], there["dataset"]) == (local["model"], local["dataset"]) == ("cls", "orient")
     assert there["value"] == local["value"]  # both run in true f32 on the same CPU
 
 

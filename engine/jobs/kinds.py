@@ -337,6 +337,8 @@ def on_target(kind: JobKind) -> JobKind:
         from ..targets.remote import remote_job
 
         out = remote_job(ctx, p)
+        if kind.name == "accuracy":  # named as accuracy_run names them here (the target's worker says ids)
+            out = {**out, "model": ctx.ws.get(Model, p["model"]).name, "dataset": ctx.ws.get(Dataset, p["dataset"]).name}
         if kind.name == "layers" and p.get("batch") is None:  # beside the target's own latest benchmark
             from ..measure.layers import against_benchmark
             from ..measure.protocol import latest_figure

@@ -97,7 +97,6 @@ def remote_job(ctx: Any, params: dict) -> dict:
 def call_for(ws: Workspace, progress: Progress | None = None, cancel: Any = None) -> Call:
     """A Call for engine code that is not a job itself (compare's measuring part)."""
     import logging
-    import threading
 
     from ..records import new_id
 

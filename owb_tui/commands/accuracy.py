@@ -6,7 +6,7 @@ import argparse
 from typing import Any
 
 from .targets import add_target_flag, target_param
-from .common import add_command, add_infer_precision, emit, positive_int, styled, workspace
+from .common import add_command, add_infer_precision, emit, positive_int, styled
 from .jobs import add_detach, run_job
 
 
@@ -21,17 +21,10 @@ def register(sub: Any) -> None:
 
 
 def cmd_accuracy(args: argparse.Namespace) -> int:
-    from engine.records import Dataset, Model
-
     # a job of the workspace's runner (engine.jobs.kinds), with --target too
     data = run_job(args, "accuracy", {"model": args.model, "dataset": args.dataset, "batch": args.batch,
                                       "infer_precision": args.infer_precision, **target_param(args)})
-    if isinstance(data, int):
-        return data
-    if args.target:  # the target's document names ids; the local one, names
-        ws = workspace(args)
-        data = {**data, "model": ws.get(Model, args.model).name, "dataset": ws.get(Dataset, args.dataset).name}
-    return emit(args, data, lambda c: render_accuracy(c, data))
+    return data if isinstance(data, int) else emit(args, data, lambda c: render_accuracy(c, data))
 
 
 def render_accuracy(c: Any, r: dict) -> None:
