@@ -126,8 +126,8 @@ class RemoteContext:
         threading.Thread(target=self._watch_cancel, daemon=True).start()
 
     def _watch_cancel(self) -> None:
-        # engine loops look at the flag between inferences; the file is only
-        # read here and in progress(), which a long benchmark run calls rarely
+        # The one reader of the cancel file: engine loops look at the flag
+        # between inferences, and progress() may not be called for minutes.
         while not self.cancel.is_set():
             if (self.dir / "cancel").exists():
                 self.cancel.set()
@@ -139,8 +139,6 @@ class RemoteContext:
     def check_cancel(self) -> None:
         from ..errors import Cancelled
 
-        if (self.dir / "cancel").exists():
-            self.cancel.set()
         if self.cancel.is_set():
             raise Cancelled("cancelled by the user")
 
